@@ -1,0 +1,55 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Every target of ours compiles in Swift 6 language mode with warnings treated as errors.
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+
+let package = Package(
+    name: "NMRPerp",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "nmrperp", targets: ["nmrperp"]),
+        .library(name: "PerpModel", targets: ["PerpModel"]),
+        .library(name: "PerpMechanics", targets: ["PerpMechanics"]),
+        .library(name: "PerpHedge", targets: ["PerpHedge"]),
+        .library(name: "PerpMarketData", targets: ["PerpMarketData"]),
+        .library(name: "PerpVenues", targets: ["PerpVenues"]),
+        .library(name: "PerpStore", targets: ["PerpStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // Pure core: no I/O, no clock reads, no Foundation.
+        .target(name: "PerpModel", swiftSettings: strict),
+        .target(name: "PerpMechanics", dependencies: ["PerpModel"], swiftSettings: strict),
+        .target(name: "PerpHedge", dependencies: ["PerpModel", "PerpMechanics"], swiftSettings: strict),
+        .target(name: "PerpMarketData", dependencies: ["PerpModel"], swiftSettings: strict),
+        // Shell: venues (HTTP), storage (SQLite), CLI.
+        .target(name: "PerpVenues", dependencies: ["PerpModel", "PerpMarketData", "PerpStore"], swiftSettings: strict),
+        .target(
+            name: "PerpStore",
+            dependencies: ["PerpModel", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "nmrperp",
+            dependencies: [
+                "PerpModel", "PerpMechanics", "PerpHedge", "PerpMarketData", "PerpVenues", "PerpStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .testTarget(name: "PerpModelTests", dependencies: ["PerpModel"], swiftSettings: strict),
+        .testTarget(name: "PerpMechanicsTests", dependencies: ["PerpMechanics"], swiftSettings: strict),
+        .testTarget(
+            name: "PerpHedgeTests", dependencies: ["PerpHedge", "PerpMarketData"], swiftSettings: strict),
+        .testTarget(name: "PerpMarketDataTests", dependencies: ["PerpMarketData"], swiftSettings: strict),
+        .testTarget(name: "PerpStoreTests", dependencies: ["PerpStore"], swiftSettings: strict),
+        .testTarget(
+            name: "PerpVenuesTests", dependencies: ["PerpVenues", "PerpStore", "TestSupport"],
+            swiftSettings: strict),
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"], swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["nmrperp", "TestSupport"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,203 @@
+import PerpModel
+
+/// Reads candles from CSV text with a header row (the layout of shared/data/SOURCES.md).
+///
+/// Columns are found by name (case-insensitive): the time in `open_time_ms`, `timestamp_ms` or
+/// `time` (epoch milliseconds; in `time` also epoch seconds below 10^11 or ISO 8601), then
+/// `open`, `high`, `low`, `close`, and `volume` (optional, zero when absent). Other columns are
+/// ignored. Prices parse exactly to 8 decimals. Rows must be strictly increasing in time; prices
+/// positive and finite; `high ≥ low`. Errors name the source and line.
+public enum CandleCSV {
+    public static let timeColumns = ["open_time_ms", "timestamp_ms", "time"]
+
+    public static func parse(_ bytes: [UInt8], source: String) throws(MarketDataError) -> CandleSeries {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(MarketDataError) -> CandleSeries in
+            try parse(buffer, source: source)
+        }
+    }
+
+    public static func parse(_ buffer: UnsafeBufferPointer<UInt8>, source: String) throws(MarketDataError) -> CandleSeries {
+        var reader = CSVReader(buffer: buffer)
+        guard let header = reader.header() else { throw .empty(source: source) }
+        let names = header.map { $0.lowercased() }
+        guard let timeIndex = timeColumns.lazy.compactMap({ names.firstIndex(of: $0) }).first else {
+            throw .missingColumns(source: source, missing: ["open_time_ms (or timestamp_ms, time)"] + ["open", "high", "low", "close"].filter { !names.contains($0) }, found: header)
+        }
+        let timeName = names[timeIndex]
+        let required = ["open", "high", "low", "close"]
+        let missing = required.filter { !names.contains($0) }
+        guard missing.isEmpty else { throw .missingColumns(source: source, missing: missing, found: header) }
+        let open = names.firstIndex(of: "open")!
+        let high = names.firstIndex(of: "high")!
+        let low = names.firstIndex(of: "low")!
+        let close = names.firstIndex(of: "close")!
+        let volume = names.firstIndex(of: "volume")
+        let columnCount = header.count
+        let fieldsNeeded = max(timeIndex, open, high, low, close, volume ?? 0) + 1
+
+        var times: [Int64] = []
+        var opens: [Int64] = []
+        var highs: [Int64] = []
+        var lows: [Int64] = []
+        var closes: [Int64] = []
+        var volumes: [Int64] = []
+        let estimate = buffer.count / 48
+        times.reserveCapacity(estimate)
+        opens.reserveCapacity(estimate)
+        highs.reserveCapacity(estimate)
+        lows.reserveCapacity(estimate)
+        closes.reserveCapacity(estimate)
+        volumes.reserveCapacity(estimate)
+
+        var starts = [Int](repeating: 0, count: columnCount + 1)
+        var ends = [Int](repeating: 0, count: columnCount + 1)
+        var previous = Int64.min
+        while let fieldCount = reader.nextRow(starts: &starts, ends: &ends, limit: columnCount + 1) {
+            let line = reader.line
+            if fieldCount == 1, starts[0] == ends[0] { continue }  // blank line
+            guard fieldCount == columnCount else {
+                throw .wrongFieldCount(source: source, row: line, expected: columnCount, found: fieldCount)
+            }
+            _ = fieldsNeeded
+            let time = try timeValue(buffer, starts[timeIndex], ends[timeIndex], column: timeName, source: source, row: line)
+            func price(_ column: Int, _ name: String) throws(MarketDataError) -> Int64 {
+                guard let value = DecimalParser.parse(buffer, from: starts[column], to: ends[column], decimals: Price.decimals) else {
+                    throw .badValue(source: source, row: line, column: name, value: text(buffer, starts[column], ends[column]), expected: "a decimal number")
+                }
+                guard value > 0 else {
+                    throw .nonPositivePrice(source: source, row: line, column: name, value: text(buffer, starts[column], ends[column]))
+                }
+                return value
+            }
+            let o = try price(open, "open")
+            let h = try price(high, "high")
+            let l = try price(low, "low")
+            let c = try price(close, "close")
+            guard h >= l else {
+                throw .highBelowLow(source: source, row: line, high: text(buffer, starts[high], ends[high]), low: text(buffer, starts[low], ends[low]))
+            }
+            var v: Int64 = 0
+            if let volume {
+                guard let parsed = DecimalParser.parse(buffer, from: starts[volume], to: ends[volume], decimals: Quantity.decimals), parsed >= 0 else {
+                    throw .badValue(source: source, row: line, column: "volume", value: text(buffer, starts[volume], ends[volume]), expected: "a non-negative decimal number")
+                }
+                v = parsed
+            }
+            if time <= previous {
+                if time == previous {
+                    throw .duplicate(source: source, row: line, time: Timestamp(milliseconds: time).iso8601)
+                }
+                throw .outOfOrder(source: source, row: line, time: Timestamp(milliseconds: time).iso8601, previous: Timestamp(milliseconds: previous).iso8601)
+            }
+            previous = time
+            times.append(time)
+            opens.append(o)
+            highs.append(h)
+            lows.append(l)
+            closes.append(c)
+            volumes.append(v)
+        }
+        guard !times.isEmpty else { throw .empty(source: source) }
+        return CandleSeries(validatedOpenTimes: times, opens: opens, highs: highs, lows: lows, closes: closes, volumes: volumes)
+    }
+
+    static func timeValue(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, column: String, source: String, row: Int) throws(MarketDataError) -> Int64 {
+        if let integer = parseInteger(buffer, start, end) {
+            // A `time` column may hold epoch seconds: anything below 10^11 is read as seconds
+            // (10^11 ms is 1973; 10^11 s is the year 5138).
+            if column == "time", integer < 100_000_000_000 { return integer * 1000 }
+            return integer
+        }
+        if column == "time", let stamp = Timestamp(parsing: text(buffer, start, end)) { return stamp.milliseconds }
+        throw .badValue(source: source, row: row, column: column, value: text(buffer, start, end), expected: column == "time" ? "epoch milliseconds, epoch seconds or an ISO 8601 UTC time" : "epoch milliseconds")
+    }
+
+    @inline(__always)
+    static func parseInteger(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int64? {
+        guard start < end, end - start <= 18 else { return nil }
+        var value: Int64 = 0
+        var index = start
+        let negative = buffer[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        guard index < end else { return nil }
+        while index < end {
+            let byte = buffer[index]
+            guard byte >= 48, byte <= 57 else { return nil }
+            value = value * 10 + Int64(byte - 48)
+            index += 1
+        }
+        return negative ? -value : value
+    }
+}
+
+func text(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> String {
+    String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<end]), as: UTF8.self)
+}
+
+/// A minimal CSV tokenizer over bytes: comma separated, `\n` or `\r\n` line ends, fields may be
+/// wrapped in double quotes (no embedded quotes or commas). Allocation-free per row.
+struct CSVReader {
+    let buffer: UnsafeBufferPointer<UInt8>
+    var position = 0
+    /// 1-based line number of the row last returned.
+    var line = 0
+
+    init(buffer: UnsafeBufferPointer<UInt8>) {
+        self.buffer = buffer
+        // Skip a UTF-8 byte-order mark.
+        if buffer.count >= 3, buffer[0] == 0xEF, buffer[1] == 0xBB, buffer[2] == 0xBF { position = 3 }
+    }
+
+    mutating func header() -> [String]? {
+        var starts = [Int](repeating: 0, count: 256)
+        var ends = [Int](repeating: 0, count: 256)
+        while let count = nextRow(starts: &starts, ends: &ends, limit: 256) {
+            if count == 1, starts[0] == ends[0] { continue }
+            return (0..<min(count, 256)).map { text(buffer, starts[$0], ends[$0]).trimmingSpaces() }
+        }
+        return nil
+    }
+
+    /// Splits the next line into fields; returns the field count (which may exceed `limit`,
+    /// in which case only the first `limit` are recorded), or `nil` at the end of input.
+    @inline(__always)
+    mutating func nextRow(starts: inout [Int], ends: inout [Int], limit: Int) -> Int? {
+        let count = buffer.count
+        guard position < count else { return nil }
+        line += 1
+        var field = 0
+        var start = position
+        var index = position
+        while true {
+            if index == count || buffer[index] == 10 || buffer[index] == 44 {
+                var end = index
+                if end > start, buffer[end - 1] == 13, index == count || buffer[index] == 10 { end -= 1 }
+                var s = start
+                if end - s >= 2, buffer[s] == 34, buffer[end - 1] == 34 {
+                    s += 1
+                    end -= 1
+                }
+                if field < limit {
+                    starts[field] = s
+                    ends[field] = end
+                }
+                field += 1
+                if index == count || buffer[index] == 10 {
+                    position = index + 1
+                    return field
+                }
+                start = index + 1
+            }
+            index += 1
+        }
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var scalars = Substring(self)
+        while scalars.first == " " || scalars.first == "\t" { scalars = scalars.dropFirst() }
+        while scalars.last == " " || scalars.last == "\t" { scalars = scalars.dropLast() }
+        return String(scalars)
+    }
+}

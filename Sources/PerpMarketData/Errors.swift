@@ -1,0 +1,76 @@
+import PerpModel
+
+/// Why market data could not be read. Every case names the source (a file path or an endpoint)
+/// and, where there is one, the 1-based line or element, so the user knows what to fix.
+public enum MarketDataError: Error, Equatable, CustomStringConvertible {
+    case empty(source: String)
+    case missingColumns(source: String, missing: [String], found: [String])
+    case badValue(source: String, row: Int, column: String, value: String, expected: String)
+    case nonPositivePrice(source: String, row: Int, column: String, value: String)
+    case highBelowLow(source: String, row: Int, high: String, low: String)
+    case outOfOrder(source: String, row: Int, time: String, previous: String)
+    case duplicate(source: String, row: Int, time: String)
+    case wrongFieldCount(source: String, row: Int, expected: Int, found: Int)
+    case unrecognisedFormat(source: String, detail: String)
+    case invalidJSON(source: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .empty(let source):
+            return "\(source): no data rows"
+        case .missingColumns(let source, let missing, let found):
+            return "\(source): missing column(s) \(missing.joined(separator: ", ")); the header has \(found.joined(separator: ", "))"
+        case .badValue(let source, let row, let column, let value, let expected):
+            return "\(source):\(row): \(column) is \"\(value)\", expected \(expected)"
+        case .nonPositivePrice(let source, let row, let column, let value):
+            return "\(source):\(row): \(column) is \(value); prices must be greater than zero"
+        case .highBelowLow(let source, let row, let high, let low):
+            return "\(source):\(row): high \(high) is below low \(low)"
+        case .outOfOrder(let source, let row, let time, let previous):
+            return "\(source):\(row): time \(time) is before the previous row's \(previous); sort the file by time"
+        case .duplicate(let source, let row, let time):
+            return "\(source):\(row): a second row for \(time); remove the duplicate"
+        case .wrongFieldCount(let source, let row, let expected, let found):
+            return "\(source):\(row): \(found) fields, the header has \(expected)"
+        case .unrecognisedFormat(let source, let detail):
+            return "\(source): \(detail)"
+        case .invalidJSON(let source, let detail):
+            return "\(source): \(detail)"
+        }
+    }
+}
+
+/// A hole in a bar series: bars expected between `after` and `before` are absent.
+public struct DataGap: Hashable, Sendable {
+    /// Open time of the last bar before the gap.
+    public var after: Timestamp
+    /// Open time of the first bar after the gap.
+    public var before: Timestamp
+    /// How many bars of the series' interval are missing.
+    public var missingBars: Int64
+
+    public init(after: Timestamp, before: Timestamp, missingBars: Int64) {
+        self.after = after
+        self.before = before
+        self.missingBars = missingBars
+    }
+}
+
+extension CandleSeries {
+    /// Every place where consecutive bars are further apart than the series' bar interval
+    /// (reported, never bridged: spec §1).
+    public func gaps() -> [DataGap] {
+        guard let interval = barInterval?.milliseconds else { return [] }
+        var result: [DataGap] = []
+        for index in 1..<count {
+            let difference = openTimes[index] - openTimes[index - 1]
+            if difference > interval {
+                result.append(
+                    DataGap(
+                        after: Timestamp(milliseconds: openTimes[index - 1]), before: Timestamp(milliseconds: openTimes[index]),
+                        missingBars: difference / interval - 1))
+            }
+        }
+        return result
+    }
+}

@@ -1,0 +1,129 @@
+import PerpModel
+
+/// Reads funding histories. Every rate is stored signed as the venue quotes it (positive: longs
+/// pay shorts) with the interval it covers.
+public enum FundingFormats {
+    public static let timeColumns = ["funding_time_ms", "timestamp_ms", "time"]
+    public static let rateColumns = ["funding_rate", "rate"]
+
+    /// CSV with a header: time in `funding_time_ms`, `timestamp_ms` or `time`; rate (a fraction per
+    /// interval) in `funding_rate` or `rate`; optional `interval_hours`. Without that column each
+    /// row's interval is inferred from the spacing of settlements (``inferIntervals``), because
+    /// venues change a symbol's interval over time (Binance NMRUSDT went from 8 h to 4 h).
+    public static func parseCSV(_ bytes: [UInt8], source: String, defaultInterval: TimeSpan = .hours(8)) throws(MarketDataError) -> [FundingRate] {
+        try bytes.withUnsafeBufferPointer { (buffer) throws(MarketDataError) -> [FundingRate] in
+            var reader = CSVReader(buffer: buffer)
+            guard let header = reader.header() else { throw .empty(source: source) }
+            let names = header.map { $0.lowercased() }
+            let timeIndex = timeColumns.lazy.compactMap { names.firstIndex(of: $0) }.first
+            let rateIndex = rateColumns.lazy.compactMap { names.firstIndex(of: $0) }.first
+            guard let timeIndex, let rateIndex else {
+                var missing: [String] = []
+                if timeIndex == nil { missing.append("funding_time_ms (or timestamp_ms, time)") }
+                if rateIndex == nil { missing.append("funding_rate (or rate)") }
+                throw .missingColumns(source: source, missing: missing, found: header)
+            }
+            let intervalIndex = names.firstIndex(of: "interval_hours")
+            var starts = [Int](repeating: 0, count: header.count + 1)
+            var ends = [Int](repeating: 0, count: header.count + 1)
+            var times: [Int64] = []
+            var rates: [Rate] = []
+            var intervals: [TimeSpan?] = []
+            while let count = reader.nextRow(starts: &starts, ends: &ends, limit: header.count + 1) {
+                let line = reader.line
+                if count == 1, starts[0] == ends[0] { continue }
+                guard count == header.count else { throw .wrongFieldCount(source: source, row: line, expected: header.count, found: count) }
+                let time = try CandleCSV.timeValue(buffer, starts[timeIndex], ends[timeIndex], column: names[timeIndex] == "time" ? "time" : names[timeIndex], source: source, row: line)
+                guard let raw = DecimalParser.parse(buffer, from: starts[rateIndex], to: ends[rateIndex], decimals: Rate.decimals) else {
+                    throw .badValue(source: source, row: line, column: names[rateIndex], value: text(buffer, starts[rateIndex], ends[rateIndex]), expected: "a decimal fraction such as 0.0001")
+                }
+                var interval: TimeSpan?
+                if let intervalIndex {
+                    let field = text(buffer, starts[intervalIndex], ends[intervalIndex])
+                    guard let hours = Quantity(field), hours.isPositive else {
+                        throw .badValue(source: source, row: line, column: "interval_hours", value: field, expected: "a positive number of hours")
+                    }
+                    interval = TimeSpan(milliseconds: FixedMath.mulDiv(hours.raw, 3_600_000, Quantity.scale, .toNearestOrEven))
+                }
+                try checkOrder(time, previous: times.last, source: source, row: line)
+                times.append(time)
+                rates.append(Rate(raw: raw))
+                intervals.append(interval)
+            }
+            guard !times.isEmpty else { throw .empty(source: source) }
+            let inferred = inferIntervals(times, default: defaultInterval)
+            return times.indices.map { FundingRate(time: Timestamp(milliseconds: times[$0]), rate: rates[$0], interval: intervals[$0] ?? inferred[$0]) }
+        }
+    }
+
+    /// Binance USD-M `GET /fapi/v1/fundingRate`: `[{"symbol","fundingTime","fundingRate","markPrice"}]`.
+    public static func parseBinance(_ json: JSONValue, source: String, defaultInterval: TimeSpan = .hours(8)) throws(MarketDataError) -> [FundingRate] {
+        guard let rows = json.arrayValue else { throw .unrecognisedFormat(source: source, detail: "expected a JSON array of funding rows") }
+        var times: [Int64] = []
+        var rates: [Rate] = []
+        for (index, row) in rows.enumerated() {
+            guard let time = row["fundingTime"]?.int64Value else {
+                throw .badValue(source: source, row: index + 1, column: "fundingTime", value: String(describing: row["fundingTime"]), expected: "epoch milliseconds")
+            }
+            guard let text = row["fundingRate"]?.numericText, let rate = Rate(text) else {
+                throw .badValue(source: source, row: index + 1, column: "fundingRate", value: row["fundingRate"]?.numericText ?? "missing", expected: "a decimal fraction")
+            }
+            try checkOrder(time, previous: times.last, source: source, row: index + 1)
+            times.append(time)
+            rates.append(rate)
+        }
+        guard !times.isEmpty else { throw .empty(source: source) }
+        let intervals = inferIntervals(times, default: defaultInterval)
+        return times.indices.map { FundingRate(time: Timestamp(milliseconds: times[$0]), rate: rates[$0], interval: intervals[$0]) }
+    }
+
+    /// Lighter `GET /api/v1/fundings`: `{"resolution":"1h","fundings":[{"timestamp","value","rate","direction"}]}`.
+    ///
+    /// Lighter's `rate` is a percentage per hour without a sign, and `direction` names the side
+    /// that pays (docs/venues.md §1): the signed fraction is `±rate / 100`, `+` when `"long"`.
+    /// `timestamp` is in epoch seconds.
+    public static func parseLighter(_ json: JSONValue, source: String) throws(MarketDataError) -> [FundingRate] {
+        guard let rows = json["fundings"]?.arrayValue else {
+            throw .unrecognisedFormat(source: source, detail: "expected an object with a \"fundings\" array (Lighter GET /api/v1/fundings)")
+        }
+        let resolution = json["resolution"]?.stringValue.flatMap { TimeSpan(parsing: $0) } ?? .hours(1)
+        var result: [FundingRate] = []
+        for (index, row) in rows.enumerated() {
+            guard let seconds = row["timestamp"]?.int64Value else {
+                throw .badValue(source: source, row: index + 1, column: "timestamp", value: row["timestamp"]?.numericText ?? "missing", expected: "epoch seconds")
+            }
+            guard let text = row["rate"]?.numericText, let percent = Rate(text) else {
+                throw .badValue(source: source, row: index + 1, column: "rate", value: row["rate"]?.numericText ?? "missing", expected: "a decimal percentage")
+            }
+            let direction = row["direction"]?.stringValue ?? "long"
+            guard direction == "long" || direction == "short" else {
+                throw .badValue(source: source, row: index + 1, column: "direction", value: direction, expected: "\"long\" or \"short\"")
+            }
+            let fraction = Rate(raw: Int64(FixedMath.divide(Int128(percent.magnitude.raw), 100, .toNearestOrEven)))
+            let time = seconds * 1000
+            try checkOrder(time, previous: result.last?.time.milliseconds, source: source, row: index + 1)
+            result.append(FundingRate(time: Timestamp(milliseconds: time), rate: direction == "long" ? fraction : -fraction, interval: resolution))
+        }
+        guard !result.isEmpty else { throw .empty(source: source) }
+        return result
+    }
+
+    /// Each settlement's interval: the smaller of the gaps to its neighbours, rounded to whole
+    /// hours (Binance times carry millisecond jitter such as …200001); `default` for a lone row.
+    public static func inferIntervals(_ times: [Int64], default fallback: TimeSpan) -> [TimeSpan] {
+        guard times.count >= 2 else { return times.map { _ in fallback } }
+        let hour: Int64 = 3_600_000
+        func rounded(_ ms: Int64) -> TimeSpan { TimeSpan(milliseconds: max(1, (ms + hour / 2) / hour) * hour) }
+        return times.indices.map { index in
+            let before = index > 0 ? times[index] - times[index - 1] : Int64.max
+            let after = index + 1 < times.count ? times[index + 1] - times[index] : Int64.max
+            return rounded(min(before, after))
+        }
+    }
+
+    static func checkOrder(_ time: Int64, previous: Int64?, source: String, row: Int) throws(MarketDataError) {
+        guard let previous, time <= previous else { return }
+        if time == previous { throw .duplicate(source: source, row: row, time: Timestamp(milliseconds: time).iso8601) }
+        throw .outOfOrder(source: source, row: row, time: Timestamp(milliseconds: time).iso8601, previous: Timestamp(milliseconds: previous).iso8601)
+    }
+}

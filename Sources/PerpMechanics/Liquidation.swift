@@ -1,0 +1,104 @@
+import PerpModel
+
+/// Liquidation and bankruptcy prices (spec §1 and §3).
+///
+/// A position of `q > 0` at entry `E` on side `s` (+1 long, −1 short) backed by collateral `T`
+/// has equity `T + s·q·(p − E)` at price `p` and maintenance requirement `m·q·p − cum`.
+/// It is liquidated when equity ≤ maintenance, so the liquidation price solves
+/// `T + s·q·(p − E) = m·q·p − cum`:
+///
+/// - long:  `p = (q·E − T − cum) / (q·(1 − m))`
+/// - short: `p = (q·E + T + cum) / (q·(1 + m))`  (spec §1: `P_liq = (T + q·P) / (q·(1 + M))`)
+///
+/// The bankruptcy price (equity zero) is `E − T/q` (long) and `E + T/q` (short).
+/// Isolated margin: `T` is the position's own collateral. Cross margin: `T` is the account's
+/// wallet balance plus the other positions' unrealised PnL minus their maintenance
+/// (``crossCollateral(walletBalance:othersUnrealizedPnL:othersMaintenance:)``); the formula is
+/// then the same (Binance USD-M "Liquidation Price Calculation", single-position form).
+/// Fees of the liquidation order are not included, as the venues' displayed prices do not.
+public enum Liquidation {
+    /// Where a liquidation price lies and how it was found.
+    public struct Result: Hashable, Sendable {
+        /// `nil` when the position cannot be liquidated at any positive price (a long backed by
+        /// more collateral than its notional needs).
+        public var price: Price?
+        /// The maintenance rate and amount of the bracket that holds at that price.
+        public var maintenanceRate: Rate
+        public var maintenanceAmount: Notional
+    }
+
+    /// The liquidation price, rounded toward the market (a long's up, a short's down) so the
+    /// printed price is never past the true one.
+    public static func price(
+        side: Side, entry: Price, quantity: Quantity, collateral: Notional, schedule: MarginSchedule
+    ) throws -> Result {
+        guard quantity.isPositive else { throw MechanicsError.nonPositive("quantity") }
+        guard entry.isPositive else { throw MechanicsError.nonPositive("entry price") }
+        switch schedule {
+        case .fractions(_, let maintenance):
+            try checkFraction(maintenance)
+            return Result(
+                price: solve(side: side, entry: entry, quantity: quantity, collateral: collateral, rate: maintenance, amount: .zero),
+                maintenanceRate: maintenance, maintenanceAmount: .zero)
+        case .brackets(let brackets):
+            guard !brackets.isEmpty else { throw MechanicsError.emptyBrackets }
+            for bracket in brackets { try checkFraction(bracket.maintenanceRate) }
+            // The bracket depends on the notional at the liquidation price: take the one whose
+            // solution falls inside its own notional range (exactly one does when the `cum`
+            // amounts keep the requirement continuous, as Binance's do).
+            for bracket in brackets {
+                guard let candidate = exactSolution(side: side, entry: entry, quantity: quantity, collateral: collateral, rate: bracket.maintenanceRate, amount: bracket.maintenanceAmount)
+                else { continue }
+                let notional = Fraction(quantity) * candidate
+                let inside = !(notional < Fraction(bracket.notionalFloor)) && (notional < Fraction(bracket.notionalCap) || bracket == brackets.last)
+                if inside {
+                    return Result(price: round(candidate, side: side), maintenanceRate: bracket.maintenanceRate, maintenanceAmount: bracket.maintenanceAmount)
+                }
+            }
+            let fallback = Margin.bracket(for: entry * quantity, in: brackets)
+            return Result(
+                price: solve(side: side, entry: entry, quantity: quantity, collateral: collateral, rate: fallback.maintenanceRate, amount: fallback.maintenanceAmount),
+                maintenanceRate: fallback.maintenanceRate, maintenanceAmount: fallback.maintenanceAmount)
+        }
+    }
+
+    /// The price at which equity reaches zero (`E ∓ T/q`), rounded toward the market.
+    public static func bankruptcyPrice(side: Side, entry: Price, quantity: Quantity, collateral: Notional) throws -> Price? {
+        guard quantity.isPositive else { throw MechanicsError.nonPositive("quantity") }
+        let exact = Fraction(entry) - Fraction(Int128(side.sign)) * Fraction(collateral) / Fraction(quantity)
+        guard exact.numerator > 0 else { return nil }
+        return round(exact, side: side)
+    }
+
+    /// Collateral that backs one position under cross margin.
+    public static func crossCollateral(walletBalance: Notional, othersUnrealizedPnL: Notional, othersMaintenance: Notional) -> Notional {
+        walletBalance + othersUnrealizedPnL - othersMaintenance
+    }
+
+    /// The fractional adverse move from entry to liquidation: `|P_liq − E| / E`.
+    public static func adverseMove(entry: Price, liquidation: Price) -> Rate {
+        (liquidation - entry).magnitude.ratio(to: entry, rule: .down)
+    }
+
+    static func checkFraction(_ rate: Rate) throws {
+        guard rate.isPositive, rate < Rate.one else { throw MechanicsError.fractionOutOfRange("maintenance margin fraction", rate) }
+    }
+
+    static func exactSolution(side: Side, entry: Price, quantity: Quantity, collateral: Notional, rate: Rate, amount: Notional) -> Fraction? {
+        let q = Fraction(quantity)
+        let s = Fraction(Int128(side.sign))
+        // s·q·E − T − cum = (s − m)·q·p
+        let numerator = s * q * Fraction(entry) - Fraction(collateral) - Fraction(amount)
+        let denominator = (s - Fraction(rate)) * q
+        let value = numerator / denominator
+        return value.numerator > 0 ? value : nil
+    }
+
+    static func solve(side: Side, entry: Price, quantity: Quantity, collateral: Notional, rate: Rate, amount: Notional) -> Price? {
+        exactSolution(side: side, entry: entry, quantity: quantity, collateral: collateral, rate: rate, amount: amount).map { round($0, side: side) }
+    }
+
+    static func round(_ value: Fraction, side: Side) -> Price {
+        value.rounded(to: Price.self, side == .long ? .up : .down)
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import GRDB
+import PerpModel
+
+/// A cache of market data fetched from venues, in one SQLite file.
+///
+/// It keeps candles and funding rates per ``SeriesKey``, and for each series the time ranges
+/// already fetched completely (its *coverage*). A fetcher asks ``missingRanges(of:key:from:to:)``
+/// what it still needs, downloads only that, and saves each page with its range in one
+/// transaction (``saveCandlesPage(_:key:covering:)``), so that re-running a long fetch never
+/// downloads the same span twice and a span with no bars (a venue gap) is not re-requested.
+///
+/// Values are stored exactly as raw fixed-point integers (see ``Schema``). A file database uses
+/// WAL journaling with `synchronous = FULL` and foreign keys on; the store is safe to share
+/// between threads and tasks.
+///
+/// ```swift
+/// let store = try MarketDataStore(path: "data/market.sqlite")
+/// let key = SeriesKey(source: "binance-spot", symbol: "NMRUSDT", interval: .minutes(1))
+/// for range in try store.missingRanges(of: .candles, key: key, from: start, to: end) {
+///     let page = try await venue.candles(range)  // the fetcher's own code
+///     try store.saveCandlesPage(page, key: key, covering: range)
+/// }
+/// let series = try store.loadCandles(key: key, from: start, to: end)
+/// ```
+public final class MarketDataStore: Sendable {
+    /// The database file's path, or `":memory:"` for an in-memory store.
+    public let path: String
+    /// The GRDB connection (a `DatabasePool` for files, a `DatabaseQueue` in memory).
+    let writer: any DatabaseWriter
+
+    /// Opens (creating when missing) the database file at `path`, creating its parent folder
+    /// too, and migrates it to the current schema.
+    ///
+    /// - Throws: ``StoreError/cannotOpen(path:reason:)`` when the file or folder cannot be
+    ///   created or opened, ``StoreError/corrupt(path:reason:)`` when the file is not a
+    ///   readable SQLite database, ``StoreError/newerSchema(path:unknownMigrations:)`` when a
+    ///   newer build wrote it.
+    public convenience init(path: String) throws(StoreError) {
+        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(
+                atPath: parent, withIntermediateDirectories: true)
+        } catch {
+            throw .cannotOpen(
+                path: path, reason: "cannot create folder \(parent): \(Self.describe(error))")
+        }
+        var configuration = Self.baseConfiguration()
+        // Another process (a second fetch) may hold the write lock for a while: wait for it.
+        // (GRDB 7 opens write transactions IMMEDIATE, so the wait happens at their start.)
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            // WAL is set by DatabasePool itself; FULL makes each commit durable on power loss.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+        } catch let error as DatabaseError where Self.isCorruption(error) {
+            throw .corrupt(path: path, reason: Self.reason(error))
+        } catch let error as DatabaseError {
+            throw .cannotOpen(path: path, reason: Self.reason(error))
+        } catch {
+            throw .cannotOpen(path: path, reason: String(describing: error))
+        }
+        try self.init(writer: pool, path: path)
+    }
+
+    /// A fresh, empty store in memory, gone when the value is released (tests, dry runs).
+    public static func inMemory() throws(StoreError) -> MarketDataStore {
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(configuration: baseConfiguration())
+        } catch {
+            throw .cannotOpen(path: ":memory:", reason: String(describing: error))
+        }
+        return try MarketDataStore(writer: queue, path: ":memory:")
+    }
+
+    /// Wraps an open connection and migrates it.
+    init(writer: any DatabaseWriter, path: String) throws(StoreError) {
+        self.writer = writer
+        self.path = path
+        let migrator = Schema.migrator
+        let unknown = try perform("reading the schema version") {
+            try writer.read { db in
+                try migrator.appliedIdentifiers(db).subtracting(migrator.migrations).sorted()
+            }
+        }
+        guard unknown.isEmpty else {
+            throw .newerSchema(path: path, unknownMigrations: unknown)
+        }
+        try perform("migrating the schema") { try migrator.migrate(writer) }
+    }
+
+    private static func baseConfiguration() -> Configuration {
+        var configuration = Configuration()
+        configuration.label = "PerpStore"
+        configuration.foreignKeysEnabled = true
+        return configuration
+    }
+
+    // MARK: - Error mapping
+
+    /// Runs `body`, turning any error into a ``StoreError`` that names `operation`.
+    func perform<T>(_ operation: String, _ body: () throws -> T) throws(StoreError) -> T {
+        do {
+            return try body()
+        } catch let error as StoreError {
+            throw error
+        } catch let error as DatabaseError where Self.isCorruption(error) {
+            throw .corrupt(path: path, reason: Self.reason(error))
+        } catch let error as DatabaseError {
+            throw .database(operation: operation, reason: Self.reason(error))
+        } catch {
+            throw .database(operation: operation, reason: String(describing: error))
+        }
+    }
+
+    /// Runs `body` in one write transaction: either all of it is committed, or none.
+    func write<T>(_ operation: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+        try perform(operation) { try writer.write(body) }
+    }
+
+    /// Runs `body` on a consistent snapshot of the database.
+    func read<T>(_ operation: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+        try perform(operation) { try writer.read(body) }
+    }
+
+    /// A one-line reason for a file-system error: the POSIX message when there is one
+    /// ("Not a directory"), rather than Foundation's generic wrapper.
+    private static func describe(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? any Error {
+            let posix = underlying as NSError
+            if posix.domain == NSPOSIXErrorDomain {
+                return String(cString: strerror(Int32(posix.code)))
+            }
+        }
+        return nsError.localizedDescription
+    }
+
+    private static func isCorruption(_ error: DatabaseError) -> Bool {
+        error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
+    }
+
+    private static func reason(_ error: DatabaseError) -> String {
+        let message = error.message ?? "unknown error"
+        return "\(message) (SQLite code \(error.extendedResultCode.rawValue))"
+    }
+
+    // MARK: - Maintenance
+
+    /// Runs SQLite's `quick_check` over the whole file (time grows with its size).
+    ///
+    /// - Throws: ``StoreError/corrupt(path:reason:)`` with SQLite's first finding when the file
+    ///   is damaged.
+    public func checkIntegrity() throws(StoreError) {
+        let findings = try read("checking integrity") { db in
+            try String.fetchAll(db, sql: "PRAGMA quick_check")
+        }
+        guard findings == ["ok"] else {
+            throw .corrupt(path: path, reason: findings.first ?? "quick_check returned nothing")
+        }
+    }
+
+    // MARK: - Series
+
+    /// The id of the series `(kind, key)`, or `nil` when nothing was ever saved for it.
+    static func seriesID(_ db: Database, _ kind: SeriesKind, _ key: SeriesKey) throws -> Int64? {
+        try Int64.fetchOne(
+            db.cachedStatement(
+                sql: """
+                    SELECT id FROM series
+                    WHERE kind = ? AND source = ? AND symbol = ? AND interval_ms = ?
+                    """),
+            arguments: [kind.rawValue, key.source, key.symbol, key.interval.milliseconds])
+    }
+
+    /// The id of the series `(kind, key)`, inserting the series when it is new.
+    static func ensureSeriesID(_ db: Database, _ kind: SeriesKind, _ key: SeriesKey) throws -> Int64
+    {
+        if let id = try seriesID(db, kind, key) { return id }
+        try db.execute(
+            sql: "INSERT INTO series (kind, source, symbol, interval_ms) VALUES (?, ?, ?, ?)",
+            arguments: [kind.rawValue, key.source, key.symbol, key.interval.milliseconds])
+        return db.lastInsertedRowID
+    }
+
+    /// Rejects keys the schema cannot hold.
+    static func validate(_ key: SeriesKey) throws(StoreError) {
+        guard key.interval.milliseconds > 0 else {
+            throw .invalidKey(key, reason: "interval must be positive, got \(key.interval)")
+        }
+    }
+
+    /// Rejects a range whose start is after its end.
+    static func validate(_ range: TimeRange) throws(StoreError) {
+        guard range.from <= range.to else {
+            throw .invalidRange(from: range.from, to: range.to)
+        }
+    }
+}

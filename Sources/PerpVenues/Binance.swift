@@ -1,0 +1,125 @@
+import Foundation
+import PerpMarketData
+import PerpModel
+
+/// Progress of a long fetch: units done and units expected (bars or settlements).
+public typealias FetchProgress = @Sendable (_ done: Int, _ expected: Int) -> Void
+
+/// Binance spot market data (`GET /api/v3/klines`, docs/venues.md §4).
+public struct BinanceSpotClient: Sendable {
+    public static let pageLimit = 1000
+    let http: VenueHTTPClient
+    let baseURL: URL
+
+    public init(baseURL: URL, transport: any HTTPTransport = URLSessionTransport(), minimumSpacing: Duration = .milliseconds(100)) {
+        self.baseURL = baseURL
+        self.http = VenueHTTPClient(venue: "binance-spot", transport: transport, minimumSpacing: minimumSpacing)
+    }
+
+    init(baseURL: URL, http: VenueHTTPClient) {
+        self.baseURL = baseURL
+        self.http = http
+    }
+
+    /// Binance's name for a bar interval (`5m`, `1h`, `1d`), or `nil` when it has none.
+    public static func intervalName(_ interval: TimeSpan) -> String? {
+        let names: [(Int64, String)] = [
+            (60_000, "1m"), (180_000, "3m"), (300_000, "5m"), (900_000, "15m"), (1_800_000, "30m"), (3_600_000, "1h"),
+            (7_200_000, "2h"), (14_400_000, "4h"), (21_600_000, "6h"), (28_800_000, "8h"), (43_200_000, "12h"),
+            (86_400_000, "1d"), (259_200_000, "3d"), (604_800_000, "1w"),
+        ]
+        return names.first(where: { $0.0 == interval.milliseconds })?.1
+    }
+
+    /// Every bar with `from ≤ openTime < to`, fetched 1000 at a time (the next page starts one
+    /// millisecond after the last bar's open time). Bounded: at most one page per 1000 bars of
+    /// the span plus two.
+    public func klines(symbol: String, interval: TimeSpan, from: Timestamp, to: Timestamp, progress: FetchProgress? = nil) async throws -> CandleSeries {
+        var series = CandleSeries()
+        try await klinePages(symbol: symbol, interval: interval, from: from, to: to) { page, _ in
+            for index in 0..<page.count { series.append(page[index]) }
+            progress?(series.count, Int(max(0, (to.milliseconds - from.milliseconds) / interval.milliseconds)))
+        }
+        return series
+    }
+
+    /// Fetches `[from, to)` page by page and hands each page to `onPage` with the span it
+    /// covers completely (so a cache can record it, gaps included, and a failure later loses
+    /// nothing already received).
+    public func klinePages(
+        symbol: String, interval: TimeSpan, from: Timestamp, to: Timestamp,
+        onPage: (CandleSeries, _ covered: (from: Timestamp, to: Timestamp)) async throws -> Void
+    ) async throws {
+        guard let name = BinanceSpotClient.intervalName(interval) else {
+            throw VenueError(kind: .notRetryable, endpoint: "binance-spot klines", message: "Binance has no \(interval) interval; use 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d or 1w")
+        }
+        let expected = Int(max(0, (to.milliseconds - from.milliseconds) / interval.milliseconds))
+        let maxPages = expected / BinanceSpotClient.pageLimit + 2
+        var start = from.milliseconds
+        var lastSeen = Int64.min
+        for _ in 0..<maxPages {
+            guard start < to.milliseconds else { return }
+            let url = baseURL.appending(
+                path: "api/v3/klines",
+                query: [
+                    ("symbol", symbol), ("interval", name), ("startTime", String(start)), ("endTime", String(to.milliseconds - 1)),
+                    ("limit", String(BinanceSpotClient.pageLimit)),
+                ])
+            let json = try await http.getJSON(url)
+            let rows = json.arrayValue ?? []
+            if rows.isEmpty {
+                try await onPage(CandleSeries(), (Timestamp(milliseconds: start), to))
+                return
+            }
+            let source = "binance-spot klines \(symbol) \(name) from \(Timestamp(milliseconds: start).iso8601)"
+            let parsed = try CandleJSON.parseBinance(json, source: source)
+            var page = CandleSeries()
+            for index in 0..<parsed.count where parsed.openTimes[index] >= start && parsed.openTimes[index] < to.milliseconds && parsed.openTimes[index] > lastSeen {
+                page.append(parsed[index])
+            }
+            guard let last = page.openTimes.last else { return }
+            lastSeen = last
+            let full = parsed.count >= BinanceSpotClient.pageLimit
+            let coveredEnd = full ? min(last + interval.milliseconds, to.milliseconds) : to.milliseconds
+            try await onPage(page, (Timestamp(milliseconds: start), Timestamp(milliseconds: coveredEnd)))
+            guard full else { return }
+            start = last + 1
+        }
+    }
+}
+
+/// Binance USD-M futures data (`GET /fapi/v1/fundingRate`, docs/venues.md §5).
+public struct BinanceUSDMClient: Sendable {
+    public static let pageLimit = 1000
+    let http: VenueHTTPClient
+    let baseURL: URL
+
+    public init(baseURL: URL, transport: any HTTPTransport = URLSessionTransport(), minimumSpacing: Duration = .milliseconds(700)) {
+        self.baseURL = baseURL
+        // 500 requests per 5 minutes per IP for fundingRate: 0.6 s apart stays under it.
+        self.http = VenueHTTPClient(venue: "binance-usdm", transport: transport, minimumSpacing: minimumSpacing)
+    }
+
+    /// Funding settlements with `from ≤ time < to`, oldest first, each with the interval
+    /// inferred from the spacing of settlements (NMRUSDT moved from 8 h to 4 h).
+    public func fundingRates(symbol: String, from: Timestamp, to: Timestamp, progress: FetchProgress? = nil) async throws -> [FundingRate] {
+        var rows: [JSONValue] = []
+        var start = from.milliseconds
+        // One settlement per hour at most: bounded page count.
+        let maxPages = Int((to.milliseconds - from.milliseconds) / 3_600_000) / BinanceUSDMClient.pageLimit + 2
+        for _ in 0..<maxPages {
+            guard start < to.milliseconds else { break }
+            let url = baseURL.appending(
+                path: "fapi/v1/fundingRate",
+                query: [("symbol", symbol), ("startTime", String(start)), ("endTime", String(to.milliseconds - 1)), ("limit", String(BinanceUSDMClient.pageLimit))])
+            let json = try await http.getJSON(url)
+            guard let page = json.arrayValue, !page.isEmpty else { break }
+            rows.append(contentsOf: page)
+            progress?(rows.count, 0)
+            guard page.count >= BinanceUSDMClient.pageLimit, let last = page.last?["fundingTime"]?.int64Value else { break }
+            start = last + 1
+        }
+        if rows.isEmpty { return [] }
+        return try FundingFormats.parseBinance(.array(rows), source: "binance-usdm fundingRate \(symbol)")
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import PerpMarketData
+import PerpModel
+
+/// A Lighter market as `GET /api/v1/orderBookDetails` describes it (docs/venues.md §3).
+public struct LighterMarket: Sendable, Hashable {
+    public var symbol: String
+    public var marketID: Int
+    /// Fractions converted from Lighter's integers out of 10,000.
+    public var maintenanceFraction: Rate
+    public var minInitialFraction: Rate
+    public var defaultInitialFraction: Rate
+    public var closeoutFraction: Rate?
+    public var markPrice: Price?
+    public var lastTradePrice: Price?
+    public var sizeDecimals: Int?
+    public var priceDecimals: Int?
+
+    /// The price to plan with: the mark price when given, else the last trade.
+    public var referencePrice: Price? { markPrice ?? lastTradePrice }
+}
+
+/// Lighter's public REST API (spec §5; docs/venues.md §1–3). 60 requests a minute on standard
+/// accounts, so requests are spaced one second apart.
+public struct LighterClient: Sendable {
+    /// Lighter returns at most 750 fundings per call; we ask for 500 hours per call.
+    public static let fundingPageHours: Int64 = 500
+    let http: VenueHTTPClient
+    let baseURL: URL
+
+    public init(baseURL: URL, transport: any HTTPTransport = URLSessionTransport(), minimumSpacing: Duration = .seconds(1)) {
+        self.baseURL = baseURL
+        self.http = VenueHTTPClient(venue: "lighter", transport: transport, minimumSpacing: minimumSpacing)
+    }
+
+    /// Margin fractions and prices of one market (NMR is 74).
+    public func market(id: Int) async throws -> LighterMarket {
+        let url = baseURL.appending(path: "api/v1/orderBookDetails", query: [("market_id", String(id))])
+        let json = try await http.getJSON(url)
+        return try LighterClient.parseMarket(json, id: id)
+    }
+
+    /// Parses an `orderBookDetails` answer and picks market `id`.
+    public static func parseMarket(_ json: JSONValue, id: Int) throws -> LighterMarket {
+        let endpoint = "lighter orderBookDetails"
+        guard let details = json["order_book_details"]?.arrayValue else {
+            throw VenueError(kind: .notRetryable, endpoint: endpoint, message: "the answer has no order_book_details")
+        }
+        guard let entry = details.first(where: { $0["market_id"]?.int64Value == Int64(id) }) else {
+            throw VenueError(kind: .notRetryable, endpoint: endpoint, message: "market \(id) is not in the answer")
+        }
+        func fraction(_ key: String) throws -> Rate {
+            guard let value = entry[key]?.int64Value, value > 0, value < 10_000 else {
+                throw VenueError(kind: .notRetryable, endpoint: endpoint, message: "\(key) is missing or not an integer between 1 and 9999")
+            }
+            return Rate(basisPointsOf10000: Int(value))
+        }
+        return LighterMarket(
+            symbol: entry["symbol"]?.stringValue ?? "?", marketID: id,
+            maintenanceFraction: try fraction("maintenance_margin_fraction"),
+            minInitialFraction: try fraction("min_initial_margin_fraction"),
+            defaultInitialFraction: try fraction("default_initial_margin_fraction"),
+            closeoutFraction: try? fraction("closeout_margin_fraction"),
+            markPrice: entry["mark_price"]?.numericText.flatMap { Price($0) }.flatMap { $0.isPositive ? $0 : nil },
+            lastTradePrice: entry["last_trade_price"]?.numericText.flatMap { Price($0) }.flatMap { $0.isPositive ? $0 : nil },
+            sizeDecimals: entry["size_decimals"]?.int64Value.map(Int.init),
+            priceDecimals: entry["price_decimals"]?.int64Value.map(Int.init))
+    }
+
+    /// Hourly funding of market `id` with `from ≤ time < to`, signed (positive: longs pay).
+    /// Pages of 500 hours; query times in milliseconds (docs/venues.md §1).
+    public func fundings(marketID id: Int, from: Timestamp, to: Timestamp, progress: FetchProgress? = nil) async throws -> [FundingRate] {
+        var result: [FundingRate] = []
+        let page = LighterClient.fundingPageHours * 3_600_000
+        var start = from.milliseconds
+        let expected = Int((to.milliseconds - from.milliseconds) / 3_600_000)
+        while start < to.milliseconds {
+            let end = min(start + page, to.milliseconds)
+            let url = baseURL.appending(
+                path: "api/v1/fundings",
+                query: [
+                    ("market_id", String(id)), ("resolution", "1h"), ("start_timestamp", String(start)), ("end_timestamp", String(end)),
+                    ("count_back", "0"),
+                ])
+            let json = try await http.getJSON(url)
+            if let rows = json["fundings"]?.arrayValue, !rows.isEmpty {
+                let parsed = try FundingFormats.parseLighter(json, source: "lighter fundings market \(id)")
+                for rate in parsed where rate.time.milliseconds >= start && rate.time.milliseconds < end {
+                    if let last = result.last, rate.time <= last.time { continue }
+                    result.append(rate)
+                }
+            }
+            progress?(result.count, expected)
+            start = end
+        }
+        return result
+    }
+}

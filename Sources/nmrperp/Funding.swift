@@ -1,0 +1,111 @@
+import ArgumentParser
+import Foundation
+import PerpHedge
+import PerpModel
+import PerpVenues
+
+struct FundingCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "funding",
+        abstract: "Funding cost of the hedge: statistics of a funding history, and fetching one.",
+        subcommands: [FundingStatsCommand.self, FundingFetch.self])
+}
+
+struct FundingStatsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stats",
+        abstract: "Daily funding in basis points: mean, standard deviation, APR and APY.",
+        discussion: """
+            A day's figure is the sum of the rates settled in that UTC day; APR = mean × 365,
+            APY = (1 + mean)^365 − 1 (spec §1). Signs as the venue quotes them: positive means longs
+            pay shorts, so a positive figure is income for a short hedge and a negative one its cost.
+
+            Example: nmrperp funding stats --data binance_usdm_NMRUSDT_funding_8h_2023-07_2023-08.csv --days 30
+            """)
+
+    @Option(help: "Funding history (CSV, Binance fundingRate JSON or Lighter fundings JSON).") var data: String
+    @Option(help: "Use only the last N days of the file (all when absent).") var days: Int?
+    @Option(help: "Interval of rows whose interval cannot be inferred (a lone row), e.g. 8h.") var defaultInterval: String = "8h"
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let fallback = try Parse.span(defaultInterval, "--default-interval")
+        if let days, days <= 0 { throw CLIError("--days must be a positive number of days (got \(days))") }
+        let rates = try Load.funding(data, defaultInterval: fallback)
+        let stats: FundingStats
+        do { stats = try FundingStats(rates: rates, lastDays: days) } catch { throw CLIError(String(describing: error)) }
+        let intervals = Set(rates.filter { $0.time >= stats.first }.map(\.interval)).sorted()
+        if json {
+            emit(
+                json: .object([
+                    ("days", .int(stats.days.count)), ("mean_bps_per_day", .double(stats.meanBpsPerDay)),
+                    ("std_bps_per_day", stats.stdBpsPerDay.map { .double($0) } ?? .null), ("apr", .double(stats.apr)), ("apy", .double(stats.apy)),
+                    ("settlements", .int(stats.settlements)), ("partial_days", .int(stats.partialDays)),
+                    ("first", .string(stats.first.iso8601)), ("last", .string(stats.last.iso8601)),
+                    ("intervals", .array(intervals.map { .string($0.description) })),
+                    ("daily", .array(stats.days.map { .object([("date", .string(Timestamp(milliseconds: $0.day * 86_400_000).isoDate)), ("rate_bps", .double($0.rate.basisPoints)), ("settlements", .int($0.settlements))]) })),
+                ]))
+            return
+        }
+        let side = stats.meanBpsPerDay >= 0 ? "a short receives this on average" : "a short pays this on average"
+        print(
+            TextTable.pairs([
+                ("days", "\(stats.days.count) (\(stats.first.isoDate) to \(stats.last.isoDate); \(stats.settlements) settlements every \(intervals.map(\.description).joined(separator: "/")))"),
+                ("mean", "\(formatFixed(stats.meanBpsPerDay, 2)) bps/day  (\(side))"),
+                ("std", stats.stdBpsPerDay.map { "\(formatFixed($0, 2)) bps/day (sample)" } ?? "n/a (one day)"),
+                ("APR", "\(percent(stats.apr)) = mean × 365"),
+                ("APY", "\(percent(stats.apy)) = (1 + mean)^365 − 1"),
+            ]))
+        if stats.partialDays > 0 {
+            print("note: \(stats.partialDays) day(s) are only partly covered by the data (usually the first and last); their sums are smaller")
+        }
+    }
+}
+
+struct FundingFetch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fetch",
+        abstract: "Download a funding history (Lighter hourly, or Binance USD-M) to CSV, cached locally.",
+        discussion: """
+            Lighter keeps about 30 days of hourly funding. Writes funding_time_ms, funding_time_utc,
+            funding_rate (a signed fraction, positive: longs pay), interval_hours.
+            Example: nmrperp funding fetch --venue lighter --days 30 --out lighter_nmr_funding.csv
+            """)
+
+    @Option(help: "lighter or binance.") var venue: String = "lighter"
+    @Option(help: "Lighter market id (NMR is 74).") var market: Int = 74
+    @Option(help: "Binance USD-M symbol.") var symbol: String = "NMRUSDT"
+    @Option(help: "How many days back from now.") var days: Int = 30
+    @Option(help: "CSV file to write.") var out: String
+
+    func run() async throws {
+        guard days > 0 else { throw CLIError("--days must be positive (got \(days))") }
+        try Environment.requireNetwork("funding fetch")
+        let now = Environment.now
+        let history = try Environment.history()
+        let progress = ProgressBar("fetching funding")
+        let rates: [FundingRate]
+        switch venue.lowercased() {
+        case "lighter":
+            rates = try await history.lighterFunding(marketID: market, from: now - .days(Int64(days)), to: now, now: now, progress: progress.update)
+        case "binance", "binance-usdm":
+            rates = try await history.binanceFunding(symbol: symbol, from: now - .days(Int64(days)), to: now, now: now, progress: progress.update)
+        default:
+            throw CLIError("--venue must be lighter or binance (got \"\(venue)\")")
+        }
+        progress.finish()
+        var csv = "funding_time_ms,funding_time_utc,funding_rate,interval_hours\n"
+        for rate in rates {
+            csv += "\(rate.time.milliseconds),\(rate.time.iso8601),\(rate.rate),\(formatDouble(rate.interval.hours))\n"
+        }
+        try writeAtomically(csv, to: out)
+        print("wrote \(rates.count) funding rates to \(out)")
+    }
+}
+
+/// Writes through a temporary file and a rename, so an interrupted write never leaves half a file.
+func writeAtomically(_ text: String, to path: String) throws {
+    do { try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+        throw CLIError("cannot write \(path): \(error.localizedDescription)")
+    }
+}

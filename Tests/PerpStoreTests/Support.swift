@@ -1,0 +1,34 @@
+import Foundation
+import PerpModel
+import PerpStore
+
+/// One-minute bars of a made-up NMRUSDT feed.
+let minuteKey = SeriesKey(source: "binance-spot", symbol: "NMRUSDT", interval: .minutes(1))
+/// Hourly funding of a made-up perp.
+let fundingKey = SeriesKey(source: "lighter", symbol: "NMR", interval: .hours(1))
+
+/// Minute `n` after the epoch.
+func minute(_ n: Int64) -> Timestamp { Timestamp(milliseconds: n * 60_000) }
+
+/// `[minute(a), minute(b))`.
+func minutes(_ a: Int64, _ b: Int64) -> TimeRange { TimeRange(from: minute(a), to: minute(b)) }
+
+/// A valid bar at minute `n` whose raw values all derive from `base`.
+func bar(_ n: Int64, base: Int64 = 150_000_000) -> Candle {
+    Candle(
+        openTime: minute(n), open: Price(raw: base + n), high: Price(raw: base + n + 7),
+        low: Price(raw: base + n - 3), close: Price(raw: base + n + 1),
+        volume: Quantity(raw: 1_000 * n)
+    )
+}
+
+/// Bars at the given minutes.
+func bars(_ times: [Int64], base: Int64 = 150_000_000) -> CandleSeries {
+    CandleSeries(times.map { bar($0, base: base) })
+}
+
+/// A fresh folder under the system temporary folder, removed by the caller.
+func temporaryFolder() -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent(
+        "PerpStoreTests-\(UUID().uuidString)", isDirectory: true)
+}
