@@ -49,10 +49,14 @@ public enum CandleCSV {
         closes.reserveCapacity(estimate)
         volumes.reserveCapacity(estimate)
 
-        var starts = [Int](repeating: 0, count: columnCount + 1)
-        var ends = [Int](repeating: 0, count: columnCount + 1)
+        let starts = UnsafeMutableBufferPointer<Int>.allocate(capacity: columnCount + 1)
+        let ends = UnsafeMutableBufferPointer<Int>.allocate(capacity: columnCount + 1)
+        defer {
+            starts.deallocate()
+            ends.deallocate()
+        }
         var previous = Int64.min
-        while let fieldCount = reader.nextRow(starts: &starts, ends: &ends, limit: columnCount + 1) {
+        while let fieldCount = reader.nextRow(starts: starts, ends: ends, limit: columnCount + 1) {
             let line = reader.line
             if fieldCount == 1, starts[0] == ends[0] { continue }  // blank line
             guard fieldCount == columnCount else {
@@ -162,6 +166,16 @@ struct CSVReader {
     /// in which case only the first `limit` are recorded), or `nil` at the end of input.
     @inline(__always)
     mutating func nextRow(starts: inout [Int], ends: inout [Int], limit: Int) -> Int? {
+        starts.withUnsafeMutableBufferPointer { startBuffer in
+            ends.withUnsafeMutableBufferPointer { endBuffer in
+                nextRow(starts: startBuffer, ends: endBuffer, limit: limit)
+            }
+        }
+    }
+
+    /// ``nextRow(starts:ends:limit:)`` over caller-owned buffers (the loaders' hot loop).
+    @inline(__always)
+    mutating func nextRow(starts: UnsafeMutableBufferPointer<Int>, ends: UnsafeMutableBufferPointer<Int>, limit: Int) -> Int? {
         let count = buffer.count
         guard position < count else { return nil }
         line += 1

@@ -257,6 +257,11 @@ public enum DecimalParser {
         }
         // value = mantissa × 10^(exponent + dropped − fractionDigits)
         let shift = exponent + dropped - fractionDigits + decimals
+        // Fast path: an exact scale-up that fits in 64 bits (every ordinary price and size).
+        if shift >= 0, shift <= 18, mantissa <= UInt64(Int64.max) {
+            let (scaled, overflow) = Int64(mantissa).multipliedReportingOverflow(by: FixedMath.pow10[shift])
+            if !overflow { return negative ? -scaled : scaled }
+        }
         var result: Int128
         if shift >= 0 {
             guard shift <= 19 else { return mantissa == 0 ? 0 : nil }

@@ -13,5 +13,7 @@ struct NMRPerp: AsyncParsableCommand {
             never touch the network.
             """,
         version: "0.1.0",
-        subcommands: [HedgeCommand.self, FundingCommand.self, CalcCommand.self, DataCommand.self, StakeCommand.self, MarketCommand.self])
+        subcommands: [
+            HedgeCommand.self, FundingCommand.self, CalcCommand.self, DataCommand.self, StakeCommand.self, MarketCommand.self, BenchCommand.self,
+        ])
 }

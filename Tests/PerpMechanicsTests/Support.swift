@@ -47,7 +47,7 @@ struct RandomPosition: CustomStringConvertible {
     let notional = entry * quantity
     // 1 % to 150 % of notional.
     let share = Rate(raw: Int64.random(in: 10_000_000_000...1_500_000_000_000, using: &rng))
-    collateral = notional.times(share).rounded(toMultipleOf: Notional(raw: 1_000_000), rule: .down)
+    collateral = max(Notional("0.01")!, notional.times(share).rounded(toMultipleOf: Notional(raw: 1_000_000), rule: .down))
   }
 
   var description: String { "\(side) \(quantity) @ \(entry) with \(collateral)" }

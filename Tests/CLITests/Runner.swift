@@ -1,0 +1,85 @@
+import Foundation
+import TestSupport
+
+/// Runs the built `nmrperp` binary and captures what a user would see.
+struct CLIResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    /// The JSON object printed on standard output.
+    func json() throws -> [String: Any] {
+        guard let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any] else {
+            throw CLIRunError("stdout is not a JSON object: \(stdout)")
+        }
+        return object
+    }
+}
+
+struct CLIRunError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+enum CLI {
+    /// The `nmrperp` built next to this test bundle.
+    static let binary: URL = {
+        let beside = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for directory in [beside, beside.deletingLastPathComponent()] {
+            let candidate = directory.appendingPathComponent("nmrperp")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+        }
+        return PackageRoot.url().appendingPathComponent(".build/debug/nmrperp")
+    }()
+
+    /// Runs `nmrperp args…` offline (unless `environment` says otherwise) with a private home
+    /// folder, killing it after `timeout` seconds.
+    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 60) throws -> CLIResult {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["NMRPERP_OFFLINE"] = "1"
+        env["NMRPERP_HOME"] = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-cli-\(UUID().uuidString)").path
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes concurrently so a large output never blocks the child.
+        let group = DispatchGroup()
+        nonisolated(unsafe) var outData = Data()
+        nonisolated(unsafe) var errData = Data()
+        group.enter()
+        DispatchQueue.global().async {
+            outData = out.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        group.enter()
+        DispatchQueue.global().async {
+            errData = err.fileHandleForReading.readDataToEndOfFile()
+            group.leave()
+        }
+        if group.wait(timeout: .now() + timeout) == .timedOut {
+            process.terminate()
+            throw CLIRunError("nmrperp \(arguments.joined(separator: " ")) did not finish in \(timeout) s")
+        }
+        process.waitUntilExit()
+        return CLIResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func shared(_ name: String) -> String? {
+        guard let root = SharedData.root else { return nil }
+        let path = root.appendingPathComponent("data").appendingPathComponent(name).path
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    /// Writes `text` to a fresh temporary file and returns its path.
+    static func temporaryFile(_ text: String, suffix: String = ".csv") throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-\(UUID().uuidString)\(suffix)")
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+}
