@@ -33,7 +33,6 @@ public enum CandleCSV {
         let close = names.firstIndex(of: "close")!
         let volume = names.firstIndex(of: "volume")
         let columnCount = header.count
-        let fieldsNeeded = max(timeIndex, open, high, low, close, volume ?? 0) + 1
 
         var times: [Int64] = []
         var opens: [Int64] = []
@@ -56,13 +55,44 @@ public enum CandleCSV {
             ends.deallocate()
         }
         var previous = Int64.min
-        while let fieldCount = reader.nextRow(starts: starts, ends: ends, limit: columnCount + 1) {
+        // Roles of the columns for the single-pass fast path.
+        var roles = [UInt8](repeating: FastRow.skip, count: columnCount)
+        roles[timeIndex] = FastRow.time
+        roles[open] = FastRow.open
+        roles[high] = FastRow.high
+        roles[low] = FastRow.low
+        roles[close] = FastRow.close
+        if let volume { roles[volume] = FastRow.volume }
+        let secondsAllowed = timeName == "time"
+        var values = (Int64(0), Int64(0), Int64(0), Int64(0), Int64(0), Int64(0))
+        while true {
+            // Fast path: plain digits in every used field; anything else takes the general path
+            // below for this row, which also produces the precise error.
+            if let next = roles.withUnsafeBufferPointer({ FastRow.parse(buffer, from: reader.position, roles: $0, into: &values) }) {
+                reader.line += 1
+                reader.position = next
+                var (t, o, h, l, c, v) = values
+                if secondsAllowed, t < 100_000_000_000 { t *= 1000 }
+                if o > 0, h > 0, l > 0, c > 0, h >= l, t > previous {
+                    previous = t
+                    times.append(t)
+                    opens.append(o)
+                    highs.append(h)
+                    lows.append(l)
+                    closes.append(c)
+                    volumes.append(v)
+                    continue
+                }
+                // A value the fast path read but that breaks a rule: re-read the row below.
+                reader.line -= 1
+                reader.position = FastRow.lineStart(buffer, before: next)
+            }
+            guard let fieldCount = reader.nextRow(starts: starts, ends: ends, limit: columnCount + 1) else { break }
             let line = reader.line
             if fieldCount == 1, starts[0] == ends[0] { continue }  // blank line
             guard fieldCount == columnCount else {
                 throw .wrongFieldCount(source: source, row: line, expected: columnCount, found: fieldCount)
             }
-            _ = fieldsNeeded
             let time = try timeValue(buffer, starts[timeIndex], ends[timeIndex], column: timeName, source: source, row: line)
             func price(_ column: Int, _ name: String) throws(MarketDataError) -> Int64 {
                 guard let value = DecimalParser.parse(buffer, from: starts[column], to: ends[column], decimals: Price.decimals) else {
@@ -131,6 +161,102 @@ public enum CandleCSV {
             index += 1
         }
         return negative ? -value : value
+    }
+}
+
+/// The single-pass parser for ordinary rows: each field is scanned once and its digits
+/// accumulated as they are read. It accepts only unsigned plain decimals (at most 18
+/// significant digits and 8 decimals) and integer times; it returns `nil` for anything else,
+/// and the general path then reads the row (and reports what is wrong with it).
+enum FastRow {
+    static let skip: UInt8 = 0
+    static let time: UInt8 = 1
+    static let open: UInt8 = 2
+    static let high: UInt8 = 3
+    static let low: UInt8 = 4
+    static let close: UInt8 = 5
+    static let volume: UInt8 = 6
+
+    /// Parses the row at `from`; on success stores (time, open, high, low, close, volume) and
+    /// returns the position after the row's newline.
+    @inline(__always)
+    static func parse(
+        _ buffer: UnsafeBufferPointer<UInt8>, from: Int, roles: UnsafeBufferPointer<UInt8>,
+        into values: inout (Int64, Int64, Int64, Int64, Int64, Int64)
+    ) -> Int? {
+        guard let base = buffer.baseAddress else { return nil }
+        let count = buffer.count
+        var index = from
+        guard index < count else { return nil }
+        let last = roles.count - 1
+        for column in 0...last {
+            let role = roles[column]
+            if role == skip {
+                while index < count {
+                    let byte = base[index]
+                    if byte == 44 || byte == 10 { break }
+                    if byte == 34 { return nil }
+                    index += 1
+                }
+            } else {
+                var mantissa: UInt64 = 0
+                var digits = 0
+                var fraction = -1
+                while index < count {
+                    let byte = base[index]
+                    let digit = byte &- 48
+                    if digit < 10 {
+                        mantissa = mantissa &* 10 &+ UInt64(digit)
+                        digits += 1
+                        if fraction >= 0 { fraction += 1 }
+                    } else if byte == 46, fraction < 0, role != time {
+                        fraction = 0
+                    } else {
+                        break
+                    }
+                    index += 1
+                }
+                guard digits > 0, digits <= 18, fraction != 0, fraction <= 8 else { return nil }
+                let scaled: Int64
+                if role == time {
+                    // Integer milliseconds (or seconds), as read.
+                } else if digits - max(fraction, 0) > 10 {
+                    return nil  // ≥ 10^10 would not fit at 8 decimals: the general path says so
+                }
+                if role == time {
+                    scaled = Int64(mantissa)
+                } else {
+                    scaled = Int64(mantissa) &* FixedMath.pow10[8 - max(fraction, 0)]
+                }
+                switch role {
+                case time: values.0 = scaled
+                case open: values.1 = scaled
+                case high: values.2 = scaled
+                case low: values.3 = scaled
+                case close: values.4 = scaled
+                default: values.5 = scaled
+                }
+            }
+            // The field must end here: a comma between fields, a newline (or end) after the last.
+            if column < last {
+                guard index < count, base[index] == 44 else { return nil }
+                index += 1
+            } else {
+                if index == count { return count }
+                if base[index] == 10 { return index + 1 }
+                if base[index] == 13, index + 1 < count, base[index + 1] == 10 { return index + 2 }
+                return nil
+            }
+        }
+        return nil
+    }
+
+    /// The start of the line that ends just before `next`.
+    static func lineStart(_ buffer: UnsafeBufferPointer<UInt8>, before next: Int) -> Int {
+        var index = next - 1
+        if index >= 0, index < buffer.count, buffer[index] == 10 { index -= 1 }
+        while index >= 0, buffer[index] != 10 { index -= 1 }
+        return index + 1
     }
 }
 
