@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "PerpMarketData", targets: ["PerpMarketData"]),
         .library(name: "PerpVenues", targets: ["PerpVenues"]),
         .library(name: "PerpStore", targets: ["PerpStore"]),
+        .library(name: "PerpSimulation", targets: ["PerpSimulation"]),
+        .library(name: "PerpReports", targets: ["PerpReports"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -26,6 +28,8 @@ let package = Package(
         .target(name: "PerpMechanics", dependencies: ["PerpModel"], swiftSettings: strict),
         .target(name: "PerpHedge", dependencies: ["PerpModel", "PerpMechanics"], swiftSettings: strict),
         .target(name: "PerpMarketData", dependencies: ["PerpModel"], swiftSettings: strict),
+        .target(name: "PerpSimulation", dependencies: ["PerpModel", "PerpMechanics", "PerpHedge"], swiftSettings: strict),
+        .target(name: "PerpReports", dependencies: ["PerpModel", "PerpSimulation"], swiftSettings: strict),
         // Shell: venues (HTTP), storage (SQLite), CLI.
         .target(name: "PerpVenues", dependencies: ["PerpModel", "PerpMarketData", "PerpStore"], swiftSettings: strict),
         .target(
@@ -35,7 +39,8 @@ let package = Package(
         .executableTarget(
             name: "nmrperp",
             dependencies: [
-                "PerpModel", "PerpMechanics", "PerpHedge", "PerpMarketData", "PerpVenues", "PerpStore",
+                "PerpModel", "PerpMechanics", "PerpHedge", "PerpMarketData", "PerpVenues", "PerpStore", "PerpSimulation",
+                "PerpReports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
@@ -48,6 +53,9 @@ let package = Package(
         .testTarget(
             name: "PerpVenuesTests", dependencies: ["PerpVenues", "PerpStore", "TestSupport"],
             swiftSettings: strict),
+        .testTarget(
+            name: "PerpSimulationTests", dependencies: ["PerpSimulation", "PerpMarketData", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "PerpReportsTests", dependencies: ["PerpReports"], swiftSettings: strict),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["nmrperp", "TestSupport"], swiftSettings: strict),

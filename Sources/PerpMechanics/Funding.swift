@@ -9,6 +9,15 @@ public enum FundingMath {
     /// holder pays; negative means the holder receives. A long and a short of the same size get
     /// exactly opposite amounts.
     public static func payment(quantity: Quantity, mark: Price, rate: Rate) -> Notional {
+        // Fast path: the exact product in 128 bits, one rounding division by 10^20.
+        let (first, overflowA) = Int128(quantity.raw).multipliedReportingOverflow(by: Int128(mark.raw))
+        if !overflowA {
+            let (product, overflowB) = first.multipliedReportingOverflow(by: Int128(rate.raw))
+            if !overflowB {
+                let scale = Int128(Price.scale) * Int128(Rate.scale) * Int128(Quantity.scale) / Int128(Notional.scale)
+                return Notional(raw: Int64(FixedMath.divide(product, scale, .toNearestOrEven)))
+            }
+        }
         let exact = Fraction(quantity) * Fraction(mark) * Fraction(rate)
         let magnitude = (exact.isNegative ? -exact : exact).rounded(to: Notional.self, .toNearestOrEven)
         return exact.isNegative ? -magnitude : magnitude

@@ -102,3 +102,32 @@ public enum Liquidation {
         value.rounded(to: Price.self, side == .long ? .up : .down)
     }
 }
+
+extension Liquidation {
+    /// The liquidation price of a net `position` (signed size with exact cost basis) backed by
+    /// `collateral`, with maintenance `m` of notional at the price: equity
+    /// `T + q·p − basis` equals `m·|q|·p` at `p = (basis − T) / (q − m·|q|)` (the formulas of
+    /// ``price(side:entry:quantity:collateral:schedule:)`` written for a cost basis, so
+    /// averaged entries stay exact). Rounded toward the market; `nil` when flat or when no
+    /// positive price liquidates.
+    public static func price(position: Position, collateral: Notional, maintenance m: Rate) -> Price? {
+        guard let side = position.side else { return nil }
+        // Fast path: one Int128 division. p_raw = (B − T)·10^20 / (q·(10^12 − s·m)),
+        // with s = +1 long, −1 short (|q| = s·q).
+        let factor = Int128(Rate.scale) - Int128(side.sign) * Int128(m.raw)
+        let numeratorBase = Int128(position.costBasis.raw) - Int128(collateral.raw)
+        let (numerator, overflowN) = numeratorBase.multipliedReportingOverflow(by: Int128(Rate.scale) * Int128(Price.scale))
+        let (denominator, overflowD) = Int128(position.quantity.raw).multipliedReportingOverflow(by: factor)
+        if !overflowN, !overflowD, denominator != 0 {
+            if (numerator > 0) != (denominator > 0) || numerator == 0 { return nil }
+            let raw = FixedMath.divide(numerator, denominator, side == .long ? .up : .down)
+            guard let narrow = Int64(exactly: raw) else { return nil }
+            return Price(raw: narrow)
+        }
+        let q = Fraction(position.quantity)
+        let absQ = Fraction(position.quantity.magnitude)
+        let value = (Fraction(position.costBasis) - Fraction(collateral)) / (q - Fraction(m) * absQ)
+        guard value.numerator > 0 else { return nil }
+        return round(value, side: side)
+    }
+}

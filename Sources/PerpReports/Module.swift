@@ -1,0 +1,1 @@
+// The report module; see the files beside this one.

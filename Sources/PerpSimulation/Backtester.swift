@@ -1,0 +1,384 @@
+import PerpMechanics
+import PerpModel
+
+/// A bar-by-bar perpetual-futures backtest on one market (spec §3; backtester issue).
+///
+/// Per bar, in this order (same-time events are always handled in this order):
+/// 1. **Funding**: every settlement timed after the previous bar's open and at or before this
+///    bar's open is paid at this bar's open, on the notional at mark (the mark series' last
+///    open at or before the settlement, else the bar's open): `payment = q × mark × rate`,
+///    positive rate: longs pay. Each rate carries its own interval, so hourly, 4-hourly,
+///    8-hourly and mixed schedules need nothing special.
+/// 2. **Resting orders and liquidation along the bar's path**: open, then the extreme nearer to
+///    the open's side (low first when the bar closes up, high first when it closes down), then
+///    the other extreme, then the close. Whatever the path reaches first fills first: a stop,
+///    a limit, or the liquidation price. Liquidation fills the whole position at the
+///    liquidation price with the taker fee; a loss beyond the collateral is an insurance-fund
+///    draw and the account never goes below zero.
+/// 3. **Equity** is marked at the close (when recorded).
+/// 4. **The strategy** sees the closed bar and its account; market orders fill at the close
+///    with the taker fee and slippage.
+public struct Backtester<S: Strategy> {
+    public var config: VenueConfig
+    public var initialCapital: Notional
+    public var strategy: S
+
+    // Account state, raw fixed-point for the per-bar path.
+    var balance: Int64
+    /// Isolated margin of the open position (zero under cross margin).
+    var margin: Int64 = 0
+    var position = Position()
+    /// Raw liquidation price of the open position; 0 when none.
+    var liquidation: Int64 = 0
+    var resting: [OrderRequest] = []
+    /// Leverage of the last `.enter`, for isolated margin of later increases.
+    var isolatedLeverage = Rate.one
+
+    var fills: [FillRecord] = []
+    var trades: [TradeRecord] = []
+    var openTrade: TradeRecord?
+    var exitValue = Fraction(0)
+    var exitQuantity: Int64 = 0
+    var fundingRecords: [FundingRecord] = []
+    var liquidations = 0
+    var insurance: Int64 = 0
+    var fees: Int64 = 0
+    var fundingPaid: Int64 = 0
+
+    public init(strategy: S, config: VenueConfig = VenueConfig(), initialCapital: Notional) {
+        self.strategy = strategy
+        self.config = config
+        self.initialCapital = initialCapital
+        self.balance = initialCapital.raw
+    }
+
+    /// Runs over `series` with an optional funding history and mark-price series.
+    public mutating func run(_ series: CandleSeries, funding: [FundingRate] = [], mark: CandleSeries? = nil) -> BacktestResult {
+        let n = series.count
+        var equity = EquityCurve()
+        if config.recordEquity { equity.reserveCapacity(n) }
+        let fundingTimes = funding.map(\.time.milliseconds)
+        var fi = 0
+        var markIndex = 0
+        var barsInMarket = 0
+        let times = series.openTimes
+        let opens = series.opens
+        let highs = series.highs
+        let lows = series.lows
+        let closes = series.closes
+        let volumes = series.volumes
+        // Settlements before the first bar find no position: skip them.
+        if n > 0 { while fi < fundingTimes.count && fundingTimes[fi] < times[0] { fi += 1 } }
+        for i in 0..<n {
+            let t = times[i]
+            // 1. Funding.
+            while fi < fundingTimes.count && fundingTimes[fi] <= t {
+                if !position.isFlat {
+                    var markPrice = opens[i]
+                    if let mark {
+                        while markIndex + 1 < mark.count && mark.openTimes[markIndex + 1] <= fundingTimes[fi] { markIndex += 1 }
+                        if markIndex < mark.count && mark.openTimes[markIndex] <= fundingTimes[fi] { markPrice = mark.opens[markIndex] }
+                    }
+                    settleFunding(funding[fi], mark: markPrice)
+                }
+                fi += 1
+            }
+            // 2. Resting orders and liquidation.
+            if !resting.isEmpty {
+                walkPath(bar: i, time: t, open: opens[i], high: highs[i], low: lows[i], close: closes[i], volume: volumes[i])
+            } else if liquidation > 0 {
+                if position.quantity.raw > 0 ? lows[i] <= liquidation : highs[i] >= liquidation {
+                    liquidate(bar: i, time: t)
+                }
+            }
+            // 3. Equity at the close.
+            if !position.isFlat { barsInMarket += 1 }
+            if config.recordEquity {
+                equity.append(time: t, equity: currentEquity(close: closes[i]), position: position.quantity)
+            }
+            // 4. Strategy.
+            let bar = BarView(
+                index: i, time: Timestamp(milliseconds: t), open: Price(raw: opens[i]), high: Price(raw: highs[i]), low: Price(raw: lows[i]),
+                close: Price(raw: closes[i]), volume: Quantity(raw: volumes[i]))
+            let account = AccountView(
+                balance: Notional(raw: balance), position: position.quantity, costBasis: position.costBasis, positionMargin: Notional(raw: margin),
+                restingOrders: resting.count, closeRaw: closes[i], liquidationRaw: liquidation)
+            if let action = strategy.onBar(bar, account: account) {
+                perform(action, bar: i, time: t, close: closes[i], volume: volumes[i])
+            }
+        }
+        if config.closeAtEnd, n > 0, !position.isFlat {
+            fill(delta: -position.quantity, price: closes[n - 1], feeRate: config.takerFee, bar: n - 1, time: times[n - 1], reason: .end)
+        }
+        if let openTrade { trades.append(openTrade) }
+        let finalEquity = n > 0 ? currentEquity(close: closes[n - 1]) : Notional(raw: balance + margin)
+        return BacktestResult(
+            bars: n, initialCapital: initialCapital, finalEquity: finalEquity, fills: fills, trades: trades, funding: fundingRecords,
+            liquidations: liquidations, insuranceFundDraws: Notional(raw: insurance), feesPaid: Notional(raw: fees),
+            fundingPaid: Notional(raw: fundingPaid), equity: equity, barsInMarket: barsInMarket)
+    }
+
+    func currentEquity(close: Int64) -> Notional {
+        Notional(raw: balance + margin) + position.unrealizedPnL(mark: Price(raw: close))
+    }
+
+    // MARK: Funding
+
+    mutating func settleFunding(_ rate: FundingRate, mark: Int64) {
+        let payment = FundingMath.payment(quantity: position.quantity, mark: Price(raw: mark), rate: rate.rate)
+        if config.marginMode == .isolated { margin -= payment.raw } else { balance -= payment.raw }
+        fundingPaid += payment.raw
+        openTrade?.funding += payment
+        fundingRecords.append(FundingRecord(time: rate.time, rate: rate.rate, mark: Price(raw: mark), position: position.quantity, payment: payment))
+        updateLiquidation()
+    }
+
+    // MARK: Fills
+
+    mutating func updateLiquidation() {
+        let collateral = config.marginMode == .isolated ? margin : balance
+        liquidation = Liquidation.price(position: position, collateral: Notional(raw: collateral), maintenance: config.maintenanceFraction)?.raw ?? 0
+    }
+
+    /// Executes a signed `delta` at `price`, charging `feeRate` on the fill's notional.
+    mutating func fill(delta: Quantity, price: Int64, feeRate: Rate, bar: Int, time: Int64, reason: FillReason) {
+        guard !delta.isZero else { return }
+        let px = Price(raw: price)
+        let notional = px.times(delta.magnitude)
+        let fee = notional.times(feeRate)
+        let before = position
+        let realized = position.apply(delta: delta, price: px)
+        fees += fee.raw
+        let stamp = Timestamp(milliseconds: time)
+        // Margin accounting.
+        if config.marginMode == .isolated {
+            let closed = before.isFlat || before.quantity.isPositive == delta.isPositive ? Quantity.zero : Quantity(raw: min(delta.magnitude.raw, before.quantity.magnitude.raw))
+            if !closed.isZero {
+                // Release the closed share of the isolated margin, with its PnL.
+                let released = FixedMath.mulDiv(margin, closed.raw, before.quantity.magnitude.raw, .toNearestOrEven)
+                margin -= released
+                var back = released + realized.raw
+                if back < 0 {
+                    insurance -= back
+                    back = 0
+                }
+                balance += back
+            }
+            let opened = delta.magnitude - closed
+            if !opened.isZero {
+                let openedNotional = px.times(opened)
+                let allocate = (Fraction(openedNotional) / Fraction(isolatedLeverage)).rounded(to: Notional.self, .up).raw
+                let moved = min(allocate, max(balance, 0))
+                balance -= moved
+                margin += moved
+            }
+            balance -= fee.raw
+            if position.isFlat {
+                balance += margin
+                margin = 0
+            }
+        } else {
+            balance += realized.raw - fee.raw
+        }
+        if balance < 0 && position.isFlat {
+            insurance -= balance
+            balance = 0
+        }
+        fills.append(FillRecord(time: stamp, bar: bar, side: delta.isPositive ? .long : .short, quantity: delta.magnitude, price: px, fee: fee, realizedPnL: realized, reason: reason))
+        recordTrade(before: before, delta: delta, price: px, fee: fee, realized: realized, bar: bar, time: stamp, reason: reason)
+        updateLiquidation()
+    }
+
+    mutating func recordTrade(before: Position, delta: Quantity, price: Price, fee: Notional, realized: Notional, bar: Int, time: Timestamp, reason: FillReason) {
+        let closing = before.isFlat || before.quantity.isPositive == delta.isPositive ? Int64(0) : min(delta.magnitude.raw, before.quantity.magnitude.raw)
+        let opening = delta.magnitude.raw - closing
+        // Share the fee between the closing and opening parts by size.
+        let closingFee = closing == 0 ? Notional.zero : Notional(raw: FixedMath.mulDiv(fee.raw, closing, delta.magnitude.raw, .toNearestOrEven))
+        if closing > 0, var trade = openTrade {
+            trade.grossPnL += realized
+            trade.fees += closingFee
+            exitValue = exitValue + Fraction(price) * Fraction(Quantity(raw: closing))
+            exitQuantity += closing
+            if position.isFlat || position.quantity.isPositive != before.quantity.isPositive {
+                trade.exitTime = time
+                trade.exitBar = bar
+                trade.exitReason = reason
+                trade.exitPrice = (exitValue / Fraction(Quantity(raw: exitQuantity))).rounded(to: Price.self, .toNearestOrEven)
+                trades.append(trade)
+                openTrade = nil
+                exitValue = Fraction(0)
+                exitQuantity = 0
+            } else {
+                openTrade = trade
+            }
+        }
+        if opening > 0 {
+            if var trade = openTrade {
+                trade.fees += fee - closingFee
+                trade.quantity = max(trade.quantity, position.quantity.magnitude)
+                trade.entryPrice = position.entryPrice ?? trade.entryPrice
+                openTrade = trade
+            } else {
+                var trade = TradeRecord(side: position.quantity.isPositive ? .long : .short, entryTime: time, entryBar: bar, entryPrice: price, quantity: Quantity(raw: opening))
+                trade.fees = fee - closingFee
+                openTrade = trade
+            }
+        }
+    }
+
+    mutating func liquidate(bar: Int, time: Int64) {
+        let price = liquidation
+        liquidations += 1
+        fill(delta: -position.quantity, price: price, feeRate: config.takerFee, bar: bar, time: time, reason: .liquidation)
+        resting.removeAll { $0.reduceOnly }
+    }
+
+    /// The price a taker gets for `delta` at `price`, after slippage (always against the taker).
+    func slipped(_ price: Int64, delta: Quantity, volume: Int64) -> Int64 {
+        let fraction: Rate
+        switch config.slippage {
+        case .none: return price
+        case .fixed(let rate): fraction = rate
+        case .volumeShare(let impact, let cap):
+            guard volume > 0 else { fraction = cap; break }
+            let share = Rate(raw: FixedMath.mulDiv(delta.magnitude.raw, Rate.scale, volume, .up))
+            fraction = min(cap, impact.times(share, rule: .up))
+        }
+        let move = FixedMath.mulDiv(price, fraction.raw, Rate.scale, .up)
+        return delta.isPositive ? price + move : max(1, price - move)
+    }
+
+    // MARK: Strategy actions
+
+    mutating func perform(_ action: StrategyAction, bar: Int, time: Int64, close: Int64, volume: Int64) {
+        switch action {
+        case .enter(let side, let leverage):
+            if let current = position.side {
+                if current == side { return }
+                let delta = -position.quantity
+                fill(delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time, reason: .signal)
+            }
+            guard balance > 0, leverage.isPositive else { return }
+            isolatedLeverage = leverage
+            let notional = Notional(raw: balance).times(leverage, rule: .down)
+            let size = notional.divided(by: Price(raw: close), rule: .towardZero).rounded(toMultipleOf: config.lotSize, rule: .towardZero)
+            guard size.isPositive else { return }
+            let delta = side == .long ? size : -size
+            fill(delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time, reason: .signal)
+        case .target(let target):
+            let delta = (target - position.quantity).rounded(toMultipleOf: config.lotSize, rule: .towardZero)
+            fill(delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time, reason: .signal)
+        case .flatten:
+            let delta = -position.quantity
+            fill(delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time, reason: .signal)
+            resting.removeAll()
+        case .cancelAll:
+            resting.removeAll()
+        case .submit(let orders):
+            for order in orders {
+                switch order.kind {
+                case .market:
+                    let delta = signedSize(order)
+                    fill(delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time, reason: .signal)
+                case .limit(let limit):
+                    // A limit that is marketable at the close fills now as a taker at the close.
+                    let marketable = order.side == .long ? close <= limit.raw : close >= limit.raw
+                    if marketable {
+                        fill(delta: signedSize(order), price: close, feeRate: config.takerFee, bar: bar, time: time, reason: .limit)
+                    } else {
+                        resting.append(order)
+                    }
+                case .stop:
+                    resting.append(order)
+                }
+            }
+        }
+    }
+
+    /// The signed size of `order`, trimmed for reduce-only and rounded down to the lot.
+    func signedSize(_ order: OrderRequest) -> Quantity {
+        var size = order.quantity.rounded(toMultipleOf: config.lotSize, rule: .towardZero)
+        if order.reduceOnly {
+            guard let side = position.side, side != order.side else { return .zero }
+            size = min(size, position.quantity.magnitude)
+        }
+        return order.side == .long ? size : -size
+    }
+
+    // MARK: The bar's path
+
+    /// Walks open → first extreme → second extreme → close, filling whatever each leg reaches
+    /// first. Bounded: each trigger removes an order or the position.
+    mutating func walkPath(bar: Int, time: Int64, open: Int64, high: Int64, low: Int64, close: Int64, volume: Int64) {
+        let points = close >= open ? [open, low, high, close] : [open, high, low, close]
+        // Gap at the open: orders already through the open price fill there.
+        runLeg(from: open, to: open, atOpen: true, bar: bar, time: time, volume: volume)
+        for leg in 0..<3 {
+            runLeg(from: points[leg], to: points[leg + 1], atOpen: false, bar: bar, time: time, volume: volume)
+        }
+    }
+
+    mutating func runLeg(from start: Int64, to end: Int64, atOpen: Bool, bar: Int, time: Int64, volume: Int64) {
+        let rising = end >= start
+        var cursor = start
+        for _ in 0...(resting.count + 1) {
+            // Candidates: (trigger price, order index or -1 for liquidation).
+            var best: (price: Int64, index: Int)?
+            func consider(_ price: Int64, _ index: Int) {
+                let reached: Bool
+                if atOpen {
+                    reached = true
+                } else {
+                    reached = rising ? (price >= cursor && price <= end) : (price <= cursor && price >= end)
+                }
+                guard reached else { return }
+                if let current = best {
+                    let closer = rising ? price < current.price : price > current.price
+                    if closer || (price == current.price && index < current.index) { best = (price, index) }
+                } else {
+                    best = (price, index)
+                }
+            }
+            for (index, order) in resting.enumerated() {
+                switch order.kind {
+                case .limit(let limit):
+                    // Buy limits fill when the price falls to them, sell limits when it rises.
+                    if atOpen {
+                        if order.side == .long ? start <= limit.raw : start >= limit.raw { consider(start, index) }
+                    } else if order.side == .long ? !rising : rising {
+                        consider(limit.raw, index)
+                    }
+                case .stop(let stop):
+                    if atOpen {
+                        if order.side == .long ? start >= stop.raw : start <= stop.raw { consider(start, index) }
+                    } else if order.side == .long ? rising : !rising {
+                        consider(stop.raw, index)
+                    }
+                case .market:
+                    consider(cursor, index)
+                }
+            }
+            if liquidation > 0, let side = position.side {
+                if atOpen {
+                    if side == .long ? start <= liquidation : start >= liquidation { consider(liquidation, -1) }
+                } else if side == .long ? !rising : rising {
+                    consider(liquidation, -1)
+                }
+            }
+            guard let trigger = best else { return }
+            cursor = trigger.price
+            if trigger.index < 0 {
+                liquidate(bar: bar, time: time)
+                continue
+            }
+            let order = resting.remove(at: trigger.index)
+            let delta = signedSize(order)
+            switch order.kind {
+            case .limit:
+                fill(delta: delta, price: trigger.price, feeRate: config.makerFee, bar: bar, time: time, reason: .limit)
+            case .stop, .market:
+                fill(delta: delta, price: slipped(trigger.price, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time, reason: .stop)
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+import PerpModel
+
+/// Why a fill happened.
+public enum FillReason: String, Sendable, Hashable, CaseIterable {
+    /// The strategy asked for it (market order, or a marketable limit).
+    case signal
+    /// A resting limit order was reached.
+    case limit
+    /// A stop order triggered.
+    case stop
+    /// The venue closed the position at its liquidation price.
+    case liquidation
+    /// A hedge or pool rebalance.
+    case rebalance
+    /// The run ended with the position still open and `closeAtEnd` was set.
+    case end
+}
+
+/// One execution on the simulated venue.
+public struct FillRecord: Hashable, Sendable {
+    public var time: Timestamp
+    /// Index of the bar during which it happened.
+    public var bar: Int
+    /// `.long` for a buy, `.short` for a sell.
+    public var side: Side
+    public var quantity: Quantity
+    public var price: Price
+    public var fee: Notional
+    /// PnL realised by the part of the fill that reduced a position.
+    public var realizedPnL: Notional
+    public var reason: FillReason
+
+    public init(time: Timestamp, bar: Int, side: Side, quantity: Quantity, price: Price, fee: Notional, realizedPnL: Notional, reason: FillReason) {
+        self.time = time
+        self.bar = bar
+        self.side = side
+        self.quantity = quantity
+        self.price = price
+        self.fee = fee
+        self.realizedPnL = realizedPnL
+        self.reason = reason
+    }
+}
+
+/// A round trip: a position from the fill that opened it to the fill that closed it.
+public struct TradeRecord: Hashable, Sendable {
+    public var side: Side
+    public var entryTime: Timestamp
+    public var entryBar: Int
+    /// Average entry price of the position.
+    public var entryPrice: Price
+    /// Largest size the position reached.
+    public var quantity: Quantity
+    /// `nil` while the position is still open at the end of the run.
+    public var exitTime: Timestamp?
+    public var exitBar: Int?
+    /// Average exit price.
+    public var exitPrice: Price?
+    public var exitReason: FillReason?
+    /// Realised PnL of the closing fills (before fees and funding).
+    public var grossPnL: Notional
+    public var fees: Notional
+    /// Funding paid while open (negative: received).
+    public var funding: Notional
+
+    /// `grossPnL − fees − funding`.
+    public var netPnL: Notional { grossPnL - fees - funding }
+
+    public init(side: Side, entryTime: Timestamp, entryBar: Int, entryPrice: Price, quantity: Quantity) {
+        self.side = side
+        self.entryTime = entryTime
+        self.entryBar = entryBar
+        self.entryPrice = entryPrice
+        self.quantity = quantity
+        self.grossPnL = .zero
+        self.fees = .zero
+        self.funding = .zero
+    }
+}
+
+/// One funding settlement applied to an open position.
+public struct FundingRecord: Hashable, Sendable {
+    public var time: Timestamp
+    public var rate: Rate
+    public var mark: Price
+    /// Signed position at settlement.
+    public var position: Quantity
+    /// Paid by the account (negative: received). `position × mark × rate`.
+    public var payment: Notional
+
+    public init(time: Timestamp, rate: Rate, mark: Price, position: Quantity, payment: Notional) {
+        self.time = time
+        self.rate = rate
+        self.mark = mark
+        self.position = position
+        self.payment = payment
+    }
+}
+
+/// Account equity after each bar (marked to the bar's close), as raw ``Notional`` values.
+public struct EquityCurve: Hashable, Sendable {
+    /// Bar open times, epoch milliseconds.
+    public var times: [Int64] = []
+    /// Raw ``Notional`` (scale 10^8).
+    public var equity: [Int64] = []
+    /// Signed position size after each bar, raw ``Quantity``.
+    public var position: [Int64] = []
+
+    public init() {}
+
+    public mutating func reserveCapacity(_ count: Int) {
+        times.reserveCapacity(count)
+        equity.reserveCapacity(count)
+        position.reserveCapacity(count)
+    }
+
+    public mutating func append(time: Int64, equity: Notional, position: Quantity) {
+        times.append(time)
+        self.equity.append(equity.raw)
+        self.position.append(position.raw)
+    }
+
+    public var count: Int { times.count }
+}
+
+/// Everything a backtest produced. Deterministic: the same bars, funding, configuration and
+/// strategy give an identical result.
+public struct BacktestResult: Sendable {
+    public var bars: Int
+    public var initialCapital: Notional
+    /// Balance plus unrealised PnL at the last close (an open position is not closed).
+    public var finalEquity: Notional
+    public var fills: [FillRecord]
+    public var trades: [TradeRecord]
+    public var funding: [FundingRecord]
+    public var liquidations: Int
+    /// Losses beyond the account's collateral that the venue's insurance fund absorbed.
+    public var insuranceFundDraws: Notional
+    public var feesPaid: Notional
+    /// Net funding paid (negative: received).
+    public var fundingPaid: Notional
+    /// Empty when the run was configured not to record it (benchmarks).
+    public var equity: EquityCurve
+    /// Bars that ended with a position open.
+    public var barsInMarket: Int
+
+    public init(
+        bars: Int, initialCapital: Notional, finalEquity: Notional, fills: [FillRecord], trades: [TradeRecord], funding: [FundingRecord],
+        liquidations: Int, insuranceFundDraws: Notional, feesPaid: Notional, fundingPaid: Notional, equity: EquityCurve, barsInMarket: Int
+    ) {
+        self.bars = bars
+        self.initialCapital = initialCapital
+        self.finalEquity = finalEquity
+        self.fills = fills
+        self.trades = trades
+        self.funding = funding
+        self.liquidations = liquidations
+        self.insuranceFundDraws = insuranceFundDraws
+        self.feesPaid = feesPaid
+        self.fundingPaid = fundingPaid
+        self.equity = equity
+        self.barsInMarket = barsInMarket
+    }
+}

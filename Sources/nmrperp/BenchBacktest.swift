@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import PerpModel
+import PerpSimulation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The reference scenario of the backtester issue (shared/bench/limit.c): 1-minute bars, hourly
+/// funding at the bar whose open equals the funding time, cross margin with maintenance 1 %
+/// checked on the bar's adverse extreme and filled at the liquidation price with the 0.05 %
+/// taker fee, SMA(50)/SMA(200) crossover at 3× the balance, initial balance 1,000,000.
+struct BenchBacktest: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backtest",
+        abstract: "Benchmark the reference perp backtest (sma-cross with funding and liquidation) in bars per second.",
+        discussion: """
+            Generate data with `python3 ../shared/bench/gen_data.py --bars 525600 --out DIR`, then
+            run this and the C reference (`gcc -O3 -march=native -o limit limit.c -lm`) on the same
+            files; Benchmarks/run-backtest-benchmark.sh does both and prints the ratio.
+            """)
+
+    @Option(help: "Bars CSV (open_time_ms,open,high,low,close,volume).") var data: String
+    @Option(help: "Funding CSV (funding_time_ms,funding_rate).") var funding: String
+    @Option(help: "Timed repetitions (best is reported).") var reps: Int = 10
+    @Flag(help: "Print JSON.") var json = false
+
+    static func referenceConfig() -> VenueConfig {
+        var config = VenueConfig()
+        config.marginMode = .cross
+        config.maintenanceFraction = Rate("0.01")!
+        config.takerFee = Rate("0.0005")!
+        config.slippage = .none
+        config.recordEquity = false
+        return config
+    }
+
+    func run() async throws {
+        guard reps > 0 else { throw CLIError("--reps must be positive") }
+        let series = try Load.candles(data)
+        let rates = try Load.funding(funding, defaultInterval: .hours(1))
+        let rssBefore = peakRSS()
+        let clock = ContinuousClock()
+        var best = Duration.seconds(1_000_000)
+        var result: BacktestResult?
+        for _ in 0..<reps {
+            var tester = Backtester(strategy: SMACross(), config: BenchBacktest.referenceConfig(), initialCapital: Notional(1_000_000))
+            let elapsed = clock.measure { result = tester.run(series, funding: rates) }
+            best = min(best, elapsed)
+        }
+        let rssAfter = peakRSS()
+        guard let result else { return }
+        let seconds = Double(best.components.seconds) + Double(best.components.attoseconds) / 1e18
+        let barsPerSecond = Double(result.bars) / seconds
+        let barBytes = series.count * 6 * MemoryLayout<Int64>.size
+        if json {
+            emit(
+                json: .object([
+                    ("bars", .int(result.bars)), ("trades", .int(result.trades.count)), ("liquidations", .int(result.liquidations)),
+                    ("final_equity", .exact(result.finalEquity)), ("fees_paid", .exact(result.feesPaid)), ("funding_paid", .exact(result.fundingPaid)),
+                    ("funding_events", .int(result.funding.count)), ("seconds", .double(seconds, significant: 4)),
+                    ("bars_per_second", .double(barsPerSecond.rounded(), significant: 10)), ("bar_data_bytes", .int(barBytes)),
+                    ("peak_rss_bytes_before_runs", .int(rssBefore)), ("peak_rss_bytes", .int(rssAfter)),
+                ]))
+            return
+        }
+        print(
+            TextTable.pairs([
+                ("bars", String(result.bars)), ("trades", "\(result.trades.count) (liquidations \(result.liquidations), funding events \(result.funding.count))"),
+                ("fees / funding paid", "\(result.feesPaid.formatted(places: 6)) / \(result.fundingPaid.formatted(places: 6))"),
+                ("final equity", result.finalEquity.formatted(places: 6)),
+                ("time", "\(formatFixed(seconds * 1000, 3)) ms (best of \(reps))"), ("bars/second", formatFixed(barsPerSecond, 0)),
+                ("memory", "bar data \(barBytes / 1_000_000) MB; peak RSS \(rssAfter / 1_000_000) MB (\(rssBefore / 1_000_000) MB after loading)"),
+            ]))
+    }
+}
+
+/// Peak resident memory of this process in bytes.
+func peakRSS() -> Int {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Int(usage.ru_maxrss) * 1024
+}
