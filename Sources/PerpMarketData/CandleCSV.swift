@@ -19,120 +19,10 @@ public enum CandleCSV {
     public static func parse(_ buffer: UnsafeBufferPointer<UInt8>, source: String) throws(MarketDataError) -> CandleSeries {
         var reader = CSVReader(buffer: buffer)
         guard let header = reader.header() else { throw .empty(source: source) }
-        let names = header.map { $0.lowercased() }
-        guard let timeIndex = timeColumns.lazy.compactMap({ names.firstIndex(of: $0) }).first else {
-            throw .missingColumns(source: source, missing: ["open_time_ms (or timestamp_ms, time)"] + ["open", "high", "low", "close"].filter { !names.contains($0) }, found: header)
-        }
-        let timeName = names[timeIndex]
-        let required = ["open", "high", "low", "close"]
-        let missing = required.filter { !names.contains($0) }
-        guard missing.isEmpty else { throw .missingColumns(source: source, missing: missing, found: header) }
-        let open = names.firstIndex(of: "open")!
-        let high = names.firstIndex(of: "high")!
-        let low = names.firstIndex(of: "low")!
-        let close = names.firstIndex(of: "close")!
-        let volume = names.firstIndex(of: "volume")
-        let columnCount = header.count
-
-        var times: [Int64] = []
-        var opens: [Int64] = []
-        var highs: [Int64] = []
-        var lows: [Int64] = []
-        var closes: [Int64] = []
-        var volumes: [Int64] = []
-        let estimate = buffer.count / 48
-        times.reserveCapacity(estimate)
-        opens.reserveCapacity(estimate)
-        highs.reserveCapacity(estimate)
-        lows.reserveCapacity(estimate)
-        closes.reserveCapacity(estimate)
-        volumes.reserveCapacity(estimate)
-
-        let starts = UnsafeMutableBufferPointer<Int>.allocate(capacity: columnCount + 1)
-        let ends = UnsafeMutableBufferPointer<Int>.allocate(capacity: columnCount + 1)
-        defer {
-            starts.deallocate()
-            ends.deallocate()
-        }
-        var previous = Int64.min
-        // Roles of the columns for the single-pass fast path.
-        var roles = [UInt8](repeating: FastRow.skip, count: columnCount)
-        roles[timeIndex] = FastRow.time
-        roles[open] = FastRow.open
-        roles[high] = FastRow.high
-        roles[low] = FastRow.low
-        roles[close] = FastRow.close
-        if let volume { roles[volume] = FastRow.volume }
-        let secondsAllowed = timeName == "time"
-        var values = (Int64(0), Int64(0), Int64(0), Int64(0), Int64(0), Int64(0))
-        while true {
-            // Fast path: plain digits in every used field; anything else takes the general path
-            // below for this row, which also produces the precise error.
-            if let next = roles.withUnsafeBufferPointer({ FastRow.parse(buffer, from: reader.position, roles: $0, into: &values) }) {
-                reader.line += 1
-                reader.position = next
-                var (t, o, h, l, c, v) = values
-                if secondsAllowed, t < 100_000_000_000 { t *= 1000 }
-                if o > 0, h > 0, l > 0, c > 0, h >= l, t > previous {
-                    previous = t
-                    times.append(t)
-                    opens.append(o)
-                    highs.append(h)
-                    lows.append(l)
-                    closes.append(c)
-                    volumes.append(v)
-                    continue
-                }
-                // A value the fast path read but that breaks a rule: re-read the row below.
-                reader.line -= 1
-                reader.position = FastRow.lineStart(buffer, before: next)
-            }
-            guard let fieldCount = reader.nextRow(starts: starts, ends: ends, limit: columnCount + 1) else { break }
-            let line = reader.line
-            if fieldCount == 1, starts[0] == ends[0] { continue }  // blank line
-            guard fieldCount == columnCount else {
-                throw .wrongFieldCount(source: source, row: line, expected: columnCount, found: fieldCount)
-            }
-            let time = try timeValue(buffer, starts[timeIndex], ends[timeIndex], column: timeName, source: source, row: line)
-            func price(_ column: Int, _ name: String) throws(MarketDataError) -> Int64 {
-                guard let value = DecimalParser.parse(buffer, from: starts[column], to: ends[column], decimals: Price.decimals) else {
-                    throw .badValue(source: source, row: line, column: name, value: text(buffer, starts[column], ends[column]), expected: "a decimal number")
-                }
-                guard value > 0 else {
-                    throw .nonPositivePrice(source: source, row: line, column: name, value: text(buffer, starts[column], ends[column]))
-                }
-                return value
-            }
-            let o = try price(open, "open")
-            let h = try price(high, "high")
-            let l = try price(low, "low")
-            let c = try price(close, "close")
-            guard h >= l else {
-                throw .highBelowLow(source: source, row: line, high: text(buffer, starts[high], ends[high]), low: text(buffer, starts[low], ends[low]))
-            }
-            var v: Int64 = 0
-            if let volume {
-                guard let parsed = DecimalParser.parse(buffer, from: starts[volume], to: ends[volume], decimals: Quantity.decimals), parsed >= 0 else {
-                    throw .badValue(source: source, row: line, column: "volume", value: text(buffer, starts[volume], ends[volume]), expected: "a non-negative decimal number")
-                }
-                v = parsed
-            }
-            if time <= previous {
-                if time == previous {
-                    throw .duplicate(source: source, row: line, time: Timestamp(milliseconds: time).iso8601)
-                }
-                throw .outOfOrder(source: source, row: line, time: Timestamp(milliseconds: time).iso8601, previous: Timestamp(milliseconds: previous).iso8601)
-            }
-            previous = time
-            times.append(time)
-            opens.append(o)
-            highs.append(h)
-            lows.append(l)
-            closes.append(c)
-            volumes.append(v)
-        }
-        guard !times.isEmpty else { throw .empty(source: source) }
-        return CandleSeries(validatedOpenTimes: times, opens: opens, highs: highs, lows: lows, closes: closes, volumes: volumes)
+        var parser = try CandleCSVParser(header: header, source: source, expectedRows: buffer.count / 48)
+        parser.line = reader.line
+        try parser.consume(UnsafeBufferPointer(rebasing: buffer[reader.position...]))
+        return try parser.finish()
     }
 
     static func timeValue(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, column: String, source: String, row: Int) throws(MarketDataError) -> Int64 {
@@ -258,6 +148,155 @@ enum FastRow {
         while index >= 0, buffer[index] != 10 { index -= 1 }
         return index + 1
     }
+}
+
+/// The state of a CSV candle read, so that a large file can be parsed in chunks of whole lines
+/// (memory stays near the size of the bars, not of the file).
+struct CandleCSVParser {
+    let source: String
+    let timeIndex: Int
+    let timeName: String
+    let open: Int
+    let high: Int
+    let low: Int
+    let close: Int
+    let volume: Int?
+    let columnCount: Int
+    var roles: [UInt8]
+    let secondsAllowed: Bool
+    var times: [Int64] = []
+    var opens: [Int64] = []
+    var highs: [Int64] = []
+    var lows: [Int64] = []
+    var closes: [Int64] = []
+    var volumes: [Int64] = []
+    var previous = Int64.min
+    /// 1-based number of the last line read.
+    var line = 0
+
+    init(header: [String], source: String, expectedRows: Int) throws(MarketDataError) {
+        self.source = source
+        let timeColumns = CandleCSV.timeColumns
+        let names = header.map { $0.lowercased() }
+        guard let timeIndex = timeColumns.lazy.compactMap({ names.firstIndex(of: $0) }).first else {
+            throw .missingColumns(source: source, missing: ["open_time_ms (or timestamp_ms, time)"] + ["open", "high", "low", "close"].filter { !names.contains($0) }, found: header)
+        }
+        timeName = names[timeIndex]
+        let required = ["open", "high", "low", "close"]
+        let missing = required.filter { !names.contains($0) }
+        guard missing.isEmpty else { throw .missingColumns(source: source, missing: missing, found: header) }
+        self.timeIndex = timeIndex
+        open = names.firstIndex(of: "open")!
+        high = names.firstIndex(of: "high")!
+        low = names.firstIndex(of: "low")!
+        close = names.firstIndex(of: "close")!
+        volume = names.firstIndex(of: "volume")
+        columnCount = header.count
+        let estimate = expectedRows
+        times.reserveCapacity(estimate)
+        opens.reserveCapacity(estimate)
+        highs.reserveCapacity(estimate)
+        lows.reserveCapacity(estimate)
+        closes.reserveCapacity(estimate)
+        volumes.reserveCapacity(estimate)
+
+        // Roles of the columns for the single-pass fast path.
+        roles = [UInt8](repeating: FastRow.skip, count: columnCount)
+        roles[timeIndex] = FastRow.time
+        roles[open] = FastRow.open
+        roles[high] = FastRow.high
+        roles[low] = FastRow.low
+        roles[close] = FastRow.close
+        if let volume { roles[volume] = FastRow.volume }
+        secondsAllowed = timeName == "time"
+    }
+
+    /// Parses complete lines (the buffer must end at a line end, or at the end of the file).
+    mutating func consume(_ buffer: UnsafeBufferPointer<UInt8>) throws(MarketDataError) {
+        var reader = CSVReader(buffer: buffer)
+        reader.line = line
+        defer { line = reader.line }
+        let starts = UnsafeMutableBufferPointer<Int>.allocate(capacity: columnCount + 1)
+        let ends = UnsafeMutableBufferPointer<Int>.allocate(capacity: columnCount + 1)
+        defer {
+            starts.deallocate()
+            ends.deallocate()
+        }
+        let (timeIndex, open, high, low, close, volume, columnCount, timeName, source) = (self.timeIndex, self.open, self.high, self.low, self.close, self.volume, self.columnCount, self.timeName, self.source)
+        var values = (Int64(0), Int64(0), Int64(0), Int64(0), Int64(0), Int64(0))
+        while true {
+            // Fast path: plain digits in every used field; anything else takes the general path
+            // below for this row, which also produces the precise error.
+            if let next = roles.withUnsafeBufferPointer({ FastRow.parse(buffer, from: reader.position, roles: $0, into: &values) }) {
+                reader.line += 1
+                reader.position = next
+                var (t, o, h, l, c, v) = values
+                if secondsAllowed, t < 100_000_000_000 { t *= 1000 }
+                if o > 0, h > 0, l > 0, c > 0, h >= l, t > previous {
+                    previous = t
+                    times.append(t)
+                    opens.append(o)
+                    highs.append(h)
+                    lows.append(l)
+                    closes.append(c)
+                    volumes.append(v)
+                    continue
+                }
+                // A value the fast path read but that breaks a rule: re-read the row below.
+                reader.line -= 1
+                reader.position = FastRow.lineStart(buffer, before: next)
+            }
+            guard let fieldCount = reader.nextRow(starts: starts, ends: ends, limit: columnCount + 1) else { break }
+            let line = reader.line
+            if fieldCount == 1, starts[0] == ends[0] { continue }  // blank line
+            guard fieldCount == columnCount else {
+                throw .wrongFieldCount(source: source, row: line, expected: columnCount, found: fieldCount)
+            }
+            let time = try CandleCSV.timeValue(buffer, starts[timeIndex], ends[timeIndex], column: timeName, source: source, row: line)
+            func price(_ column: Int, _ name: String) throws(MarketDataError) -> Int64 {
+                guard let value = DecimalParser.parse(buffer, from: starts[column], to: ends[column], decimals: Price.decimals) else {
+                    throw .badValue(source: source, row: line, column: name, value: text(buffer, starts[column], ends[column]), expected: "a decimal number")
+                }
+                guard value > 0 else {
+                    throw .nonPositivePrice(source: source, row: line, column: name, value: text(buffer, starts[column], ends[column]))
+                }
+                return value
+            }
+            let o = try price(open, "open")
+            let h = try price(high, "high")
+            let l = try price(low, "low")
+            let c = try price(close, "close")
+            guard h >= l else {
+                throw .highBelowLow(source: source, row: line, high: text(buffer, starts[high], ends[high]), low: text(buffer, starts[low], ends[low]))
+            }
+            var v: Int64 = 0
+            if let volume {
+                guard let parsed = DecimalParser.parse(buffer, from: starts[volume], to: ends[volume], decimals: Quantity.decimals), parsed >= 0 else {
+                    throw .badValue(source: source, row: line, column: "volume", value: text(buffer, starts[volume], ends[volume]), expected: "a non-negative decimal number")
+                }
+                v = parsed
+            }
+            if time <= previous {
+                if time == previous {
+                    throw .duplicate(source: source, row: line, time: Timestamp(milliseconds: time).iso8601)
+                }
+                throw .outOfOrder(source: source, row: line, time: Timestamp(milliseconds: time).iso8601, previous: Timestamp(milliseconds: previous).iso8601)
+            }
+            previous = time
+            times.append(time)
+            opens.append(o)
+            highs.append(h)
+            lows.append(l)
+            closes.append(c)
+            volumes.append(v)
+        }
+    }
+
+    func finish() throws(MarketDataError) -> CandleSeries {
+        guard !times.isEmpty else { throw .empty(source: source) }
+        return CandleSeries(validatedOpenTimes: times, opens: opens, highs: highs, lows: lows, closes: closes, volumes: volumes)
+    }
+
 }
 
 func text(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> String {

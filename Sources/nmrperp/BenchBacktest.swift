@@ -38,6 +38,7 @@ struct BenchBacktest: AsyncParsableCommand {
 
     func run() async throws {
         guard reps > 0 else { throw CLIError("--reps must be positive") }
+        let rssAtStart = peakRSS()
         let series = try Load.candles(data)
         let rates = try Load.funding(funding, defaultInterval: .hours(1))
         let rssBefore = peakRSS()
@@ -61,7 +62,9 @@ struct BenchBacktest: AsyncParsableCommand {
                     ("final_equity", .exact(result.finalEquity)), ("fees_paid", .exact(result.feesPaid)), ("funding_paid", .exact(result.fundingPaid)),
                     ("funding_events", .int(result.funding.count)), ("seconds", .double(seconds, significant: 4)),
                     ("bars_per_second", .double(barsPerSecond.rounded(), significant: 10)), ("bar_data_bytes", .int(barBytes)),
-                    ("peak_rss_bytes_before_runs", .int(rssBefore)), ("peak_rss_bytes", .int(rssAfter)),
+                    ("peak_rss_bytes_at_start", .int(rssAtStart)), ("peak_rss_bytes_before_runs", .int(rssBefore)),
+                    ("peak_rss_bytes", .int(rssAfter)),
+                    ("memory_over_bar_data", .double(Double(rssAfter - rssAtStart) / Double(max(barBytes, 1)), significant: 3)),
                 ]))
             return
         }
@@ -71,7 +74,10 @@ struct BenchBacktest: AsyncParsableCommand {
                 ("fees / funding paid", "\(result.feesPaid.formatted(places: 6)) / \(result.fundingPaid.formatted(places: 6))"),
                 ("final equity", result.finalEquity.formatted(places: 6)),
                 ("time", "\(formatFixed(seconds * 1000, 3)) ms (best of \(reps))"), ("bars/second", formatFixed(barsPerSecond, 0)),
-                ("memory", "bar data \(barBytes / 1_000_000) MB; peak RSS \(rssAfter / 1_000_000) MB (\(rssBefore / 1_000_000) MB after loading)"),
+                (
+                    "memory",
+                    "bar data \(barBytes / 1_000_000) MB; peak RSS grew \((rssAfter - rssAtStart) / 1_000_000) MB from the process's \(rssAtStart / 1_000_000) MB at start (\(formatFixed(Double(rssAfter - rssAtStart) / Double(max(barBytes, 1)), 2))× the bar data); the runs added \((rssAfter - rssBefore) / 1_000_000) MB"
+                ),
             ]))
     }
 }

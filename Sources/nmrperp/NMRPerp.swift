@@ -14,6 +14,7 @@ struct NMRPerp: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            HedgeCommand.self, FundingCommand.self, CalcCommand.self, DataCommand.self, StakeCommand.self, MarketCommand.self, BenchCommand.self,
+            HedgeCommand.self, FundingCommand.self, CalcCommand.self, DataCommand.self, StakeCommand.self, MarketCommand.self, BacktestCommand.self,
+            BenchCommand.self,
         ])
 }

@@ -72,3 +72,37 @@ import Testing
         #expect(series.openTimes == [1_700_000_000_000, 1_700_000_060_000])
     }
 }
+
+import Foundation
+@testable import PerpMarketData
+
+@Suite struct StreamingLoadTests {
+    @Test(arguments: [16, 61, 1000, 1 << 20])
+    func chunkedReadEqualsWholeRead(chunk: Int) throws {
+        var text = "open_time_ms,open_time_utc,open,high,low,close,volume\r\n"
+        for index in 0..<500 {
+            text += "\(1_600_000_000_000 + Int64(index) * 60_000),x,8.\(index % 97),9.5,7.25,8.125,\(index).5\(index % 3 == 0 ? "\r\n" : "\n")"
+        }
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("stream-\(chunk)-\(UUID().uuidString).csv")
+        try Data(text.utf8).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let whole = try CandleCSV.parse(Array(text.utf8), source: url.path)
+        let streamed = try #require(try MarketDataFiles.streamCandleCSV(url.path, chunkSize: chunk))
+        #expect(streamed == whole)
+        #expect(streamed.count == 500)
+    }
+
+    @Test func chunkedErrorsKeepTheirLineNumbers() throws {
+        var text = "open_time_ms,open,high,low,close\n"
+        for index in 0..<300 { text += "\(index * 60_000),1,2,1,1\n" }
+        text += "0,1,2,1,1\n"  // line 302: out of order
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("stream-error-\(UUID().uuidString).csv")
+        try Data(text.utf8).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        #expect {
+            _ = try MarketDataFiles.streamCandleCSV(url.path, chunkSize: 100)
+        } throws: { error in
+            String(describing: error).contains("\(url.path):302")
+        }
+    }
+}

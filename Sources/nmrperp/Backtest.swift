@@ -1,0 +1,249 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import PerpMarketData
+import PerpModel
+import PerpReports
+import PerpSimulation
+
+/// The strategies `nmrperp backtest` knows.
+enum StrategyName: String, CaseIterable, ExpressibleByArgument {
+    case smaCross = "sma-cross"
+    case holdShort = "hold-short"
+    case fundingCarry = "funding-carry"
+}
+
+struct BacktestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backtest",
+        abstract: "Backtest a strategy on a simulated perp venue with funding, fees, slippage and liquidation.",
+        discussion: """
+            Per bar: funding settled at its own time on the notional at mark (positive rate: longs
+            pay), resting orders and liquidation along the bar's path (liquidation at the exact
+            liquidation price with the taker fee; the account never goes below zero, a shortfall is an
+            insurance-fund draw), then the strategy at the close (docs/decisions/0004-simulated-venue.md).
+
+            Strategies: sma-cross (SMA fast/slow crossover, notional = leverage × balance),
+            hold-short (the hedge leg alone), funding-carry (spot long + perp short).
+
+            Examples:
+              nmrperp backtest --data nmr_1m.csv --funding nmr_funding.csv --strategy sma-cross --report out.html
+              nmrperp backtest --data nmr_1m.csv --strategy sma-cross --sweep "fast=20,50;slow=100,200;leverage=1,2,3"
+            """)
+
+    @Option(help: "Candle history (CSV, Binance or Lighter JSON).") var data: String
+    @Option(help: "Funding history (CSV, Binance or Lighter JSON).") var funding: String?
+    @Option(help: "Mark-price candles (funding and liquidation use them when given).") var mark: String?
+    @Option(help: "sma-cross, hold-short or funding-carry.") var strategy: StrategyName
+    @Option(help: "Notional as a multiple of the balance.") var leverage: String = "3"
+    @Option(help: "Starting capital (USDC).") var capital: String = "1000000"
+    @Option(help: "Taker fee rate.") var feeTaker: String = "0.0005"
+    @Option(help: "Maker fee rate.") var feeMaker: String = "0.0002"
+    @Option(help: "Slippage of taker fills in basis points.") var slippageBps: String = "0"
+    @Option(help: "isolated or cross.") var margin: String = "cross"
+    @Option(help: "Maintenance margin fraction.") var maintenanceFraction: String = "0.01"
+    @Option(help: "sma-cross fast period (bars).") var fast: Int = 50
+    @Option(help: "sma-cross slow period (bars).") var slow: Int = 200
+    @Option(help: "hold-short: NMR to short (default: leverage × capital of notional).") var quantity: String?
+    @Option(help: "Write a self-contained HTML report here.") var report: String?
+    @Option(help: "Write the trade list as CSV here.") var trades: String?
+    @Option(help: "Parameter grid for sma-cross, e.g. \"fast=20,50;slow=100,200;leverage=1,3\"; runs on every core.") var sweep: String?
+    @Option(help: "Threads for --sweep (default: every core).") var threads: Int?
+    @Flag(help: "Print JSON.") var json = false
+
+    func venueConfig() throws -> VenueConfig {
+        var config = VenueConfig()
+        guard let mode = MarginMode(rawValue: margin.lowercased()) else { throw CLIError("--margin must be isolated or cross (got \"\(margin)\")") }
+        config.marginMode = mode
+        config.maintenanceFraction = try Parse.fraction(maintenanceFraction, "--maintenance-fraction", example: "0.01")
+        config.takerFee = try Parse.nonNegative(feeTaker, "--fee-taker", "a fee rate", example: "0.0005")
+        config.makerFee = try Parse.nonNegative(feeMaker, "--fee-maker", "a fee rate", example: "0.0002")
+        let bps: Rate = try Parse.nonNegative(slippageBps, "--slippage-bps", "basis points", example: "5")
+        config.slippage = bps.isZero ? .none : .fixed(Rate(raw: bps.raw / 10_000))
+        return config
+    }
+
+    func run() async throws {
+        let config = try venueConfig()
+        let capital: Notional = try Parse.positive(self.capital, "--capital", "a USDC amount", example: "10000")
+        let leverage: Rate = try Parse.positive(self.leverage, "--leverage", "a positive multiple", example: "3")
+        guard fast > 0, slow > fast else { throw CLIError("--fast and --slow must satisfy 0 < fast < slow (got \(fast), \(slow))") }
+        let quantity: Quantity? = try self.quantity.map { try Parse.positive($0, "--quantity", "a positive NMR size", example: "100") }
+        if sweep != nil && strategy != .smaCross { throw CLIError("--sweep varies sma-cross parameters; use --strategy sma-cross") }
+        let series = try Load.candles(data)
+        let rates = try funding.map { try Load.funding($0, defaultInterval: .hours(8)) } ?? []
+        let markSeries = try mark.map { try Load.candles($0) }
+        if let sweep {
+            try runSweep(sweep, series: series, rates: rates, mark: markSeries, config: config, capital: capital, leverage: leverage)
+            return
+        }
+        let result = BacktestCommand.execute(
+            strategy, series: series, funding: rates, mark: markSeries, config: config, capital: capital,
+            leverage: leverage, fast: fast, slow: slow, quantity: quantity)
+        let metrics = PerformanceMetrics.compute(result)
+        if let trades { try writeAtomically(TradeCSV.render(result.trades), to: trades) }
+        if let report {
+            let notes = [
+                "strategy \(strategy.rawValue)" + (strategy == .smaCross ? " (\(fast)/\(slow))" : "") + ", leverage \(leverage), capital \(capital)",
+                "\(config.marginMode.rawValue) margin, maintenance \(config.maintenanceFraction), taker \(config.takerFee), maker \(config.makerFee)",
+                "data \(data)" + (funding.map { ", funding \($0)" } ?? ", no funding file"),
+            ]
+            try writeAtomically(
+                HTMLReport.render(title: "NMRPerp backtest: \(strategy.rawValue)", result: result, metrics: metrics, prices: (series.openTimes, series.closes), notes: notes),
+                to: report)
+        }
+        if json {
+            var members: [(String, JSONValue)] = [
+                ("bars", .int(result.bars)), ("trades", .int(result.trades.count)), ("liquidations", .int(result.liquidations)),
+                ("final_equity", .exact(result.finalEquity)), ("total_return", metrics.totalReturn.map { .double($0) } ?? .null),
+                ("max_drawdown", metrics.maxDrawdown.map { .double($0) } ?? .null), ("sharpe", metrics.sharpe.map { .double($0) } ?? .null),
+                ("fees_paid", .exact(result.feesPaid)), ("funding_paid", .exact(result.fundingPaid)),
+            ]
+            if case .object(let extra) = metrics.json() {
+                let known = Set(members.map(\.0))
+                members += extra.filter { !known.contains($0.0) }
+            }
+            emit(json: .object(members))
+            return
+        }
+        func optional(_ value: Double?, _ render: (Double) -> String) -> String { value.map(render) ?? "n/a" }
+        print(
+            TextTable.pairs([
+                ("bars", "\(result.bars)"),
+                ("final equity", "\(result.finalEquity.formatted(places: 2)) from \(capital.formatted(places: 2))"),
+                ("total return", optional(metrics.totalReturn) { percent($0) }),
+                ("annualised", optional(metrics.annualizedReturn) { percent($0) }),
+                ("sharpe / sortino", "\(optional(metrics.sharpe) { formatFixed($0, 2) }) / \(optional(metrics.sortino) { formatFixed($0, 2) })"),
+                ("max drawdown", optional(metrics.maxDrawdown) { percent($0) }),
+                ("exposure", optional(metrics.exposure) { percent($0, places: 1) }),
+                ("trades", "\(result.trades.count) (win rate \(optional(metrics.winRate) { percent($0, places: 1) }))"),
+                ("liquidations", "\(result.liquidations)" + (result.insuranceFundDraws.isZero ? "" : " (insurance fund drew \(result.insuranceFundDraws.formatted(places: 2)))")),
+                ("fees paid", result.feesPaid.formatted(places: 2)),
+                ("funding paid", "\(result.fundingPaid.formatted(places: 2)) over \(result.funding.count) settlements (negative: received)"),
+            ]))
+        if let report { print("report: \(report)") }
+        if let trades { print("trades: \(trades)") }
+    }
+
+    /// Runs one strategy by name.
+    static func execute(
+        _ name: StrategyName, series: CandleSeries, funding: [FundingRate], mark: CandleSeries?, config: VenueConfig, capital: Notional,
+        leverage: Rate, fast: Int, slow: Int, quantity: Quantity?
+    ) -> BacktestResult {
+        switch name {
+        case .smaCross:
+            var tester = Backtester(strategy: SMACross(fast: fast, slow: slow, leverage: leverage), config: config, initialCapital: capital)
+            return tester.run(series, funding: funding, mark: mark)
+        case .holdShort:
+            var tester = Backtester(strategy: HoldShort(quantity: quantity, leverage: leverage), config: config, initialCapital: capital)
+            return tester.run(series, funding: funding, mark: mark)
+        case .fundingCarry:
+            return FundingCarry.run(series, funding: funding, mark: mark, config: config, capital: capital)
+        }
+    }
+
+    /// Parses `fast=20,50;slow=100,200;leverage=1,3` into every combination, in order.
+    static func grid(_ text: String, fast: Int, slow: Int, leverage: Rate) throws -> [(fast: Int, slow: Int, leverage: Rate)] {
+        var fasts = [fast]
+        var slows = [slow]
+        var leverages = [leverage]
+        for part in text.split(separator: ";") where !part.trimmingCharacters(in: .whitespaces).isEmpty {
+            let pieces = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pieces.count == 2 else { throw CLIError("--sweep parts look like name=v1,v2 (got \"\(part)\")") }
+            let values = pieces[1].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            switch pieces[0] {
+            case "fast", "slow":
+                let numbers = try values.map { text -> Int in
+                    guard let value = Int(text), value > 0 else { throw CLIError("--sweep \(pieces[0]) values are positive bar counts (got \"\(text)\")") }
+                    return value
+                }
+                if pieces[0] == "fast" { fasts = numbers } else { slows = numbers }
+            case "leverage":
+                leverages = try values.map { try Parse.positive($0, "--sweep leverage", "a positive multiple", example: "3") }
+            default:
+                throw CLIError("--sweep can vary fast, slow and leverage (got \"\(pieces[0])\")")
+            }
+        }
+        var combinations: [(fast: Int, slow: Int, leverage: Rate)] = []
+        for f in fasts {
+            for s in slows where s > f {
+                for l in leverages { combinations.append((f, s, l)) }
+            }
+        }
+        guard !combinations.isEmpty else { throw CLIError("--sweep leaves no combination with fast < slow") }
+        return combinations
+    }
+
+    func runSweep(_ text: String, series: CandleSeries, rates: [FundingRate], mark: CandleSeries?, config baseConfig: VenueConfig, capital: Notional, leverage: Rate) throws {
+        let combinations = try BacktestCommand.grid(text, fast: fast, slow: slow, leverage: leverage)
+        var sweepConfig = baseConfig
+        sweepConfig.recordEquity = true
+        let config = sweepConfig
+        let workers = max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, combinations.count))
+        let results = SweepResults(count: combinations.count)
+        let clock = ContinuousClock()
+        let wall = clock.measure {
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                var index = worker
+                while index < combinations.count {
+                    let combination = combinations[index]
+                    let start = clock.now
+                    var tester = Backtester(strategy: SMACross(fast: combination.fast, slow: combination.slow, leverage: combination.leverage), config: config, initialCapital: capital)
+                    let result = tester.run(series, funding: rates, mark: mark)
+                    results.set(index, PerformanceMetrics.compute(result), elapsed: clock.now - start)
+                    index += workers
+                }
+            }
+        }
+        let metrics = results.metrics.map { $0! }
+        let busy = results.elapsed.reduce(Duration.zero, +)
+        let seconds = { (d: Duration) in Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+        if json {
+            emit(
+                json: .object([
+                    ("runs", .array(zip(combinations, metrics).map { combination, m in
+                        .object([
+                            ("fast", .int(combination.fast)), ("slow", .int(combination.slow)), ("leverage", .exact(combination.leverage)),
+                            ("final_equity", .exact(m.finalEquity)), ("total_return", m.totalReturn.map { .double($0) } ?? .null),
+                            ("sharpe", m.sharpe.map { .double($0) } ?? .null), ("max_drawdown", m.maxDrawdown.map { .double($0) } ?? .null),
+                            ("trades", .int(m.trades)), ("liquidations", .int(m.liquidations)),
+                        ])
+                    })),
+                    ("threads", .int(workers)), ("wall_seconds", .double(seconds(wall), significant: 4)),
+                    ("busy_seconds", .double(seconds(busy), significant: 4)),
+                    ("speedup", .double(seconds(busy) / max(seconds(wall), 1e-9), significant: 3)),
+                ]))
+            return
+        }
+        print(
+            TextTable.grid(
+                ["fast", "slow", "leverage", "return", "sharpe", "max dd", "trades", "liq"],
+                zip(combinations, metrics).map { combination, m in
+                    [
+                        String(combination.fast), String(combination.slow), combination.leverage.description,
+                        m.totalReturn.map { percent($0) } ?? "n/a", m.sharpe.map { formatFixed($0, 2) } ?? "n/a",
+                        m.maxDrawdown.map { percent($0) } ?? "n/a", String(m.trades), String(m.liquidations),
+                    ]
+                }))
+        print("\(combinations.count) runs on \(workers) threads in \(formatFixed(seconds(wall), 3)) s (\(formatFixed(seconds(busy) / max(seconds(wall), 1e-9), 2))× one thread's time)")
+    }
+}
+
+/// Results written by the sweep's worker threads, each to its own slot.
+final class SweepResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var metrics: [PerformanceMetrics?]
+    private(set) var elapsed: [Duration]
+
+    init(count: Int) {
+        metrics = Array(repeating: nil, count: count)
+        elapsed = Array(repeating: .zero, count: count)
+    }
+
+    func set(_ index: Int, _ value: PerformanceMetrics, elapsed duration: Duration) {
+        lock.lock()
+        defer { lock.unlock() }
+        metrics[index] = value
+        elapsed[index] = duration
+    }
+}
