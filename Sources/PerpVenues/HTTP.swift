@@ -176,23 +176,26 @@ public actor VenueHTTPClient {
             } catch let error as VenueError {
                 guard case .retryable(let after) = error.kind, attempt < maxAttempts else { throw error }
                 // Back off: the venue's Retry-After when given, else 1 s, 2 s, 4 s …
-                let seconds = after ?? Double(1 << (attempt - 1))
+                var seconds = after ?? Double(1 << (attempt - 1))
+                if !seconds.isFinite || seconds < 0 { seconds = 1 }
                 try await sleeper(.milliseconds(Int64(min(seconds, 120) * 1000)))
             }
         }
     }
 
     private func pace() async throws {
+        // Reserve the slot before waiting, so concurrent callers queue behind each other.
         let clock = ContinuousClock()
-        if let nextAllowed, clock.now < nextAllowed {
-            try await sleeper(nextAllowed - clock.now)
-        }
-        nextAllowed = clock.now + minimumSpacing
+        let now = clock.now
+        let slot = max(now, nextAllowed ?? now)
+        nextAllowed = slot + minimumSpacing
+        if slot > now { try await sleeper(slot - now) }
     }
 
     /// Maps an HTTP error answer to a ``VenueError``, keeping the venue's own message.
     public static func classify(_ response: HTTPResponse, endpoint: String) -> VenueError {
-        let retryAfter = response.header("retry-after").flatMap { Double($0) }
+        // Retry-After in seconds; anything not a finite, non-negative number is ignored.
+        let retryAfter = response.header("retry-after").flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }.flatMap { $0.isFinite && $0 >= 0 ? $0 : nil }
         var detail = "HTTP \(response.status)"
         if let json = try? JSONParser.parse(response.body) {
             let code = json["code"]?.numericText

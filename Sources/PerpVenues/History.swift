@@ -59,7 +59,10 @@ public struct CachedHistory: Sendable {
 
     /// Binance USD-M funding of `symbol` with `from ≤ time < to`.
     public func binanceFunding(symbol: String, from: Timestamp, to: Timestamp, now: Timestamp, progress: FetchProgress? = nil) async throws -> [FundingRate] {
-        let end = min(to, now)
+        // Cache only settled hours: a settlement published a little late must not be marked
+        // as fetched before it exists.
+        let hour: Int64 = 3_600_000
+        let end = min(to, Timestamp(milliseconds: (now.milliseconds - 10 * 60_000) / hour * hour))
         guard from < end else { return [] }
         let key = SeriesKey(venue: .binanceUSDM, symbol: Symbol(symbol), interval: .hours(1))
         let client = BinanceUSDMClient(baseURL: endpoints.binanceUSDM, transport: transport, minimumSpacing: spacing ?? .milliseconds(700))

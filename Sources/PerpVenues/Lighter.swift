@@ -74,7 +74,12 @@ public struct LighterClient: Sendable {
         let page = LighterClient.fundingPageHours * 3_600_000
         var start = from.milliseconds
         let expected = Int((to.milliseconds - from.milliseconds) / 3_600_000)
-        while start < to.milliseconds {
+        // Page by time: a window of up to 500 hours; when the venue returns fewer rows than the
+        // window holds (it may cap rows per call), continue after the last row received.
+        let hour: Int64 = 3_600_000
+        let maxCalls = Int((to.milliseconds - from.milliseconds) / hour) + 2
+        for _ in 0..<maxCalls {
+            guard start < to.milliseconds else { break }
             let end = min(start + page, to.milliseconds)
             let url = baseURL.appending(
                 path: "api/v1/fundings",
@@ -83,15 +88,21 @@ public struct LighterClient: Sendable {
                     ("count_back", "0"),
                 ])
             let json = try await http.getJSON(url)
+            var lastInWindow: Int64?
             if let rows = json["fundings"]?.arrayValue, !rows.isEmpty {
                 let parsed = try FundingFormats.parseLighter(json, source: "lighter fundings market \(id)")
                 for rate in parsed where rate.time.milliseconds >= start && rate.time.milliseconds < end {
+                    lastInWindow = rate.time.milliseconds
                     if let last = result.last, rate.time <= last.time { continue }
                     result.append(rate)
                 }
             }
             progress?(result.count, expected)
-            start = end
+            if let lastInWindow, lastInWindow + hour < end {
+                start = lastInWindow + hour
+            } else {
+                start = end
+            }
         }
         return result
     }

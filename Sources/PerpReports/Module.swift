@@ -1,1 +1,0 @@
-// The report module; see the files beside this one.
