@@ -26,13 +26,15 @@ public enum CandleCSV {
     }
 
     static func timeValue(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, column: String, source: String, row: Int) throws(MarketDataError) -> Int64 {
-        if let integer = parseInteger(buffer, start, end) {
-            // A `time` column may hold epoch seconds: anything below 10^11 is read as seconds
+        if let integer = parseInteger(buffer, start, end), Timestamp.representable.contains(integer) {
+            // A `time` column may hold epoch seconds: anything in [0, 10^11) is read as seconds
             // (10^11 ms is 1973; 10^11 s is the year 5138).
-            if column == "time", integer < 100_000_000_000 { return integer * 1000 }
+            if column == "time", integer >= 0, integer < 100_000_000_000 { return integer * 1000 }
             return integer
         }
-        if column == "time", let stamp = Timestamp(parsing: text(buffer, start, end)) { return stamp.milliseconds }
+        if column == "time", let stamp = Timestamp(parsing: text(buffer, start, end)), Timestamp.representable.contains(stamp.milliseconds) {
+            return stamp.milliseconds
+        }
         throw .badValue(source: source, row: row, column: column, value: text(buffer, start, end), expected: column == "time" ? "epoch milliseconds, epoch seconds or an ISO 8601 UTC time" : "epoch milliseconds")
     }
 
@@ -232,7 +234,7 @@ struct CandleCSVParser {
                 reader.position = next
                 var (t, o, h, l, c, v) = values
                 if secondsAllowed, t < 100_000_000_000 { t *= 1000 }
-                if o > 0, h > 0, l > 0, c > 0, h >= l, t > previous {
+                if o > 0, h > 0, l > 0, c > 0, h >= l, o >= l, o <= h, c >= l, c <= h, t > previous, t <= Timestamp.representable.upperBound {
                     previous = t
                     times.append(t)
                     opens.append(o)
@@ -268,6 +270,9 @@ struct CandleCSVParser {
             let c = try price(close, "close")
             guard h >= l else {
                 throw .highBelowLow(source: source, row: line, high: text(buffer, starts[high], ends[high]), low: text(buffer, starts[low], ends[low]))
+            }
+            guard o >= l, o <= h, c >= l, c <= h else {
+                throw .outsideRange(source: source, row: line, detail: "open \(text(buffer, starts[open], ends[open])) and close \(text(buffer, starts[close], ends[close])) must lie between low \(text(buffer, starts[low], ends[low])) and high \(text(buffer, starts[high], ends[high]))")
             }
             var v: Int64 = 0
             if let volume {

@@ -37,7 +37,7 @@ public enum CandleJSON {
             }
         } else if let rows = json["candlesticks"]?.arrayValue {
             for (index, row) in rows.enumerated() {
-                guard var time = row["timestamp"]?.int64Value else {
+                guard var time = row["timestamp"]?.int64Value, time >= 0 else {
                     throw .badValue(source: source, row: index + 1, column: "timestamp", value: row["timestamp"]?.numericText ?? "missing", expected: "epoch time")
                 }
                 if time < 100_000_000_000 { time *= 1000 }
@@ -72,8 +72,14 @@ public struct CandleBuilder {
         let l = try price(low, "low")
         let c = try price(close, "close")
         guard h >= l else { throw .highBelowLow(source: source, row: row, high: h.description, low: l.description) }
+        guard o >= l, o <= h, c >= l, c <= h else {
+            throw .outsideRange(source: source, row: row, detail: "open \(o) and close \(c) must lie between low \(l) and high \(h)")
+        }
         guard let volumeText = volume, let v = Quantity(volumeText), !v.isNegative else {
             throw .badValue(source: source, row: row, column: "volume", value: volume ?? "missing", expected: "a non-negative decimal number")
+        }
+        guard Timestamp.representable.contains(time) else {
+            throw .badValue(source: source, row: row, column: "time", value: String(time), expected: "epoch milliseconds between the years 0001 and 9999")
         }
         if let last = series.openTimes.last, time <= last {
             if time == last { throw .duplicate(source: source, row: row, time: Timestamp(milliseconds: time).iso8601) }

@@ -8,6 +8,7 @@ public enum MarketDataError: Error, Equatable, CustomStringConvertible {
     case badValue(source: String, row: Int, column: String, value: String, expected: String)
     case nonPositivePrice(source: String, row: Int, column: String, value: String)
     case highBelowLow(source: String, row: Int, high: String, low: String)
+    case outsideRange(source: String, row: Int, detail: String)
     case outOfOrder(source: String, row: Int, time: String, previous: String)
     case duplicate(source: String, row: Int, time: String)
     case wrongFieldCount(source: String, row: Int, expected: Int, found: Int)
@@ -26,6 +27,8 @@ public enum MarketDataError: Error, Equatable, CustomStringConvertible {
             return "\(source):\(row): \(column) is \(value); prices must be greater than zero"
         case .highBelowLow(let source, let row, let high, let low):
             return "\(source):\(row): high \(high) is below low \(low)"
+        case .outsideRange(let source, let row, let detail):
+            return "\(source):\(row): \(detail)"
         case .outOfOrder(let source, let row, let time, let previous):
             return "\(source):\(row): time \(time) is before the previous row's \(previous); sort the file by time"
         case .duplicate(let source, let row, let time):

@@ -100,6 +100,9 @@ public enum FundingFormats {
                 throw .badValue(source: source, row: index + 1, column: "direction", value: direction, expected: "\"long\" or \"short\"")
             }
             let fraction = Rate(raw: Int64(FixedMath.divide(Int128(percent.magnitude.raw), 100, .toNearestOrEven)))
+            guard seconds >= 0, seconds < 100_000_000_000 else {
+                throw .badValue(source: source, row: index + 1, column: "timestamp", value: String(seconds), expected: "epoch seconds")
+            }
             let time = seconds * 1000
             try checkOrder(time, previous: result.last?.time.milliseconds, source: source, row: index + 1)
             result.append(FundingRate(time: Timestamp(milliseconds: time), rate: direction == "long" ? fraction : -fraction, interval: resolution))
@@ -108,16 +111,24 @@ public enum FundingFormats {
         return result
     }
 
-    /// Each settlement's interval: the smaller of the gaps to its neighbours, rounded to whole
-    /// hours (Binance times carry millisecond jitter such as …200001); `default` for a lone row.
+    /// Each settlement's interval, from the spacing of settlement times rounded to whole hours
+    /// (Binance times carry millisecond jitter such as …200001): the gap since the previous
+    /// settlement — the period the rate covers — unless that gap is longer than the one before
+    /// it (a missing row, or a switch to a longer interval), in which case the smaller of the
+    /// gaps on either side. The first row takes the gap to the second; a lone row `default`.
+    /// So at a switch from 8 h to 4 h the settlement closing the last 8 h period keeps 8 h.
     public static func inferIntervals(_ times: [Int64], default fallback: TimeSpan) -> [TimeSpan] {
         guard times.count >= 2 else { return times.map { _ in fallback } }
         let hour: Int64 = 3_600_000
         func rounded(_ ms: Int64) -> TimeSpan { TimeSpan(milliseconds: max(1, (ms + hour / 2) / hour) * hour) }
         return times.indices.map { index in
-            let before = index > 0 ? times[index] - times[index - 1] : Int64.max
             let after = index + 1 < times.count ? times[index + 1] - times[index] : Int64.max
-            return rounded(min(before, after))
+            guard index > 0 else { return rounded(after) }
+            let before = times[index] - times[index - 1]
+            if index >= 2, rounded(before) > rounded(times[index - 1] - times[index - 2]) {
+                return rounded(min(before, after))
+            }
+            return rounded(before)
         }
     }
 

@@ -207,20 +207,21 @@ public enum DecimalParser {
             negative = bytes[index] == UInt8(ascii: "-")
             index += 1
         }
-        // Fast path: plain digits with an optional fraction that fits the scale.
-        var mantissa: UInt64 = 0
+        // Up to 38 significant digits are kept exactly (UInt128); beyond that only whether a
+        // non-zero digit was dropped (for rounding) and how many integer digits were dropped.
+        var mantissa: UInt128 = 0
         var digits = 0
         var fractionDigits = 0
         var sawPoint = false
         var significant = 0
-        var sticky = false  // a non-zero digit dropped beyond 19 significant digits
-        var dropped = 0  // integer digits dropped (count toward the exponent)
+        var sticky = false
+        var dropped = 0
         while index < to {
             let byte = bytes[index]
             if byte >= 48 && byte <= 57 {
                 digits += 1
-                let digit = UInt64(byte - 48)
-                if significant < 18 {
+                let digit = UInt128(byte - 48)
+                if significant < 38 {
                     if mantissa != 0 || digit != 0 { significant += 1 }
                     mantissa = mantissa * 10 + digit
                     if sawPoint { fractionDigits += 1 }
@@ -258,18 +259,24 @@ public enum DecimalParser {
         // value = mantissa × 10^(exponent + dropped − fractionDigits)
         let shift = exponent + dropped - fractionDigits + decimals
         // Fast path: an exact scale-up that fits in 64 bits (every ordinary price and size).
-        if shift >= 0, shift <= 18, mantissa <= UInt64(Int64.max) {
+        if !sticky, shift >= 0, shift <= 18, mantissa <= UInt128(Int64.max) {
             let (scaled, overflow) = Int64(mantissa).multipliedReportingOverflow(by: FixedMath.pow10[shift])
             if !overflow { return negative ? -scaled : scaled }
         }
+        guard mantissa <= UInt128(Int128.max) else { return nil }
         var result: Int128
         if shift >= 0 {
-            guard shift <= 19 else { return mantissa == 0 ? 0 : nil }
+            // Dropped digits here would sit above the unit: the value cannot fit.
+            guard shift <= 19, !sticky || mantissa == 0 else { return mantissa == 0 && !sticky ? 0 : nil }
             var value = Int128(mantissa)
-            for _ in 0..<shift { value *= 10 }
+            for _ in 0..<shift {
+                let (next, overflow) = value.multipliedReportingOverflow(by: 10)
+                if overflow { return nil }
+                value = next
+            }
             result = value
         } else {
-            if -shift > 36 {
+            if -shift > 38 {
                 // |value| < 0.1 of a unit: only directed rounding can leave zero.
                 guard mantissa != 0 || sticky else { return 0 }
                 switch rule {
@@ -283,8 +290,11 @@ public enum DecimalParser {
             var numerator = Int128(mantissa)
             if sticky {
                 // Keep dropped digits visible to the rounding: scale up by 10 and add 1.
-                numerator = numerator * 10 + 1
-                divisor *= 10
+                let (scaled, overflow) = numerator.multipliedReportingOverflow(by: 10)
+                if !overflow, divisor <= Int128.max / 10 {
+                    numerator = scaled + 1
+                    divisor *= 10
+                }
             }
             result = FixedMath.divide(negative ? -numerator : numerator, divisor, rule)
             guard let narrow = Int64(exactly: result) else { return nil }

@@ -69,7 +69,16 @@ public struct Fraction: Sendable, Hashable, CustomStringConvertible {
 
     /// Rounds to a fixed-point unit by `rule`.
     public func rounded<Unit: FixedPointValue>(to _: Unit.Type, _ rule: RoundingRule) -> Unit {
-        let scaled = FixedMath.divide(Fraction.product(numerator, Int128(Unit.scale)), denominator, rule)
+        // Whole part and remainder separately, so a value that fits never overflows on the way.
+        let whole = numerator / denominator
+        let remainder = numerator % denominator
+        let (remainderScaled, overflow) = remainder.multipliedReportingOverflow(by: Int128(Unit.scale))
+        let scaled: Int128
+        if overflow {
+            scaled = FixedMath.divide(Fraction.product(numerator, Int128(Unit.scale)), denominator, rule)
+        } else {
+            scaled = Fraction.product(whole, Int128(Unit.scale)) + FixedMath.divide(remainderScaled, denominator, rule)
+        }
         guard let raw = Int64(exactly: scaled) else { preconditionFailure("value out of range for \(Unit.self)") }
         return Unit(raw: raw)
     }

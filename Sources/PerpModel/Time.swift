@@ -7,6 +7,9 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     @inlinable public init(milliseconds: Int64) { self.milliseconds = milliseconds }
     public init(seconds: Int64) { self.milliseconds = seconds * 1000 }
 
+    /// Times that data files may carry: years 0001 to 9999, what ISO 8601 can print.
+    public static let representable: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
+
     @inlinable public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.milliseconds < rhs.milliseconds }
     @inlinable public static func + (lhs: Timestamp, rhs: TimeSpan) -> Timestamp {
         Timestamp(milliseconds: lhs.milliseconds + rhs.milliseconds)
@@ -45,9 +48,15 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// (UTC; a `Z` or `+00:00` suffix is accepted, other offsets are not), or a plain integer of
     /// epoch milliseconds. Returns `nil` for anything else.
     public init?(parsing text: String) {
-        if let ms = Int64(text) {
+        let unsigned = text.hasPrefix("-") ? Substring(text.dropFirst()) : Substring(text)
+        if !unsigned.isEmpty, unsigned.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let ms = Int64(text) {
             self.init(milliseconds: ms)
             return
+        }
+        // Every numeric field below must be plain digits (no signs).
+        func number(_ field: Substring) -> Int64? {
+            guard !field.isEmpty, field.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+            return Int64(field)
         }
         var body = Substring(text)
         if body.hasSuffix("Z") { body = body.dropLast() } else if body.hasSuffix("+00:00") { body = body.dropLast(6) }
@@ -55,23 +64,23 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         guard parts.count == 1 || parts.count == 2 else { return nil }
         let date = parts[0].split(separator: "-", omittingEmptySubsequences: false)
         guard date.count == 3, date[0].count == 4, date[1].count == 2, date[2].count == 2,
-            let year = Int64(date[0]), let month = Int64(date[1]), let dom = Int64(date[2]),
+            let year = number(date[0]), let month = number(date[1]), let dom = number(date[2]),
             (1...12).contains(month), (1...CivilCalendar.daysIn(month: month, year: year)).contains(dom)
         else { return nil }
         var ms = CivilCalendar.days(fromCivil: year, month, dom) * 86_400_000
         if parts.count == 2 {
             let time = parts[1].split(separator: ":", omittingEmptySubsequences: false)
             guard time.count == 2 || time.count == 3, time[0].count == 2, time[1].count == 2,
-                let hh = Int64(time[0]), let mm = Int64(time[1]), hh < 24, mm < 60
+                let hh = number(time[0]), let mm = number(time[1]), hh < 24, mm < 60
             else { return nil }
             ms += hh * 3_600_000 + mm * 60_000
             if time.count == 3 {
                 let secParts = time[2].split(separator: ".", omittingEmptySubsequences: false)
-                guard secParts[0].count == 2, let ss = Int64(secParts[0]), ss < 60, secParts.count <= 2 else { return nil }
+                guard secParts[0].count == 2, let ss = number(secParts[0]), ss < 60, secParts.count <= 2 else { return nil }
                 ms += ss * 1000
                 if secParts.count == 2 {
                     let frac = secParts[1]
-                    guard (1...3).contains(frac.count), let f = Int64(frac) else { return nil }
+                    guard (1...3).contains(frac.count), let f = number(frac) else { return nil }
                     ms += f * FixedMath.pow10[3 - frac.count]
                 }
             }

@@ -15,6 +15,6 @@ struct NMRPerp: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             HedgeCommand.self, FundingCommand.self, CalcCommand.self, DataCommand.self, StakeCommand.self, MarketCommand.self, BacktestCommand.self,
-            BenchCommand.self,
+            PoolCommand.self, BenchCommand.self,
         ])
 }
