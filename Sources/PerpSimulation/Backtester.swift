@@ -85,7 +85,9 @@ public struct Backtester<S: Strategy> {
             }
             // 2. Resting orders and liquidation.
             if !resting.isEmpty {
-                walkPath(bar: i, time: t, open: opens[i], high: highs[i], low: lows[i], close: closes[i], volume: volumes[i])
+                walkPath(
+                    bar: i, time: t, previousClose: i > 0 ? closes[i - 1] : opens[i], open: opens[i], high: highs[i], low: lows[i], close: closes[i],
+                    volume: volumes[i])
             } else if liquidation > 0 {
                 if position.quantity.raw > 0 ? lows[i] <= liquidation : highs[i] >= liquidation {
                     liquidate(bar: i, time: t)
@@ -164,6 +166,8 @@ public struct Backtester<S: Strategy> {
                 }
                 balance += back
             }
+            // The fee first, then the margin from what is left, so the free balance stays ≥ 0.
+            balance -= fee.raw
             let opened = delta.magnitude - closed
             if !opened.isZero {
                 let openedNotional = px.times(opened)
@@ -172,7 +176,6 @@ public struct Backtester<S: Strategy> {
                 balance -= moved
                 margin += moved
             }
-            balance -= fee.raw
             if position.isFlat {
                 balance += margin
                 margin = 0
@@ -266,7 +269,8 @@ public struct Backtester<S: Strategy> {
             let delta = side == .long ? size : -size
             fill(delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time, reason: .signal)
         case .target(let target):
-            let delta = (target - position.quantity).rounded(toMultipleOf: config.lotSize, rule: .towardZero)
+            var delta = (target - position.quantity).rounded(toMultipleOf: config.lotSize, rule: .towardZero)
+            delta = withoutNewExposure(delta)
             fill(delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time, reason: .signal)
         case .flatten:
             let delta = -position.quantity
@@ -278,13 +282,13 @@ public struct Backtester<S: Strategy> {
             for order in orders {
                 switch order.kind {
                 case .market:
-                    let delta = signedSize(order)
+                    let delta = withoutNewExposure(signedSize(order))
                     fill(delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time, reason: .signal)
                 case .limit(let limit):
                     // A limit that is marketable at the close fills now as a taker at the close.
                     let marketable = order.side == .long ? close <= limit.raw : close >= limit.raw
                     if marketable {
-                        fill(delta: signedSize(order), price: close, feeRate: config.takerFee, bar: bar, time: time, reason: .limit)
+                        fill(delta: withoutNewExposure(signedSize(order)), price: close, feeRate: config.takerFee, bar: bar, time: time, reason: .limit)
                     } else {
                         resting.append(order)
                     }
@@ -293,6 +297,14 @@ public struct Backtester<S: Strategy> {
                 }
             }
         }
+    }
+
+    /// `delta`, trimmed so that an account with no free balance only reduces its position: no
+    /// collateral, no new exposure (what `.enter` does with `guard balance > 0`).
+    func withoutNewExposure(_ delta: Quantity) -> Quantity {
+        guard balance <= 0 else { return delta }
+        if position.isFlat || position.quantity.isPositive == delta.isPositive { return .zero }
+        return delta.magnitude <= position.quantity.magnitude ? delta : -position.quantity
     }
 
     /// The signed size of `order`, trimmed for reduce-only and rounded down to the lot.
@@ -307,12 +319,16 @@ public struct Backtester<S: Strategy> {
 
     // MARK: The bar's path
 
-    /// Walks open → first extreme → second extreme → close, filling whatever each leg reaches
-    /// first. Bounded: each trigger removes an order or the position.
-    mutating func walkPath(bar: Int, time: Int64, open: Int64, high: Int64, low: Int64, close: Int64, volume: Int64) {
+    /// Walks the gap from the previous close to the open, then open → first extreme → second
+    /// extreme → close, filling whatever each leg reaches first. Bounded: each trigger removes an
+    /// order or the position.
+    mutating func walkPath(bar: Int, time: Int64, previousClose: Int64, open: Int64, high: Int64, low: Int64, close: Int64, volume: Int64) {
         let points = close >= open ? [open, low, high, close] : [open, high, low, close]
-        // Gap at the open: orders already through the open price fill there.
-        runLeg(from: open, to: open, atOpen: true, bar: bar, time: time, volume: volume)
+        // The gap: whatever lies between the previous close and the open triggers in the order
+        // the price passed it; orders fill at the open, a liquidation at its own price.
+        if previousClose != open {
+            runLeg(from: previousClose, to: open, atOpen: true, bar: bar, time: time, volume: volume)
+        }
         for leg in 0..<3 {
             runLeg(from: points[leg], to: points[leg + 1], atOpen: false, bar: bar, time: time, volume: volume)
         }
@@ -322,15 +338,11 @@ public struct Backtester<S: Strategy> {
         let rising = end >= start
         var cursor = start
         for _ in 0...(resting.count + 1) {
-            // Candidates: (trigger price, order index or -1 for liquidation).
+            // Candidates: (trigger price, order index or -1 for liquidation), nearest first along
+            // the leg's direction.
             var best: (price: Int64, index: Int)?
             func consider(_ price: Int64, _ index: Int) {
-                let reached: Bool
-                if atOpen {
-                    reached = true
-                } else {
-                    reached = rising ? (price >= cursor && price <= end) : (price <= cursor && price >= end)
-                }
+                let reached = rising ? (price >= cursor && price <= end) : (price <= cursor && price >= end)
                 guard reached else { return }
                 if let current = best {
                     let closer = rising ? price < current.price : price > current.price
@@ -343,27 +355,15 @@ public struct Backtester<S: Strategy> {
                 switch order.kind {
                 case .limit(let limit):
                     // Buy limits fill when the price falls to them, sell limits when it rises.
-                    if atOpen {
-                        if order.side == .long ? start <= limit.raw : start >= limit.raw { consider(start, index) }
-                    } else if order.side == .long ? !rising : rising {
-                        consider(limit.raw, index)
-                    }
+                    if order.side == .long ? !rising : rising { consider(limit.raw, index) }
                 case .stop(let stop):
-                    if atOpen {
-                        if order.side == .long ? start >= stop.raw : start <= stop.raw { consider(start, index) }
-                    } else if order.side == .long ? rising : !rising {
-                        consider(stop.raw, index)
-                    }
+                    if order.side == .long ? rising : !rising { consider(stop.raw, index) }
                 case .market:
                     consider(cursor, index)
                 }
             }
-            if liquidation > 0, let side = position.side {
-                if atOpen {
-                    if side == .long ? start <= liquidation : start >= liquidation { consider(liquidation, -1) }
-                } else if side == .long ? !rising : rising {
-                    consider(liquidation, -1)
-                }
+            if liquidation > 0, let side = position.side, side == .long ? !rising : rising {
+                consider(liquidation, -1)
             }
             guard let trigger = best else { return }
             cursor = trigger.price
@@ -373,11 +373,13 @@ public struct Backtester<S: Strategy> {
             }
             let order = resting.remove(at: trigger.index)
             let delta = signedSize(order)
+            // Through a gap, orders fill at the open (a limit at a better price, a stop worse).
+            let price = atOpen ? end : trigger.price
             switch order.kind {
             case .limit:
-                fill(delta: delta, price: trigger.price, feeRate: config.makerFee, bar: bar, time: time, reason: .limit)
+                fill(delta: delta, price: price, feeRate: config.makerFee, bar: bar, time: time, reason: .limit)
             case .stop, .market:
-                fill(delta: delta, price: slipped(trigger.price, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time, reason: .stop)
+                fill(delta: delta, price: slipped(price, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time, reason: .stop)
             }
         }
     }
