@@ -10,7 +10,9 @@ struct HedgeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hedge",
         abstract: "Hedge a Numerai stake with an NMR short: collateral, liquidation price, worst case, rebalancing.",
-        subcommands: [HedgePlan.self, HedgeWorstCase.self, HedgeHorizons.self, HedgeRebalance.self])
+        subcommands: [
+            HedgePlan.self, HedgeWorstCase.self, HedgeHorizons.self, HedgeRebalance.self, HedgeBacktestCommand.self, HedgeSurvivalCommand.self,
+        ])
 }
 
 /// Options shared by commands that estimate g from a price history.
