@@ -63,7 +63,8 @@ public struct CollateralPlan: Hashable, Sendable {
         guard g >= Rate.one else { throw HedgeError.invalid("g is a worst-case price multiple and must be at least 1 (got \(g))") }
         guard alpha >= Rate.one else { throw HedgeError.invalid("alpha is a safety factor and must be at least 1 (got \(alpha))") }
         guard maintenanceFraction.isPositive, maintenanceFraction < Rate.one else {
-            throw HedgeError.invalid("the margin fraction must be between 0 and 1, exclusive (got \(maintenanceFraction)); Lighter's NMR market uses 0.2")
+            throw HedgeError.invalid(
+                "the margin fraction must be between 0 and 1, exclusive (got \(maintenanceFraction)); Lighter's NMR market uses 0.2")
         }
     }
 }

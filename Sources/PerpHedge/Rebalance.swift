@@ -47,11 +47,15 @@ public struct RebalancePlan: Hashable, Sendable {
         currentShort: Quantity, currentCollateral: Notional, newStake: Quantity, price: Price, collateralMultiple: Rate,
         maintenanceFraction: Rate, lotSize: Quantity? = nil, warnFraction: Rate = Rate("0.5")!
     ) throws {
-        guard !currentShort.isNegative else { throw HedgeError.invalid("the current short size is a positive number of NMR (got \(currentShort))") }
+        guard !currentShort.isNegative else {
+            throw HedgeError.invalid("the current short size is a positive number of NMR (got \(currentShort))")
+        }
         guard newStake.isPositive else { throw HedgeError.invalid("the new stake must be a positive number of NMR (got \(newStake))") }
         guard price.isPositive else { throw HedgeError.invalid("the price must be positive (got \(price))") }
         guard !collateralMultiple.isNegative else { throw HedgeError.invalid("the collateral multiple cannot be negative") }
-        guard warnFraction.isPositive, warnFraction < Rate.one else { throw HedgeError.invalid("the warning fraction must be between 0 and 1, exclusive") }
+        guard warnFraction.isPositive, warnFraction < Rate.one else {
+            throw HedgeError.invalid("the warning fraction must be between 0 and 1, exclusive")
+        }
         self.currentShort = currentShort
         self.currentCollateral = currentCollateral
         self.price = price

@@ -65,7 +65,9 @@ public struct WorstCase: Sendable {
             g: 0, peakHigh: .zero, startOpen: .zero, windows: 0, worstWindowStart: Timestamp(milliseconds: times[0]),
             worstFirstBar: Timestamp(milliseconds: times[0]), worstPeakTime: Timestamp(milliseconds: times[0]), values: [],
             window: window, step: step, bars: n, barInterval: interval)
-        if keepValues { result.values.reserveCapacity(step == .everyBar ? n : Int((dataEnd - times[0]) / max(1, stepMilliseconds(step, interval))) + 1) }
+        if keepValues {
+            result.values.reserveCapacity(step == .everyBar ? n : Int((dataEnd - times[0]) / max(1, stepMilliseconds(step, interval))) + 1)
+        }
 
         // Monotonic deque of bar indices with decreasing highs, stored in a flat ring.
         var deque = [Int](repeating: 0, count: n)
@@ -124,7 +126,8 @@ public struct WorstCase: Sendable {
         }
         guard result.windows > 0 else {
             throw HedgeError.invalid(
-                "no \(window) window fits in the data (\(Timestamp(milliseconds: times[0]).iso8601) to \(Timestamp(milliseconds: dataEnd).iso8601)); use a shorter --window or more data")
+                "no \(window) window fits in the data (\(Timestamp(milliseconds: times[0]).iso8601) to \(Timestamp(milliseconds: dataEnd).iso8601)); use a shorter --window or more data"
+            )
         }
         result.g = bestRatio
         return result

@@ -25,17 +25,22 @@ public enum CandleCSV {
         return try parser.finish()
     }
 
-    static func timeValue(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, column: String, source: String, row: Int) throws(MarketDataError) -> Int64 {
+    static func timeValue(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, column: String, source: String, row: Int)
+        throws(MarketDataError) -> Int64
+    {
         if let integer = parseInteger(buffer, start, end), Timestamp.representable.contains(integer) {
             // A `time` column may hold epoch seconds: anything in [0, 10^11) is read as seconds
             // (10^11 ms is 1973; 10^11 s is the year 5138).
             if column == "time", integer >= 0, integer < 100_000_000_000 { return integer * 1000 }
             return integer
         }
-        if column == "time", let stamp = Timestamp(parsing: text(buffer, start, end)), Timestamp.representable.contains(stamp.milliseconds) {
+        if column == "time", let stamp = Timestamp(parsing: text(buffer, start, end)), Timestamp.representable.contains(stamp.milliseconds)
+        {
             return stamp.milliseconds
         }
-        throw .badValue(source: source, row: row, column: column, value: text(buffer, start, end), expected: column == "time" ? "epoch milliseconds, epoch seconds or an ISO 8601 UTC time" : "epoch milliseconds")
+        throw .badValue(
+            source: source, row: row, column: column, value: text(buffer, start, end),
+            expected: column == "time" ? "epoch milliseconds, epoch seconds or an ISO 8601 UTC time" : "epoch milliseconds")
     }
 
     @inline(__always)
@@ -181,7 +186,10 @@ struct CandleCSVParser {
         let timeColumns = CandleCSV.timeColumns
         let names = header.map { $0.lowercased() }
         guard let timeIndex = timeColumns.lazy.compactMap({ names.firstIndex(of: $0) }).first else {
-            throw .missingColumns(source: source, missing: ["open_time_ms (or timestamp_ms, time)"] + ["open", "high", "low", "close"].filter { !names.contains($0) }, found: header)
+            throw .missingColumns(
+                source: source,
+                missing: ["open_time_ms (or timestamp_ms, time)"] + ["open", "high", "low", "close"].filter { !names.contains($0) },
+                found: header)
         }
         timeName = names[timeIndex]
         let required = ["open", "high", "low", "close"]
@@ -224,7 +232,9 @@ struct CandleCSVParser {
             starts.deallocate()
             ends.deallocate()
         }
-        let (timeIndex, open, high, low, close, volume, columnCount, timeName, source) = (self.timeIndex, self.open, self.high, self.low, self.close, self.volume, self.columnCount, self.timeName, self.source)
+        let (timeIndex, open, high, low, close, volume, columnCount, timeName, source) = (
+            self.timeIndex, self.open, self.high, self.low, self.close, self.volume, self.columnCount, self.timeName, self.source
+        )
         var values = (Int64(0), Int64(0), Int64(0), Int64(0), Int64(0), Int64(0))
         while true {
             // Fast path: plain digits in every used field; anything else takes the general path
@@ -234,7 +244,8 @@ struct CandleCSVParser {
                 reader.position = next
                 var (t, o, h, l, c, v) = values
                 if secondsAllowed, t < 100_000_000_000 { t *= 1000 }
-                if o > 0, h > 0, l > 0, c > 0, h >= l, o >= l, o <= h, c >= l, c <= h, t > previous, t <= Timestamp.representable.upperBound {
+                if o > 0, h > 0, l > 0, c > 0, h >= l, o >= l, o <= h, c >= l, c <= h, t > previous, t <= Timestamp.representable.upperBound
+                {
                     previous = t
                     times.append(t)
                     opens.append(o)
@@ -257,7 +268,9 @@ struct CandleCSVParser {
             let time = try CandleCSV.timeValue(buffer, starts[timeIndex], ends[timeIndex], column: timeName, source: source, row: line)
             func price(_ column: Int, _ name: String) throws(MarketDataError) -> Int64 {
                 guard let value = DecimalParser.parse(buffer, from: starts[column], to: ends[column], decimals: Price.decimals) else {
-                    throw .badValue(source: source, row: line, column: name, value: text(buffer, starts[column], ends[column]), expected: "a decimal number")
+                    throw .badValue(
+                        source: source, row: line, column: name, value: text(buffer, starts[column], ends[column]),
+                        expected: "a decimal number")
                 }
                 guard value > 0 else {
                     throw .nonPositivePrice(source: source, row: line, column: name, value: text(buffer, starts[column], ends[column]))
@@ -269,15 +282,24 @@ struct CandleCSVParser {
             let l = try price(low, "low")
             let c = try price(close, "close")
             guard h >= l else {
-                throw .highBelowLow(source: source, row: line, high: text(buffer, starts[high], ends[high]), low: text(buffer, starts[low], ends[low]))
+                throw .highBelowLow(
+                    source: source, row: line, high: text(buffer, starts[high], ends[high]), low: text(buffer, starts[low], ends[low]))
             }
             guard o >= l, o <= h, c >= l, c <= h else {
-                throw .outsideRange(source: source, row: line, detail: "open \(text(buffer, starts[open], ends[open])) and close \(text(buffer, starts[close], ends[close])) must lie between low \(text(buffer, starts[low], ends[low])) and high \(text(buffer, starts[high], ends[high]))")
+                throw .outsideRange(
+                    source: source, row: line,
+                    detail:
+                        "open \(text(buffer, starts[open], ends[open])) and close \(text(buffer, starts[close], ends[close])) must lie between low \(text(buffer, starts[low], ends[low])) and high \(text(buffer, starts[high], ends[high]))"
+                )
             }
             var v: Int64 = 0
             if let volume {
-                guard let parsed = DecimalParser.parse(buffer, from: starts[volume], to: ends[volume], decimals: Quantity.decimals), parsed >= 0 else {
-                    throw .badValue(source: source, row: line, column: "volume", value: text(buffer, starts[volume], ends[volume]), expected: "a non-negative decimal number")
+                guard let parsed = DecimalParser.parse(buffer, from: starts[volume], to: ends[volume], decimals: Quantity.decimals),
+                    parsed >= 0
+                else {
+                    throw .badValue(
+                        source: source, row: line, column: "volume", value: text(buffer, starts[volume], ends[volume]),
+                        expected: "a non-negative decimal number")
                 }
                 v = parsed
             }
@@ -285,7 +307,9 @@ struct CandleCSVParser {
                 if time == previous {
                     throw .duplicate(source: source, row: line, time: Timestamp(milliseconds: time).iso8601)
                 }
-                throw .outOfOrder(source: source, row: line, time: Timestamp(milliseconds: time).iso8601, previous: Timestamp(milliseconds: previous).iso8601)
+                throw .outOfOrder(
+                    source: source, row: line, time: Timestamp(milliseconds: time).iso8601,
+                    previous: Timestamp(milliseconds: previous).iso8601)
             }
             previous = time
             times.append(time)

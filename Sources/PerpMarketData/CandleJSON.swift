@@ -12,7 +12,8 @@ public enum CandleJSON {
                 throw .unrecognisedFormat(source: source, detail: "element \(index + 1) is not a kline array of at least 6 fields")
             }
             guard let time = fields[0].int64Value else {
-                throw .badValue(source: source, row: index + 1, column: "openTime", value: fields[0].numericText ?? "?", expected: "epoch milliseconds")
+                throw .badValue(
+                    source: source, row: index + 1, column: "openTime", value: fields[0].numericText ?? "?", expected: "epoch milliseconds")
             }
             try builder.append(
                 row: index + 1, time: time, open: fields[1].numericText, high: fields[2].numericText, low: fields[3].numericText,
@@ -29,7 +30,9 @@ public enum CandleJSON {
         if let rows = json["c"]?.arrayValue {
             for (index, row) in rows.enumerated() {
                 guard let time = row["t"]?.int64Value else {
-                    throw .badValue(source: source, row: index + 1, column: "t", value: row["t"]?.numericText ?? "missing", expected: "epoch milliseconds")
+                    throw .badValue(
+                        source: source, row: index + 1, column: "t", value: row["t"]?.numericText ?? "missing",
+                        expected: "epoch milliseconds")
                 }
                 try builder.append(
                     row: index + 1, time: time, open: row["o"]?.numericText, high: row["h"]?.numericText, low: row["l"]?.numericText,
@@ -38,11 +41,14 @@ public enum CandleJSON {
         } else if let rows = json["candlesticks"]?.arrayValue {
             for (index, row) in rows.enumerated() {
                 guard var time = row["timestamp"]?.int64Value, time >= 0 else {
-                    throw .badValue(source: source, row: index + 1, column: "timestamp", value: row["timestamp"]?.numericText ?? "missing", expected: "epoch time")
+                    throw .badValue(
+                        source: source, row: index + 1, column: "timestamp", value: row["timestamp"]?.numericText ?? "missing",
+                        expected: "epoch time")
                 }
                 if time < 100_000_000_000 { time *= 1000 }
                 try builder.append(
-                    row: index + 1, time: time, open: row["open"]?.numericText, high: row["high"]?.numericText, low: row["low"]?.numericText,
+                    row: index + 1, time: time, open: row["open"]?.numericText, high: row["high"]?.numericText,
+                    low: row["low"]?.numericText,
                     close: row["close"]?.numericText, volume: row["volume0"]?.numericText ?? "0")
             }
         } else {
@@ -59,7 +65,9 @@ public struct CandleBuilder {
 
     public init(source: String) { self.source = source }
 
-    public mutating func append(row: Int, time: Int64, open: String?, high: String?, low: String?, close: String?, volume: String?) throws(MarketDataError) {
+    public mutating func append(row: Int, time: Int64, open: String?, high: String?, low: String?, close: String?, volume: String?)
+        throws(MarketDataError)
+    {
         func price(_ value: String?, _ name: String) throws(MarketDataError) -> Price {
             guard let value, let price = Price(value) else {
                 throw .badValue(source: source, row: row, column: name, value: value ?? "missing", expected: "a decimal number")
@@ -76,14 +84,18 @@ public struct CandleBuilder {
             throw .outsideRange(source: source, row: row, detail: "open \(o) and close \(c) must lie between low \(l) and high \(h)")
         }
         guard let volumeText = volume, let v = Quantity(volumeText), !v.isNegative else {
-            throw .badValue(source: source, row: row, column: "volume", value: volume ?? "missing", expected: "a non-negative decimal number")
+            throw .badValue(
+                source: source, row: row, column: "volume", value: volume ?? "missing", expected: "a non-negative decimal number")
         }
         guard Timestamp.representable.contains(time) else {
-            throw .badValue(source: source, row: row, column: "time", value: String(time), expected: "epoch milliseconds between the years 0001 and 9999")
+            throw .badValue(
+                source: source, row: row, column: "time", value: String(time),
+                expected: "epoch milliseconds between the years 0001 and 9999")
         }
         if let last = series.openTimes.last, time <= last {
             if time == last { throw .duplicate(source: source, row: row, time: Timestamp(milliseconds: time).iso8601) }
-            throw .outOfOrder(source: source, row: row, time: Timestamp(milliseconds: time).iso8601, previous: Timestamp(milliseconds: last).iso8601)
+            throw .outOfOrder(
+                source: source, row: row, time: Timestamp(milliseconds: time).iso8601, previous: Timestamp(milliseconds: last).iso8601)
         }
         series.append(Candle(openTime: Timestamp(milliseconds: time), open: o, high: h, low: l, close: c, volume: v))
     }

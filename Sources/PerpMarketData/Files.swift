@@ -1,9 +1,10 @@
+import PerpModel
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Darwin)
     import Darwin
 #endif
-import PerpModel
 
 /// Why a file could not be read.
 public struct FileReadError: Error, Equatable, CustomStringConvertible {

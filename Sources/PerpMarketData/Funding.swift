@@ -10,7 +10,9 @@ public enum FundingFormats {
     /// interval) in `funding_rate` or `rate`; optional `interval_hours`. Without that column each
     /// row's interval is inferred from the spacing of settlements (``inferIntervals``), because
     /// venues change a symbol's interval over time (Binance NMRUSDT went from 8 h to 4 h).
-    public static func parseCSV(_ bytes: [UInt8], source: String, defaultInterval: TimeSpan = .hours(8)) throws(MarketDataError) -> [FundingRate] {
+    public static func parseCSV(_ bytes: [UInt8], source: String, defaultInterval: TimeSpan = .hours(8)) throws(MarketDataError)
+        -> [FundingRate]
+    {
         try bytes.withUnsafeBufferPointer { (buffer) throws(MarketDataError) -> [FundingRate] in
             var reader = CSVReader(buffer: buffer)
             guard let header = reader.header() else { throw .empty(source: source) }
@@ -33,15 +35,20 @@ public enum FundingFormats {
                 let line = reader.line
                 if count == 1, starts[0] == ends[0] { continue }
                 guard count == header.count else { throw .wrongFieldCount(source: source, row: line, expected: header.count, found: count) }
-                let time = try CandleCSV.timeValue(buffer, starts[timeIndex], ends[timeIndex], column: names[timeIndex] == "time" ? "time" : names[timeIndex], source: source, row: line)
+                let time = try CandleCSV.timeValue(
+                    buffer, starts[timeIndex], ends[timeIndex], column: names[timeIndex] == "time" ? "time" : names[timeIndex],
+                    source: source, row: line)
                 guard let raw = DecimalParser.parse(buffer, from: starts[rateIndex], to: ends[rateIndex], decimals: Rate.decimals) else {
-                    throw .badValue(source: source, row: line, column: names[rateIndex], value: text(buffer, starts[rateIndex], ends[rateIndex]), expected: "a decimal fraction such as 0.0001")
+                    throw .badValue(
+                        source: source, row: line, column: names[rateIndex], value: text(buffer, starts[rateIndex], ends[rateIndex]),
+                        expected: "a decimal fraction such as 0.0001")
                 }
                 var interval: TimeSpan?
                 if let intervalIndex {
                     let field = text(buffer, starts[intervalIndex], ends[intervalIndex])
                     guard let hours = Quantity(field), hours.isPositive else {
-                        throw .badValue(source: source, row: line, column: "interval_hours", value: field, expected: "a positive number of hours")
+                        throw .badValue(
+                            source: source, row: line, column: "interval_hours", value: field, expected: "a positive number of hours")
                     }
                     interval = TimeSpan(milliseconds: FixedMath.mulDiv(hours.raw, 3_600_000, Quantity.scale, .toNearestOrEven))
                 }
@@ -52,21 +59,29 @@ public enum FundingFormats {
             }
             guard !times.isEmpty else { throw .empty(source: source) }
             let inferred = inferIntervals(times, default: defaultInterval)
-            return times.indices.map { FundingRate(time: Timestamp(milliseconds: times[$0]), rate: rates[$0], interval: intervals[$0] ?? inferred[$0]) }
+            return times.indices.map {
+                FundingRate(time: Timestamp(milliseconds: times[$0]), rate: rates[$0], interval: intervals[$0] ?? inferred[$0])
+            }
         }
     }
 
     /// Binance USD-M `GET /fapi/v1/fundingRate`: `[{"symbol","fundingTime","fundingRate","markPrice"}]`.
-    public static func parseBinance(_ json: JSONValue, source: String, defaultInterval: TimeSpan = .hours(8)) throws(MarketDataError) -> [FundingRate] {
+    public static func parseBinance(_ json: JSONValue, source: String, defaultInterval: TimeSpan = .hours(8)) throws(MarketDataError)
+        -> [FundingRate]
+    {
         guard let rows = json.arrayValue else { throw .unrecognisedFormat(source: source, detail: "expected a JSON array of funding rows") }
         var times: [Int64] = []
         var rates: [Rate] = []
         for (index, row) in rows.enumerated() {
             guard let time = row["fundingTime"]?.int64Value else {
-                throw .badValue(source: source, row: index + 1, column: "fundingTime", value: String(describing: row["fundingTime"]), expected: "epoch milliseconds")
+                throw .badValue(
+                    source: source, row: index + 1, column: "fundingTime", value: String(describing: row["fundingTime"]),
+                    expected: "epoch milliseconds")
             }
             guard let text = row["fundingRate"]?.numericText, let rate = Rate(text) else {
-                throw .badValue(source: source, row: index + 1, column: "fundingRate", value: row["fundingRate"]?.numericText ?? "missing", expected: "a decimal fraction")
+                throw .badValue(
+                    source: source, row: index + 1, column: "fundingRate", value: row["fundingRate"]?.numericText ?? "missing",
+                    expected: "a decimal fraction")
             }
             try checkOrder(time, previous: times.last, source: source, row: index + 1)
             times.append(time)
@@ -90,10 +105,14 @@ public enum FundingFormats {
         var result: [FundingRate] = []
         for (index, row) in rows.enumerated() {
             guard let seconds = row["timestamp"]?.int64Value else {
-                throw .badValue(source: source, row: index + 1, column: "timestamp", value: row["timestamp"]?.numericText ?? "missing", expected: "epoch seconds")
+                throw .badValue(
+                    source: source, row: index + 1, column: "timestamp", value: row["timestamp"]?.numericText ?? "missing",
+                    expected: "epoch seconds")
             }
             guard let text = row["rate"]?.numericText, let percent = Rate(text) else {
-                throw .badValue(source: source, row: index + 1, column: "rate", value: row["rate"]?.numericText ?? "missing", expected: "a decimal percentage")
+                throw .badValue(
+                    source: source, row: index + 1, column: "rate", value: row["rate"]?.numericText ?? "missing",
+                    expected: "a decimal percentage")
             }
             let direction = row["direction"]?.stringValue ?? "long"
             guard direction == "long" || direction == "short" else {
@@ -105,7 +124,8 @@ public enum FundingFormats {
             }
             let time = seconds * 1000
             try checkOrder(time, previous: result.last?.time.milliseconds, source: source, row: index + 1)
-            result.append(FundingRate(time: Timestamp(milliseconds: time), rate: direction == "long" ? fraction : -fraction, interval: resolution))
+            result.append(
+                FundingRate(time: Timestamp(milliseconds: time), rate: direction == "long" ? fraction : -fraction, interval: resolution))
         }
         guard !result.isEmpty else { throw .empty(source: source) }
         return result
@@ -135,6 +155,7 @@ public enum FundingFormats {
     static func checkOrder(_ time: Int64, previous: Int64?, source: String, row: Int) throws(MarketDataError) {
         guard let previous, time <= previous else { return }
         if time == previous { throw .duplicate(source: source, row: row, time: Timestamp(milliseconds: time).iso8601) }
-        throw .outOfOrder(source: source, row: row, time: Timestamp(milliseconds: time).iso8601, previous: Timestamp(milliseconds: previous).iso8601)
+        throw .outOfOrder(
+            source: source, row: row, time: Timestamp(milliseconds: time).iso8601, previous: Timestamp(milliseconds: previous).iso8601)
     }
 }

@@ -27,7 +27,8 @@ public enum FundingMath {
     /// venues quote "per 8 h equivalent").
     public static func rescale(_ rate: Rate, from interval: TimeSpan, to target: TimeSpan) -> Rate {
         precondition(interval.milliseconds > 0, "funding interval must be positive")
-        return Rate(raw: Int64(FixedMath.divide(Int128(rate.raw) * Int128(target.milliseconds), Int128(interval.milliseconds), .toNearestOrEven)))
+        return Rate(
+            raw: Int64(FixedMath.divide(Int128(rate.raw) * Int128(target.milliseconds), Int128(interval.milliseconds), .toNearestOrEven)))
     }
 }
 

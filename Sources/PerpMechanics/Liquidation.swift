@@ -47,17 +47,25 @@ public enum Liquidation {
             // solution falls inside its own notional range (exactly one does when the `cum`
             // amounts keep the requirement continuous, as Binance's do).
             for bracket in brackets {
-                guard let candidate = exactSolution(side: side, entry: entry, quantity: quantity, collateral: collateral, rate: bracket.maintenanceRate, amount: bracket.maintenanceAmount)
+                guard
+                    let candidate = exactSolution(
+                        side: side, entry: entry, quantity: quantity, collateral: collateral, rate: bracket.maintenanceRate,
+                        amount: bracket.maintenanceAmount)
                 else { continue }
                 let notional = Fraction(quantity) * candidate
-                let inside = !(notional < Fraction(bracket.notionalFloor)) && (notional < Fraction(bracket.notionalCap) || bracket == brackets.last)
+                let inside =
+                    !(notional < Fraction(bracket.notionalFloor)) && (notional < Fraction(bracket.notionalCap) || bracket == brackets.last)
                 if inside {
-                    return Result(price: round(candidate, side: side), maintenanceRate: bracket.maintenanceRate, maintenanceAmount: bracket.maintenanceAmount)
+                    return Result(
+                        price: round(candidate, side: side), maintenanceRate: bracket.maintenanceRate,
+                        maintenanceAmount: bracket.maintenanceAmount)
                 }
             }
             let fallback = Margin.bracket(for: entry * quantity, in: brackets)
             return Result(
-                price: solve(side: side, entry: entry, quantity: quantity, collateral: collateral, rate: fallback.maintenanceRate, amount: fallback.maintenanceAmount),
+                price: solve(
+                    side: side, entry: entry, quantity: quantity, collateral: collateral, rate: fallback.maintenanceRate,
+                    amount: fallback.maintenanceAmount),
                 maintenanceRate: fallback.maintenanceRate, maintenanceAmount: fallback.maintenanceAmount)
         }
     }
@@ -84,7 +92,8 @@ public enum Liquidation {
         guard rate.isPositive, rate < Rate.one else { throw MechanicsError.fractionOutOfRange("maintenance margin fraction", rate) }
     }
 
-    static func exactSolution(side: Side, entry: Price, quantity: Quantity, collateral: Notional, rate: Rate, amount: Notional) -> Fraction? {
+    static func exactSolution(side: Side, entry: Price, quantity: Quantity, collateral: Notional, rate: Rate, amount: Notional) -> Fraction?
+    {
         let q = Fraction(quantity)
         let s = Fraction(Int128(side.sign))
         // s·q·E − T − cum = (s − m)·q·p
@@ -95,7 +104,9 @@ public enum Liquidation {
     }
 
     static func solve(side: Side, entry: Price, quantity: Quantity, collateral: Notional, rate: Rate, amount: Notional) -> Price? {
-        exactSolution(side: side, entry: entry, quantity: quantity, collateral: collateral, rate: rate, amount: amount).map { round($0, side: side) }
+        exactSolution(side: side, entry: entry, quantity: quantity, collateral: collateral, rate: rate, amount: amount).map {
+            round($0, side: side)
+        }
     }
 
     static func round(_ value: Fraction, side: Side) -> Price {

@@ -101,7 +101,10 @@ public struct MarketSpec: Hashable, Sendable {
     /// How often funding settles.
     public var fundingInterval: TimeSpan
 
-    public init(venue: VenueID, symbol: Symbol, marketID: MarketID?, tickSize: Price, lotSize: Quantity, margin: MarginSchedule, fundingInterval: TimeSpan) {
+    public init(
+        venue: VenueID, symbol: Symbol, marketID: MarketID?, tickSize: Price, lotSize: Quantity, margin: MarginSchedule,
+        fundingInterval: TimeSpan
+    ) {
         self.venue = venue
         self.symbol = symbol
         self.marketID = marketID
@@ -187,7 +190,9 @@ public struct CandleSeries: Sendable, Equatable {
     public var isEmpty: Bool { openTimes.isEmpty }
 
     public mutating func append(_ candle: Candle) {
-        appendRaw(openTime: candle.openTime.milliseconds, open: candle.open.raw, high: candle.high.raw, low: candle.low.raw, close: candle.close.raw, volume: candle.volume.raw)
+        appendRaw(
+            openTime: candle.openTime.milliseconds, open: candle.open.raw, high: candle.high.raw, low: candle.low.raw,
+            close: candle.close.raw, volume: candle.volume.raw)
     }
 
     public mutating func appendRaw(openTime: Int64, open: Int64, high: Int64, low: Int64, close: Int64, volume: Int64) {

@@ -32,9 +32,7 @@ public enum HTMLReport {
         title: String, result: BacktestResult, metrics: PerformanceMetrics, prices: (times: [Int64], closes: [Int64])?,
         notes: [String]
     ) -> String {
-        var html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        html += "<title>\(escapeHTML(title))</title>\n<style>\n\(stylesheet)</style>\n</head>\n<body>\n"
+        var html = ReportPage.head(title: title)
         html += "<h1>\(escapeHTML(title))</h1>\n"
         if let start = metrics.startTime, let end = metrics.endTime {
             var period = "\(start.iso8601) – \(end.iso8601) · \(result.bars) bars"
@@ -51,7 +49,7 @@ public enum HTMLReport {
         html += "<h2>Price with entries and exits</h2>\n" + priceChart(result, prices: prices)
         html += "<h2>Cumulative funding paid</h2>\n" + fundingChart(result)
         html += "<h2>Trades</h2>\n" + tradesTable(result.trades)
-        html += "</body>\n</html>\n"
+        html += ReportPage.foot
         return html
     }
 
@@ -89,39 +87,27 @@ public enum HTMLReport {
         rows.append(("Liquidations", "\(m.liquidations)"))
         rows.append(("Insurance fund draws", m.insuranceFundDraws.description))
         rows.append(("Fills", "\(m.fills)"))
-        var html = "<table class=\"metrics\">\n"
-        for (label, value) in rows {
-            html += "<tr><th>\(escapeHTML(label))</th><td>\(escapeHTML(value))</td></tr>\n"
-        }
-        return html + "</table>\n"
+        return ReportPage.pairsTable(rows)
     }
 
     private static func tradesTable(_ trades: [TradeRecord]) -> String {
-        guard !trades.isEmpty else { return "<p>No trades.</p>\n" }
-        var html = ""
-        if trades.count > maximumTradeRows {
-            html += "<p>The first \(maximumTradeRows) of \(trades.count) trades; the CSV lists them all.</p>\n"
-        }
-        html += "<table class=\"trades\">\n<tr>"
-        for heading in ["#", "Side", "Entry time", "Entry price", "Quantity", "Exit time", "Exit price", "Exit", "Gross PnL", "Fees"]
-            + ["Funding", "Net PnL"]
-        {
-            html += "<th>\(heading)</th>"
-        }
-        html += "</tr>\n"
-        for (index, trade) in trades.prefix(maximumTradeRows).enumerated() {
-            let net = trade.netPnL
-            let netClass = net.isPositive ? "pos" : (net.isNegative ? "neg" : "")
-            let cells = [
-                String(index + 1), trade.side.rawValue, trade.entryTime.iso8601, trade.entryPrice.description,
-                trade.quantity.description, trade.exitTime?.iso8601 ?? "open", trade.exitPrice?.description ?? "",
-                trade.exitReason?.rawValue ?? "", trade.grossPnL.description, trade.fees.description, trade.funding.description,
-            ]
-            html += "<tr>"
-            for cell in cells { html += "<td>\(escapeHTML(cell))</td>" }
-            html += "<td class=\"\(netClass)\">\(escapeHTML(net.description))</td></tr>\n"
-        }
-        return html + "</table>\n"
+        let headings = [
+            "#", "Side", "Entry time", "Entry price", "Quantity", "Exit time", "Exit price", "Exit", "Gross PnL", "Fees", "Funding",
+            "Net PnL",
+        ]
+        return ReportPage.listTable(
+            trades, headings: headings, limit: maximumTradeRows, empty: "No trades.",
+            shortened: { "The first \(maximumTradeRows) of \($0) trades; the CSV lists them all." },
+            cells: { index, trade in
+                let net = trade.netPnL
+                let netClass = net.isPositive ? "pos" : (net.isNegative ? "neg" : "")
+                let cells = [
+                    String(index + 1), trade.side.rawValue, trade.entryTime.iso8601, trade.entryPrice.description,
+                    trade.quantity.description, trade.exitTime?.iso8601 ?? "open", trade.exitPrice?.description ?? "",
+                    trade.exitReason?.rawValue ?? "", trade.grossPnL.description, trade.fees.description, trade.funding.description,
+                ]
+                return cells.map { ReportPage.Cell($0) } + [ReportPage.Cell(net.description, className: netClass)]
+            })
     }
 
     // MARK: Charts
@@ -340,35 +326,4 @@ public enum HTMLReport {
         svg.close()
         return svg.text
     }
-
-    private static let stylesheet = """
-        body { font-family: system-ui, sans-serif; color: #222; max-width: 1320px; margin: 24px auto; padding: 0 16px; }
-        h1 { font-size: 22px; margin-bottom: 4px; }
-        h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
-        p.period { color: #555; margin-top: 0; }
-        ul.notes { color: #444; font-size: 14px; }
-        table { border-collapse: collapse; font-size: 13px; }
-        th, td { padding: 3px 8px; border-bottom: 1px solid #e3e3e3; text-align: right; white-space: nowrap; }
-        table.metrics th { text-align: left; font-weight: 600; }
-        table.metrics td { text-align: left; font-variant-numeric: tabular-nums; }
-        table.trades td { font-variant-numeric: tabular-nums; }
-        table.trades tr:nth-child(even) { background: #f7f7f7; }
-        td.pos { color: #1a7f37; }
-        td.neg { color: #c62828; }
-        svg { display: block; max-width: 1300px; margin: 8px 0; }
-        svg .grid line { stroke: #ececec; stroke-width: 1; }
-        svg .frame { fill: none; stroke: #aaa; }
-        svg .labels text, svg .legend { fill: #444; }
-        svg .panel-title { font-weight: 600; }
-        svg .empty { fill: #888; font-size: 16px; }
-        svg .baseline { stroke: #999; stroke-dasharray: 4 3; }
-        svg .equity { fill: none; stroke: #1f77b4; stroke-width: 1.3; }
-        svg .drawdown { fill: #d62728; fill-opacity: 0.25; stroke: none; }
-        svg .drawdown-line { fill: none; stroke: #d62728; stroke-width: 1; }
-        svg .price { fill: none; stroke: #555; stroke-width: 1; }
-        svg .funding { fill: none; stroke: #9467bd; stroke-width: 1.5; }
-        svg .dd-peak { fill: #1f77b4; }
-        svg .dd-trough { fill: #d62728; }
-
-        """
 }

@@ -86,7 +86,8 @@ public struct Backtester<S: Strategy> {
             // 2. Resting orders and liquidation.
             if !resting.isEmpty {
                 walkPath(
-                    bar: i, time: t, previousClose: i > 0 ? closes[i - 1] : opens[i], open: opens[i], high: highs[i], low: lows[i], close: closes[i],
+                    bar: i, time: t, previousClose: i > 0 ? closes[i - 1] : opens[i], open: opens[i], high: highs[i], low: lows[i],
+                    close: closes[i],
                     volume: volumes[i])
             } else if liquidation > 0 {
                 if position.quantity.raw > 0 ? lows[i] <= liquidation : highs[i] >= liquidation {
@@ -100,10 +101,12 @@ public struct Backtester<S: Strategy> {
             }
             // 4. Strategy.
             let bar = BarView(
-                index: i, time: Timestamp(milliseconds: t), open: Price(raw: opens[i]), high: Price(raw: highs[i]), low: Price(raw: lows[i]),
+                index: i, time: Timestamp(milliseconds: t), open: Price(raw: opens[i]), high: Price(raw: highs[i]),
+                low: Price(raw: lows[i]),
                 close: Price(raw: closes[i]), volume: Quantity(raw: volumes[i]))
             let account = AccountView(
-                balance: Notional(raw: balance), position: position.quantity, costBasis: position.costBasis, positionMargin: Notional(raw: margin),
+                balance: Notional(raw: balance), position: position.quantity, costBasis: position.costBasis,
+                positionMargin: Notional(raw: margin),
                 restingOrders: resting.count, closeRaw: closes[i], liquidationRaw: liquidation)
             if let action = strategy.onBar(bar, account: account) {
                 perform(action, bar: i, time: t, close: closes[i], volume: volumes[i])
@@ -131,7 +134,8 @@ public struct Backtester<S: Strategy> {
         if config.marginMode == .isolated { margin -= payment.raw } else { balance -= payment.raw }
         fundingPaid += payment.raw
         openTrade?.funding += payment
-        fundingRecords.append(FundingRecord(time: rate.time, rate: rate.rate, mark: Price(raw: mark), position: position.quantity, payment: payment))
+        fundingRecords.append(
+            FundingRecord(time: rate.time, rate: rate.rate, mark: Price(raw: mark), position: position.quantity, payment: payment))
         updateLiquidation()
     }
 
@@ -139,7 +143,8 @@ public struct Backtester<S: Strategy> {
 
     mutating func updateLiquidation() {
         let collateral = config.marginMode == .isolated ? margin : balance
-        liquidation = Liquidation.price(position: position, collateral: Notional(raw: collateral), maintenance: config.maintenanceFraction)?.raw ?? 0
+        liquidation =
+            Liquidation.price(position: position, collateral: Notional(raw: collateral), maintenance: config.maintenanceFraction)?.raw ?? 0
     }
 
     /// Executes a signed `delta` at `price`, charging `feeRate` on the fill's notional.
@@ -154,7 +159,9 @@ public struct Backtester<S: Strategy> {
         let stamp = Timestamp(milliseconds: time)
         // Margin accounting.
         if config.marginMode == .isolated {
-            let closed = before.isFlat || before.quantity.isPositive == delta.isPositive ? Quantity.zero : Quantity(raw: min(delta.magnitude.raw, before.quantity.magnitude.raw))
+            let closed =
+                before.isFlat || before.quantity.isPositive == delta.isPositive
+                ? Quantity.zero : Quantity(raw: min(delta.magnitude.raw, before.quantity.magnitude.raw))
             if !closed.isZero {
                 // Release the closed share of the isolated margin, with its PnL.
                 let released = FixedMath.mulDiv(margin, closed.raw, before.quantity.magnitude.raw, .toNearestOrEven)
@@ -187,16 +194,24 @@ public struct Backtester<S: Strategy> {
             insurance -= balance
             balance = 0
         }
-        fills.append(FillRecord(time: stamp, bar: bar, side: delta.isPositive ? .long : .short, quantity: delta.magnitude, price: px, fee: fee, realizedPnL: realized, reason: reason))
+        fills.append(
+            FillRecord(
+                time: stamp, bar: bar, side: delta.isPositive ? .long : .short, quantity: delta.magnitude, price: px, fee: fee,
+                realizedPnL: realized, reason: reason))
         recordTrade(before: before, delta: delta, price: px, fee: fee, realized: realized, bar: bar, time: stamp, reason: reason)
         updateLiquidation()
     }
 
-    mutating func recordTrade(before: Position, delta: Quantity, price: Price, fee: Notional, realized: Notional, bar: Int, time: Timestamp, reason: FillReason) {
-        let closing = before.isFlat || before.quantity.isPositive == delta.isPositive ? Int64(0) : min(delta.magnitude.raw, before.quantity.magnitude.raw)
+    mutating func recordTrade(
+        before: Position, delta: Quantity, price: Price, fee: Notional, realized: Notional, bar: Int, time: Timestamp, reason: FillReason
+    ) {
+        let closing =
+            before.isFlat || before.quantity.isPositive == delta.isPositive
+            ? Int64(0) : min(delta.magnitude.raw, before.quantity.magnitude.raw)
         let opening = delta.magnitude.raw - closing
         // Share the fee between the closing and opening parts by size.
-        let closingFee = closing == 0 ? Notional.zero : Notional(raw: FixedMath.mulDiv(fee.raw, closing, delta.magnitude.raw, .toNearestOrEven))
+        let closingFee =
+            closing == 0 ? Notional.zero : Notional(raw: FixedMath.mulDiv(fee.raw, closing, delta.magnitude.raw, .toNearestOrEven))
         if closing > 0, var trade = openTrade {
             trade.grossPnL += realized
             trade.fees += closingFee
@@ -222,7 +237,9 @@ public struct Backtester<S: Strategy> {
                 trade.entryPrice = position.entryPrice ?? trade.entryPrice
                 openTrade = trade
             } else {
-                var trade = TradeRecord(side: position.quantity.isPositive ? .long : .short, entryTime: time, entryBar: bar, entryPrice: price, quantity: Quantity(raw: opening))
+                var trade = TradeRecord(
+                    side: position.quantity.isPositive ? .long : .short, entryTime: time, entryBar: bar, entryPrice: price,
+                    quantity: Quantity(raw: opening))
                 trade.fees = fee - closingFee
                 openTrade = trade
             }
@@ -243,7 +260,10 @@ public struct Backtester<S: Strategy> {
         case .none: return price
         case .fixed(let rate): fraction = rate
         case .volumeShare(let impact, let cap):
-            guard volume > 0 else { fraction = cap; break }
+            guard volume > 0 else {
+                fraction = cap
+                break
+            }
             let share = Rate(raw: FixedMath.mulDiv(delta.magnitude.raw, Rate.scale, volume, .up))
             fraction = min(cap, impact.times(share, rule: .up))
         }
@@ -259,7 +279,9 @@ public struct Backtester<S: Strategy> {
             if let current = position.side {
                 if current == side { return }
                 let delta = -position.quantity
-                fill(delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time, reason: .signal)
+                fill(
+                    delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time,
+                    reason: .signal)
             }
             guard balance > 0, leverage.isPositive else { return }
             isolatedLeverage = leverage
@@ -267,14 +289,20 @@ public struct Backtester<S: Strategy> {
             let size = notional.divided(by: Price(raw: close), rule: .towardZero).rounded(toMultipleOf: config.lotSize, rule: .towardZero)
             guard size.isPositive else { return }
             let delta = side == .long ? size : -size
-            fill(delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time, reason: .signal)
+            fill(
+                delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time,
+                reason: .signal)
         case .target(let target):
             var delta = (target - position.quantity).rounded(toMultipleOf: config.lotSize, rule: .towardZero)
             delta = withoutNewExposure(delta)
-            fill(delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time, reason: .signal)
+            fill(
+                delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time,
+                reason: .signal)
         case .flatten:
             let delta = -position.quantity
-            fill(delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time, reason: .signal)
+            fill(
+                delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time,
+                reason: .signal)
             resting.removeAll()
         case .cancelAll:
             resting.removeAll()
@@ -283,12 +311,16 @@ public struct Backtester<S: Strategy> {
                 switch order.kind {
                 case .market:
                     let delta = withoutNewExposure(signedSize(order))
-                    fill(delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time, reason: .signal)
+                    fill(
+                        delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time,
+                        reason: .signal)
                 case .limit(let limit):
                     // A limit that is marketable at the close fills now as a taker at the close.
                     let marketable = order.side == .long ? close <= limit.raw : close >= limit.raw
                     if marketable {
-                        fill(delta: withoutNewExposure(signedSize(order)), price: close, feeRate: config.takerFee, bar: bar, time: time, reason: .limit)
+                        fill(
+                            delta: withoutNewExposure(signedSize(order)), price: close, feeRate: config.takerFee, bar: bar, time: time,
+                            reason: .limit)
                     } else {
                         resting.append(order)
                     }
@@ -379,7 +411,9 @@ public struct Backtester<S: Strategy> {
             case .limit:
                 fill(delta: delta, price: price, feeRate: config.makerFee, bar: bar, time: time, reason: .limit)
             case .stop, .market:
-                fill(delta: delta, price: slipped(price, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time, reason: .stop)
+                fill(
+                    delta: delta, price: slipped(price, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time,
+                    reason: .stop)
             }
         }
     }

@@ -2,32 +2,6 @@ import PerpHedge
 import PerpMechanics
 import PerpModel
 
-/// A small seeded generator (SplitMix64; Steele, Lea and Flood 2014): the same seed gives the same
-/// sequence on every platform, so a simulation reproduces from its seed.
-public struct SplitMix64: Sendable, Hashable {
-    public private(set) var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..<bound` (`bound > 0`), without modulo bias (rejection sampling).
-    public mutating func next(below bound: UInt64) -> UInt64 {
-        precondition(bound > 0, "empty range")
-        let limit = UInt64.max - UInt64.max % bound
-        while true {
-            let value = next()
-            if value < limit { return value % bound }
-        }
-    }
-}
-
 /// Settings of a pool simulation (spec §2). Amounts are exact; defaults follow spec §1 and §5
 /// (k = 2.7332 from g = 3.06, α = 1.1, M = 0.2; Lighter NMR lot 0.01).
 public struct PoolSimulationConfig: Hashable, Sendable {

@@ -30,7 +30,9 @@ public struct FillRecord: Hashable, Sendable {
     public var realizedPnL: Notional
     public var reason: FillReason
 
-    public init(time: Timestamp, bar: Int, side: Side, quantity: Quantity, price: Price, fee: Notional, realizedPnL: Notional, reason: FillReason) {
+    public init(
+        time: Timestamp, bar: Int, side: Side, quantity: Quantity, price: Price, fee: Notional, realizedPnL: Notional, reason: FillReason
+    ) {
         self.time = time
         self.bar = bar
         self.side = side

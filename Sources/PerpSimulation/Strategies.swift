@@ -77,7 +77,9 @@ public struct HoldShort: Strategy {
 /// same quantity as a perpetual backed by the other half, collecting funding while the price
 /// risk cancels. The perp leg runs on the simulated venue; the spot leg is added to the equity.
 public enum FundingCarry {
-    public static func run(_ series: CandleSeries, funding: [FundingRate], mark: CandleSeries? = nil, config: VenueConfig, capital: Notional) -> BacktestResult {
+    public static func run(
+        _ series: CandleSeries, funding: [FundingRate], mark: CandleSeries? = nil, config: VenueConfig, capital: Notional
+    ) -> BacktestResult {
         guard series.count > 0 else {
             var tester = Backtester(strategy: HoldShort(), config: config, initialCapital: capital)
             return tester.run(series, funding: funding, mark: mark)

@@ -96,7 +96,10 @@ public struct AccountView: Sendable {
     let closeRaw: Int64
     let liquidationRaw: Int64
 
-    init(balance: Notional, position: Quantity, costBasis: Notional, positionMargin: Notional, restingOrders: Int, closeRaw: Int64, liquidationRaw: Int64) {
+    init(
+        balance: Notional, position: Quantity, costBasis: Notional, positionMargin: Notional, restingOrders: Int, closeRaw: Int64,
+        liquidationRaw: Int64
+    ) {
         self.balance = balance
         self.position = position
         self.costBasis = costBasis

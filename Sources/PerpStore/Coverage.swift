@@ -45,8 +45,7 @@ extension MarketDataStore {
 
     /// Every range recorded as fetched for the `kind` series of `key`, in time order; ranges
     /// never overlap or touch.
-    public func coveredRanges(of kind: SeriesKind, key: SeriesKey) throws(StoreError) -> [TimeRange]
-    {
+    public func coveredRanges(of kind: SeriesKind, key: SeriesKey) throws(StoreError) -> [TimeRange] {
         try read("reading \(kind) coverage of \(key)") { db in
             try Self.coverage(db, kind, key, overlapping: nil)
         }

@@ -178,8 +178,7 @@ public final class MarketDataStore: Sendable {
     }
 
     /// The id of the series `(kind, key)`, inserting the series when it is new.
-    static func ensureSeriesID(_ db: Database, _ kind: SeriesKind, _ key: SeriesKey) throws -> Int64
-    {
+    static func ensureSeriesID(_ db: Database, _ kind: SeriesKind, _ key: SeriesKey) throws -> Int64 {
         if let id = try seriesID(db, kind, key) { return id }
         try db.execute(
             sql: "INSERT INTO series (kind, source, symbol, interval_ms) VALUES (?, ?, ?, ?)",

@@ -34,7 +34,9 @@ public struct BinanceSpotClient: Sendable {
     /// Every bar with `from ≤ openTime < to`, fetched 1000 at a time (the next page starts one
     /// millisecond after the last bar's open time). Bounded: at most one page per 1000 bars of
     /// the span plus two.
-    public func klines(symbol: String, interval: TimeSpan, from: Timestamp, to: Timestamp, progress: FetchProgress? = nil) async throws -> CandleSeries {
+    public func klines(symbol: String, interval: TimeSpan, from: Timestamp, to: Timestamp, progress: FetchProgress? = nil) async throws
+        -> CandleSeries
+    {
         var series = CandleSeries()
         try await klinePages(symbol: symbol, interval: interval, from: from, to: to) { page, _ in
             for index in 0..<page.count { series.append(page[index]) }
@@ -51,7 +53,9 @@ public struct BinanceSpotClient: Sendable {
         onPage: (CandleSeries, _ covered: (from: Timestamp, to: Timestamp)) async throws -> Void
     ) async throws {
         guard let name = BinanceSpotClient.intervalName(interval) else {
-            throw VenueError(kind: .notRetryable, endpoint: "binance-spot klines", message: "Binance has no \(interval) interval; use 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d or 1w")
+            throw VenueError(
+                kind: .notRetryable, endpoint: "binance-spot klines",
+                message: "Binance has no \(interval) interval; use 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d or 1w")
         }
         let expected = Int(max(0, (to.milliseconds - from.milliseconds) / interval.milliseconds))
         let maxPages = expected / BinanceSpotClient.pageLimit + 2
@@ -74,7 +78,8 @@ public struct BinanceSpotClient: Sendable {
             let source = "binance-spot klines \(symbol) \(name) from \(Timestamp(milliseconds: start).iso8601)"
             let parsed = try CandleJSON.parseBinance(json, source: source)
             var page = CandleSeries()
-            for index in 0..<parsed.count where parsed.openTimes[index] >= start && parsed.openTimes[index] < to.milliseconds && parsed.openTimes[index] > lastSeen {
+            for index in 0..<parsed.count
+            where parsed.openTimes[index] >= start && parsed.openTimes[index] < to.milliseconds && parsed.openTimes[index] > lastSeen {
                 page.append(parsed[index])
             }
             guard let last = page.openTimes.last else { return }
@@ -111,7 +116,10 @@ public struct BinanceUSDMClient: Sendable {
             guard start < to.milliseconds else { break }
             let url = baseURL.appending(
                 path: "fapi/v1/fundingRate",
-                query: [("symbol", symbol), ("startTime", String(start)), ("endTime", String(to.milliseconds - 1)), ("limit", String(BinanceUSDMClient.pageLimit))])
+                query: [
+                    ("symbol", symbol), ("startTime", String(start)), ("endTime", String(to.milliseconds - 1)),
+                    ("limit", String(BinanceUSDMClient.pageLimit)),
+                ])
             let json = try await http.getJSON(url)
             guard let page = json.arrayValue, !page.isEmpty else { break }
             rows.append(contentsOf: page)

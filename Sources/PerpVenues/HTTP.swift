@@ -83,7 +83,8 @@ public struct URLSessionTransport: HTTPTransport {
         } catch let error as VenueError {
             throw error
         } catch {
-            throw VenueError(kind: .retryable(retryAfterSeconds: nil), endpoint: endpoint, message: "network error: \(error.localizedDescription)")
+            throw VenueError(
+                kind: .retryable(retryAfterSeconds: nil), endpoint: endpoint, message: "network error: \(error.localizedDescription)")
         }
     }
 }
@@ -169,7 +170,8 @@ public actor VenueHTTPClient {
                     do {
                         return try JSONParser.parse(response.body)
                     } catch {
-                        throw VenueError(kind: .notRetryable, endpoint: endpoint, message: "the answer is not valid JSON (\(error.description))")
+                        throw VenueError(
+                            kind: .notRetryable, endpoint: endpoint, message: "the answer is not valid JSON (\(error.description))")
                     }
                 }
                 throw VenueHTTPClient.classify(response, endpoint: endpoint)
@@ -195,7 +197,9 @@ public actor VenueHTTPClient {
     /// Maps an HTTP error answer to a ``VenueError``, keeping the venue's own message.
     public static func classify(_ response: HTTPResponse, endpoint: String) -> VenueError {
         // Retry-After in seconds; anything not a finite, non-negative number is ignored.
-        let retryAfter = response.header("retry-after").flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }.flatMap { $0.isFinite && $0 >= 0 ? $0 : nil }
+        let retryAfter = response.header("retry-after").flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }.flatMap {
+            $0.isFinite && $0 >= 0 ? $0 : nil
+        }
         var detail = "HTTP \(response.status)"
         if let json = try? JSONParser.parse(response.body) {
             let code = json["code"]?.numericText
@@ -204,8 +208,11 @@ public actor VenueHTTPClient {
             if let code { detail += " (code \(code))" }
         }
         switch response.status {
-        case 429: return VenueError(kind: .retryable(retryAfterSeconds: retryAfter ?? 60), endpoint: endpoint, message: detail + "; rate limited")
-        case 418: return VenueError(kind: .fatal, endpoint: endpoint, message: detail + "; the venue has banned this IP address for a while, stop and wait")
+        case 429:
+            return VenueError(kind: .retryable(retryAfterSeconds: retryAfter ?? 60), endpoint: endpoint, message: detail + "; rate limited")
+        case 418:
+            return VenueError(
+                kind: .fatal, endpoint: endpoint, message: detail + "; the venue has banned this IP address for a while, stop and wait")
         case 401, 403: return VenueError(kind: .fatal, endpoint: endpoint, message: detail)
         case 500...599: return VenueError(kind: .retryable(retryAfterSeconds: retryAfter), endpoint: endpoint, message: detail)
         default: return VenueError(kind: .notRetryable, endpoint: endpoint, message: detail)

@@ -12,7 +12,9 @@ public struct CachedHistory: Sendable {
     let spacing: Duration?
 
     /// - Parameter spacing: overrides the venues' request spacing (tests use zero).
-    public init(store: MarketDataStore, endpoints: VenueEndpoints, transport: any HTTPTransport = URLSessionTransport(), spacing: Duration? = nil) {
+    public init(
+        store: MarketDataStore, endpoints: VenueEndpoints, transport: any HTTPTransport = URLSessionTransport(), spacing: Duration? = nil
+    ) {
         self.store = store
         self.endpoints = endpoints
         self.transport = transport
@@ -21,7 +23,9 @@ public struct CachedHistory: Sendable {
 
     /// Binance spot bars of `symbol` with `from ≤ openTime < to`. Only closed bars are cached:
     /// `to` is capped at the start of the bar open at `now`.
-    public func spotCandles(symbol: String, interval: TimeSpan, from: Timestamp, to: Timestamp, now: Timestamp, progress: FetchProgress? = nil) async throws -> CandleSeries {
+    public func spotCandles(
+        symbol: String, interval: TimeSpan, from: Timestamp, to: Timestamp, now: Timestamp, progress: FetchProgress? = nil
+    ) async throws -> CandleSeries {
         let closedEnd = Timestamp(milliseconds: now.milliseconds / interval.milliseconds * interval.milliseconds)
         let end = min(to, closedEnd)
         guard from < end else { return CandleSeries() }
@@ -44,7 +48,9 @@ public struct CachedHistory: Sendable {
     }
 
     /// Lighter hourly funding of market `id` with `from ≤ time < to` (settled hours only).
-    public func lighterFunding(marketID id: Int, from: Timestamp, to: Timestamp, now: Timestamp, progress: FetchProgress? = nil) async throws -> [FundingRate] {
+    public func lighterFunding(marketID id: Int, from: Timestamp, to: Timestamp, now: Timestamp, progress: FetchProgress? = nil)
+        async throws -> [FundingRate]
+    {
         let hour: Int64 = 3_600_000
         let end = min(to, Timestamp(milliseconds: now.milliseconds / hour * hour))
         guard from < end else { return [] }
@@ -58,7 +64,9 @@ public struct CachedHistory: Sendable {
     }
 
     /// Binance USD-M funding of `symbol` with `from ≤ time < to`.
-    public func binanceFunding(symbol: String, from: Timestamp, to: Timestamp, now: Timestamp, progress: FetchProgress? = nil) async throws -> [FundingRate] {
+    public func binanceFunding(symbol: String, from: Timestamp, to: Timestamp, now: Timestamp, progress: FetchProgress? = nil) async throws
+        -> [FundingRate]
+    {
         // Cache only settled hours: a settlement published a little late must not be marked
         // as fetched before it exists.
         let hour: Int64 = 3_600_000

@@ -54,14 +54,21 @@ public struct NumeraiClient: Sendable {
         let endpoint = "numerai v3UserProfile"
         if let errors = json["errors"]?.arrayValue, !errors.isEmpty {
             let message = errors.first?["message"]?.stringValue ?? "unknown error"
-            throw VenueError(kind: .notRetryable, endpoint: endpoint, message: "no model named \"\(model)\" in the \(tournament.rawValue) tournament (Numerai says: \(message)); check the spelling or pass --tournament")
+            throw VenueError(
+                kind: .notRetryable, endpoint: endpoint,
+                message:
+                    "no model named \"\(model)\" in the \(tournament.rawValue) tournament (Numerai says: \(message)); check the spelling or pass --tournament"
+            )
         }
         guard let profile = json["data"]?["v3UserProfile"], profile != .null else {
-            throw VenueError(kind: .notRetryable, endpoint: endpoint, message: "no model named \"\(model)\" in the \(tournament.rawValue) tournament; check the spelling or pass --tournament")
+            throw VenueError(
+                kind: .notRetryable, endpoint: endpoint,
+                message: "no model named \"\(model)\" in the \(tournament.rawValue) tournament; check the spelling or pass --tournament")
         }
         guard let value = profile["stakeValue"], value != .null else { return .zero }
         guard let text = value.numericText, let stake = Quantity(text), !stake.isNegative else {
-            throw VenueError(kind: .notRetryable, endpoint: endpoint, message: "stakeValue \(value.numericText ?? "?") is not a number of NMR")
+            throw VenueError(
+                kind: .notRetryable, endpoint: endpoint, message: "stakeValue \(value.numericText ?? "?") is not a number of NMR")
         }
         return stake
     }

@@ -53,7 +53,9 @@ struct BacktestCommand: AsyncParsableCommand {
 
     func venueConfig() throws -> VenueConfig {
         var config = VenueConfig()
-        guard let mode = MarginMode(rawValue: margin.lowercased()) else { throw CLIError("--margin must be isolated or cross (got \"\(margin)\")") }
+        guard let mode = MarginMode(rawValue: margin.lowercased()) else {
+            throw CLIError("--margin must be isolated or cross (got \"\(margin)\")")
+        }
         config.marginMode = mode
         config.maintenanceFraction = try Parse.fraction(maintenanceFraction, "--maintenance-fraction", example: "0.01")
         config.takerFee = try Parse.nonNegative(feeTaker, "--fee-taker", "a fee rate", example: "0.0005")
@@ -84,12 +86,15 @@ struct BacktestCommand: AsyncParsableCommand {
         if let trades { try writeAtomically(TradeCSV.render(result.trades), to: trades) }
         if let report {
             let notes = [
-                "strategy \(strategy.rawValue)" + (strategy == .smaCross ? " (\(fast)/\(slow))" : "") + ", leverage \(leverage), capital \(capital)",
+                "strategy \(strategy.rawValue)" + (strategy == .smaCross ? " (\(fast)/\(slow))" : "")
+                    + ", leverage \(leverage), capital \(capital)",
                 "\(config.marginMode.rawValue) margin, maintenance \(config.maintenanceFraction), taker \(config.takerFee), maker \(config.makerFee)",
                 "data \(data)" + (funding.map { ", funding \($0)" } ?? ", no funding file"),
             ]
             try writeAtomically(
-                HTMLReport.render(title: "NMRPerp backtest: \(strategy.rawValue)", result: result, metrics: metrics, prices: (series.openTimes, series.closes), notes: notes),
+                HTMLReport.render(
+                    title: "NMRPerp backtest: \(strategy.rawValue)", result: result, metrics: metrics,
+                    prices: (series.openTimes, series.closes), notes: notes),
                 to: report)
         }
         if json {
@@ -113,13 +118,24 @@ struct BacktestCommand: AsyncParsableCommand {
                 ("final equity", "\(result.finalEquity.formatted(places: 2)) from \(capital.formatted(places: 2))"),
                 ("total return", optional(metrics.totalReturn) { percent($0) }),
                 ("annualised", optional(metrics.annualizedReturn) { percent($0) }),
-                ("sharpe / sortino", "\(optional(metrics.sharpe) { formatFixed($0, 2) }) / \(optional(metrics.sortino) { formatFixed($0, 2) })"),
+                (
+                    "sharpe / sortino",
+                    "\(optional(metrics.sharpe) { formatFixed($0, 2) }) / \(optional(metrics.sortino) { formatFixed($0, 2) })"
+                ),
                 ("max drawdown", optional(metrics.maxDrawdown) { percent($0) }),
                 ("exposure", optional(metrics.exposure) { percent($0, places: 1) }),
                 ("trades", "\(result.trades.count) (win rate \(optional(metrics.winRate) { percent($0, places: 1) }))"),
-                ("liquidations", "\(result.liquidations)" + (result.insuranceFundDraws.isZero ? "" : " (insurance fund drew \(result.insuranceFundDraws.formatted(places: 2)))")),
+                (
+                    "liquidations",
+                    "\(result.liquidations)"
+                        + (result.insuranceFundDraws.isZero
+                            ? "" : " (insurance fund drew \(result.insuranceFundDraws.formatted(places: 2)))")
+                ),
                 ("fees paid", result.feesPaid.formatted(places: 2)),
-                ("funding paid", "\(result.fundingPaid.formatted(places: 2)) over \(result.funding.count) settlements (negative: received)"),
+                (
+                    "funding paid",
+                    "\(result.fundingPaid.formatted(places: 2)) over \(result.funding.count) settlements (negative: received)"
+                ),
             ]))
         if let report { print("report: \(report)") }
         if let trades { print("trades: \(trades)") }
@@ -154,7 +170,9 @@ struct BacktestCommand: AsyncParsableCommand {
             switch pieces[0] {
             case "fast", "slow":
                 let numbers = try values.map { text -> Int in
-                    guard let value = Int(text), value > 0 else { throw CLIError("--sweep \(pieces[0]) values are positive bar counts (got \"\(text)\")") }
+                    guard let value = Int(text), value > 0 else {
+                        throw CLIError("--sweep \(pieces[0]) values are positive bar counts (got \"\(text)\")")
+                    }
                     return value
                 }
                 if pieces[0] == "fast" { fasts = numbers } else { slows = numbers }
@@ -174,7 +192,10 @@ struct BacktestCommand: AsyncParsableCommand {
         return combinations
     }
 
-    func runSweep(_ text: String, series: CandleSeries, rates: [FundingRate], mark: CandleSeries?, config baseConfig: VenueConfig, capital: Notional, leverage: Rate) throws {
+    func runSweep(
+        _ text: String, series: CandleSeries, rates: [FundingRate], mark: CandleSeries?, config baseConfig: VenueConfig, capital: Notional,
+        leverage: Rate
+    ) throws {
         let combinations = try BacktestCommand.grid(text, fast: fast, slow: slow, leverage: leverage)
         var sweepConfig = baseConfig
         sweepConfig.recordEquity = true
@@ -188,7 +209,9 @@ struct BacktestCommand: AsyncParsableCommand {
                 while index < combinations.count {
                     let combination = combinations[index]
                     let start = clock.now
-                    var tester = Backtester(strategy: SMACross(fast: combination.fast, slow: combination.slow, leverage: combination.leverage), config: config, initialCapital: capital)
+                    var tester = Backtester(
+                        strategy: SMACross(fast: combination.fast, slow: combination.slow, leverage: combination.leverage), config: config,
+                        initialCapital: capital)
                     let result = tester.run(series, funding: rates, mark: mark)
                     results.set(index, PerformanceMetrics.compute(result), elapsed: clock.now - start)
                     index += workers
@@ -201,14 +224,20 @@ struct BacktestCommand: AsyncParsableCommand {
         if json {
             emit(
                 json: .object([
-                    ("runs", .array(zip(combinations, metrics).map { combination, m in
-                        .object([
-                            ("fast", .int(combination.fast)), ("slow", .int(combination.slow)), ("leverage", .exact(combination.leverage)),
-                            ("final_equity", .exact(m.finalEquity)), ("total_return", m.totalReturn.map { .double($0) } ?? .null),
-                            ("sharpe", m.sharpe.map { .double($0) } ?? .null), ("max_drawdown", m.maxDrawdown.map { .double($0) } ?? .null),
-                            ("trades", .int(m.trades)), ("liquidations", .int(m.liquidations)),
-                        ])
-                    })),
+                    (
+                        "runs",
+                        .array(
+                            zip(combinations, metrics).map { combination, m in
+                                .object([
+                                    ("fast", .int(combination.fast)), ("slow", .int(combination.slow)),
+                                    ("leverage", .exact(combination.leverage)),
+                                    ("final_equity", .exact(m.finalEquity)), ("total_return", m.totalReturn.map { .double($0) } ?? .null),
+                                    ("sharpe", m.sharpe.map { .double($0) } ?? .null),
+                                    ("max_drawdown", m.maxDrawdown.map { .double($0) } ?? .null),
+                                    ("trades", .int(m.trades)), ("liquidations", .int(m.liquidations)),
+                                ])
+                            })
+                    ),
                     ("threads", .int(workers)), ("wall_seconds", .double(seconds(wall), significant: 4)),
                     ("busy_seconds", .double(seconds(busy), significant: 4)),
                     ("speedup", .double(seconds(busy) / max(seconds(wall), 1e-9), significant: 3)),
@@ -225,7 +254,9 @@ struct BacktestCommand: AsyncParsableCommand {
                         m.maxDrawdown.map { percent($0) } ?? "n/a", String(m.trades), String(m.liquidations),
                     ]
                 }))
-        print("\(combinations.count) runs on \(workers) threads in \(formatFixed(seconds(wall), 3)) s (\(formatFixed(seconds(busy) / max(seconds(wall), 1e-9), 2))× one thread's time)")
+        print(
+            "\(combinations.count) runs on \(workers) threads in \(formatFixed(seconds(wall), 3)) s (\(formatFixed(seconds(busy) / max(seconds(wall), 1e-9), 2))× one thread's time)"
+        )
     }
 }
 

@@ -51,16 +51,22 @@ struct BenchG: AsyncParsableCommand {
         if json {
             emit(
                 json: .object([
-                    ("rows", .int(series.count)), ("load_seconds", .double(loadSeconds, significant: 4)), ("g_seconds", .double(gSeconds, significant: 4)),
-                    ("quantile_seconds", .double(seconds(quantileTime), significant: 4)), ("g", .double(result!.g)), ("windows", .int(result!.windows)),
+                    ("rows", .int(series.count)), ("load_seconds", .double(loadSeconds, significant: 4)),
+                    ("g_seconds", .double(gSeconds, significant: 4)),
+                    ("quantile_seconds", .double(seconds(quantileTime), significant: 4)), ("g", .double(result!.g)),
+                    ("windows", .int(result!.windows)),
                     ("worst_window_start_ms", .int(result!.worstWindowStart.milliseconds)),
                 ]))
             return
         }
         print(
             TextTable.pairs([
-                ("rows", String(series.count)), ("load", "\(formatFixed(loadSeconds, 3)) s (\(formatFixed(Double(series.count) / loadSeconds / 1e6, 2)) M rows/s)"),
-                ("g, every start", "\(formatFixed(gSeconds, 3)) s incl. p50/p90/p99 (best of \(reps)); g = \(formatFixed(result!.g, 6)) over \(result!.windows) windows"),
+                ("rows", String(series.count)),
+                ("load", "\(formatFixed(loadSeconds, 3)) s (\(formatFixed(Double(series.count) / loadSeconds / 1e6, 2)) M rows/s)"),
+                (
+                    "g, every start",
+                    "\(formatFixed(gSeconds, 3)) s incl. p50/p90/p99 (best of \(reps)); g = \(formatFixed(result!.g, 6)) over \(result!.windows) windows"
+                ),
             ]))
     }
 

@@ -59,7 +59,8 @@ struct BenchBacktest: AsyncParsableCommand {
             emit(
                 json: .object([
                     ("bars", .int(result.bars)), ("trades", .int(result.trades.count)), ("liquidations", .int(result.liquidations)),
-                    ("final_equity", .exact(result.finalEquity)), ("fees_paid", .exact(result.feesPaid)), ("funding_paid", .exact(result.fundingPaid)),
+                    ("final_equity", .exact(result.finalEquity)), ("fees_paid", .exact(result.feesPaid)),
+                    ("funding_paid", .exact(result.fundingPaid)),
                     ("funding_events", .int(result.funding.count)), ("seconds", .double(seconds, significant: 4)),
                     ("bars_per_second", .double(barsPerSecond.rounded(), significant: 10)), ("bar_data_bytes", .int(barBytes)),
                     ("peak_rss_bytes_at_start", .int(rssAtStart)), ("peak_rss_bytes_before_runs", .int(rssBefore)),
@@ -70,7 +71,8 @@ struct BenchBacktest: AsyncParsableCommand {
         }
         print(
             TextTable.pairs([
-                ("bars", String(result.bars)), ("trades", "\(result.trades.count) (liquidations \(result.liquidations), funding events \(result.funding.count))"),
+                ("bars", String(result.bars)),
+                ("trades", "\(result.trades.count) (liquidations \(result.liquidations), funding events \(result.funding.count))"),
                 ("fees / funding paid", "\(result.feesPaid.formatted(places: 6)) / \(result.fundingPaid.formatted(places: 6))"),
                 ("final equity", result.finalEquity.formatted(places: 6)),
                 ("time", "\(formatFixed(seconds * 1000, 3)) ms (best of \(reps))"), ("bars/second", formatFixed(barsPerSecond, 0)),

@@ -30,7 +30,9 @@ struct CalcLiquidation: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        guard let side = Side(rawValue: self.side.lowercased()) else { throw CLIError("--side must be long or short (got \"\(self.side)\")") }
+        guard let side = Side(rawValue: self.side.lowercased()) else {
+            throw CLIError("--side must be long or short (got \"\(self.side)\")")
+        }
         let entry: Price = try Parse.positive(self.entry, "--entry", "a positive price", example: "15")
         let quantity: Quantity = try Parse.positive(self.quantity, "--quantity", "a positive size", example: "100")
         let m = try Parse.fraction(maintenanceFraction, "--maintenance-fraction", example: "0.02")
@@ -46,7 +48,8 @@ struct CalcLiquidation: AsyncParsableCommand {
         default:
             throw CLIError("give exactly one of --collateral T or --leverage L")
         }
-        let bracket = MarginBracket(notionalFloor: .zero, notionalCap: Notional(raw: .max), maintenanceRate: m, maintenanceAmount: amount, maxLeverage: 1)
+        let bracket = MarginBracket(
+            notionalFloor: .zero, notionalCap: Notional(raw: .max), maintenanceRate: m, maintenanceAmount: amount, maxLeverage: 1)
         let schedule: MarginSchedule = amount.isZero ? .fractions(initial: m, maintenance: m) : .brackets([bracket])
         let result = try Liquidation.price(side: side, entry: entry, quantity: quantity, collateral: collateral, schedule: schedule)
         let bankruptcy = try Liquidation.bankruptcyPrice(side: side, entry: entry, quantity: quantity, collateral: collateral)
@@ -56,14 +59,18 @@ struct CalcLiquidation: AsyncParsableCommand {
             emit(
                 json: .object([
                     ("liquidation_price", result.price.map { .exact($0) } ?? .null), ("adverse_move", move.map { .exact($0) } ?? .null),
-                    ("bankruptcy_price", bankruptcy.map { .exact($0) } ?? .null), ("notional", .exact(notional)), ("collateral", .exact(collateral)),
+                    ("bankruptcy_price", bankruptcy.map { .exact($0) } ?? .null), ("notional", .exact(notional)),
+                    ("collateral", .exact(collateral)),
                     ("maintenance_margin_at_entry", .exact(maintenanceNow)), ("side", .string(side.rawValue)),
                 ]))
             return
         }
         var rows: [(String, String)] = [
             ("position", "\(side.rawValue) \(quantity) @ \(entry) (notional \(notional.formatted(places: 2)))"),
-            ("collateral", "\(collateral.formatted(places: 2)) (\(formatFixed(notional.doubleValue / max(collateral.doubleValue, 1e-12), 2))x)"),
+            (
+                "collateral",
+                "\(collateral.formatted(places: 2)) (\(formatFixed(notional.doubleValue / max(collateral.doubleValue, 1e-12), 2))x)"
+            ),
         ]
         if let price = result.price, let move {
             rows.append(("liquidation price", price.formatted(places: 6)))

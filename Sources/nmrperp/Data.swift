@@ -28,7 +28,9 @@ struct DataFetch: AsyncParsableCommand {
 
     func run() async throws {
         let interval = try Parse.span(self.interval, "--interval")
-        guard BinanceSpotClient.intervalName(interval) != nil else { throw CLIError("--interval \(self.interval) is not a Binance interval; use 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h or 1d") }
+        guard BinanceSpotClient.intervalName(interval) != nil else {
+            throw CLIError("--interval \(self.interval) is not a Binance interval; use 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h or 1d")
+        }
         let from = try Parse.timestamp(self.from, "--from")
         let now = Environment.now
         let to = try self.to.map { try Parse.timestamp($0, "--to") } ?? now
@@ -36,7 +38,8 @@ struct DataFetch: AsyncParsableCommand {
         try Environment.requireNetwork("data fetch")
         let history = try Environment.history()
         let progress = ProgressBar("fetching \(symbol) \(interval)")
-        let series = try await history.spotCandles(symbol: symbol, interval: interval, from: from, to: to, now: now, progress: progress.update)
+        let series = try await history.spotCandles(
+            symbol: symbol, interval: interval, from: from, to: to, now: now, progress: progress.update)
         progress.finish()
         var csv = "open_time_ms,open_time_utc,open,high,low,close,volume\n"
         csv.reserveCapacity(series.count * 80)
@@ -74,7 +77,8 @@ struct DataCheck: AsyncParsableCommand {
         }
         print(
             TextTable.pairs([
-                ("bars", "\(series.count), every \(series.barInterval?.description ?? "?")"), ("span", "\(first.iso8601) to \(last.iso8601)"),
+                ("bars", "\(series.count), every \(series.barInterval?.description ?? "?")"),
+                ("span", "\(first.iso8601) to \(last.iso8601)"),
                 ("gaps", gaps.isEmpty ? "none" : "\(gaps.count), \(gaps.reduce(0) { $0 + $1.missingBars }) bars missing"),
             ]))
         for gap in gaps.prefix(50) { print("  gap: \(gap.missingBars) bars missing after \(gap.after.iso8601)") }

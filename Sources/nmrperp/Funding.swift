@@ -39,25 +39,40 @@ struct FundingStatsCommand: AsyncParsableCommand {
             emit(
                 json: .object([
                     ("days", .int(stats.days.count)), ("mean_bps_per_day", .double(stats.meanBpsPerDay)),
-                    ("std_bps_per_day", stats.stdBpsPerDay.map { .double($0) } ?? .null), ("apr", .double(stats.apr)), ("apy", .double(stats.apy)),
+                    ("std_bps_per_day", stats.stdBpsPerDay.map { .double($0) } ?? .null), ("apr", .double(stats.apr)),
+                    ("apy", .double(stats.apy)),
                     ("settlements", .int(stats.settlements)), ("partial_days", .int(stats.partialDays)),
                     ("first", .string(stats.first.iso8601)), ("last", .string(stats.last.iso8601)),
                     ("intervals", .array(intervals.map { .string($0.description) })),
-                    ("daily", .array(stats.days.map { .object([("date", .string(Timestamp(milliseconds: $0.day * 86_400_000).isoDate)), ("rate_bps", .double($0.rate.basisPoints)), ("settlements", .int($0.settlements))]) })),
+                    (
+                        "daily",
+                        .array(
+                            stats.days.map {
+                                .object([
+                                    ("date", .string(Timestamp(milliseconds: $0.day * 86_400_000).isoDate)),
+                                    ("rate_bps", .double($0.rate.basisPoints)), ("settlements", .int($0.settlements)),
+                                ])
+                            })
+                    ),
                 ]))
             return
         }
         let side = stats.meanBpsPerDay >= 0 ? "a short receives this on average" : "a short pays this on average"
         print(
             TextTable.pairs([
-                ("days", "\(stats.days.count) (\(stats.first.isoDate) to \(stats.last.isoDate); \(stats.settlements) settlements every \(intervals.map(\.description).joined(separator: "/")))"),
+                (
+                    "days",
+                    "\(stats.days.count) (\(stats.first.isoDate) to \(stats.last.isoDate); \(stats.settlements) settlements every \(intervals.map(\.description).joined(separator: "/")))"
+                ),
                 ("mean", "\(formatFixed(stats.meanBpsPerDay, 2)) bps/day  (\(side))"),
                 ("std", stats.stdBpsPerDay.map { "\(formatFixed($0, 2)) bps/day (sample)" } ?? "n/a (one day)"),
                 ("APR", "\(percent(stats.apr)) = mean × 365"),
                 ("APY", "\(percent(stats.apy)) = (1 + mean)^365 − 1"),
             ]))
         if stats.partialDays > 0 {
-            print("note: \(stats.partialDays) day(s) are only partly covered by the data (usually the first and last); their sums are smaller")
+            print(
+                "note: \(stats.partialDays) day(s) are only partly covered by the data (usually the first and last); their sums are smaller"
+            )
         }
     }
 }
@@ -87,9 +102,11 @@ struct FundingFetch: AsyncParsableCommand {
         let rates: [FundingRate]
         switch venue.lowercased() {
         case "lighter":
-            rates = try await history.lighterFunding(marketID: market, from: now - .days(Int64(days)), to: now, now: now, progress: progress.update)
+            rates = try await history.lighterFunding(
+                marketID: market, from: now - .days(Int64(days)), to: now, now: now, progress: progress.update)
         case "binance", "binance-usdm":
-            rates = try await history.binanceFunding(symbol: symbol, from: now - .days(Int64(days)), to: now, now: now, progress: progress.update)
+            rates = try await history.binanceFunding(
+                symbol: symbol, from: now - .days(Int64(days)), to: now, now: now, progress: progress.update)
         default:
             throw CLIError("--venue must be lighter or binance (got \"\(venue)\")")
         }

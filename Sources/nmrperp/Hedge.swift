@@ -11,7 +11,8 @@ struct HedgeCommand: AsyncParsableCommand {
         commandName: "hedge",
         abstract: "Hedge a Numerai stake with an NMR short: collateral, liquidation price, worst case, rebalancing.",
         subcommands: [
-            HedgePlan.self, HedgeWorstCase.self, HedgeHorizons.self, HedgeRebalance.self, HedgeBacktestCommand.self, HedgeSurvivalCommand.self,
+            HedgePlan.self, HedgeWorstCase.self, HedgeHorizons.self, HedgeRebalance.self, HedgeBacktestCommand.self,
+            HedgeSurvivalCommand.self,
         ])
 }
 
@@ -82,7 +83,9 @@ struct HedgePlan: AsyncParsableCommand {
         // Price and margin fraction.
         var lighter: LighterMarket?
         if venue != nil {
-            if offline { throw CLIError("--venue lighter reads the market live and needs the network; pass --price and --margin-fraction instead") }
+            if offline {
+                throw CLIError("--venue lighter reads the market live and needs the network; pass --price and --margin-fraction instead")
+            }
             lighter = try await LighterClient(baseURL: VenueEndpoints.fromEnvironment().lighter).market(id: market)
         }
         let price: Price
@@ -112,7 +115,9 @@ struct HedgePlan: AsyncParsableCommand {
         var gSource: String
         var analysis: WorstCase?
         if let text = self.g {
-            guard let value = Rate(text), value >= Rate.one else { throw CLIError("--g is a price multiple and must be at least 1, e.g. --g 3.06 (got \"\(text)\")") }
+            guard let value = Rate(text), value >= Rate.one else {
+                throw CLIError("--g is a price multiple and must be at least 1, e.g. --g 3.06 (got \"\(text)\")")
+            }
             if data != nil { throw CLIError("give either --g or --data, not both") }
             g = value
             gSource = "--g"
@@ -148,7 +153,9 @@ struct HedgePlan: AsyncParsableCommand {
 
         var historicalShare: Double?
         if let analysis {
-            let liquidationMultiple = CollateralPlan.liquidationMultiple(collateralMultiple: plan.collateralMultiple, maintenanceFraction: margin).doubleValue
+            let liquidationMultiple = CollateralPlan.liquidationMultiple(
+                collateralMultiple: plan.collateralMultiple, maintenanceFraction: margin
+            ).doubleValue
             historicalShare = analysis.shareAtOrAbove(liquidationMultiple)
         }
 
@@ -175,11 +182,15 @@ struct HedgePlan: AsyncParsableCommand {
             ("collateral multiple k", "\(plan.collateralMultiple.formatted(places: 4, rule: .up))  = (g − 1) + α·g·M"),
             ("notional q·P", "$\(plan.notional.formatted(places: 2))"),
             ("collateral T", "$\(plan.collateral.formatted(places: 2, rule: .up))  = k·q·P, USDC to post"),
-            ("liquidation price", "$\(plan.liquidationPrice.formatted(places: 4, rule: .down))  (isolated, no fees; \(formatFixed(plan.liquidationPrice.ratio(to: plan.price).doubleValue, 3))× the price)"),
+            (
+                "liquidation price",
+                "$\(plan.liquidationPrice.formatted(places: 4, rule: .down))  (isolated, no fees; \(formatFixed(plan.liquidationPrice.ratio(to: plan.price).doubleValue, 3))× the price)"
+            ),
             ("survives up to", "$\(plan.survivesUpTo.formatted(places: 4, rule: .down))  = g·P, with α·M margin to spare"),
         ]
         if let historicalShare {
-            rows.append(("history", "\(percent(historicalShare, places: 3)) of the \(analysis!.windows) windows would have liquidated this short"))
+            rows.append(
+                ("history", "\(percent(historicalShare, places: 3)) of the \(analysis!.windows) windows would have liquidated this short"))
         }
         print(TextTable.pairs(rows))
         for note in notes { print("note: \(note)") }
@@ -226,7 +237,9 @@ struct HedgeWorstCase: AsyncParsableCommand {
         guard case .every(let span) = result.step, span > result.barInterval,
             let full = try? WorstCase.analyse(series, window: result.window, step: .everyBar, keepValues: false), full.g > result.g
         else { return [] }
-        return ["a \(span) step understates the worst case: every start gives g = \(formatFixed(full.g, 4)) (window from \(full.worstWindowStart.iso8601)) versus \(formatFixed(result.g, 4)); rerun with --step \(result.barInterval) to use it"]
+        return [
+            "a \(span) step understates the worst case: every start gives g = \(formatFixed(full.g, 4)) (window from \(full.worstWindowStart.iso8601)) versus \(formatFixed(result.g, 4)); rerun with --step \(result.barInterval) to use it"
+        ]
     }
 
     func run() async throws {
@@ -238,9 +251,14 @@ struct HedgeWorstCase: AsyncParsableCommand {
         if json {
             emit(
                 json: .object([
-                    ("g", .double(result.g)), ("windows", .int(result.windows)), ("worst_window_start", .string(result.worstWindowStart.iso8601)),
-                    ("worst_peak_time", .string(result.worstPeakTime.iso8601)), ("worst_open", .exact(result.startOpen)), ("worst_high", .exact(result.peakHigh)),
-                    ("quantiles", .object([("p50", .double(quantiles[0])), ("p90", .double(quantiles[1])), ("p99", .double(quantiles[2]))])),
+                    ("g", .double(result.g)), ("windows", .int(result.windows)),
+                    ("worst_window_start", .string(result.worstWindowStart.iso8601)),
+                    ("worst_peak_time", .string(result.worstPeakTime.iso8601)), ("worst_open", .exact(result.startOpen)),
+                    ("worst_high", .exact(result.peakHigh)),
+                    (
+                        "quantiles",
+                        .object([("p50", .double(quantiles[0])), ("p90", .double(quantiles[1])), ("p99", .double(quantiles[2]))])
+                    ),
                     ("bars", .int(result.bars)), ("bar_interval", .string(result.barInterval.description)),
                     ("window", .string(result.window.description)), ("step", .string(result.step.description)),
                     ("first_bar", .string(Timestamp(milliseconds: series.openTimes[0]).iso8601)),
@@ -252,13 +270,24 @@ struct HedgeWorstCase: AsyncParsableCommand {
         print(
             TextTable.pairs([
                 ("g", "\(formatFixed(result.g, 6))  (worst rise \(percent(result.g - 1, places: 1)))"),
-                ("worst window", "\(result.worstWindowStart.iso8601): open \(result.startOpen) → high \(result.peakHigh) at \(result.worstPeakTime.iso8601)"),
+                (
+                    "worst window",
+                    "\(result.worstWindowStart.iso8601): open \(result.startOpen) → high \(result.peakHigh) at \(result.worstPeakTime.iso8601)"
+                ),
                 ("windows", "\(result.windows) of \(result.window), step \(result.step)"),
-                ("g_w quantiles", "p50 \(formatFixed(quantiles[0], 4))  p90 \(formatFixed(quantiles[1], 4))  p99 \(formatFixed(quantiles[2], 4))"),
-                ("bars", "\(result.bars) of \(result.barInterval), \(Timestamp(milliseconds: series.openTimes[0]).iso8601) to \(Timestamp(milliseconds: series.openTimes[series.count - 1]).iso8601)"),
+                (
+                    "g_w quantiles",
+                    "p50 \(formatFixed(quantiles[0], 4))  p90 \(formatFixed(quantiles[1], 4))  p99 \(formatFixed(quantiles[2], 4))"
+                ),
+                (
+                    "bars",
+                    "\(result.bars) of \(result.barInterval), \(Timestamp(milliseconds: series.openTimes[0]).iso8601) to \(Timestamp(milliseconds: series.openTimes[series.count - 1]).iso8601)"
+                ),
                 ("gaps", gaps.isEmpty ? "none" : "\(gaps.count) (\(gaps.reduce(0) { $0 + $1.missingBars }) bars missing; not bridged)"),
             ]))
-        for gap in gaps.prefix(20) { print("  gap: \(gap.missingBars) bars missing after \(gap.after.iso8601), data resumes \(gap.before.iso8601)") }
+        for gap in gaps.prefix(20) {
+            print("  gap: \(gap.missingBars) bars missing after \(gap.after.iso8601), data resumes \(gap.before.iso8601)")
+        }
         if gaps.count > 20 { print("  … \(gaps.count - 20) more (see --json)") }
         for note in notes { print("note: \(note)") }
     }
@@ -287,12 +316,17 @@ struct HedgeHorizons: AsyncParsableCommand {
             emit(
                 json: .object([
                     ("step", .string(step.description)), ("bars", .int(series.count)),
-                    ("horizons", .array(entries.map { entry in
-                        .object([
-                            ("days", .int(entry.days)), ("g", entry.g.map { .double($0) } ?? .null), ("windows", .int(entry.windows)),
-                            ("worst_window_start", entry.worstWindowStart.map { .string($0.iso8601) } ?? .null),
-                        ])
-                    })),
+                    (
+                        "horizons",
+                        .array(
+                            entries.map { entry in
+                                .object([
+                                    ("days", .int(entry.days)), ("g", entry.g.map { .double($0) } ?? .null),
+                                    ("windows", .int(entry.windows)),
+                                    ("worst_window_start", entry.worstWindowStart.map { .string($0.iso8601) } ?? .null),
+                                ])
+                            })
+                    ),
                 ]))
             return
         }
@@ -300,7 +334,10 @@ struct HedgeHorizons: AsyncParsableCommand {
             TextTable.grid(
                 ["days", "g", "windows", "worst window start"],
                 entries.map { entry in
-                    [String(entry.days), entry.g.map { formatFixed($0, 4) } ?? "data too short", String(entry.windows), entry.worstWindowStart?.iso8601 ?? "-"]
+                    [
+                        String(entry.days), entry.g.map { formatFixed($0, 4) } ?? "data too short", String(entry.windows),
+                        entry.worstWindowStart?.iso8601 ?? "-",
+                    ]
                 }))
     }
 }
@@ -335,7 +372,9 @@ struct HedgeRebalance: AsyncParsableCommand {
         let warn = try Parse.fraction(warnFraction, "--warn-fraction", example: "0.5")
         let plan: RebalancePlan
         do {
-            plan = try RebalancePlan(currentShort: current, currentCollateral: collateral, newStake: stake, price: price, collateralMultiple: k, maintenanceFraction: margin, lotSize: lot, warnFraction: warn)
+            plan = try RebalancePlan(
+                currentShort: current, currentCollateral: collateral, newStake: stake, price: price, collateralMultiple: k,
+                maintenanceFraction: margin, lotSize: lot, warnFraction: warn)
         } catch { throw CLIError(String(describing: error)) }
         let (tradeSide, tradeSize): (String, Quantity) = {
             switch plan.trade {
@@ -355,7 +394,8 @@ struct HedgeRebalance: AsyncParsableCommand {
             emit(
                 json: .object([
                     ("new_short_nmr", .exact(plan.newShort)), ("trade", .string(tradeSide)), ("trade_nmr", .exact(tradeSize)),
-                    ("target_collateral_usd", .exact(plan.targetCollateral)), ("transfer", .string(transferKind)), ("transfer_usd", .exact(transferAmount)),
+                    ("target_collateral_usd", .exact(plan.targetCollateral)), ("transfer", .string(transferKind)),
+                    ("transfer_usd", .exact(transferAmount)),
                     ("liquidation_price", .exact(plan.liquidationPrice)), ("warning_price", .exact(plan.warningPrice)),
                 ]))
             return
@@ -363,7 +403,12 @@ struct HedgeRebalance: AsyncParsableCommand {
         print(
             TextTable.pairs([
                 ("short", tradeSide == "none" ? "keep \(plan.newShort) NMR" : "\(tradeSide) \(tradeSize) NMR → short \(plan.newShort) NMR"),
-                ("collateral", transferKind == "none" ? "keep $\(plan.targetCollateral.formatted(places: 2))" : "\(transferKind) $\(transferAmount.formatted(places: 2, rule: transferKind == "deposit" ? .up : .down)) → $\(plan.targetCollateral.formatted(places: 2, rule: .up))"),
+                (
+                    "collateral",
+                    transferKind == "none"
+                        ? "keep $\(plan.targetCollateral.formatted(places: 2))"
+                        : "\(transferKind) $\(transferAmount.formatted(places: 2, rule: transferKind == "deposit" ? .up : .down)) → $\(plan.targetCollateral.formatted(places: 2, rule: .up))"
+                ),
                 ("liquidation price", "$\(plan.liquidationPrice.formatted(places: 4, rule: .down))"),
                 ("warn above", "$\(plan.warningPrice.formatted(places: 4, rule: .down))  (\(warn) of the way to liquidation)"),
             ]))

@@ -3,6 +3,7 @@ import Foundation
 import PerpHedge
 import PerpMarketData
 import PerpModel
+import PerpReports
 import PerpSimulation
 
 /// Loads the price and funding history a hedge simulation runs on, and says what it lacks.
@@ -129,7 +130,7 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
             )
         }
         if let report {
-            let html = HedgeReportPage.render(result: result, dataPath: data, fundingPath: funding, notes: notes)
+            let html = HedgeReport.render(result: result, dataPath: data, fundingPath: funding, notes: notes)
             try writeAtomically(html, to: report)
         }
         if json {
@@ -148,58 +149,7 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
         if let report { print("wrote report to \(report)") }
     }
 
-    static func usd(_ value: Notional) -> String {
-        value.isNegative ? "-$\((-value).formatted(places: 2))" : "$\(value.formatted(places: 2))"
-    }
-
-    static func change(_ start: Notional, _ end: Notional) -> String {
-        guard start.isPositive else { return "" }
-        let fraction = (end - start).doubleValue / start.doubleValue
-        return " (\(fraction >= 0 ? "+" : "")\(percent(fraction)))"
-    }
-
-    static func rows(_ result: HedgeSimulationResult) -> [(String, String)] {
-        let config = result.config
-        let first = result.firstBar?.iso8601 ?? "-"
-        let last = result.lastBar?.iso8601 ?? "-"
-        let firstLiquidation = result.events.first?.liquidationPrice.map { "$\($0.formatted(places: 4, rule: .down))" } ?? "none"
-        let funding =
-            result.fundingPaid.isNegative
-            ? "received \(usd(-result.fundingPaid)) (\(result.fundingSettlements) settlements)"
-            : "paid \(usd(result.fundingPaid)) (\(result.fundingSettlements) settlements)"
-        return [
-            ("bars", "\(result.bars), \(first) to \(last)"),
-            (
-                "hedge",
-                "short \(config.stake) NMR, k = \(config.collateralMultiple), rebalance every \(config.rebalance), M = \(config.maintenanceFraction), fee \(config.takerFee)"
-            ),
-            (
-                "opened",
-                "at $\(result.initialPrice) with collateral \(usd(result.initialCollateral)); liquidation price \(firstLiquidation)"
-            ),
-            ("liquidations", result.liquidations == 0 ? "0 (survived)" : String(result.liquidations)),
-            ("rebalances", String(result.rebalances)),
-            ("collateral deposited", "\(usd(result.collateralDeposited)) (opening \(usd(result.initialCollateral)) included)"),
-            ("collateral withdrawn", usd(result.collateralWithdrawn)),
-            ("funding", funding),
-            ("fees", usd(result.feesPaid)),
-            ("shortfall", usd(result.shortfall)),
-            ("hedged value", "\(usd(result.hedgedStart)) → \(usd(result.hedgedEnd))\(change(result.hedgedStart, result.hedgedEnd))"),
-            (
-                "unhedged value",
-                "\(usd(result.unhedgedStart)) → \(usd(result.unhedgedEnd))\(change(result.unhedgedStart, result.unhedgedEnd))"
-            ),
-            ("max drawdown", "hedged \(percent(result.hedgedMaxDrawdown)), unhedged \(percent(result.unhedgedMaxDrawdown))"),
-            (
-                "collateral",
-                "worst fall \(percent(result.maxCollateralDrawdown)) within a period; closest approach \(percent(result.maxLiquidationProximity, places: 1)) of the way to liquidation"
-            ),
-            (
-                "end",
-                "collateral equity \(usd(result.finalCollateralEquity)), short \(result.shortOpenAtEnd ? "open" : "closed (liquidated)")"
-            ),
-        ]
-    }
+    static func rows(_ result: HedgeSimulationResult) -> [(String, String)] { HedgeReport.figures(result) }
 
     static func json(_ result: HedgeSimulationResult, notes: [String], report: String?) -> JSONValue {
         let config = result.config
@@ -308,220 +258,5 @@ struct HedgeSurvivalCommand: AsyncParsableCommand {
             ("shortfall", .exact(cell.shortfall)),
             ("stake_nmr", .exact(stake)), ("margin_fraction", .exact(margin)),
         ])
-    }
-}
-
-/// The self-contained HTML page of `hedge backtest --report`: the figures and two inline SVG
-/// line charts (hedged vs unhedged value; collateral equity with the liquidations marked).
-enum HedgeReportPage {
-    struct Line {
-        var label: String
-        var color: String
-        var values: [Double]
-    }
-
-    struct Marker {
-        var time: Int64
-        var label: String
-        var color: String
-    }
-
-    static func render(result: HedgeSimulationResult, dataPath: String, fundingPath: String?, notes: [String]) -> String {
-        let values = result.values
-        let scale = Double(Notional.scale)
-        let hedged = values.hedged.map { Double($0) / scale }
-        let unhedged = values.unhedged.map { Double($0) / scale }
-        let equity = values.collateralEquity.map { Double($0) / scale }
-        let markers = result.events.compactMap { event -> Marker? in
-            switch event.kind {
-            case .liquidation:
-                return Marker(time: event.time.milliseconds, label: "liquidated at $\(event.price.formatted(places: 4))", color: "#c0392b")
-            case .rehedge:
-                return Marker(time: event.time.milliseconds, label: "re-hedged at $\(event.price.formatted(places: 4))", color: "#7f8c8d")
-            case .open, .rebalance: return nil
-            }
-        }
-        let config = result.config
-        var html = """
-            <!DOCTYPE html>
-            <html lang="en"><head><meta charset="utf-8">
-            <title>NMR stake hedge backtest</title>
-            <style>
-            body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px auto;max-width:980px;color:#222}
-            h1{font-size:22px}h2{font-size:17px;margin-top:28px}
-            table{border-collapse:collapse}td{padding:3px 14px 3px 0;vertical-align:top}td:first-child{color:#555}
-            .note{color:#8a5a00}svg{background:#fafafa;border:1px solid #e2e2e2}
-            </style></head><body>
-            <h1>NMR stake hedge: short \(esc(config.stake.description)) NMR, k = \(esc(config.collateralMultiple.description)), rebalanced every \(esc(config.rebalance.description))</h1>
-            <p>Data: \(esc(dataPath))\(fundingPath.map { "; funding: " + esc($0) } ?? "; no funding"). Hedged value = stake value + collateral equity − net deposits (spec §1); unhedged value = stake value.</p>
-            <table>
-
-            """
-        for (label, value) in HedgeBacktestCommand.rows(result) { html += "<tr><td>\(esc(label))</td><td>\(esc(value))</td></tr>\n" }
-        html += "</table>\n"
-        for note in notes { html += "<p class=\"note\">Note: \(esc(note))</p>\n" }
-        html += "<h2>Hedged vs unhedged value (USD)</h2>\n"
-        html += chart(
-            times: values.times,
-            lines: [
-                Line(label: "hedged", color: "#1f6fb2", values: hedged),
-                Line(label: "unhedged (stake only)", color: "#e67e22", values: unhedged),
-            ],
-            markers: markers)
-        html += "<h2>Collateral equity (USD): collateral plus the short's unrealised PnL</h2>\n"
-        html += chart(times: values.times, lines: [Line(label: "collateral equity", color: "#27ae60", values: equity)], markers: markers)
-        let liquidations = result.liquidationEvents
-        if !liquidations.isEmpty {
-            html += "<h2>Liquidations</h2>\n<table>\n"
-            for event in liquidations.prefix(200) {
-                html +=
-                    "<tr><td>\(esc(event.time.iso8601))</td><td>at $\(esc(event.price.formatted(places: 4))); $\(esc(event.collateralAfter.formatted(places: 2))) left"
-                    + (event.shortfall.isPositive ? "; shortfall $\(esc(event.shortfall.formatted(places: 2)))" : "") + "</td></tr>\n"
-            }
-            html += "</table>\n"
-        }
-        html += "</body></html>\n"
-        return html
-    }
-
-    static func esc(_ text: String) -> String {
-        var output = ""
-        for character in text {
-            switch character {
-            case "&": output += "&amp;"
-            case "<": output += "&lt;"
-            case ">": output += "&gt;"
-            case "\"": output += "&quot;"
-            case "'": output += "&#39;"
-            default: output.append(character)
-            }
-        }
-        return output
-    }
-
-    static func number(_ value: Double) -> String { formatFixed(value, 1) }
-
-    /// A line chart of `lines` over `times`, downsampled to the first, lowest, highest and last
-    /// point of each pixel column (the drawn line looks the same as with every point).
-    static func chart(times: [Int64], lines: [Line], markers: [Marker], width: Double = 960, height: Double = 300) -> String {
-        guard let t0 = times.first, let t1 = times.last, times.count >= 2 else { return "<p>Not enough data to chart.</p>\n" }
-        let left = 70.0
-        let right = 16.0
-        let top = 28.0
-        let bottom = 34.0
-        let plotWidth = width - left - right
-        let plotHeight = height - top - bottom
-        var low = Double.infinity
-        var high = -Double.infinity
-        for line in lines {
-            for value in line.values {
-                low = min(low, value)
-                high = max(high, value)
-            }
-        }
-        if !(high > low) {
-            let pad = low == 0 ? 1 : abs(low) * 0.05
-            low -= pad
-            high += pad
-        }
-        let step = niceStep((high - low) / 5)
-        low = (low / step).rounded(.down) * step
-        high = (high / step).rounded(.up) * step
-        let span = Double(max(t1 - t0, 1))
-        func x(_ time: Int64) -> Double { left + Double(time - t0) / span * plotWidth }
-        func y(_ value: Double) -> Double { top + (high - value) / (high - low) * plotHeight }
-
-        var svg =
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-size=\"11\" font-family=\"sans-serif\">\n"
-        // Value grid and labels.
-        var tick = low
-        var guardCount = 0
-        while tick <= high + step / 2, guardCount < 50 {
-            let ty = y(tick)
-            svg +=
-                "<line x1=\"\(number(left))\" y1=\"\(number(ty))\" x2=\"\(number(left + plotWidth))\" y2=\"\(number(ty))\" stroke=\"#e4e4e4\"/>"
-            svg +=
-                "<text x=\"\(number(left - 6))\" y=\"\(number(ty + 4))\" text-anchor=\"end\" fill=\"#555\">\(esc(formatDouble(tick, significant: 8)))</text>\n"
-            tick += step
-            guardCount += 1
-        }
-        // Time labels: six dates across.
-        for index in 0...5 {
-            let time = t0 + Int64(Double(t1 - t0) * Double(index) / 5)
-            let anchor = index == 0 ? "start" : (index == 5 ? "end" : "middle")
-            svg +=
-                "<text x=\"\(number(x(time)))\" y=\"\(number(top + plotHeight + 20))\" text-anchor=\"\(anchor)\" fill=\"#555\">\(Timestamp(milliseconds: time).isoDate)</text>\n"
-        }
-        svg +=
-            "<rect x=\"\(number(left))\" y=\"\(number(top))\" width=\"\(number(plotWidth))\" height=\"\(number(plotHeight))\" fill=\"none\" stroke=\"#bbb\"/>\n"
-        for marker in markers {
-            let mx = x(marker.time)
-            svg +=
-                "<line x1=\"\(number(mx))\" y1=\"\(number(top))\" x2=\"\(number(mx))\" y2=\"\(number(top + plotHeight))\" stroke=\"\(marker.color)\" stroke-dasharray=\"3,3\"><title>\(esc(Timestamp(milliseconds: marker.time).iso8601 + ": " + marker.label))</title></line>\n"
-        }
-        let columns = max(Int(plotWidth), 1)
-        // The first line is drawn last, on top.
-        for line in lines.reversed() {
-            let picked = downsample(times: times, values: line.values, t0: t0, span: span, columns: columns)
-            var points = ""
-            points.reserveCapacity(picked.count * 14)
-            for index in picked { points += "\(number(x(times[index]))),\(number(y(line.values[index]))) " }
-            svg += "<polyline fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"1.4\" points=\"\(points)\"/>\n"
-        }
-        // Legend.
-        var legendX = left
-        for line in lines {
-            svg += "<rect x=\"\(number(legendX))\" y=\"9\" width=\"14\" height=\"4\" fill=\"\(line.color)\"/>"
-            svg += "<text x=\"\(number(legendX + 18))\" y=\"15\" fill=\"#333\">\(esc(line.label))</text>\n"
-            legendX += 30 + Double(line.label.count) * 6.5
-        }
-        if !markers.isEmpty {
-            svg +=
-                "<text x=\"\(number(left + plotWidth))\" y=\"15\" text-anchor=\"end\" fill=\"#c0392b\">dashed: liquidations (red), re-hedges (grey)</text>\n"
-        }
-        svg += "</svg>\n"
-        return svg
-    }
-
-    /// Indices of the first, lowest, highest and last point of each pixel column, in order.
-    static func downsample(times: [Int64], values: [Double], t0: Int64, span: Double, columns: Int) -> [Int] {
-        let n = min(times.count, values.count)
-        guard n > columns * 4 else { return Array(0..<n) }
-        var picked: [Int] = []
-        picked.reserveCapacity(columns * 4)
-        var column = -1
-        var first = 0
-        var lowest = 0
-        var highest = 0
-        var last = 0
-        func flush() {
-            for index in Set([first, lowest, highest, last]).sorted() { picked.append(index) }
-        }
-        for index in 0..<n {
-            let next = min(max(Int(Double(times[index] - t0) / span * Double(columns)), 0), columns - 1)
-            if next != column {
-                if column >= 0 { flush() }
-                column = next
-                first = index
-                lowest = index
-                highest = index
-            } else {
-                if values[index] < values[lowest] { lowest = index }
-                if values[index] > values[highest] { highest = index }
-            }
-            last = index
-        }
-        flush()
-        return picked
-    }
-
-    /// A round step (1, 2, 2.5 or 5 × 10^k) at least `raw`.
-    static func niceStep(_ raw: Double) -> Double {
-        guard raw > 0, raw.isFinite else { return 1 }
-        var magnitude = 1.0
-        while magnitude * 10 <= raw { magnitude *= 10 }
-        while magnitude > raw { magnitude /= 10 }
-        for multiple in [1.0, 2, 2.5, 5] where multiple * magnitude >= raw { return multiple * magnitude }
-        return 10 * magnitude
     }
 }

@@ -14,7 +14,8 @@ struct NMRPerp: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            HedgeCommand.self, FundingCommand.self, CalcCommand.self, DataCommand.self, StakeCommand.self, MarketCommand.self, BacktestCommand.self,
+            HedgeCommand.self, FundingCommand.self, CalcCommand.self, DataCommand.self, StakeCommand.self, MarketCommand.self,
+            BacktestCommand.self,
             PoolCommand.self, BenchCommand.self,
         ])
 }

@@ -21,7 +21,9 @@ struct StakeCommand: AsyncParsableCommand {
             throw CLIError("--tournament must be classic, signals or crypto (got \"\(tournament)\")")
         }
         let names = try models.map { text -> ModelName in
-            guard let name = ModelName(text) else { throw CLIError("\"\(text)\" is not a Numerai model name (letters, digits and underscores)") }
+            guard let name = ModelName(text) else {
+                throw CLIError("\"\(text)\" is not a Numerai model name (letters, digits and underscores)")
+            }
             return name
         }
         return (names, tournament)
@@ -33,7 +35,9 @@ struct StakeCommand: AsyncParsableCommand {
         let client = NumeraiClient(baseURL: VenueEndpoints.fromEnvironment().numerai)
         var result: [(ModelName, Quantity)] = []
         for name in names {
-            do { result.append((name, try await client.stake(model: name, tournament: tournament))) } catch { throw CLIError(String(describing: error)) }
+            do { result.append((name, try await client.stake(model: name, tournament: tournament))) } catch {
+                throw CLIError(String(describing: error))
+            }
         }
         return result
     }
@@ -46,7 +50,11 @@ struct StakeCommand: AsyncParsableCommand {
         let stakes = try await StakeCommand.stakes(models: models, tournament: tournament)
         let total = stakes.reduce(Quantity.zero) { $0 + $1.1 }
         if json {
-            emit(json: .object([("models", .array(stakes.map { .object([("model", .string($0.0.value)), ("stake_nmr", .exact($0.1))]) })), ("total_nmr", .exact(total))]))
+            emit(
+                json: .object([
+                    ("models", .array(stakes.map { .object([("model", .string($0.0.value)), ("stake_nmr", .exact($0.1))]) })),
+                    ("total_nmr", .exact(total)),
+                ]))
             return
         }
         print(TextTable.grid(["model", "stake (NMR)"], stakes.map { [$0.0.value, $0.1.description] } + [["total", total.description]]))
@@ -65,21 +73,28 @@ struct MarketCommand: AsyncParsableCommand {
     func run() async throws {
         try Environment.requireNetwork("market")
         let details: LighterMarket
-        do { details = try await LighterClient(baseURL: VenueEndpoints.fromEnvironment().lighter).market(id: market) } catch { throw CLIError(String(describing: error)) }
+        do { details = try await LighterClient(baseURL: VenueEndpoints.fromEnvironment().lighter).market(id: market) } catch {
+            throw CLIError(String(describing: error))
+        }
         if json {
             emit(
                 json: .object([
                     ("symbol", .string(details.symbol)), ("market_id", .int(details.marketID)),
-                    ("maintenance_fraction", .exact(details.maintenanceFraction)), ("min_initial_fraction", .exact(details.minInitialFraction)),
+                    ("maintenance_fraction", .exact(details.maintenanceFraction)),
+                    ("min_initial_fraction", .exact(details.minInitialFraction)),
                     ("default_initial_fraction", .exact(details.defaultInitialFraction)),
-                    ("mark_price", details.markPrice.map { .exact($0) } ?? .null), ("last_trade_price", details.lastTradePrice.map { .exact($0) } ?? .null),
+                    ("mark_price", details.markPrice.map { .exact($0) } ?? .null),
+                    ("last_trade_price", details.lastTradePrice.map { .exact($0) } ?? .null),
                 ]))
             return
         }
         print(
             TextTable.pairs([
                 ("market", "\(details.symbol) (\(details.marketID))"), ("maintenance fraction", details.maintenanceFraction.description),
-                ("initial fraction", "min \(details.minInitialFraction) (max \(formatFixed(1 / details.minInitialFraction.doubleValue, 2))x), default \(details.defaultInitialFraction)"),
+                (
+                    "initial fraction",
+                    "min \(details.minInitialFraction) (max \(formatFixed(1 / details.minInitialFraction.doubleValue, 2))x), default \(details.defaultInitialFraction)"
+                ),
                 ("mark price", details.markPrice?.description ?? "n/a"), ("last trade", details.lastTradePrice?.description ?? "n/a"),
             ]))
     }

@@ -27,8 +27,12 @@ enum Parse {
     }
 
     static func fraction(_ text: String, _ option: String, example: String) throws -> Rate {
-        guard let value = Rate(text) else { throw CLIError("\(option) must be a fraction between 0 and 1, e.g. \(option) \(example) (got \"\(text)\")") }
-        guard value.isPositive, value < Rate.one else { throw CLIError("\(option) must be between 0 and 1, exclusive (got \(text)); Lighter's NMR maintenance fraction is 0.2") }
+        guard let value = Rate(text) else {
+            throw CLIError("\(option) must be a fraction between 0 and 1, e.g. \(option) \(example) (got \"\(text)\")")
+        }
+        guard value.isPositive, value < Rate.one else {
+            throw CLIError("\(option) must be between 0 and 1, exclusive (got \(text)); Lighter's NMR maintenance fraction is 0.2")
+        }
         return value
     }
 
@@ -76,7 +80,9 @@ struct Environment {
     }
 
     static func requireNetwork(_ what: String) throws {
-        if offline { throw CLIError("\(what) needs the network, and NMRPERP_OFFLINE is set; unset it or pass the value on the command line") }
+        if offline {
+            throw CLIError("\(what) needs the network, and NMRPERP_OFFLINE is set; unset it or pass the value on the command line")
+        }
     }
 }
 
@@ -87,7 +93,9 @@ enum Load {
     }
 
     static func funding(_ path: String, defaultInterval: TimeSpan) throws -> [FundingRate] {
-        do { return try MarketDataFiles.loadFunding(path, defaultInterval: defaultInterval) } catch { throw CLIError(String(describing: error)) }
+        do { return try MarketDataFiles.loadFunding(path, defaultInterval: defaultInterval) } catch {
+            throw CLIError(String(describing: error))
+        }
     }
 }
 
@@ -112,7 +120,9 @@ final class ProgressBar: @unchecked Sendable {
         if interactive {
             guard percent != lastShown else { return }
             let filled = percent * 30 / 100
-            write("\r\(label) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: 30 - filled))] \(percent)% (\(done)/\(expected))")
+            write(
+                "\r\(label) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: 30 - filled))] \(percent)% (\(done)/\(expected))"
+            )
         } else if percent / 10 != lastShown / 10 || lastShown < 0 {
             write("\(label): \(percent)% (\(done)/\(expected))\n")
         }

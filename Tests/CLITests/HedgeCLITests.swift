@@ -3,7 +3,9 @@ import Testing
 
 @Suite struct HedgePlanCLITests {
     @Test func forumExampleAsJSON() throws {
-        let result = try CLI.run(["hedge", "plan", "--stake", "10", "--price", "8", "--g", "3.06", "--alpha", "1.1", "--margin-fraction", "0.2", "--json"])
+        let result = try CLI.run([
+            "hedge", "plan", "--stake", "10", "--price", "8", "--g", "3.06", "--alpha", "1.1", "--margin-fraction", "0.2", "--json",
+        ])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try result.json()
         #expect(json["stake_nmr"] as? Double == 10)
@@ -130,18 +132,30 @@ import Testing
 @Suite struct CalcAndFundingCLITests {
     @Test func liquidationGolden() throws {
         // Binance-style isolated, maintenance 2 %, amount 0: short 100 @ 15 with 300 → 17.647059, long → 12.244898.
-        let short = try CLI.run(["calc", "liquidation", "--side", "short", "--entry", "15", "--quantity", "100", "--collateral", "300", "--maintenance-fraction", "0.02", "--json"]).json()
+        let short = try CLI.run([
+            "calc", "liquidation", "--side", "short", "--entry", "15", "--quantity", "100", "--collateral", "300", "--maintenance-fraction",
+            "0.02", "--json",
+        ]).json()
         #expect(String(format: "%.6f", short["liquidation_price"] as? Double ?? 0) == "17.647059")
-        let long = try CLI.run(["calc", "liquidation", "--side", "long", "--entry", "15", "--quantity", "100", "--collateral", "300", "--maintenance-fraction", "0.02", "--json"]).json()
+        let long = try CLI.run([
+            "calc", "liquidation", "--side", "long", "--entry", "15", "--quantity", "100", "--collateral", "300", "--maintenance-fraction",
+            "0.02", "--json",
+        ]).json()
         #expect(String(format: "%.6f", long["liquidation_price"] as? Double ?? 0) == "12.244898")
         #expect(abs((long["adverse_move"] as? Double ?? 0) - (15 - 12.244898) / 15) < 1e-6)
-        let table = try CLI.run(["calc", "liquidation", "--side", "short", "--entry", "15", "--quantity", "100", "--collateral", "300", "--maintenance-fraction", "0.02"])
+        let table = try CLI.run([
+            "calc", "liquidation", "--side", "short", "--entry", "15", "--quantity", "100", "--collateral", "300", "--maintenance-fraction",
+            "0.02",
+        ])
         #expect(table.stdout.contains("17.647059"))
     }
 
     @Test func twentyTimesLeverageIsNotHalfAPercent() throws {
         // Seed 000 claims 0.5 %; at 20x with 0.5 % maintenance the move is about 4.5 %.
-        let json = try CLI.run(["calc", "liquidation", "--side", "long", "--entry", "10", "--quantity", "1", "--leverage", "20", "--maintenance-fraction", "0.005", "--json"]).json()
+        let json = try CLI.run([
+            "calc", "liquidation", "--side", "long", "--entry", "10", "--quantity", "1", "--leverage", "20", "--maintenance-fraction",
+            "0.005", "--json",
+        ]).json()
         let move = json["adverse_move"] as? Double ?? 0
         #expect(move > 0.04 && move < 0.046)
     }
@@ -172,7 +186,9 @@ import Testing
     @Test func fundingStatsLastDays() throws {
         var csv = "funding_time_ms,funding_rate\n"
         for day in 0..<10 {
-            for hour in stride(from: 0, to: 24, by: 8) { csv += "\(Int64(19_000 + day) * 86_400_000 + Int64(hour) * 3_600_000),\(day < 7 ? "-0.0001" : "0.0002")\n" }
+            for hour in stride(from: 0, to: 24, by: 8) {
+                csv += "\(Int64(19_000 + day) * 86_400_000 + Int64(hour) * 3_600_000),\(day < 7 ? "-0.0001" : "0.0002")\n"
+            }
         }
         let file = try CLI.temporaryFile(csv)
         let json = try CLI.run(["funding", "stats", "--data", file, "--days", "3", "--json"]).json()

@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 /// Commands that read the venues, run against a local server on 127.0.0.1.
 @Suite struct LiveCLITests {
@@ -21,7 +21,9 @@ import TestSupport
         let lighter = try LoopbackHTTPServer(routes: ["/api/v1/orderBookDetails": .json(Self.lighterMarket)])
         let numerai = try LoopbackHTTPServer(handler: Self.numerai)
         let env = ["NMRPERP_OFFLINE": "0", "NMRPERP_LIGHTER_URL": lighter.baseURL, "NMRPERP_NUMERAI_URL": numerai.baseURL]
-        let result = try CLI.run(["hedge", "plan", "--model", "alpha_model", "--model", "beta_model", "--venue", "lighter", "--g", "3.06", "--json"], environment: env)
+        let result = try CLI.run(
+            ["hedge", "plan", "--model", "alpha_model", "--model", "beta_model", "--venue", "lighter", "--g", "3.06", "--json"],
+            environment: env)
         #expect(result.status == 0, "\(result.stderr)")
         let json = try result.json()
         #expect(json["stake_nmr"] as? Double == 20)

@@ -46,8 +46,14 @@ import Testing
         // An 8-hourly day, then a 4-hourly day, then one lone settlement.
         var rates: [FundingRate] = []
         let day: Int64 = 86_400_000
-        for h in [0, 8, 16] { rates.append(FundingRate(time: Timestamp(milliseconds: day * 100 + Int64(h) * 3_600_000), rate: Rate("0.0001")!, interval: .hours(8))) }
-        for h in [0, 4, 8, 12, 16, 20] { rates.append(FundingRate(time: Timestamp(milliseconds: day * 101 + Int64(h) * 3_600_000), rate: Rate("-0.00005")!, interval: .hours(4))) }
+        for h in [0, 8, 16] {
+            rates.append(
+                FundingRate(time: Timestamp(milliseconds: day * 100 + Int64(h) * 3_600_000), rate: Rate("0.0001")!, interval: .hours(8)))
+        }
+        for h in [0, 4, 8, 12, 16, 20] {
+            rates.append(
+                FundingRate(time: Timestamp(milliseconds: day * 101 + Int64(h) * 3_600_000), rate: Rate("-0.00005")!, interval: .hours(4)))
+        }
         rates.append(FundingRate(time: Timestamp(milliseconds: day * 102), rate: Rate("0.0002")!, interval: .hours(4)))
         let stats = try FundingStats(rates: rates)
         #expect(stats.days.map(\.rate) == [Rate("0.0003")!, Rate("-0.0003")!, Rate("0.0002")!])

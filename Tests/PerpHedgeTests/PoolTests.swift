@@ -172,46 +172,32 @@ private func shares(_ text: String) -> Shares { Shares(text)! }
     }
 }
 
-/// A seeded generator (SplitMix64) for the property test.
-private struct PoolTestGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ bound: UInt64) -> UInt64 { next() % bound }
-    mutating func raw(_ lower: Int64, _ upper: Int64) -> Int64 { lower + Int64(below(UInt64(upper - lower + 1))) }
-}
-
 @Suite struct PoolPropertyTests {
     /// Random deposits, withdrawals (by shares, value or all, the operator's included) and NAV
     /// moves; after each step the invariants hold exactly.
     @Test(arguments: 0..<8)
     func invariantsHoldOverRandomSequences(batch: Int) throws {
         let names: [DepositorID] = ["operator", "a", "b", "c", "d", "e"]
-        var generator = PoolTestGenerator(state: 0x9001_0000 + UInt64(batch))
+        var generator = SplitMix64(seed: 0x9001_0000 + UInt64(batch))
         var operations = 0
         var feesCharged = 0
         var operatorRefusals = 0
         var withdrawals = 0
         for _ in 0..<40 {
-            let fee = Rate(raw: Int64(generator.below(UInt64(Rate.scale / 2))))
-            let minimum = Rate(raw: Int64(generator.below(UInt64(Rate.scale / 4))))
+            let fee = Rate(raw: Int64(generator.next() % UInt64(Rate.scale / 2)))
+            let minimum = Rate(raw: Int64(generator.next() % UInt64(Rate.scale / 4)))
             var pool = try PoolLedger(operator: names[0], feeRate: fee, minimumOperatorShare: minimum)
             var nav = Notional.zero
             for _ in 0..<80 {
                 let before = pool
                 let navBefore = nav
-                let actor = names[Int(generator.below(UInt64(names.count)))]
-                let step = generator.below(10)
+                let actor = names[Int(generator.next() % UInt64(names.count))]
+                let step = generator.next() % 10
                 var actors: [DepositorID] = [actor]
                 var tolerance: Int64 = 0
                 if step < 4 || pool.totalShares.isZero {
                     // Deposit between 10⁻⁸ and 100,000 USDC with random digits.
-                    let amount = Notional(raw: generator.raw(1, generator.below(2) == 0 ? 100_000_000 : 10_000_000_000_000))
+                    let amount = Notional(raw: generator.int(1...(generator.next() % 2 == 0 ? 100_000_000 : 10_000_000_000_000)))
                     do {
                         let receipt = try pool.deposit(actor, amount: amount, nav: nav)
                         nav = receipt.navAfter
@@ -232,10 +218,10 @@ private struct PoolTestGenerator {
                 } else if step < 8 {
                     let held = pool.shares(of: actor)
                     let request: PoolRedemption
-                    switch generator.below(3) {
+                    switch generator.next() % 3 {
                     case 0: request = .all
-                    case 1: request = .shares(Shares(raw: generator.raw(1, max(1, held.raw + 10))))
-                    default: request = .value(Notional(raw: generator.raw(1, max(1, pool.value(of: held, nav: nav).raw + 10))))
+                    case 1: request = .shares(Shares(raw: generator.int(1...max(1, held.raw + 10))))
+                    default: request = .value(Notional(raw: generator.int(1...max(1, pool.value(of: held, nav: nav).raw + 10))))
                     }
                     do {
                         let receipt = try pool.withdraw(actor, request, nav: nav)
@@ -273,13 +259,13 @@ private struct PoolTestGenerator {
                     }
                 } else {
                     // NAV is multiplied or divided by a factor in [1, 3), or moves by a few raw units.
-                    switch generator.below(3) {
+                    switch generator.next() % 3 {
                     case 0:
-                        nav = Notional(raw: FixedMath.mulDiv(nav.raw, generator.raw(1000, 2999), 1000, .toNearestOrEven))
+                        nav = Notional(raw: FixedMath.mulDiv(nav.raw, generator.int(1000...2999), 1000, .toNearestOrEven))
                     case 1:
-                        nav = Notional(raw: FixedMath.mulDiv(nav.raw, 1000, generator.raw(1000, 2999), .toNearestOrEven))
+                        nav = Notional(raw: FixedMath.mulDiv(nav.raw, 1000, generator.int(1000...2999), .toNearestOrEven))
                     default:
-                        nav = Notional(raw: max(0, nav.raw + generator.raw(-3, 3)))
+                        nav = Notional(raw: max(0, nav.raw + generator.int(-3...3)))
                     }
                     if nav.isZero && pool.totalShares.isPositive { nav = Notional(raw: 1) }
                     actors = names

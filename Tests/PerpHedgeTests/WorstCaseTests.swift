@@ -60,14 +60,8 @@ func referenceG(_ series: CandleSeries, window: Int64, step: Int64?) -> (g: Doub
 
 /// A deterministic random walk with gaps, for property checks.
 func syntheticSeries(seed: UInt64, bars: Int, intervalMs: Int64) -> CandleSeries {
-    var state = seed
-    func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var generator = SplitMix64(seed: seed)
+    func next() -> UInt64 { generator.next() }
     var series = CandleSeries()
     var price: Int64 = 800_000_000
     var time: Int64 = 1_700_000_000_000
@@ -90,7 +84,8 @@ func syntheticSeries(seed: UInt64, bars: Int, intervalMs: Int64) -> CandleSeries
         let window: Int64 = 86_400_000
         for step in [nil, Int64(300_000), Int64(3_600_000), Int64(7 * 3_600_000 + 60_000)] {
             let expected = referenceG(series, window: window, step: step)
-            let result = try WorstCase.analyse(series, window: TimeSpan(milliseconds: window), step: step.map { .every(TimeSpan(milliseconds: $0)) } ?? .everyBar)
+            let result = try WorstCase.analyse(
+                series, window: TimeSpan(milliseconds: window), step: step.map { .every(TimeSpan(milliseconds: $0)) } ?? .everyBar)
             #expect(result.g == expected.g, "step \(String(describing: step))")
             #expect(result.windows == expected.windows)
             #expect(result.worstWindowStart.milliseconds == expected.start)
@@ -132,7 +127,10 @@ func syntheticSeries(seed: UInt64, bars: Int, intervalMs: Int64) -> CandleSeries
         let bars: [(Int64, String, String)] = [(0, "10", "11"), (1, "10", "15"), (2, "12", "13"), (3, "13", "26")]
         var series = CandleSeries()
         for (hour, open, high) in bars {
-            series.append(Candle(openTime: Timestamp(milliseconds: hour * 3_600_000), open: Price(open)!, high: Price(high)!, low: Price(open)!, close: Price(open)!, volume: .zero))
+            series.append(
+                Candle(
+                    openTime: Timestamp(milliseconds: hour * 3_600_000), open: Price(open)!, high: Price(high)!, low: Price(open)!,
+                    close: Price(open)!, volume: .zero))
         }
         let result = try WorstCase.analyse(series, window: .hours(2), step: .every(.hours(1)))
         #expect(result.values == [1.5, 1.5, 26.0 / 12.0])

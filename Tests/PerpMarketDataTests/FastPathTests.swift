@@ -1,6 +1,9 @@
+import Foundation
 import PerpMarketData
 import PerpModel
 import Testing
+
+@testable import PerpMarketData
 
 /// The CSV loader reads ordinary rows in one pass and hands anything unusual to the general
 /// parser; both must give exactly the values `Price(String)` gives, and the same errors.
@@ -73,15 +76,13 @@ import Testing
     }
 }
 
-import Foundation
-@testable import PerpMarketData
-
 @Suite struct StreamingLoadTests {
     @Test(arguments: [16, 61, 1000, 1 << 20])
     func chunkedReadEqualsWholeRead(chunk: Int) throws {
         var text = "open_time_ms,open_time_utc,open,high,low,close,volume\r\n"
         for index in 0..<500 {
-            text += "\(1_600_000_000_000 + Int64(index) * 60_000),x,8.\(index % 97),9.5,7.25,8.125,\(index).5\(index % 3 == 0 ? "\r\n" : "\n")"
+            text +=
+                "\(1_600_000_000_000 + Int64(index) * 60_000),x,8.\(index % 97),9.5,7.25,8.125,\(index).5\(index % 3 == 0 ? "\r\n" : "\n")"
         }
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("stream-\(chunk)-\(UUID().uuidString).csv")
         try Data(text.utf8).write(to: url)

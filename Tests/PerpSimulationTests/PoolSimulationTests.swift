@@ -40,10 +40,10 @@ private func poolFunding(days: Int) -> [FundingRate] {
 @Suite struct PoolSimulationTests {
     @Test func splitMix64MatchesTheReferenceSequence() {
         // Reference values of SplitMix64 from seed 0 (Vigna's splitmix64.c).
-        var generator = PerpSimulation.SplitMix64(seed: 0)
+        var generator = SplitMix64(seed: 0)
         #expect(generator.next() == 0xE220_A839_7B1D_CDAF)
         #expect(generator.next() == 0x6E78_9E6A_A1B9_65F4)
-        var bounded = PerpSimulation.SplitMix64(seed: 42)
+        var bounded = SplitMix64(seed: 42)
         for _ in 0..<1000 { #expect(bounded.next(below: 7) < 7) }
     }
 

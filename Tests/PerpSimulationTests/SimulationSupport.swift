@@ -109,27 +109,6 @@ func run(
     return (result, tester.strategy.seen)
 }
 
-/// A tiny seeded generator (SplitMix64, Steele, Lea and Flood 2014) so that every random run
-/// reproduces from its seed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A uniform integer in `range` (inclusive).
-    mutating func int(_ range: ClosedRange<Int64>) -> Int64 {
-        range.lowerBound + Int64(next() % UInt64(range.upperBound - range.lowerBound + 1))
-    }
-}
-
 /// A seeded random walk of bars on a 0.0001 tick (so that limit.c's `llround(close · 10⁴)` is
 /// exact), opening at the previous close, with an occasional jump of up to `jump` ticks.
 /// `start` and all prices are in ticks.

@@ -1,0 +1,93 @@
+/// The page shell every report shares: the document head with the inline stylesheet, and the
+/// end of the document. No scripts, fonts, images or links to anything outside the file.
+enum ReportPage {
+    /// Everything up to and including `<body>`: the escaped `title` and the stylesheet, followed
+    /// by `extraStyle` (rules of one report's own charts; empty adds nothing).
+    static func head(title: String, extraStyle: String = "") -> String {
+        var html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        html += "<title>\(escapeHTML(title))</title>\n<style>\n\(stylesheet)\(extraStyle)</style>\n</head>\n<body>\n"
+        return html
+    }
+
+    /// The end of the document.
+    static let foot = "</body>\n</html>\n"
+
+    /// A two-column table of (label, value) rows: labels as row headings, both escaped.
+    static func pairsTable(_ rows: [(String, String)], className: String = "metrics") -> String {
+        var html = "<table class=\"\(className)\">\n"
+        for (label, value) in rows {
+            html += "<tr><th>\(escapeHTML(label))</th><td>\(escapeHTML(value))</td></tr>\n"
+        }
+        return html + "</table>\n"
+    }
+
+    /// One cell of ``listTable(_:headings:limit:empty:shortened:cells:)``: escaped text, and a
+    /// class attribute when `className` is not `nil`.
+    struct Cell {
+        var text: String
+        var className: String?
+
+        init(_ text: String, className: String? = nil) {
+            self.text = text
+            self.className = className
+        }
+    }
+
+    /// A table with a heading row and one row for each of the first `limit` items, or the
+    /// `empty` sentence when there are none; `shortened` (given the count) is said before the
+    /// table when items were left out.
+    static func listTable<Item>(
+        _ items: [Item], headings: [String], limit: Int, empty: String, shortened: (Int) -> String, cells: (Int, Item) -> [Cell]
+    ) -> String {
+        guard !items.isEmpty else { return "<p>\(escapeHTML(empty))</p>\n" }
+        var html = ""
+        if items.count > limit { html += "<p>\(escapeHTML(shortened(items.count)))</p>\n" }
+        html += "<table class=\"trades\">\n<tr>"
+        for heading in headings { html += "<th>\(escapeHTML(heading))</th>" }
+        html += "</tr>\n"
+        for (index, item) in items.prefix(limit).enumerated() {
+            html += "<tr>"
+            for cell in cells(index, item) {
+                if let className = cell.className {
+                    html += "<td class=\"\(className)\">\(escapeHTML(cell.text))</td>"
+                } else {
+                    html += "<td>\(escapeHTML(cell.text))</td>"
+                }
+            }
+            html += "</tr>\n"
+        }
+        return html + "</table>\n"
+    }
+
+    static let stylesheet = """
+        body { font-family: system-ui, sans-serif; color: #222; max-width: 1320px; margin: 24px auto; padding: 0 16px; }
+        h1 { font-size: 22px; margin-bottom: 4px; }
+        h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+        p.period { color: #555; margin-top: 0; }
+        ul.notes { color: #444; font-size: 14px; }
+        table { border-collapse: collapse; font-size: 13px; }
+        th, td { padding: 3px 8px; border-bottom: 1px solid #e3e3e3; text-align: right; white-space: nowrap; }
+        table.metrics th { text-align: left; font-weight: 600; }
+        table.metrics td { text-align: left; font-variant-numeric: tabular-nums; }
+        table.trades td { font-variant-numeric: tabular-nums; }
+        table.trades tr:nth-child(even) { background: #f7f7f7; }
+        td.pos { color: #1a7f37; }
+        td.neg { color: #c62828; }
+        svg { display: block; max-width: 1300px; margin: 8px 0; }
+        svg .grid line { stroke: #ececec; stroke-width: 1; }
+        svg .frame { fill: none; stroke: #aaa; }
+        svg .labels text, svg .legend { fill: #444; }
+        svg .panel-title { font-weight: 600; }
+        svg .empty { fill: #888; font-size: 16px; }
+        svg .baseline { stroke: #999; stroke-dasharray: 4 3; }
+        svg .equity { fill: none; stroke: #1f77b4; stroke-width: 1.3; }
+        svg .drawdown { fill: #d62728; fill-opacity: 0.25; stroke: none; }
+        svg .drawdown-line { fill: none; stroke: #d62728; stroke-width: 1; }
+        svg .price { fill: none; stroke: #555; stroke-width: 1; }
+        svg .funding { fill: none; stroke: #9467bd; stroke-width: 1.5; }
+        svg .dd-peak { fill: #1f77b4; }
+        svg .dd-trough { fill: #d62728; }
+
+        """
+}

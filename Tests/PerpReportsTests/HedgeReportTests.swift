@@ -1,0 +1,66 @@
+import PerpModel
+import PerpReports
+import PerpSimulation
+import Testing
+
+/// `HedgeReport.render`: a complete, self-contained, escaped and deterministic page.
+@Suite("Hedge report")
+struct HedgeReportTests {
+    typealias F = Fixtures
+
+    /// Sixty daily bars around $10 with a pump to a $30 high on day 20, hedged with k = 1 and a
+    /// 7-day rebalance: the pump liquidates the short, which is re-hedged at the next rebalance.
+    static func result() -> HedgeSimulationResult {
+        var series = CandleSeries()
+        var previous: Int64 = 1_000_000_000
+        for index in 0..<60 {
+            let close = Int64(10 + (index * 7) % 5) * 100_000_000 + (index == 20 ? 1_000_000_000 : 0)
+            let high = max(previous, close) + (index == 20 ? 2_000_000_000 : 20_000_000)
+            series.appendRaw(
+                openTime: F.start + Int64(index) * F.day, open: previous, high: high, low: min(previous, close), close: close,
+                volume: 100_000_000_000)
+            previous = close
+        }
+        let config = HedgeSimulation.Config(stake: Quantity(100), collateralMultiple: Rate("1")!, rebalance: .days(7))
+        return HedgeSimulation.run(series, funding: [], config: config)
+    }
+
+    static func render(notes: [String] = []) -> String {
+        HedgeReport.render(result: result(), dataPath: "nmr <1d>.csv", fundingPath: nil, notes: notes)
+    }
+
+    @Test("a complete document with two charts, the figures and the liquidations")
+    func structure() {
+        let result = Self.result()
+        #expect(result.liquidations >= 1, "the fixture liquidates")
+        let html = Self.render()
+        #expect(html.hasPrefix("<!DOCTYPE html>\n<html"))
+        #expect(html.hasSuffix("</html>\n"))
+        #expect(html.ranges(of: "<svg ").count == 2, "value chart and collateral equity chart")
+        #expect(html.ranges(of: "</svg>").count == 2)
+        #expect(html.ranges(of: "<table").count == html.ranges(of: "</table>").count)
+        #expect(html.contains("class=\"hedged\""))
+        #expect(html.contains("class=\"unhedged\""))
+        #expect(html.contains("class=\"collateral\""))
+        #expect(html.contains("class=\"liquidation\""), "liquidations marked")
+        #expect(html.contains("class=\"rehedge\""), "re-hedges marked")
+        #expect(html.contains("<th>liquidations</th><td>\(result.liquidations)</td>"))
+        #expect(html.contains("<h2>Liquidations</h2>\n<table"))
+        #expect(!html.contains("http"), "no links or namespaces to anything outside the file")
+        #expect(!html.contains("<script"))
+    }
+
+    @Test("text is escaped")
+    func escaping() {
+        let html = Self.render(notes: ["use <b>more</b> collateral & \"hedge\""])
+        #expect(html.contains("<li>use &lt;b&gt;more&lt;/b&gt; collateral &amp; &quot;hedge&quot;</li>"))
+        #expect(!html.contains("<b>"))
+        #expect(html.contains("Data: nmr &lt;1d&gt;.csv; no funding"))
+    }
+
+    @Test("the same inputs give the same bytes")
+    func deterministic() {
+        let notes = ["a note"]
+        #expect(Self.render(notes: notes) == Self.render(notes: notes))
+    }
+}
