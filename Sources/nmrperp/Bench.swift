@@ -53,7 +53,7 @@ struct BenchG: AsyncParsableCommand {
                 json: .object([
                     ("rows", .int(series.count)), ("load_seconds", .double(loadSeconds, significant: 4)),
                     ("g_seconds", .double(gSeconds, significant: 4)),
-                    ("quantile_seconds", .double(seconds(quantileTime), significant: 4)), ("g", .double(result!.g)),
+                    ("quantile_seconds", .double(seconds(quantileTime), significant: 4)), ("g", .double(result!.g, significant: 17)),
                     ("windows", .int(result!.windows)),
                     ("worst_window_start_ms", .int(result!.worstWindowStart.milliseconds)),
                 ]))
