@@ -17,10 +17,12 @@ let package = Package(
         .library(name: "PerpStore", targets: ["PerpStore"]),
         .library(name: "PerpSimulation", targets: ["PerpSimulation"]),
         .library(name: "PerpReports", targets: ["PerpReports"]),
+        .library(name: "PerpEngine", targets: ["PerpEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         // Pure core: no I/O, no clock reads, no Foundation.
@@ -30,6 +32,7 @@ let package = Package(
         .target(name: "PerpMarketData", dependencies: ["PerpModel"], swiftSettings: strict),
         .target(name: "PerpSimulation", dependencies: ["PerpModel", "PerpMechanics", "PerpHedge"], swiftSettings: strict),
         .target(name: "PerpReports", dependencies: ["PerpModel", "PerpSimulation"], swiftSettings: strict),
+        .target(name: "PerpEngine", dependencies: ["PerpModel", "PerpMechanics", "PerpSimulation"], swiftSettings: strict),
         // Shell: venues (HTTP), storage (SQLite), CLI.
         .target(name: "PerpVenues", dependencies: ["PerpModel", "PerpMarketData", "PerpStore"], swiftSettings: strict),
         .target(
@@ -40,8 +43,9 @@ let package = Package(
             name: "nmrperp",
             dependencies: [
                 "PerpModel", "PerpMechanics", "PerpHedge", "PerpMarketData", "PerpVenues", "PerpStore", "PerpSimulation",
-                "PerpReports",
+                "PerpReports", "PerpEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
         .testTarget(name: "PerpModelTests", dependencies: ["PerpModel"], swiftSettings: strict),
@@ -56,6 +60,8 @@ let package = Package(
         .testTarget(
             name: "PerpSimulationTests", dependencies: ["PerpSimulation", "PerpMarketData", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PerpReportsTests", dependencies: ["PerpReports"], swiftSettings: strict),
+        .testTarget(
+            name: "PerpEngineTests", dependencies: ["PerpEngine", "PerpMarketData", "PerpSimulation", "TestSupport"], swiftSettings: strict),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["nmrperp", "TestSupport"], swiftSettings: strict),

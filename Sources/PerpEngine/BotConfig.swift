@@ -1,0 +1,131 @@
+import PerpModel
+
+/// Every rule and weight of the NMR bot (spec §4; seeds 000 and 001). Defaults are the spec's.
+/// Sizes and prices derived from these are exact; thresholds on statistics are `Double`.
+public struct BotConfig: Sendable, Equatable {
+    /// Weights of the signal groups in the blended score (spec §4: price 40 %, network 35 %,
+    /// sentiment 25 %). Groups with no data at a bar are left out and the rest renormalised.
+    public struct Weights: Sendable, Equatable {
+        public var price = 0.40
+        public var network = 0.35
+        public var sentiment = 0.25
+        public init() {}
+    }
+
+    /// Signal parameters. Windows are lengths of time, so the same config works on any bar size.
+    public struct Signals: Sendable, Equatable {
+        /// Momentum: the return over this window, scaled so `momentumFullScale` scores ±1.
+        public var momentumWindow = TimeSpan.hours(4)
+        public var momentumFullScale = 0.05
+        /// Mean reversion: the z-score of the close against its mean over this window; beyond
+        /// ±`meanReversionZ` it scores ∓1.
+        public var meanReversionWindow = TimeSpan.hours(24)
+        public var meanReversionZ = 2.0
+        /// Funding anomaly (contrarian): a rate above this per 8 h equivalent scores −1 (crowded
+        /// longs), below its negative +1 (spec §4: 0.1 % per 8 h).
+        public var fundingAnomalyPer8h = Rate("0.001")!
+        /// Staked NMR: a drop of this fraction over `stakeWindow` scores −1 (spec §4: 15 % a week).
+        public var stakeDrop = 0.15
+        public var stakeWindow = TimeSpan.days(7)
+        /// Tournament activity: a relative change of this size over `activityWindow` scores ±1.
+        public var activityChange = 0.10
+        public var activityWindow = TimeSpan.days(7)
+        public init() {}
+    }
+
+    /// Risk rules (spec §4), all enforced by the kernel before any order is sent.
+    public struct Risk: Sendable, Equatable {
+        /// Leverage of a position (notional ÷ its margin).
+        public var maxLeverage = Rate(3)
+        /// Margin of open positions as a share of equity.
+        public var maxExposure = Rate("0.40")!
+        /// In the high-volatility regime the caps drop to these.
+        public var highVolatilityLeverage = Rate(2)
+        public var highVolatilityExposure = Rate("0.25")!
+        /// High volatility: the annualised standard deviation of bar returns over
+        /// `volatilityWindow` above this (1.5 = 150 % a year).
+        public var highVolatilityThreshold = 1.5
+        public var volatilityWindow = TimeSpan.hours(24)
+        /// Stop loss, fixed at entry: this fraction adverse to the entry price.
+        public var stopLoss = Rate("0.025")!
+        /// Take profit, fixed at entry.
+        public var takeProfit = Rate("0.05")!
+        /// Close a position that has not moved favourably within this time.
+        public var timeExit = TimeSpan.hours(6)
+        /// Circuit breaker: a move larger than this within `circuitWindow` closes everything and
+        /// blocks entries for `circuitCooldown`.
+        public var circuitMove = Rate("0.08")!
+        public var circuitWindow = TimeSpan.minutes(15)
+        public var circuitCooldown = TimeSpan.hours(2)
+        /// No new entries from `quietStartHour` to `quietEndHour` UTC (spec §4: 02:00–06:00).
+        public var quietStartHour = 2
+        public var quietEndHour = 6
+        /// The loss at the stop may not exceed this share of equity.
+        public var riskPerTrade = Rate("0.01")!
+        /// No new entries when the feed has been silent this long (reliability.md).
+        public var staleAfter = TimeSpan.hours(1)
+        public init() {}
+    }
+
+    public var weights = Weights()
+    public var signals = Signals()
+    public var risk = Risk()
+    /// A trade needs at least this many signals agreeing with the blended direction.
+    public var minAgreeingSignals = 2
+    /// …and a blended score at least this large in magnitude (0…1).
+    public var entryThreshold = 0.25
+
+    public init() {}
+
+    /// Every problem with the configuration, each a sentence saying what to change (empty when
+    /// valid). All are reported at once.
+    public func problems() -> [String] {
+        var found: [String] = []
+        func fraction(_ value: Rate, _ name: String, allowOne: Bool = false) {
+            if !(value.isPositive && (allowOne ? value <= Rate.one : value < Rate.one)) {
+                found.append("\(name) must be between 0 and 1\(allowOne ? "" : ", exclusive") (got \(value))")
+            }
+        }
+        func positive(_ span: TimeSpan, _ name: String) {
+            if span.milliseconds <= 0 { found.append("\(name) must be a positive length such as 15m or 6h") }
+        }
+        let w = weights
+        for (name, value) in [("weights.price", w.price), ("weights.network", w.network), ("weights.sentiment", w.sentiment)] where !(value >= 0 && value.isFinite) {
+            found.append("\(name) must be zero or more (got \(value))")
+        }
+        if w.price + w.network + w.sentiment <= 0 { found.append("the weights must not all be zero") }
+        if minAgreeingSignals < 1 || minAgreeingSignals > 6 { found.append("min_agreeing_signals must be between 1 and 6 (got \(minAgreeingSignals))") }
+        if !(entryThreshold > 0 && entryThreshold <= 1) { found.append("entry_threshold must be in (0, 1] (got \(entryThreshold))") }
+        let s = signals
+        positive(s.momentumWindow, "signals.momentum_window")
+        positive(s.meanReversionWindow, "signals.mean_reversion_window")
+        positive(s.stakeWindow, "signals.stake_window")
+        positive(s.activityWindow, "signals.activity_window")
+        if !(s.momentumFullScale > 0) { found.append("signals.momentum_full_scale must be positive") }
+        if !(s.meanReversionZ > 0) { found.append("signals.mean_reversion_z must be positive") }
+        fraction(s.fundingAnomalyPer8h, "signals.funding_anomaly_per_8h")
+        if !(s.stakeDrop > 0 && s.stakeDrop < 1) { found.append("signals.stake_drop must be between 0 and 1 (got \(s.stakeDrop))") }
+        if !(s.activityChange > 0) { found.append("signals.activity_change must be positive") }
+        let r = risk
+        if !(r.maxLeverage >= Rate.one) { found.append("risk.max_leverage must be at least 1 (got \(r.maxLeverage))") }
+        if !(r.highVolatilityLeverage >= Rate.one) { found.append("risk.high_volatility_leverage must be at least 1") }
+        if r.highVolatilityLeverage > r.maxLeverage { found.append("risk.high_volatility_leverage cannot exceed risk.max_leverage") }
+        fraction(r.maxExposure, "risk.max_exposure", allowOne: true)
+        fraction(r.highVolatilityExposure, "risk.high_volatility_exposure", allowOne: true)
+        if r.highVolatilityExposure > r.maxExposure { found.append("risk.high_volatility_exposure cannot exceed risk.max_exposure") }
+        fraction(r.stopLoss, "risk.stop_loss")
+        fraction(r.takeProfit, "risk.take_profit")
+        fraction(r.circuitMove, "risk.circuit_move")
+        fraction(r.riskPerTrade, "risk.risk_per_trade")
+        positive(r.timeExit, "risk.time_exit")
+        positive(r.circuitWindow, "risk.circuit_window")
+        positive(r.circuitCooldown, "risk.circuit_cooldown")
+        positive(r.volatilityWindow, "risk.volatility_window")
+        positive(r.staleAfter, "risk.stale_after")
+        if !(r.highVolatilityThreshold > 0) { found.append("risk.high_volatility_threshold must be positive") }
+        for (name, hour) in [("risk.quiet_start_hour", r.quietStartHour), ("risk.quiet_end_hour", r.quietEndHour)] where !(0...24).contains(hour) {
+            found.append("\(name) must be an hour from 0 to 24 (got \(hour))")
+        }
+        return found
+    }
+}

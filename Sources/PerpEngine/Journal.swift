@@ -1,0 +1,80 @@
+import PerpModel
+
+/// What happened, for the trading journal (spec §4 "Journal"; reliability.md: every decision
+/// and every refusal is written down).
+public enum JournalEvent: String, Sendable, Hashable, CaseIterable {
+    case entry
+    case exit
+    case stop
+    case target
+    case timeExit = "time_exit"
+    case circuitBreaker = "circuit_breaker"
+    case riskDenied = "risk_denied"
+    case funding
+    case liquidation
+    case badData = "bad_data"
+    case staleFeed = "stale_feed"
+    case stateChange = "state_change"
+}
+
+/// One journal row.
+public struct JournalEntry: Sendable, Hashable {
+    public var time: Timestamp
+    public var event: JournalEvent
+    public var side: Side?
+    public var price: Price?
+    public var quantity: Quantity?
+    /// Notional ÷ margin of the position the row concerns.
+    public var leverage: Rate?
+    /// Why, in words (the rule that fired, the signals that agreed).
+    public var reason: String
+    /// Signal scores at the decision, by name, in a fixed order.
+    public var signals: [(String, Double)]
+    public var fee: Notional?
+    public var funding: Notional?
+    public var pnl: Notional?
+    public var note: String
+
+    public init(
+        time: Timestamp, event: JournalEvent, side: Side? = nil, price: Price? = nil, quantity: Quantity? = nil, leverage: Rate? = nil,
+        reason: String, signals: [(String, Double)] = [], fee: Notional? = nil, funding: Notional? = nil, pnl: Notional? = nil, note: String = ""
+    ) {
+        self.time = time
+        self.event = event
+        self.side = side
+        self.price = price
+        self.quantity = quantity
+        self.leverage = leverage
+        self.reason = reason
+        self.signals = signals
+        self.fee = fee
+        self.funding = funding
+        self.pnl = pnl
+        self.note = note
+    }
+
+    public static func == (lhs: JournalEntry, rhs: JournalEntry) -> Bool {
+        lhs.time == rhs.time && lhs.event == rhs.event && lhs.side == rhs.side && lhs.price == rhs.price && lhs.quantity == rhs.quantity
+            && lhs.leverage == rhs.leverage && lhs.reason == rhs.reason && lhs.signals.map(\.0) == rhs.signals.map(\.0)
+            && lhs.signals.map(\.1) == rhs.signals.map(\.1) && lhs.fee == rhs.fee && lhs.funding == rhs.funding && lhs.pnl == rhs.pnl
+            && lhs.note == rhs.note
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(time)
+        hasher.combine(event)
+        hasher.combine(reason)
+    }
+
+    /// The row as one JSON object (the `--journal out.jsonl` line): `time` (ISO 8601 UTC),
+    /// `event`, `side`, `price`, `quantity`, `leverage`, `reason`, then the rest.
+    public var json: JSONValue {
+        .object([
+            ("time", .string(time.iso8601)), ("event", .string(event.rawValue)), ("side", side.map { .string($0.rawValue) } ?? .null),
+            ("price", price.map { .exact($0) } ?? .null), ("quantity", quantity.map { .exact($0) } ?? .null),
+            ("leverage", leverage.map { .exact($0) } ?? .null), ("reason", .string(reason)),
+            ("signals", .object(signals.map { ($0.0, .double($0.1)) })), ("fee", fee.map { .exact($0) } ?? .null),
+            ("funding", funding.map { .exact($0) } ?? .null), ("pnl", pnl.map { .exact($0) } ?? .null), ("note", .string(note)),
+        ])
+    }
+}
