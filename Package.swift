@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "PerpVenues", dependencies: ["PerpModel", "PerpMarketData", "PerpStore"], swiftSettings: strict),
         .target(
             name: "PerpStore",
-            dependencies: ["PerpModel", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["PerpModel", "PerpEngine", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .executableTarget(
             name: "nmrperp",
