@@ -90,11 +90,14 @@ public struct BotConfig: Sendable, Equatable {
             if span.milliseconds <= 0 { found.append("\(name) must be a positive length such as 15m or 6h") }
         }
         let w = weights
-        for (name, value) in [("weights.price", w.price), ("weights.network", w.network), ("weights.sentiment", w.sentiment)] where !(value >= 0 && value.isFinite) {
+        for (name, value) in [("weights.price", w.price), ("weights.network", w.network), ("weights.sentiment", w.sentiment)]
+        where !(value >= 0 && value.isFinite) {
             found.append("\(name) must be zero or more (got \(value))")
         }
         if w.price + w.network + w.sentiment <= 0 { found.append("the weights must not all be zero") }
-        if minAgreeingSignals < 1 || minAgreeingSignals > 6 { found.append("min_agreeing_signals must be between 1 and 6 (got \(minAgreeingSignals))") }
+        if minAgreeingSignals < 1 || minAgreeingSignals > 6 {
+            found.append("min_agreeing_signals must be between 1 and 6 (got \(minAgreeingSignals))")
+        }
         if !(entryThreshold > 0 && entryThreshold <= 1) { found.append("entry_threshold must be in (0, 1] (got \(entryThreshold))") }
         let s = signals
         positive(s.momentumWindow, "signals.momentum_window")
@@ -123,7 +126,8 @@ public struct BotConfig: Sendable, Equatable {
         positive(r.volatilityWindow, "risk.volatility_window")
         positive(r.staleAfter, "risk.stale_after")
         if !(r.highVolatilityThreshold > 0) { found.append("risk.high_volatility_threshold must be positive") }
-        for (name, hour) in [("risk.quiet_start_hour", r.quietStartHour), ("risk.quiet_end_hour", r.quietEndHour)] where !(0...24).contains(hour) {
+        for (name, hour) in [("risk.quiet_start_hour", r.quietStartHour), ("risk.quiet_end_hour", r.quietEndHour)]
+        where !(0...24).contains(hour) {
             found.append("\(name) must be an hour from 0 to 24 (got \(hour))")
         }
         return found

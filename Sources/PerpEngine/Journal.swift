@@ -37,7 +37,8 @@ public struct JournalEntry: Sendable, Hashable {
 
     public init(
         time: Timestamp, event: JournalEvent, side: Side? = nil, price: Price? = nil, quantity: Quantity? = nil, leverage: Rate? = nil,
-        reason: String, signals: [(String, Double)] = [], fee: Notional? = nil, funding: Notional? = nil, pnl: Notional? = nil, note: String = ""
+        reason: String, signals: [(String, Double)] = [], fee: Notional? = nil, funding: Notional? = nil, pnl: Notional? = nil,
+        note: String = ""
     ) {
         self.time = time
         self.event = event

@@ -40,6 +40,9 @@ public struct Backtester<S: Strategy> {
     var exitValue = Fraction(0)
     var exitQuantity: Int64 = 0
     var fundingRecords: [FundingRecord] = []
+    /// How many fills and funding records the strategy has been shown.
+    var fillsShown = 0
+    var fundingShown = 0
     var liquidations = 0
     var insurance: Int64 = 0
     var fees: Int64 = 0
@@ -104,10 +107,15 @@ public struct Backtester<S: Strategy> {
                 index: i, time: Timestamp(milliseconds: t), open: Price(raw: opens[i]), high: Price(raw: highs[i]),
                 low: Price(raw: lows[i]),
                 close: Price(raw: closes[i]), volume: Quantity(raw: volumes[i]))
+            let newFills = fills.count > fillsShown ? Array(fills[fillsShown...]) : []
+            let newFunding = fundingRecords.count > fundingShown ? Array(fundingRecords[fundingShown...]) : []
+            fillsShown = fills.count
+            fundingShown = fundingRecords.count
             let account = AccountView(
                 balance: Notional(raw: balance), position: position.quantity, costBasis: position.costBasis,
                 positionMargin: Notional(raw: margin),
-                restingOrders: resting.count, closeRaw: closes[i], liquidationRaw: liquidation)
+                restingOrders: resting.count, recentFills: newFills, recentFunding: newFunding, closeRaw: closes[i],
+                liquidationRaw: liquidation)
             if let action = strategy.onBar(bar, account: account) {
                 perform(action, bar: i, time: t, close: closes[i], volume: volumes[i])
             }
@@ -306,6 +314,9 @@ public struct Backtester<S: Strategy> {
             resting.removeAll()
         case .cancelAll:
             resting.removeAll()
+        case .replaceOrders(let orders):
+            resting.removeAll()
+            perform(.submit(orders), bar: bar, time: time, close: close, volume: volume)
         case .submit(let orders):
             for order in orders {
                 switch order.kind {

@@ -68,6 +68,8 @@ public enum StrategyAction: Hashable, Sendable {
     case submit([OrderRequest])
     /// Cancel every resting order.
     case cancelAll
+    /// Cancel every resting order, then place these (an entry with its stop and target).
+    case replaceOrders([OrderRequest])
 }
 
 /// What a strategy sees of one bar (values, so a strategy cannot look ahead).
@@ -93,13 +95,21 @@ public struct AccountView: Sendable {
     /// Isolated margin of the position (zero under cross margin).
     public let positionMargin: Notional
     public let restingOrders: Int
+    /// Fills since the strategy was last called (stops, targets, liquidations, and the fills
+    /// of its own last action), oldest first.
+    public let recentFills: [FillRecord]
+    /// Funding settled since the strategy was last called.
+    public let recentFunding: [FundingRecord]
     let closeRaw: Int64
     let liquidationRaw: Int64
 
     init(
-        balance: Notional, position: Quantity, costBasis: Notional, positionMargin: Notional, restingOrders: Int, closeRaw: Int64,
-        liquidationRaw: Int64
+        balance: Notional, position: Quantity, costBasis: Notional, positionMargin: Notional, restingOrders: Int,
+        recentFills: [FillRecord] = [],
+        recentFunding: [FundingRecord] = [], closeRaw: Int64, liquidationRaw: Int64
     ) {
+        self.recentFills = recentFills
+        self.recentFunding = recentFunding
         self.balance = balance
         self.position = position
         self.costBasis = costBasis

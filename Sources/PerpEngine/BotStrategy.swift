@@ -1,0 +1,51 @@
+import PerpModel
+import PerpSimulation
+
+/// Runs the trading kernel on the simulated venue (backtests; paper trading feeds the same
+/// kernel from live data). Each bar: the fills and funding since the last bar, then the bar
+/// itself, go to the kernel; its commands become venue actions; its journal rows are kept.
+public struct BotStrategy: Strategy {
+    public private(set) var kernel: TradingKernel
+    public private(set) var journal: [JournalEntry] = []
+    /// Funding rates to feed the funding-anomaly signal, by time.
+    private let fundingRates: [FundingRate]
+    private var fundingIndex = 0
+
+    public init(kernel: TradingKernel, fundingRates: [FundingRate] = []) {
+        self.kernel = kernel
+        self.fundingRates = fundingRates.sorted { $0.time < $1.time }
+    }
+
+    public mutating func onBar(_ bar: BarView, account: AccountView) -> StrategyAction? {
+        var commands: [KernelCommand] = []
+        if !account.recentFills.isEmpty { commands += kernel.handle(.fills(account.recentFills)) }
+        if !account.recentFunding.isEmpty { commands += kernel.handle(.funding(account.recentFunding)) }
+        // Rates published up to this bar's close are known now.
+        let closeTime = bar.time + kernel.barInterval
+        while fundingIndex < fundingRates.count, fundingRates[fundingIndex].time <= closeTime {
+            commands += kernel.handle(.fundingRate(fundingRates[fundingIndex]))
+            fundingIndex += 1
+        }
+        let candle = Candle(openTime: bar.time, open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume)
+        commands += kernel.handle(.bar(candle, equity: account.equity, position: account.position))
+        var action: StrategyAction?
+        for command in commands {
+            switch command {
+            case .journal(let entry):
+                journal.append(entry)
+            case .open(let side, let quantity, let stop, let target):
+                let exit = side.opposite
+                action = .replaceOrders([
+                    OrderRequest(side: side, quantity: quantity, kind: .market),
+                    OrderRequest(side: exit, quantity: quantity, kind: .stop(stop), reduceOnly: true),
+                    OrderRequest(side: exit, quantity: quantity, kind: .limit(target), reduceOnly: true),
+                ])
+            case .close:
+                action = .flatten
+            case .cancelOrders:
+                if action == nil { action = .cancelAll }
+            }
+        }
+        return action
+    }
+}

@@ -1,0 +1,317 @@
+import PerpModel
+import PerpSimulation
+
+/// The risk state machine (reliability.md "Risk states"): `active` trades; `reducing` only
+/// shrinks exposure; `halted` opens nothing until `until` (the circuit breaker's cooldown).
+public enum RiskState: Sendable, Equatable {
+    case active
+    case reducing
+    case halted(until: Timestamp)
+
+    public var name: String {
+        switch self {
+        case .active: return "active"
+        case .reducing: return "reducing"
+        case .halted: return "halted"
+        }
+    }
+}
+
+/// What the kernel is told.
+public enum KernelEvent: Sendable {
+    /// A closed bar, with the account as it stands at its close.
+    case bar(Candle, equity: Notional, position: Quantity)
+    /// Executions since the last event (the kernel's own orders, stops, targets, liquidations).
+    case fills([FillRecord])
+    /// Funding settled since the last event.
+    case funding([FundingRecord])
+    /// A funding rate published by the venue (feeds the funding-anomaly signal).
+    case fundingRate(FundingRate)
+    /// The operator's kill switch.
+    case kill(reason: String, at: Timestamp)
+}
+
+/// What the kernel asks for. The shell (backtest or paper) carries these out.
+public enum KernelCommand: Sendable, Equatable {
+    /// A market entry with its exit plan fixed before entry: a reduce-only stop and target.
+    case open(side: Side, quantity: Quantity, stop: Price, target: Price)
+    /// Close everything and cancel the exit orders.
+    case close(reason: String)
+    /// Cancel resting orders (after a stop or target filled).
+    case cancelOrders
+    case journal(JournalEntry)
+}
+
+/// The deterministic trading kernel (house style: `handle(event) -> [command]`): signals,
+/// blending, risk rules and the journal. No clock, no I/O: the same kernel runs in backtests
+/// and in paper trading.
+public struct TradingKernel: Sendable {
+    public let config: BotConfig
+    /// Size step of orders; sizes round toward zero (never past a cap).
+    public let lotSize: Quantity
+    public let barInterval: TimeSpan
+    public private(set) var state: RiskState = .active
+
+    private var signals: SignalEngine
+    private var volatility: RollingWindow
+    private var circuitPrices: RollingWindow
+    private var lastBarTime: Int64?
+    private var lastClose: Double?
+    // The open position as the kernel planned it.
+    private var side: Side?
+    private var entryPrice: Price?
+    private var entryTime: Timestamp?
+    private var bestFavorable: Price?
+    private var pendingEntry:
+        (side: Side, stop: Price, target: Price, leverage: Rate, signals: [(String, Double)], reason: String, decided: Timestamp)?
+
+    public init(config: BotConfig, inputs: SignalInputs = SignalInputs(), barInterval: TimeSpan, lotSize: Quantity = Quantity("0.01")!) {
+        self.config = config
+        self.barInterval = barInterval
+        self.lotSize = lotSize
+        signals = SignalEngine(config: config.signals, inputs: inputs)
+        volatility = RollingWindow(span: config.risk.volatilityWindow)
+        circuitPrices = RollingWindow(span: config.risk.circuitWindow)
+    }
+
+    /// Handles one event and returns what to do, journal rows included.
+    public mutating func handle(_ event: KernelEvent) -> [KernelCommand] {
+        switch event {
+        case .bar(let candle, let equity, let position):
+            return onBar(candle, equity: equity, position: position)
+        case .fills(let fills):
+            return onFills(fills)
+        case .funding(let records):
+            return records.map { record in
+                .journal(
+                    JournalEntry(
+                        time: record.time, event: .funding, side: record.position.isPositive ? .long : .short, price: record.mark,
+                        quantity: record.position.magnitude, reason: "funding settled at rate \(record.rate)", funding: record.payment))
+            }
+        case .fundingRate(let rate):
+            signals.observe(funding: rate)
+            return []
+        case .kill(let reason, let time):
+            state = .reducing
+            var commands: [KernelCommand] = [
+                .journal(JournalEntry(time: time, event: .stateChange, reason: "kill switch: \(reason); reducing only"))
+            ]
+            if side != nil { commands.append(.close(reason: "kill switch")) }
+            return commands
+        }
+    }
+
+    // MARK: Fills
+
+    private mutating func onFills(_ fills: [FillRecord]) -> [KernelCommand] {
+        var commands: [KernelCommand] = []
+        for fill in fills {
+            if let pending = pendingEntry, side == nil, fill.reason == .signal, fill.side == pending.side {
+                // Our entry executed.
+                side = pending.side
+                entryPrice = fill.price
+                // Market entries execute at the close of the bar that decided them.
+                entryTime = pending.decided
+                bestFavorable = fill.price
+                commands.append(
+                    .journal(
+                        JournalEntry(
+                            time: pending.decided, event: .entry, side: pending.side, price: fill.price, quantity: fill.quantity,
+                            leverage: pending.leverage,
+                            reason: pending.reason, signals: pending.signals, fee: fill.fee,
+                            note: "stop \(pending.stop), target \(pending.target) fixed at entry")))
+                pendingEntry = nil
+                continue
+            }
+            guard let held = side, fill.side != held else { continue }
+            let event: JournalEvent
+            let reason: String
+            switch fill.reason {
+            case .stop:
+                event = .stop
+                reason = "stop loss \(config.risk.stopLoss) from entry"
+            case .limit:
+                event = .target
+                reason = "take profit \(config.risk.takeProfit) from entry"
+            case .liquidation:
+                event = .liquidation
+                reason = "liquidated by the venue"
+            default:
+                event = .exit
+                reason = "closed"
+            }
+            if event != .exit {
+                commands.append(
+                    .journal(
+                        JournalEntry(
+                            time: fill.time, event: event, side: held, price: fill.price, quantity: fill.quantity, reason: reason,
+                            fee: fill.fee, pnl: fill.realizedPnL)))
+                commands.append(.cancelOrders)
+            } else {
+                commands.append(
+                    .journal(
+                        JournalEntry(
+                            time: fill.time, event: .exit, side: held, price: fill.price, quantity: fill.quantity, reason: reason,
+                            fee: fill.fee, pnl: fill.realizedPnL)))
+            }
+            clearPosition()
+        }
+        return commands
+    }
+
+    private mutating func clearPosition() {
+        side = nil
+        entryPrice = nil
+        entryTime = nil
+        bestFavorable = nil
+    }
+
+    // MARK: Bars
+
+    private mutating func onBar(_ bar: Candle, equity: Notional, position: Quantity) -> [KernelCommand] {
+        let time = bar.openTime
+        let decisionTime = bar.openTime + barInterval
+        // Bad data: never trade on it, write it down, keep running.
+        if let last = lastBarTime, time.milliseconds <= last {
+            return [
+                .journal(
+                    JournalEntry(
+                        time: decisionTime, event: .badData,
+                        reason: time.milliseconds == last
+                            ? "duplicate bar at \(time.iso8601)" : "bar at \(time.iso8601) is older than the last one"))
+            ]
+        }
+        guard bar.open.isPositive, bar.high.isPositive, bar.low.isPositive, bar.close.isPositive, bar.high >= bar.low else {
+            return [
+                .journal(
+                    JournalEntry(
+                        time: decisionTime, event: .badData, reason: "bar at \(time.iso8601) has a non-positive price or high below low"))
+            ]
+        }
+        var commands: [KernelCommand] = []
+        var stale = false
+        if let last = lastBarTime, time.milliseconds - last > config.risk.staleAfter.milliseconds {
+            stale = true
+            commands.append(
+                .journal(
+                    JournalEntry(
+                        time: decisionTime, event: .staleFeed,
+                        reason: "no data for \(TimeSpan(milliseconds: time.milliseconds - last)); no entries on this bar")))
+        }
+        lastBarTime = time.milliseconds
+        let close = bar.close.doubleValue
+        if let previous = lastClose, previous > 0 { volatility.add(ElementaryMath.log(close / previous), at: time.milliseconds) }
+        lastClose = close
+        signals.observe(close: close, at: time.milliseconds)
+        // The circuit breaker looks at the bar's extremes against prices inside its window.
+        circuitPrices.add(bar.open.doubleValue, at: time.milliseconds)
+        let reference = circuitPrices.first?.value ?? bar.open.doubleValue
+        let move = max(bar.high.doubleValue / reference - 1, 1 - bar.low.doubleValue / reference)
+        circuitPrices.add(close, at: time.milliseconds)
+
+        // The venue may have closed us (stop, target, liquidation) without a fill we saw.
+        if position.isZero, side != nil { clearPosition() }
+
+        // Cooldown over?
+        if case .halted(let until) = state, decisionTime >= until {
+            state = .active
+            commands.append(
+                .journal(JournalEntry(time: decisionTime, event: .stateChange, reason: "circuit-breaker cooldown over; active")))
+        }
+
+        if move > config.risk.circuitMove.doubleValue {
+            let until = decisionTime + config.risk.circuitCooldown
+            state = .halted(until: until)
+            commands.append(
+                .journal(
+                    JournalEntry(
+                        time: decisionTime, event: .circuitBreaker, price: bar.close,
+                        reason:
+                            "price moved \(formatPercent(move)) within \(config.risk.circuitWindow) (limit \(formatPercent(config.risk.circuitMove.doubleValue))); no entries until \(until.iso8601)"
+                    )))
+            if !position.isZero {
+                commands.append(.close(reason: "circuit breaker"))
+                pendingExit(.circuitBreaker)
+            }
+            pendingEntry = nil
+            return commands
+        }
+
+        // Managing an open position: the time exit.
+        if let held = side, let entryPrice, let entryTime, !position.isZero {
+            let favorable = held == .long ? bar.high : bar.low
+            if let best = bestFavorable { bestFavorable = held == .long ? max(best, favorable) : min(best, favorable) }
+            let moved = held == .long ? (bestFavorable ?? entryPrice) > entryPrice : (bestFavorable ?? entryPrice) < entryPrice
+            if decisionTime - entryTime >= config.risk.timeExit, !moved {
+                commands.append(
+                    .journal(
+                        JournalEntry(
+                            time: decisionTime, event: .timeExit, side: held, price: bar.close, quantity: position.magnitude,
+                            reason: "no favourable move within \(config.risk.timeExit) of entry")))
+                commands.append(.close(reason: "time exit"))
+                pendingExit(.timeExit)
+            }
+            return commands
+        }
+
+        // Entries.
+        let scores = signals.scores(close: close, at: decisionTime.milliseconds)
+        let blended = scores.blended(config.weights)
+        let agreeing = scores.agreeing(with: blended)
+        guard abs(blended) >= config.entryThreshold, agreeing >= config.minAgreeingSignals else { return commands }
+        let wanted: Side = blended > 0 ? .long : .short
+        let named = scores.named
+        func deny(_ reason: String) -> [KernelCommand] {
+            commands + [
+                .journal(
+                    JournalEntry(time: decisionTime, event: .riskDenied, side: wanted, price: bar.close, reason: reason, signals: named))
+            ]
+        }
+        switch state {
+        case .halted(let until): return deny("circuit breaker: no entries until \(until.iso8601)")
+        case .reducing: return deny("reducing only (kill switch)")
+        case .active: break
+        }
+        if stale { return deny("stale feed") }
+        let hour = Int((decisionTime.milliseconds % 86_400_000 + 86_400_000) % 86_400_000 / 3_600_000)
+        if inQuietHours(hour) { return deny("quiet hours \(config.risk.quietStartHour):00–\(config.risk.quietEndHour):00 UTC") }
+        guard equity.isPositive else { return deny("no equity") }
+
+        // Caps: regime-dependent leverage and exposure, and the risk per trade at the stop.
+        let annualVolatility = (volatility.standardDeviation ?? 0) * (365.0 * 86_400_000 / Double(barInterval.milliseconds)).squareRoot()
+        let highVolatility = annualVolatility > config.risk.highVolatilityThreshold
+        let leverage = highVolatility ? config.risk.highVolatilityLeverage : config.risk.maxLeverage
+        let exposure = highVolatility ? config.risk.highVolatilityExposure : config.risk.maxExposure
+        let margin = equity.times(exposure, rule: .down)
+        let byLeverage = margin.times(leverage, rule: .down)
+        let byRisk = (Fraction(equity) * Fraction(config.risk.riskPerTrade) / Fraction(config.risk.stopLoss)).rounded(
+            to: Notional.self, .down)
+        let notional = min(byLeverage, byRisk)
+        let quantity = notional.divided(by: bar.close, rule: .towardZero).rounded(toMultipleOf: lotSize, rule: .towardZero)
+        guard quantity.isPositive else { return deny("the caps leave no size at this price (notional \(notional))") }
+        let sign: Int64 = wanted == .long ? 1 : -1
+        let stop = Price(raw: bar.close.raw - sign * FixedMath.mulDiv(bar.close.raw, config.risk.stopLoss.raw, Rate.scale, .down))
+        let target = Price(raw: bar.close.raw + sign * FixedMath.mulDiv(bar.close.raw, config.risk.takeProfit.raw, Rate.scale, .down))
+        let positionLeverage = margin.isPositive ? bar.close.times(quantity).ratio(to: margin, rule: .up) : leverage
+        let reason =
+            "blended \(formatSigned(blended)) with \(agreeing) agreeing signals; \(highVolatility ? "high-volatility" : "normal") regime (σ \(formatPercent(annualVolatility)) a year): leverage ≤ \(leverage), exposure ≤ \(exposure)"
+        pendingEntry = (wanted, stop, target, positionLeverage, named, reason, decisionTime)
+        commands.append(.open(side: wanted, quantity: quantity, stop: stop, target: target))
+        return commands
+    }
+
+    private func inQuietHours(_ hour: Int) -> Bool {
+        let start = config.risk.quietStartHour
+        let end = config.risk.quietEndHour
+        if start == end { return false }
+        return start < end ? (hour >= start && hour < end) : (hour >= start || hour < end)
+    }
+
+    /// After asking to close, the position is treated as gone (the fill confirms it).
+    private mutating func pendingExit(_ event: JournalEvent) {
+        clearPosition()
+    }
+}
+
+func formatPercent(_ fraction: Double) -> String { formatDouble((fraction * 100 * 100).rounded() / 100, significant: 6) + " %" }
+func formatSigned(_ value: Double) -> String { (value >= 0 ? "+" : "") + formatDouble((value * 1000).rounded() / 1000, significant: 6) }
