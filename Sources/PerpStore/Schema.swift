@@ -71,3 +71,44 @@ enum Schema {
         ) WITHOUT ROWID, STRICT;
         """
 }
+
+extension Schema {
+    /// The migrations of a journal file (``JournalStore``), a database of its own: it never
+    /// shares a file with the market-data cache, so its identifiers differ from ``migrator``'s
+    /// and each store refuses the other's file. Append-only, like ``migrator``.
+    static let journalMigrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("journal-v1") { db in
+            try db.execute(sql: journalV1)
+        }
+        return migrator
+    }()
+
+    /// One row per ``JournalEntry``, in the order they were appended (`id`, never reused).
+    /// `run` names the backtest or paper session that wrote the row, so one file holds several
+    /// runs. Units as in ``v1``: `time_ms` epoch milliseconds (UTC); `price_raw`, `quantity_raw`,
+    /// `fee_raw`, `funding_raw`, `pnl_raw` raw integers at scale 10^8; `leverage_raw` a raw
+    /// ``Rate`` at scale 10^12. NULL means the entry has no such value. `event` and `side` are
+    /// the enums' raw strings, checked when read back (an unknown one is a corrupt journal), and
+    /// `signals` a compact JSON object of signal name → score in the entry's order.
+    static let journalV1 = """
+        CREATE TABLE journal (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            run TEXT NOT NULL,
+            time_ms INTEGER NOT NULL,
+            event TEXT NOT NULL,
+            side TEXT,
+            price_raw INTEGER,
+            quantity_raw INTEGER,
+            leverage_raw INTEGER,
+            reason TEXT NOT NULL,
+            signals TEXT NOT NULL,
+            fee_raw INTEGER,
+            funding_raw INTEGER,
+            pnl_raw INTEGER,
+            note TEXT NOT NULL
+        ) STRICT;
+
+        CREATE INDEX journal_by_run ON journal (run, id);
+        """
+}

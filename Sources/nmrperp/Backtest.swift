@@ -1,16 +1,19 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import PerpEngine
 import PerpMarketData
 import PerpModel
 import PerpReports
 import PerpSimulation
+import PerpStore
 
 /// The strategies `nmrperp backtest` knows.
 enum StrategyName: String, CaseIterable, ExpressibleByArgument {
     case smaCross = "sma-cross"
     case holdShort = "hold-short"
     case fundingCarry = "funding-carry"
+    case nmrBot = "nmr-bot"
 }
 
 struct BacktestCommand: AsyncParsableCommand {
@@ -24,7 +27,8 @@ struct BacktestCommand: AsyncParsableCommand {
             insurance-fund draw), then the strategy at the close (docs/decisions/0004-simulated-venue.md).
 
             Strategies: sma-cross (SMA fast/slow crossover, notional = leverage × balance),
-            hold-short (the hedge leg alone), funding-carry (spot long + perp short).
+            hold-short (the hedge leg alone), funding-carry (spot long + perp short), nmr-bot (the
+            NMR bot of `nmrperp bot init`: blended signals under the spec's risk rules, with a journal).
 
             Examples:
               nmrperp backtest --data nmr_1m.csv --funding nmr_funding.csv --strategy sma-cross --report out.html
@@ -49,6 +53,9 @@ struct BacktestCommand: AsyncParsableCommand {
     @Option(help: "Write the trade list as CSV here.") var trades: String?
     @Option(help: "Parameter grid for sma-cross, e.g. \"fast=20,50;slow=100,200;leverage=1,3\"; runs on every core.") var sweep: String?
     @Option(help: "Threads for --sweep (default: every core).") var threads: Int?
+    @Option(help: "nmr-bot: the bot's YAML configuration (`nmrperp bot init` writes one); defaults when absent.") var config: String?
+    @Option(help: "nmr-bot: folder with staked.csv, activity.csv, sentiment.csv (time,value); each optional.") var signals: String?
+    @Option(help: "nmr-bot: write the journal here, one JSON object a line.") var journal: String?
     @Flag(help: "Print JSON.") var json = false
 
     func venueConfig() throws -> VenueConfig {
@@ -79,9 +86,26 @@ struct BacktestCommand: AsyncParsableCommand {
             try runSweep(sweep, series: series, rates: rates, mark: markSeries, config: config, capital: capital, leverage: leverage)
             return
         }
-        let result = BacktestCommand.execute(
-            strategy, series: series, funding: rates, mark: markSeries, config: config, capital: capital,
-            leverage: leverage, fast: fast, slow: slow, quantity: quantity)
+        if strategy != .nmrBot, self.config != nil || signals != nil || journal != nil {
+            throw CLIError("--config, --signals and --journal belong to --strategy nmr-bot")
+        }
+        var botJournal: [JournalEntry] = []
+        let result: BacktestResult
+        if strategy == .nmrBot {
+            let botConfig = try self.config.map { try BotConfigFile.load(path: $0) } ?? BotConfig()
+            guard let interval = series.barInterval else { throw CLIError("\(data): at least two bars are needed") }
+            let kernel = TradingKernel(
+                config: botConfig, inputs: try BacktestCommand.signalInputs(signals), barInterval: interval,
+                lotSize: config.lotSize.isPositive && config.lotSize > Quantity(raw: 1) ? config.lotSize : Quantity("0.01")!)
+            var tester = Backtester(strategy: BotStrategy(kernel: kernel, fundingRates: rates), config: config, initialCapital: capital)
+            result = tester.run(series, funding: rates, mark: markSeries)
+            botJournal = tester.strategy.journal
+            if let journal { try writeAtomically(JournalJSONL.render(botJournal), to: journal) }
+        } else {
+            result = BacktestCommand.execute(
+                strategy, series: series, funding: rates, mark: markSeries, config: config, capital: capital,
+                leverage: leverage, fast: fast, slow: slow, quantity: quantity)
+        }
         let metrics = PerformanceMetrics.compute(result)
         if let trades { try writeAtomically(TradeCSV.render(result.trades), to: trades) }
         if let report {
@@ -137,8 +161,35 @@ struct BacktestCommand: AsyncParsableCommand {
                     "\(result.fundingPaid.formatted(places: 2)) over \(result.funding.count) settlements (negative: received)"
                 ),
             ]))
+        if strategy == .nmrBot {
+            let counts = Dictionary(grouping: botJournal, by: \.event).mapValues(\.count)
+            let summary = JournalEvent.allCases.compactMap { event in counts[event].map { "\(event.rawValue) \($0)" } }.joined(
+                separator: ", ")
+            print("journal: \(botJournal.count) rows (\(summary))" + (journal.map { " → \($0)" } ?? ""))
+        }
         if let report { print("report: \(report)") }
         if let trades { print("trades: \(trades)") }
+    }
+
+    /// The external series of the network and sentiment signals, from a folder.
+    static func signalInputs(_ folder: String?) throws -> SignalInputs {
+        guard let folder else { return SignalInputs() }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CLIError("--signals \(folder) is not a folder (it should hold staked.csv, activity.csv and/or sentiment.csv)")
+        }
+        func load(_ name: String) throws -> SignalSeries? {
+            let path = (folder as NSString).appendingPathComponent(name)
+            guard FileManager.default.fileExists(atPath: path) else { return nil }
+            do { return SignalSeries(try ValueSeriesCSV.parse(MarketDataFiles.readBytes(path), source: path)) } catch {
+                throw CLIError(String(describing: error))
+            }
+        }
+        let inputs = SignalInputs(staked: try load("staked.csv"), activity: try load("activity.csv"), sentiment: try load("sentiment.csv"))
+        if inputs.staked == nil && inputs.activity == nil && inputs.sentiment == nil {
+            throw CLIError("--signals \(folder) holds none of staked.csv, activity.csv, sentiment.csv")
+        }
+        return inputs
     }
 
     /// Runs one strategy by name.
@@ -155,6 +206,10 @@ struct BacktestCommand: AsyncParsableCommand {
             return tester.run(series, funding: funding, mark: mark)
         case .fundingCarry:
             return FundingCarry.run(series, funding: funding, mark: mark, config: config, capital: capital)
+        case .nmrBot:
+            let kernel = TradingKernel(config: BotConfig(), barInterval: series.barInterval ?? .minutes(1))
+            var tester = Backtester(strategy: BotStrategy(kernel: kernel, fundingRates: funding), config: config, initialCapital: capital)
+            return tester.run(series, funding: funding, mark: mark)
         }
     }
 

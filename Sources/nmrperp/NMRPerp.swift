@@ -15,7 +15,7 @@ struct NMRPerp: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             HedgeCommand.self, FundingCommand.self, CalcCommand.self, DataCommand.self, StakeCommand.self, MarketCommand.self,
-            BacktestCommand.self,
+            BacktestCommand.self, BotCommand.self,
             PoolCommand.self, BenchCommand.self,
         ])
 }

@@ -1,0 +1,381 @@
+import Foundation
+import GRDB
+import PerpEngine
+import PerpModel
+
+/// The trading journal on disk: every ``JournalEntry`` of one or more runs (a backtest, a paper
+/// session), in one SQLite file of its own, never the market-data cache's.
+///
+/// Rows keep the order they were appended in. Amounts are stored exactly as raw fixed-point
+/// integers and signal scores as the shortest decimal text that reads back to the same
+/// `Double`, so ``entries(run:)`` returns exactly what ``append(_:run:)`` was given (see
+/// ``Schema/journalV1``).
+///
+/// A file journal uses WAL journaling with `synchronous = FULL`: a committed append survives a
+/// crash or power loss, and a torn one is rolled back whole. A damaged file, or a row this
+/// build cannot read (an unknown event, broken signal JSON), is reported as
+/// ``StoreError/corrupt(path:reason:)``, never a crash: run ``checkIntegrity()`` before trading
+/// and stop until the operator has looked (docs/reliability.md, "State and restarts"). Paper
+/// and live sessions must use different files.
+///
+/// ```swift
+/// let journal = try JournalStore(path: "state/paper-journal.sqlite")
+/// try journal.checkIntegrity()
+/// try journal.append(rows, run: "paper-2024-05-01")
+/// let text = JournalJSONL.render(try journal.entries(run: "paper-2024-05-01"))
+/// ```
+public final class JournalStore: Sendable {
+    /// The database file's path, or `":memory:"` for an in-memory journal.
+    public let path: String
+    /// The GRDB connection (a `DatabasePool` for files, a `DatabaseQueue` in memory).
+    let writer: any DatabaseWriter
+
+    /// Opens (creating when missing) the journal file at `path`, creating its parent folder
+    /// too, and migrates it to the current schema.
+    ///
+    /// - Throws: ``StoreError/cannotOpen(path:reason:)`` when the file or folder cannot be
+    ///   created or opened, or the file is a market-data cache; ``StoreError/corrupt(path:reason:)``
+    ///   when the file is not a readable SQLite database; ``StoreError/newerSchema(path:unknownMigrations:)``
+    ///   when a newer build wrote it.
+    public convenience init(path: String) throws(StoreError) {
+        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(
+                atPath: parent, withIntermediateDirectories: true)
+        } catch {
+            throw .cannotOpen(
+                path: path, reason: "cannot create folder \(parent): \(Self.describe(error))")
+        }
+        var configuration = Self.baseConfiguration()
+        // A reader (a report, the operator's query) may briefly hold the lock: wait for it.
+        configuration.busyMode = .timeout(10)
+        let pool: DatabasePool
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            // DatabasePool turns WAL on and then sets `synchronous = NORMAL` on its writer
+            // connection (after any `prepareDatabase`), which may lose the last commits on power
+            // loss. FULL makes each commit durable; only the writer's setting matters.
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+        } catch let error as DatabaseError where Self.isCorruption(error) {
+            throw .corrupt(path: path, reason: Self.reason(error))
+        } catch let error as DatabaseError {
+            throw .cannotOpen(path: path, reason: Self.reason(error))
+        } catch {
+            throw .cannotOpen(path: path, reason: String(describing: error))
+        }
+        try self.init(writer: pool, path: path)
+    }
+
+    /// A fresh, empty journal in memory, gone when the value is released (tests, dry runs).
+    public static func inMemory() throws(StoreError) -> JournalStore {
+        let queue: DatabaseQueue
+        do {
+            queue = try DatabaseQueue(configuration: baseConfiguration())
+        } catch {
+            throw .cannotOpen(path: ":memory:", reason: String(describing: error))
+        }
+        return try JournalStore(writer: queue, path: ":memory:")
+    }
+
+    /// Wraps an open connection and migrates it.
+    init(writer: any DatabaseWriter, path: String) throws(StoreError) {
+        self.writer = writer
+        self.path = path
+        let migrator = Schema.journalMigrator
+        let applied = try perform("reading the schema version") {
+            try writer.read { db in try migrator.appliedIdentifiers(db) }
+        }
+        if !applied.isDisjoint(with: Schema.migrator.migrations) {
+            throw .cannotOpen(path: path, reason: "the file is a market-data cache, not a journal")
+        }
+        let unknown = applied.subtracting(migrator.migrations).sorted()
+        guard unknown.isEmpty else {
+            throw .newerSchema(path: path, unknownMigrations: unknown)
+        }
+        try perform("migrating the journal schema") { try migrator.migrate(writer) }
+    }
+
+    private static func baseConfiguration() -> Configuration {
+        var configuration = Configuration()
+        configuration.label = "PerpStore.Journal"
+        configuration.foreignKeysEnabled = true
+        return configuration
+    }
+
+    // MARK: - Journal
+
+    /// Appends `entries` to the run named `run`, in order, in one transaction: after a failure
+    /// none of them is stored. Appending nothing does nothing.
+    ///
+    /// - Throws: a database error (nothing is written).
+    public func append(_ entries: [JournalEntry], run: String) throws(StoreError) {
+        guard !entries.isEmpty else { return }
+        try write("appending \(entries.count) journal entries to run \(run.debugDescription)") { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT INTO journal
+                        (run, time_ms, event, side, price_raw, quantity_raw, leverage_raw, reason,
+                         signals, fee_raw, funding_raw, pnl_raw, note)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """)
+            for entry in entries {
+                try statement.execute(arguments: [
+                    run, entry.time.milliseconds, entry.event.rawValue, entry.side?.rawValue,
+                    entry.price?.raw, entry.quantity?.raw, entry.leverage?.raw, entry.reason,
+                    Self.signalsText(entry.signals), entry.fee?.raw, entry.funding?.raw, entry.pnl?.raw,
+                    entry.note,
+                ])
+            }
+        }
+    }
+
+    /// The entries of the run named `run`, in the order they were appended; empty when the run
+    /// has none.
+    ///
+    /// - Throws: ``StoreError/corrupt(path:reason:)`` naming the first row that cannot be read
+    ///   back (an unknown event or side, broken signal JSON, a value of the wrong type), or a
+    ///   database error.
+    public func entries(run: String) throws(StoreError) -> [JournalEntry] {
+        try read("reading journal run \(run.debugDescription)") { db in
+            var entries: [JournalEntry] = []
+            let rows = try Row.fetchCursor(
+                db.cachedStatement(sql: "\(Self.selectColumns) WHERE run = ? ORDER BY id"),
+                arguments: [run])
+            while let row = try rows.next() {
+                entries.append(try Self.decode(row, path: path))
+            }
+            return entries
+        }
+    }
+
+    /// The names of the runs that have entries, in the order their first entry was appended.
+    public func runs() throws(StoreError) -> [String] {
+        try read("listing journal runs") { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT run, MIN(id) FROM journal GROUP BY run ORDER BY MIN(id)")
+            var runs: [String] = []
+            while let row = try rows.next() {
+                guard case .string(let run) = (row[0] as DatabaseValue).storage else {
+                    let id = (row[1] as DatabaseValue).storage
+                    throw StoreError.corrupt(path: path, reason: "journal row \(id): run is not text")
+                }
+                runs.append(run)
+            }
+            return runs
+        }
+    }
+
+    // MARK: - Maintenance
+
+    /// Runs SQLite's `integrity_check` over the whole file, then reads back every row of every
+    /// run (time grows with the journal's size). Call it before trading starts: a journal that
+    /// fails it must block trading until the operator acts.
+    ///
+    /// - Throws: ``StoreError/corrupt(path:reason:)`` with one line: SQLite's first finding
+    ///   (and how many more there are), or the first row that cannot be read back.
+    public func checkIntegrity() throws(StoreError) {
+        let findings = try read("checking journal integrity") { db in
+            try String.fetchAll(db, sql: "PRAGMA integrity_check")
+        }
+        guard findings == ["ok"] else {
+            var reason = Self.oneLine(findings.first ?? "integrity_check returned nothing")
+            if findings.count > 1 { reason += " (and \(findings.count - 1) more findings)" }
+            throw .corrupt(path: path, reason: reason)
+        }
+        try read("checking journal rows") { db in
+            let rows = try Row.fetchCursor(db.cachedStatement(sql: "\(Self.selectColumns) ORDER BY id"))
+            while let row = try rows.next() {
+                _ = try Self.decode(row, path: path)
+            }
+        }
+    }
+
+    // MARK: - Encoding
+
+    private static let selectColumns = """
+        SELECT id, run, time_ms, event, side, price_raw, quantity_raw, leverage_raw, reason,
+               signals, fee_raw, funding_raw, pnl_raw, note
+        FROM journal
+        """
+
+    /// The `signals` column: a compact JSON object in the entry's order. A finite score is the
+    /// shortest decimal that reads back to the same `Double` (not ``JSONValue/double(_:significant:)``,
+    /// which rounds); NaN and the infinities, which JSON numbers cannot hold, are the strings
+    /// `"nan"`, `"inf"`, `"-inf"`.
+    static func signalsText(_ signals: [(String, Double)]) -> String {
+        JSONValue.object(
+            signals.map { name, score in
+                guard score.isFinite else {
+                    return (name, .string(score.isNaN ? "nan" : score > 0 ? "inf" : "-inf"))
+                }
+                return (name, .number("\(score)"))
+            }
+        ).serialized(pretty: false)
+    }
+
+    /// Reads back a ``signalsText(_:)`` column, or why it is not one.
+    static func signals(fromText text: String) -> Result<[(String, Double)], SignalsError> {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(text)
+        } catch {
+            return .failure(SignalsError(reason: "signals are not valid JSON (\(error))"))
+        }
+        guard case .object(let members) = value else {
+            return .failure(SignalsError(reason: "signals are not a JSON object"))
+        }
+        var signals: [(String, Double)] = []
+        signals.reserveCapacity(members.count)
+        for (name, member) in members {
+            let score: Double?
+            switch member {
+            case .number(let text): score = Double(text)
+            case .string("nan"): score = .nan
+            case .string("inf"): score = .infinity
+            case .string("-inf"): score = -.infinity
+            default: score = nil
+            }
+            guard let score else {
+                return .failure(
+                    SignalsError(reason: "signal \(name.debugDescription) is not a number"))
+            }
+            signals.append((name, score))
+        }
+        return .success(signals)
+    }
+
+    struct SignalsError: Error {
+        var reason: String
+    }
+
+    /// One row of ``selectColumns`` as an entry, or ``StoreError/corrupt(path:reason:)`` naming
+    /// the row and what is wrong with it. Reads every column as a raw `DatabaseValue`, so that
+    /// no value of an unexpected type can trap in a conversion.
+    static func decode(_ row: Row, path: String) throws(StoreError) -> JournalEntry {
+        let values: [DatabaseValue.Storage] = (0..<row.count).map { (row[$0] as DatabaseValue).storage }
+        let label: String
+        if case .int64(let id) = values[0] {
+            label = "journal row \(id)"
+        } else {
+            label = "a journal row"
+        }
+        func corrupt(_ problem: String) -> StoreError {
+            .corrupt(path: path, reason: "\(label): \(oneLine(problem))")
+        }
+        func integer(_ index: Int, _ column: String) throws(StoreError) -> Int64? {
+            switch values[index] {
+            case .null: return nil
+            case .int64(let value): return value
+            default: throw corrupt("\(column) is not an integer")
+            }
+        }
+        func text(_ index: Int, _ column: String) throws(StoreError) -> String? {
+            switch values[index] {
+            case .null: return nil
+            case .string(let value): return value
+            default: throw corrupt("\(column) is not text")
+            }
+        }
+        func required<T>(_ value: T?, _ column: String) throws(StoreError) -> T {
+            guard let value else { throw corrupt("\(column) is missing") }
+            return value
+        }
+
+        let eventText = try required(text(3, "event"), "event")
+        guard let event = JournalEvent(rawValue: eventText) else {
+            throw corrupt("unknown event \(eventText.debugDescription)")
+        }
+        var side: Side?
+        if let sideText = try text(4, "side") {
+            guard let known = Side(rawValue: sideText) else {
+                throw corrupt("unknown side \(sideText.debugDescription)")
+            }
+            side = known
+        }
+        let signals: [(String, Double)]
+        switch Self.signals(fromText: try required(text(9, "signals"), "signals")) {
+        case .success(let decoded): signals = decoded
+        case .failure(let error): throw corrupt(error.reason)
+        }
+        return JournalEntry(
+            time: Timestamp(milliseconds: try required(integer(2, "time_ms"), "time_ms")),
+            event: event,
+            side: side,
+            price: try integer(5, "price_raw").map(Price.init(raw:)),
+            quantity: try integer(6, "quantity_raw").map(Quantity.init(raw:)),
+            leverage: try integer(7, "leverage_raw").map(Rate.init(raw:)),
+            reason: try required(text(8, "reason"), "reason"),
+            signals: signals,
+            fee: try integer(10, "fee_raw").map(Notional.init(raw:)),
+            funding: try integer(11, "funding_raw").map(Notional.init(raw:)),
+            pnl: try integer(12, "pnl_raw").map(Notional.init(raw:)),
+            note: try required(text(13, "note"), "note"))
+    }
+
+    /// `text` with line breaks replaced by spaces, for one-line error messages.
+    private static func oneLine(_ text: String) -> String {
+        String(text.map { $0.isNewline ? " " : $0 })
+    }
+
+    // MARK: - Error mapping
+
+    /// Runs `body`, turning any error into a ``StoreError`` that names `operation`.
+    func perform<T>(_ operation: String, _ body: () throws -> T) throws(StoreError) -> T {
+        do {
+            return try body()
+        } catch let error as StoreError {
+            throw error
+        } catch let error as DatabaseError where Self.isCorruption(error) {
+            throw .corrupt(path: path, reason: Self.reason(error))
+        } catch let error as DatabaseError {
+            throw .database(operation: operation, reason: Self.reason(error))
+        } catch {
+            throw .database(operation: operation, reason: String(describing: error))
+        }
+    }
+
+    /// Runs `body` in one write transaction: either all of it is committed, or none.
+    func write<T>(_ operation: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+        try perform(operation) { try writer.write(body) }
+    }
+
+    /// Runs `body` on a consistent snapshot of the database.
+    func read<T>(_ operation: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+        try perform(operation) { try writer.read(body) }
+    }
+
+    /// A one-line reason for a file-system error: the POSIX message when there is one.
+    private static func describe(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? any Error {
+            let posix = underlying as NSError
+            if posix.domain == NSPOSIXErrorDomain {
+                return String(cString: strerror(Int32(posix.code)))
+            }
+        }
+        return nsError.localizedDescription
+    }
+
+    private static func isCorruption(_ error: DatabaseError) -> Bool {
+        error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
+    }
+
+    private static func reason(_ error: DatabaseError) -> String {
+        let message = error.message ?? "unknown error"
+        return oneLine("\(message) (SQLite code \(error.extendedResultCode.rawValue))")
+    }
+}
+
+/// The journal as JSON Lines (the `--journal out.jsonl` file): one compact
+/// ``JournalEntry/json`` object per line, each line ending in `\n`. Empty for no entries.
+public enum JournalJSONL {
+    public static func render(_ entries: [JournalEntry]) -> String {
+        var output = ""
+        for entry in entries {
+            output += entry.json.serialized(pretty: false)
+            output += "\n"
+        }
+        return output
+    }
+}

@@ -1,0 +1,473 @@
+import Foundation
+import PerpEngine
+import PerpModel
+import Yams
+
+/// Reads and writes the bot's YAML configuration (spec §4). Keys are snake_case and grouped as
+/// in ``BotConfig``; a missing key keeps its default. Exact values (`Rate`) are parsed from the
+/// scalar's text, never through `Double`, so `stop_loss: 0.025` is exactly 0.025.
+enum BotConfigFile {
+    /// One thing wrong with a file: the dotted key it concerns (`risk.stop_loss`), what to change,
+    /// and the line it is on when known.
+    struct Problem: Equatable {
+        var key: String
+        var message: String
+        var line: Int?
+
+        var text: String { "\(key): \(message)" + (line.map { " (line \($0))" } ?? "") }
+
+        var json: JSONValue {
+            .object([("key", .string(key)), ("message", .string(message)), ("line", line.map { .int($0) } ?? .null)])
+        }
+    }
+
+    /// Loads `path`, throwing one ``CLIError`` that lists every problem at once: the first line
+    /// is `FILE: N problems:`, then one `  - key: message` line each. Malformed YAML throws the
+    /// parser's line and column on one line.
+    static func load(path: String) throws -> BotConfig {
+        let (config, problems) = try read(path: path)
+        if !problems.isEmpty { throw error(path: path, problems) }
+        return config
+    }
+
+    /// The error that lists `problems` (the one multi-line ``CLIError``: listing everything at
+    /// once saves a round trip per mistake).
+    static func error(path: String, _ problems: [Problem]) -> CLIError {
+        let head = "\(path): \(problems.count) problem\(problems.count == 1 ? "" : "s"):"
+        return CLIError(([head] + problems.map { "  - " + $0.text }).joined(separator: "\n"))
+    }
+
+    /// The configuration in `path` and every problem found in it (empty when valid). Throws only
+    /// when the file cannot be read or is not YAML.
+    static func read(path: String) throws -> (BotConfig, [Problem]) {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CLIError("\(path): no such file; create one with `nmrperp bot init --out \(path)`")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("\(path): cannot read the file") }
+        guard let text = String(data: data, encoding: .utf8) else { throw CLIError("\(path): not UTF-8 text") }
+        return try parse(yaml: text, file: path)
+    }
+
+    /// Parses YAML text; `file` names it in messages.
+    static func parse(yaml: String, file: String) throws -> (BotConfig, [Problem]) {
+        let root: Node?
+        do { root = try Yams.compose(yaml: yaml) } catch let error as YamlError {
+            throw CLIError(file + ":" + describe(error))
+        } catch {
+            throw CLIError("\(file): not valid YAML: \(oneLine(String(describing: error)))")
+        }
+        var config = BotConfig()
+        var problems: [Problem] = []
+        var lines: [String: Int] = [:]
+        guard let root else { return (config, config.problems().map { problem($0, lines) }) }
+        guard let top = root.mapping else {
+            let found = [
+                Problem(key: "(file)", message: "must be a mapping of keys such as `risk:`, not \(kind(of: root))", line: root.mark?.line)
+            ]
+            return (config, found)
+        }
+        let settings = Setting.all
+        let groups = Setting.groups
+        for (keyNode, value) in top {
+            guard let key = keyNode.scalar?.string else {
+                problems.append(Problem(key: "(file)", message: "keys must be plain names", line: keyNode.mark?.line))
+                continue
+            }
+            if groups.contains(key) {
+                guard let members = value.mapping else {
+                    if !isNull(value) {
+                        let names = settings.filter { $0.group == key }.map(\.key).joined(separator: ", ")
+                        let message = "must be a group of keys indented below it (\(names)), not \(kind(of: value))"
+                        problems.append(Problem(key: key, message: message, line: value.mark?.line ?? keyNode.mark?.line))
+                    }
+                    continue
+                }
+                for (memberNode, memberValue) in members {
+                    guard let member = memberNode.scalar?.string else {
+                        problems.append(Problem(key: key, message: "keys must be plain names", line: memberNode.mark?.line))
+                        continue
+                    }
+                    let path = "\(key).\(member)"
+                    guard let setting = settings.first(where: { $0.group == key && $0.key == member }) else {
+                        problems.append(Problem(key: path, message: unknown(member, group: key), line: memberNode.mark?.line))
+                        continue
+                    }
+                    lines[path] = memberValue.mark?.line ?? memberNode.mark?.line
+                    if let message = setting.assign(memberValue, to: &config) {
+                        problems.append(Problem(key: path, message: message, line: lines[path]))
+                    }
+                }
+            } else if let setting = settings.first(where: { $0.group == nil && $0.key == key }) {
+                lines[key] = value.mark?.line ?? keyNode.mark?.line
+                if let message = setting.assign(value, to: &config) {
+                    problems.append(Problem(key: key, message: message, line: lines[key]))
+                }
+            } else {
+                problems.append(Problem(key: key, message: unknown(key, group: nil), line: keyNode.mark?.line))
+            }
+        }
+        problems += config.problems().map { problem($0, lines) }
+        return (config, problems)
+    }
+
+    // MARK: The default file
+
+    /// A commented configuration holding every default; loading it gives exactly `BotConfig()`.
+    static func defaultYAML() -> String {
+        let defaults = BotConfig()
+        var lines = [
+            "# nmrperp trading bot configuration (spec §4; rules from seeds 000 and 001, corrected).",
+            "# Every key is optional: a key left out keeps the default shown here. Fractions are",
+            "# decimals (0.025 = 2.5 %), lengths of time are a whole number and a unit (15m, 6h, 7d),",
+            "# hours of the day are whole numbers in UTC. Check a file with:",
+            "#   nmrperp bot check --config bot.yaml",
+        ]
+        var group: String?? = .none
+        for setting in Setting.all {
+            if group != .some(setting.group) {
+                group = .some(setting.group)
+                lines.append("")
+                if let name = setting.group {
+                    lines += Setting.groupComments[name, default: []].map { "# " + $0 }
+                    lines.append("\(name):")
+                }
+            }
+            let indent = setting.group == nil ? "" : "  "
+            lines += setting.comment.map { indent + "# " + $0 }
+            lines.append(indent + setting.key + ": " + setting.text(defaults))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    // MARK: Output
+
+    /// The effective settings as JSON, grouped like the file.
+    static func json(_ config: BotConfig) -> JSONValue {
+        var top: [(String, JSONValue)] = []
+        var grouped: [String: [(String, JSONValue)]] = [:]
+        for setting in Setting.all {
+            if let group = setting.group {
+                if grouped[group] == nil { top.append((group, .null)) }
+                grouped[group, default: []].append((setting.key, setting.json(config)))
+            } else {
+                top.append((setting.key, setting.json(config)))
+            }
+        }
+        return .object(top.map { key, value in grouped[key].map { (key, .object($0)) } ?? (key, value) })
+    }
+
+    /// Every setting as (dotted key, value, default value).
+    static func rows(_ config: BotConfig) -> [(key: String, value: String, defaultValue: String)] {
+        let defaults = BotConfig()
+        return Setting.all.map { ($0.path, $0.text(config), $0.text(defaults)) }
+    }
+
+    // MARK: Helpers
+
+    /// A YAML error on one line, after the file name: ` not valid YAML at line L, column C: problem`.
+    private static func describe(_ error: YamlError) -> String {
+        func context(_ context: YamlError.Context?) -> String {
+            guard let context else { return "" }
+            return " (\(context.text) at line \(context.mark.line), column \(context.mark.column))"
+        }
+        switch error {
+        case .scanner(let ctx, let problem, let mark, _), .parser(let ctx, let problem, let mark, _),
+            .composer(let ctx, let problem, let mark, _):
+            return " not valid YAML at line \(mark.line), column \(mark.column): \(problem)\(context(ctx))"
+        case .duplicatedKeysInMapping(let duplicates, let ctx):
+            let keys = duplicates.sorted().joined(separator: ", ")
+            let mark = ctx.mark
+            return " not valid YAML: \(keys) appears more than once in the group starting at line \(mark.line), column \(mark.column)"
+        case .reader(let problem, let offset, _, let yaml):
+            if let offset, offset <= yaml.utf8.count {
+                let before = yaml.utf8.prefix(offset)
+                let line = before.filter { $0 == UInt8(ascii: "\n") }.count + 1
+                return " not valid YAML at line \(line): \(problem)"
+            }
+            return " not valid YAML: \(problem)"
+        default:
+            return " not valid YAML: \(oneLine(error.description))"
+        }
+    }
+
+    private static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+    }
+
+    /// Turns a ``BotConfig/problems()`` sentence into a keyed problem with the line it was set on.
+    private static func problem(_ sentence: String, _ lines: [String: Int]) -> Problem {
+        let first = String(sentence.prefix { $0 != " " })
+        if Setting.all.contains(where: { $0.path == first }) {
+            return Problem(key: first, message: String(sentence.dropFirst(first.count + 1)), line: lines[first])
+        }
+        if sentence.hasPrefix("the weights") { return Problem(key: "weights", message: sentence, line: nil) }
+        return Problem(key: "(config)", message: sentence, line: nil)
+    }
+
+    private static func kind(of node: Node) -> String {
+        switch node {
+        case .scalar(let scalar): return "a single value (\"\(scalar.string)\")"
+        case .mapping: return "a group of keys"
+        case .sequence: return "a list"
+        case .alias: return "an alias"
+        }
+    }
+
+    fileprivate static func isNull(_ node: Node) -> Bool {
+        guard let scalar = node.scalar else { return false }
+        return scalar.string.isEmpty || (scalar.style == .plain && ["~", "null", "Null", "NULL"].contains(scalar.string))
+    }
+
+    /// "unknown key" with the closest valid key when one is near, or where the key belongs.
+    private static func unknown(_ key: String, group: String?) -> String {
+        let settings = Setting.all
+        let normalized = normalize(key)
+        let here = settings.filter { $0.group == group }.map(\.key) + (group == nil ? Setting.groups : [])
+        let elsewhere = settings.filter { $0.group != group }.map(\.path)
+        // The right name in the wrong group.
+        if let path = elsewhere.first(where: { normalize(String($0.split(separator: ".").last!)) == normalized }) {
+            let target = path.contains(".") ? "under `\(path.split(separator: ".")[0]):`" : "at the top level, not indented"
+            return "unknown key here; \(path) belongs \(target)"
+        }
+        func closest(_ names: [String]) -> String? {
+            let scored = names.map { name -> (String, Int) in
+                let last = String(name.split(separator: ".").last!)
+                return (name, distance(normalized, normalize(last)))
+            }
+            guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
+            return best.1 <= max(2, normalized.count / 3) ? best.0 : nil
+        }
+        if let name = closest(here) ?? closest(elsewhere) { return "unknown key; did you mean \(name)?" }
+        return "unknown key; the keys \(group.map { "under \($0): are" } ?? "at the top level are") \(here.joined(separator: ", "))"
+    }
+
+    /// Lowercase snake_case, so `stopLoss` and `stop-loss` compare equal to `stop_loss`.
+    private static func normalize(_ key: String) -> String {
+        var out = ""
+        for character in key {
+            if character.isUppercase, !out.isEmpty, out.last != "_" { out.append("_") }
+            out.append(character == "-" || character == " " ? "_" : Character(character.lowercased()))
+        }
+        return out
+    }
+
+    /// Levenshtein edit distance.
+    private static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a)
+        let b = Array(b)
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}
+
+/// One key of the file: where it lives, its type, and the comment written above it by `bot init`.
+private struct Setting {
+    enum Kind {
+        case rate(WritableKeyPath<BotConfig, Rate>)
+        case double(WritableKeyPath<BotConfig, Double>)
+        case span(WritableKeyPath<BotConfig, TimeSpan>)
+        case int(WritableKeyPath<BotConfig, Int>)
+    }
+
+    var group: String?
+    var key: String
+    var kind: Kind
+    var comment: [String]
+
+    var path: String { group.map { "\($0).\(key)" } ?? key }
+
+    /// The value as written in the file.
+    func text(_ config: BotConfig) -> String {
+        switch kind {
+        case .rate(let path): return config[keyPath: path].description
+        case .double(let path): return "\(config[keyPath: path])"
+        case .span(let path): return config[keyPath: path].description
+        case .int(let path): return String(config[keyPath: path])
+        }
+    }
+
+    func json(_ config: BotConfig) -> JSONValue {
+        switch kind {
+        case .rate(let path): return .exact(config[keyPath: path])
+        case .double(let path): return .double(config[keyPath: path])
+        case .span(let path): return .string(config[keyPath: path].description)
+        case .int(let path): return .int(config[keyPath: path])
+        }
+    }
+
+    /// Sets the value from `node`, or says what is wrong with it.
+    func assign(_ node: Node, to config: inout BotConfig) -> String? {
+        let example = text(BotConfig())
+        let expected: String
+        switch kind {
+        case .rate, .double: expected = "a number such as \(example)"
+        case .span: expected = "a length of time such as \(example) (a whole number and s, m, h, d or w)"
+        case .int: expected = "a whole number such as \(example)"
+        }
+        guard let scalar = node.scalar else {
+            return "must be \(expected), not \(node.mapping != nil ? "a group of keys" : "a list")"
+        }
+        if BotConfigFile.isNull(node) {
+            return "has no value; write \(expected), or remove the line to keep the default"
+        }
+        let raw = scalar.string.trimmingCharacters(in: .whitespaces)
+        let got = "(got \"\(raw)\")"
+        switch kind {
+        case .rate(let path):
+            if raw.hasSuffix("%") { return "must be \(expected): write fractions as decimals, so 2.5 % is 0.025 \(got)" }
+            guard let value = Rate(raw) else { return "must be \(expected) \(got)" }
+            config[keyPath: path] = value
+        case .double(let path):
+            if raw.hasSuffix("%") { return "must be \(expected): write fractions as decimals, so 25 % is 0.25 \(got)" }
+            guard let value = Double(raw), value.isFinite else { return "must be \(expected) \(got)" }
+            config[keyPath: path] = value
+        case .span(let path):
+            guard let value = TimeSpan(parsing: raw) else {
+                if Int(raw) != nil { return "must be \(expected): add a unit, e.g. \(raw)h or \(raw)m \(got)" }
+                return "must be \(expected) \(got)"
+            }
+            config[keyPath: path] = value
+        case .int(let path):
+            guard let value = Int(raw) else { return "must be \(expected) \(got)" }
+            config[keyPath: path] = value
+        }
+        return nil
+    }
+
+    static let groups = ["weights", "signals", "risk"]
+
+    static let groupComments: [String: [String]] = [
+        "weights": [
+            "Weights of the three signal groups in the blended score (spec §4: price 40 %, network",
+            "35 %, sentiment 25 %). They need not sum to 1: a group with no data at a bar is left out",
+            "and the rest are renormalised. Set a weight to 0 to ignore that group.",
+        ],
+        "signals": [
+            "How each signal turns data into a score from -1 (short) to +1 (long). Windows are",
+            "lengths of time, so the same file works on 1m, 15m or 1h bars.",
+        ],
+        "risk": [
+            "Risk rules (spec §4, from seed 001), all enforced before any order is sent. A trade's exit",
+            "plan (stop and target) is fixed at entry and never widened.",
+        ],
+    ]
+
+    static var all: [Setting] {
+        [
+            Setting(
+                group: nil, key: "min_agreeing_signals", kind: .int(\.minAgreeingSignals),
+                comment: [
+                    "A trade needs at least this many signals (of 6) pointing the same way as the blended",
+                    "score. Seed 000: \"only enter when multiple NMR-specific signals align\".",
+                ]),
+            Setting(
+                group: nil, key: "entry_threshold", kind: .double(\.entryThreshold),
+                comment: ["...and a blended score at least this large, from 0 to 1 (0.25 = a quarter of full conviction)."]),
+            Setting(
+                group: "weights", key: "price", kind: .double(\.weights.price),
+                comment: ["Price action: momentum and mean reversion, plus the funding-rate anomaly."]),
+            Setting(
+                group: "weights", key: "network", kind: .double(\.weights.network),
+                comment: ["Numerai network data: staked NMR and tournament activity."]),
+            Setting(
+                group: "weights", key: "sentiment", kind: .double(\.weights.sentiment),
+                comment: ["Social sentiment, read from a time series file."]),
+            Setting(
+                group: "signals", key: "momentum_window", kind: .span(\.signals.momentumWindow),
+                comment: ["Momentum: the price return over this window..."]),
+            Setting(
+                group: "signals", key: "momentum_full_scale", kind: .double(\.signals.momentumFullScale),
+                comment: ["...scores +1 (or -1) when it reaches this fraction (0.05 = a 5 % move)."]),
+            Setting(
+                group: "signals", key: "mean_reversion_window", kind: .span(\.signals.meanReversionWindow),
+                comment: ["Mean reversion: the close compared with its mean and spread over this window..."]),
+            Setting(
+                group: "signals", key: "mean_reversion_z", kind: .double(\.signals.meanReversionZ),
+                comment: ["...scores -1 when it is this many standard deviations above the mean, +1 below."]),
+            Setting(
+                group: "signals", key: "funding_anomaly_per_8h", kind: .rate(\.signals.fundingAnomalyPer8h),
+                comment: [
+                    "Funding anomaly (contrarian): a funding rate above this per 8 h (0.001 = 0.1 %) means",
+                    "crowded longs and scores -1; below its negative, +1. Spec §4: such rates tend to revert",
+                    "within a few intervals. Lighter's hourly rates are scaled to 8 h before comparing.",
+                ]),
+            Setting(
+                group: "signals", key: "stake_drop", kind: .double(\.signals.stakeDrop),
+                comment: [
+                    "Staked NMR: a drop of this fraction over stake_window scores -1 (spec §4: a 15 % weekly",
+                    "drop reportedly precedes weakness within 48-72 h; a claim the backtest tests, not a fact).",
+                ]),
+            Setting(group: "signals", key: "stake_window", kind: .span(\.signals.stakeWindow), comment: []),
+            Setting(
+                group: "signals", key: "activity_change", kind: .double(\.signals.activityChange),
+                comment: ["Tournament activity: a relative change of this size over activity_window scores +1 or -1."]),
+            Setting(group: "signals", key: "activity_window", kind: .span(\.signals.activityWindow), comment: []),
+            Setting(
+                group: "risk", key: "max_leverage", kind: .rate(\.risk.maxLeverage),
+                comment: [
+                    "Max 3x per position (spec §4, seed 001); a 20x position is liquidated by a ~4.5 % move,",
+                    "not 0.5 % as seed 000 claims, and a 2.5 % stop must trigger well before liquidation.",
+                ]),
+            Setting(
+                group: "risk", key: "max_exposure", kind: .rate(\.risk.maxExposure),
+                comment: ["At most this share of equity (0.4 = 40 %) posted as margin for open positions."]),
+            Setting(
+                group: "risk", key: "high_volatility_leverage", kind: .rate(\.risk.highVolatilityLeverage),
+                comment: ["In high volatility the caps drop to 2x and 25 % (spec §4, seed 001)."]),
+            Setting(group: "risk", key: "high_volatility_exposure", kind: .rate(\.risk.highVolatilityExposure), comment: []),
+            Setting(
+                group: "risk", key: "high_volatility_threshold", kind: .double(\.risk.highVolatilityThreshold),
+                comment: [
+                    "High volatility means the annualised standard deviation of bar returns over",
+                    "volatility_window is above this (1.5 = 150 % a year).",
+                ]),
+            Setting(group: "risk", key: "volatility_window", kind: .span(\.risk.volatilityWindow), comment: []),
+            Setting(
+                group: "risk", key: "stop_loss", kind: .rate(\.risk.stopLoss),
+                comment: [
+                    "Stop loss 2.5 % adverse to the entry price (spec §4, seed 001), fixed at entry. At 3x",
+                    "hitting it costs 7.5 % of the position's margin.",
+                ]),
+            Setting(
+                group: "risk", key: "take_profit", kind: .rate(\.risk.takeProfit),
+                comment: ["Take profit this fraction in favour of the entry price, fixed at entry (0.05 = 5 %)."]),
+            Setting(
+                group: "risk", key: "time_exit", kind: .span(\.risk.timeExit),
+                comment: ["Close a position that has not moved in its favour within this time (spec §4: 6 h)."]),
+            Setting(
+                group: "risk", key: "circuit_move", kind: .rate(\.risk.circuitMove),
+                comment: [
+                    "Circuit breaker (spec §4): a move over 8 % either way within circuit_window closes",
+                    "every position, then no entries for circuit_cooldown (2 h).",
+                ]),
+            Setting(group: "risk", key: "circuit_window", kind: .span(\.risk.circuitWindow), comment: []),
+            Setting(group: "risk", key: "circuit_cooldown", kind: .span(\.risk.circuitCooldown), comment: []),
+            Setting(
+                group: "risk", key: "quiet_start_hour", kind: .int(\.risk.quietStartHour),
+                comment: [
+                    "No new entries from this hour to quiet_end_hour, UTC (spec §4: 02:00-06:00). Open",
+                    "positions keep their stops. Set both to the same hour to trade around the clock.",
+                ]),
+            Setting(group: "risk", key: "quiet_end_hour", kind: .int(\.risk.quietEndHour), comment: []),
+            Setting(
+                group: "risk", key: "risk_per_trade", kind: .rate(\.risk.riskPerTrade),
+                comment: [
+                    "The loss if the stop is hit may not exceed this share of equity (0.01 = 1 %); it sizes",
+                    "the position. Seed 000 suggests 10-15 %: ten losing trades in a row would then cost",
+                    "65-80 % of the account; at 1 % they cost under 10 %.",
+                ]),
+            Setting(
+                group: "risk", key: "stale_after", kind: .span(\.risk.staleAfter),
+                comment: ["No new entries while the price feed has been silent this long (docs reliability.md)."]),
+        ]
+    }
+}

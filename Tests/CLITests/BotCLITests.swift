@@ -1,0 +1,136 @@
+import Foundation
+import Testing
+
+/// `nmrperp bot init` and `nmrperp bot check`: the bot's YAML configuration (spec §4).
+@Suite struct BotConfigCLITests {
+    /// A fresh folder for one test's files.
+    static func folder() throws -> String {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-bot-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url.path
+    }
+
+    @Test func initWritesADefaultFileThatCheckAcceptsAsExactlyTheDefaults() throws {
+        let path = try Self.folder() + "/bot.yaml"
+        let written = try CLI.run(["bot", "init", "--out", path])
+        #expect(written.status == 0, "\(written.stderr)")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(text.contains("max_leverage: 3"))
+        #expect(text.contains("stop_loss: 0.025"))
+        #expect(text.contains("seed 000"))
+        #expect(text.contains("# Max 3x per position"))
+
+        let checked = try CLI.run(["bot", "check", "--config", path, "--json"])
+        #expect(checked.status == 0, "\(checked.stderr)")
+        let json = try checked.json()
+        #expect(json["valid"] as? Bool == true)
+        // Loading the default file gives exactly BotConfig(): nothing differs from the defaults.
+        #expect((json["changed"] as? [Any])?.isEmpty == true, "\(checked.stdout)")
+        let settings = json["settings"] as? [String: Any] ?? [:]
+        let risk = settings["risk"] as? [String: Any] ?? [:]
+        #expect(risk.count == 16)
+        #expect(risk["max_leverage"] as? Double == 3)
+        #expect(risk["max_exposure"] as? Double == 0.4)
+        #expect(risk["stop_loss"] as? Double == 0.025)
+        #expect(risk["time_exit"] as? String == "6h")
+        #expect(risk["circuit_window"] as? String == "15m")
+        #expect(risk["quiet_start_hour"] as? Int == 2)
+        #expect((settings["signals"] as? [String: Any])?.count == 9)
+        #expect((settings["weights"] as? [String: Any])?["price"] as? Double == 0.4)
+        #expect(settings["min_agreeing_signals"] as? Int == 2)
+
+        let table = try CLI.run(["bot", "check", "--config", path])
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout.contains("valid"))
+        #expect(table.stdout.contains("risk.stop_loss"))
+        #expect(table.stdout.contains("0.025"))
+    }
+
+    @Test func initRefusesToOverwriteWithoutForce() throws {
+        let path = try Self.folder() + "/bot.yaml"
+        try Data("risk:\n  stop_loss: 0.03\n".utf8).write(to: URL(fileURLWithPath: path))
+        let refused = try CLI.run(["bot", "init", "--out", path])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("already exists"))
+        #expect(refused.stderr.contains("--force"))
+        #expect(refused.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count == 1)
+        #expect(try String(contentsOfFile: path, encoding: .utf8) == "risk:\n  stop_loss: 0.03\n")
+
+        let forced = try CLI.run(["bot", "init", "--out", path, "--force"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(try String(contentsOfFile: path, encoding: .utf8).contains("stop_loss: 0.025"))
+    }
+
+    @Test func everyProblemIsReportedAtOnce() throws {
+        let path = try CLI.temporaryFile("risk:\n  stop_los: 0.03\n  max_leverage: abc\n  max_exposure: 1.5\n", suffix: ".yaml")
+        let result = try CLI.run(["bot", "check", "--config", path])
+        #expect(result.status != 0)
+        let lines = result.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.first?.contains("3 problems:") == true, "\(result.stderr)")
+        #expect(lines.contains { $0.hasPrefix("  - risk.stop_los:") && $0.contains("did you mean stop_loss") })
+        #expect(lines.contains { $0.hasPrefix("  - risk.max_leverage:") && $0.contains("abc") && $0.contains("number") })
+        #expect(lines.contains { $0.hasPrefix("  - risk.max_exposure:") && $0.contains("1.5") })
+        #expect(result.stdout.isEmpty)
+
+        let json = try CLI.run(["bot", "check", "--config", path, "--json"])
+        #expect(json.status != 0)
+        let object = try json.json()
+        #expect(object["valid"] as? Bool == false)
+        let problems = object["problems"] as? [[String: Any]] ?? []
+        #expect(problems.compactMap { $0["key"] as? String } == ["risk.stop_los", "risk.max_leverage", "risk.max_exposure"])
+        #expect(problems.compactMap { $0["line"] as? Int } == [2, 3, 4])
+    }
+
+    @Test func aKeyInTheWrongGroupSaysWhereItBelongs() throws {
+        let path = try CLI.temporaryFile("stop_loss: 0.03\nrisk:\n  time_exit: 6\n", suffix: ".yaml")
+        let result = try CLI.run(["bot", "check", "--config", path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("2 problems:"), "\(result.stderr)")
+        #expect(result.stderr.contains("risk.stop_loss belongs under `risk:`"))
+        #expect(result.stderr.contains("add a unit"))
+    }
+
+    @Test func malformedYAMLReportsTheLine() throws {
+        let path = try CLI.temporaryFile("risk:\n  stop_loss: 0.03\n max_leverage: [\n", suffix: ".yaml")
+        let result = try CLI.run(["bot", "check", "--config", path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("not valid YAML"), "\(result.stderr)")
+        #expect(result.stderr.contains("line 3"))
+        #expect(result.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").count == 1)
+    }
+
+    @Test func aPartialConfigKeepsTheDefaultsForTheRest() throws {
+        let path = try CLI.temporaryFile(
+            "min_agreeing_signals: 3\nweights:\n  price: 0.5\nrisk:\n  stop_loss: 0.0175\n  time_exit: 4h\n", suffix: ".yaml")
+        let result = try CLI.run(["bot", "check", "--config", path, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try result.json()
+        #expect(json["valid"] as? Bool == true)
+        #expect(
+            json["changed"] as? [String] == ["min_agreeing_signals", "weights.price", "risk.stop_loss", "risk.time_exit"])
+        let settings = json["settings"] as? [String: Any] ?? [:]
+        let risk = settings["risk"] as? [String: Any] ?? [:]
+        let weights = settings["weights"] as? [String: Any] ?? [:]
+        #expect(settings["min_agreeing_signals"] as? Int == 3)
+        #expect(settings["entry_threshold"] as? Double == 0.25)
+        #expect(weights["price"] as? Double == 0.5)
+        #expect(weights["network"] as? Double == 0.35)
+        #expect(risk["time_exit"] as? String == "4h")
+        #expect(risk["max_leverage"] as? Double == 3)
+        #expect(risk["circuit_cooldown"] as? String == "2h")
+        // Exact: the rate is printed from its fixed-point value, not through a Double.
+        #expect(result.stdout.contains("\"stop_loss\": 0.0175"))
+
+        let table = try CLI.run(["bot", "check", "--config", path])
+        #expect(table.status == 0)
+        #expect(table.stdout.contains("4 of 30 settings differ"))
+        #expect(table.stdout.contains("(default 0.025)"))
+    }
+
+    @Test func aMissingFileSaysHowToMakeOne() throws {
+        let path = try Self.folder() + "/absent.yaml"
+        let result = try CLI.run(["bot", "check", "--config", path])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("bot init"))
+    }
+}
