@@ -56,6 +56,11 @@ public final class MarketDataStore: Sendable {
         let pool: DatabasePool
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // DatabasePool sets `synchronous = NORMAL` on its writer after `prepareDatabase`:
+            // put FULL back on the connection that commits.
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
         } catch let error as DatabaseError where Self.isCorruption(error) {
             throw .corrupt(path: path, reason: Self.reason(error))
         } catch let error as DatabaseError {

@@ -28,6 +28,9 @@ import Testing
             #expect(pragmas.0 == "wal")
             #expect(pragmas.1 == 2)  // FULL
             #expect(pragmas.2 == 1)
+            // The connection that commits must be FULL too (GRDB sets its writer to NORMAL).
+            let writerSynchronous = try store.writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+            #expect(writerSynchronous == 2)
         }
         let reopened = try MarketDataStore(path: path)
         #expect(reopened.path == path)
