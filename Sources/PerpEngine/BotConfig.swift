@@ -42,7 +42,7 @@ public struct BotConfig: Sendable, Equatable {
         /// In the high-volatility regime the caps drop to these.
         public var highVolatilityLeverage = Rate(2)
         public var highVolatilityExposure = Rate("0.25")!
-        /// High volatility: the annualised standard deviation of bar returns over
+        /// High volatility: the annualised standard deviation of simple bar returns over
         /// `volatilityWindow` above this (1.5 = 150 % a year).
         public var highVolatilityThreshold = 1.5
         public var volatilityWindow = TimeSpan.hours(24)

@@ -200,7 +200,7 @@ public struct TradingKernel: Sendable {
         }
         lastBarTime = time.milliseconds
         let close = bar.close.doubleValue
-        if let previous = lastClose, previous > 0 { volatility.add(ElementaryMath.log(close / previous), at: time.milliseconds) }
+        if let previous = lastClose, previous > 0 { volatility.add(close / previous - 1, at: time.milliseconds) }  // simple returns
         lastClose = close
         signals.observe(close: close, at: time.milliseconds)
         // The circuit breaker looks at the bar's extremes against prices inside its window.

@@ -78,21 +78,41 @@ public struct SignalScores: Sendable, Equatable {
     /// The weighted blend of the group means (price: momentum, mean reversion, funding;
     /// network: staked, activity; sentiment), renormalised over the groups that have data.
     public func blended(_ weights: BotConfig.Weights) -> Double {
-        func mean(_ values: [Double?]) -> Double? {
-            let present = values.compactMap { $0 }
-            return present.isEmpty ? nil : present.reduce(0, +) / Double(present.count)
-        }
-        let groups: [(Double?, Double)] = [
-            (mean([momentum, meanReversion, funding]), weights.price), (mean([staked, activity]), weights.network),
-            (sentiment, weights.sentiment),
-        ]
+        // Written without arrays: this runs on every bar.
         var total = 0.0
         var weightSum = 0.0
-        for (score, weight) in groups {
-            if let score, weight > 0 {
-                total += score * weight
-                weightSum += weight
+        var priceSum = 0.0
+        var priceCount = 0.0
+        func addPrice(_ value: Double?) {
+            if let value {
+                priceSum += value
+                priceCount += 1
             }
+        }
+        addPrice(momentum)
+        addPrice(meanReversion)
+        addPrice(funding)
+        if priceCount > 0, weights.price > 0 {
+            total += priceSum / priceCount * weights.price
+            weightSum += weights.price
+        }
+        var networkSum = 0.0
+        var networkCount = 0.0
+        if let staked {
+            networkSum += staked
+            networkCount += 1
+        }
+        if let activity {
+            networkSum += activity
+            networkCount += 1
+        }
+        if networkCount > 0, weights.network > 0 {
+            total += networkSum / networkCount * weights.network
+            weightSum += weights.network
+        }
+        if let sentiment, weights.sentiment > 0 {
+            total += sentiment * weights.sentiment
+            weightSum += weights.sentiment
         }
         return weightSum > 0 ? total / weightSum : 0
     }
@@ -100,7 +120,17 @@ public struct SignalScores: Sendable, Equatable {
     /// How many individual signals point the same way as `direction` (with at least 0.1 of
     /// conviction).
     public func agreeing(with direction: Double) -> Int {
-        named.filter { $0.1 * direction > 0 && abs($0.1) >= 0.1 }.count
+        var count = 0
+        func check(_ value: Double?) {
+            if let value, value * direction > 0, abs(value) >= 0.1 { count += 1 }
+        }
+        check(momentum)
+        check(meanReversion)
+        check(funding)
+        check(staked)
+        check(activity)
+        check(sentiment)
+        return count
     }
 }
 

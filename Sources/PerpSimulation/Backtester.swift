@@ -366,15 +366,15 @@ public struct Backtester<S: Strategy> {
     /// extreme → close, filling whatever each leg reaches first. Bounded: each trigger removes an
     /// order or the position.
     mutating func walkPath(bar: Int, time: Int64, previousClose: Int64, open: Int64, high: Int64, low: Int64, close: Int64, volume: Int64) {
-        let points = close >= open ? [open, low, high, close] : [open, high, low, close]
+        let (first, second) = close >= open ? (low, high) : (high, low)
         // The gap: whatever lies between the previous close and the open triggers in the order
         // the price passed it; orders fill at the open, a liquidation at its own price.
         if previousClose != open {
             runLeg(from: previousClose, to: open, atOpen: true, bar: bar, time: time, volume: volume)
         }
-        for leg in 0..<3 {
-            runLeg(from: points[leg], to: points[leg + 1], atOpen: false, bar: bar, time: time, volume: volume)
-        }
+        runLeg(from: open, to: first, atOpen: false, bar: bar, time: time, volume: volume)
+        runLeg(from: first, to: second, atOpen: false, bar: bar, time: time, volume: volume)
+        runLeg(from: second, to: close, atOpen: false, bar: bar, time: time, volume: volume)
     }
 
     mutating func runLeg(from start: Int64, to end: Int64, atOpen: Bool, bar: Int, time: Int64, volume: Int64) {

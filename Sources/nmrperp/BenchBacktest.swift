@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PerpEngine
 import PerpModel
 import PerpSimulation
 
@@ -24,6 +25,8 @@ struct BenchBacktest: AsyncParsableCommand {
     @Option(help: "Bars CSV (open_time_ms,open,high,low,close,volume).") var data: String
     @Option(help: "Funding CSV (funding_time_ms,funding_rate).") var funding: String
     @Option(help: "Timed repetitions (best is reported).") var reps: Int = 10
+    @Option(help: "sma-cross (the reference scenario) or nmr-bot (the bot's kernel with every rule on).") var strategy: String = "sma-cross"
+    @Option(help: "nmr-bot: folder of staked.csv, activity.csv, sentiment.csv so every signal runs.") var signals: String?
     @Flag(help: "Print JSON.") var json = false
 
     static func referenceConfig() -> VenueConfig {
@@ -45,10 +48,25 @@ struct BenchBacktest: AsyncParsableCommand {
         let clock = ContinuousClock()
         var best = Duration.seconds(1_000_000)
         var result: BacktestResult?
+        guard ["sma-cross", "nmr-bot"].contains(strategy) else {
+            throw CLIError("--strategy must be sma-cross or nmr-bot (got \"\(strategy)\")")
+        }
+        let inputs = try BacktestCommand.signalInputs(signals)
+        var journalRows = 0
         for _ in 0..<reps {
-            var tester = Backtester(strategy: SMACross(), config: BenchBacktest.referenceConfig(), initialCapital: Notional(1_000_000))
-            let elapsed = clock.measure { result = tester.run(series, funding: rates) }
-            best = min(best, elapsed)
+            if strategy == "nmr-bot" {
+                let kernel = TradingKernel(config: BotConfig(), inputs: inputs, barInterval: series.barInterval ?? .minutes(1))
+                var tester = Backtester(
+                    strategy: BotStrategy(kernel: kernel, fundingRates: rates), config: BenchBacktest.referenceConfig(),
+                    initialCapital: Notional(1_000_000))
+                let elapsed = clock.measure { result = tester.run(series, funding: rates) }
+                journalRows = tester.strategy.journal.count
+                best = min(best, elapsed)
+            } else {
+                var tester = Backtester(strategy: SMACross(), config: BenchBacktest.referenceConfig(), initialCapital: Notional(1_000_000))
+                let elapsed = clock.measure { result = tester.run(series, funding: rates) }
+                best = min(best, elapsed)
+            }
         }
         let rssAfter = peakRSS()
         guard let result else { return }
@@ -58,6 +76,7 @@ struct BenchBacktest: AsyncParsableCommand {
         if json {
             emit(
                 json: .object([
+                    ("strategy", .string(strategy)), ("journal_rows", .int(journalRows)),
                     ("bars", .int(result.bars)), ("trades", .int(result.trades.count)), ("liquidations", .int(result.liquidations)),
                     ("final_equity", .exact(result.finalEquity)), ("fees_paid", .exact(result.feesPaid)),
                     ("funding_paid", .exact(result.fundingPaid)),
