@@ -24,7 +24,7 @@ import PerpModel
 /// try journal.append(rows, run: "paper-2024-05-01")
 /// let text = JournalJSONL.render(try journal.entries(run: "paper-2024-05-01"))
 /// ```
-public final class JournalStore: Sendable {
+public final class JournalStore: Sendable, SQLiteBacked {
     /// The database file's path, or `":memory:"` for an in-memory journal.
     public let path: String
     /// The GRDB connection (a `DatabasePool` for files, a `DatabaseQueue` in memory).
@@ -44,7 +44,7 @@ public final class JournalStore: Sendable {
                 atPath: parent, withIntermediateDirectories: true)
         } catch {
             throw .cannotOpen(
-                path: path, reason: "cannot create folder \(parent): \(Self.describe(error))")
+                path: path, reason: "cannot create folder \(parent): \(SQLiteErrors.describe(error))")
         }
         var configuration = Self.baseConfiguration()
         // A reader (a report, the operator's query) may briefly hold the lock: wait for it.
@@ -58,10 +58,10 @@ public final class JournalStore: Sendable {
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }
-        } catch let error as DatabaseError where Self.isCorruption(error) {
-            throw .corrupt(path: path, reason: Self.reason(error))
+        } catch let error as DatabaseError where SQLiteErrors.isCorruption(error) {
+            throw .corrupt(path: path, reason: SQLiteErrors.reason(error))
         } catch let error as DatabaseError {
-            throw .cannotOpen(path: path, reason: Self.reason(error))
+            throw .cannotOpen(path: path, reason: SQLiteErrors.reason(error))
         } catch {
             throw .cannotOpen(path: path, reason: String(describing: error))
         }
@@ -179,7 +179,7 @@ public final class JournalStore: Sendable {
             try String.fetchAll(db, sql: "PRAGMA integrity_check")
         }
         guard findings == ["ok"] else {
-            var reason = Self.oneLine(findings.first ?? "integrity_check returned nothing")
+            var reason = SQLiteErrors.oneLine(findings.first ?? "integrity_check returned nothing")
             if findings.count > 1 { reason += " (and \(findings.count - 1) more findings)" }
             throw .corrupt(path: path, reason: reason)
         }
@@ -261,7 +261,7 @@ public final class JournalStore: Sendable {
             label = "a journal row"
         }
         func corrupt(_ problem: String) -> StoreError {
-            .corrupt(path: path, reason: "\(label): \(oneLine(problem))")
+            .corrupt(path: path, reason: "\(label): \(SQLiteErrors.oneLine(problem))")
         }
         func integer(_ index: Int, _ column: String) throws(StoreError) -> Int64? {
             switch values[index] {
@@ -313,58 +313,6 @@ public final class JournalStore: Sendable {
             note: try required(text(13, "note"), "note"))
     }
 
-    /// `text` with line breaks replaced by spaces, for one-line error messages.
-    private static func oneLine(_ text: String) -> String {
-        String(text.map { $0.isNewline ? " " : $0 })
-    }
-
-    // MARK: - Error mapping
-
-    /// Runs `body`, turning any error into a ``StoreError`` that names `operation`.
-    func perform<T>(_ operation: String, _ body: () throws -> T) throws(StoreError) -> T {
-        do {
-            return try body()
-        } catch let error as StoreError {
-            throw error
-        } catch let error as DatabaseError where Self.isCorruption(error) {
-            throw .corrupt(path: path, reason: Self.reason(error))
-        } catch let error as DatabaseError {
-            throw .database(operation: operation, reason: Self.reason(error))
-        } catch {
-            throw .database(operation: operation, reason: String(describing: error))
-        }
-    }
-
-    /// Runs `body` in one write transaction: either all of it is committed, or none.
-    func write<T>(_ operation: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
-        try perform(operation) { try writer.write(body) }
-    }
-
-    /// Runs `body` on a consistent snapshot of the database.
-    func read<T>(_ operation: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
-        try perform(operation) { try writer.read(body) }
-    }
-
-    /// A one-line reason for a file-system error: the POSIX message when there is one.
-    private static func describe(_ error: any Error) -> String {
-        let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? any Error {
-            let posix = underlying as NSError
-            if posix.domain == NSPOSIXErrorDomain {
-                return String(cString: strerror(Int32(posix.code)))
-            }
-        }
-        return nsError.localizedDescription
-    }
-
-    private static func isCorruption(_ error: DatabaseError) -> Bool {
-        error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
-    }
-
-    private static func reason(_ error: DatabaseError) -> String {
-        let message = error.message ?? "unknown error"
-        return oneLine("\(message) (SQLite code \(error.extendedResultCode.rawValue))")
-    }
 }
 
 /// The journal as JSON Lines (the `--journal out.jsonl` file): one compact

@@ -23,7 +23,7 @@ import PerpModel
 /// }
 /// let series = try store.loadCandles(key: key, from: start, to: end)
 /// ```
-public final class MarketDataStore: Sendable {
+public final class MarketDataStore: Sendable, SQLiteBacked {
     /// The database file's path, or `":memory:"` for an in-memory store.
     public let path: String
     /// The GRDB connection (a `DatabasePool` for files, a `DatabaseQueue` in memory).
@@ -43,7 +43,7 @@ public final class MarketDataStore: Sendable {
                 atPath: parent, withIntermediateDirectories: true)
         } catch {
             throw .cannotOpen(
-                path: path, reason: "cannot create folder \(parent): \(Self.describe(error))")
+                path: path, reason: "cannot create folder \(parent): \(SQLiteErrors.describe(error))")
         }
         var configuration = Self.baseConfiguration()
         // Another process (a second fetch) may hold the write lock for a while: wait for it.
@@ -61,10 +61,10 @@ public final class MarketDataStore: Sendable {
             try pool.writeWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }
-        } catch let error as DatabaseError where Self.isCorruption(error) {
-            throw .corrupt(path: path, reason: Self.reason(error))
+        } catch let error as DatabaseError where SQLiteErrors.isCorruption(error) {
+            throw .corrupt(path: path, reason: SQLiteErrors.reason(error))
         } catch let error as DatabaseError {
-            throw .cannotOpen(path: path, reason: Self.reason(error))
+            throw .cannotOpen(path: path, reason: SQLiteErrors.reason(error))
         } catch {
             throw .cannotOpen(path: path, reason: String(describing: error))
         }
@@ -103,55 +103,6 @@ public final class MarketDataStore: Sendable {
         configuration.label = "PerpStore"
         configuration.foreignKeysEnabled = true
         return configuration
-    }
-
-    // MARK: - Error mapping
-
-    /// Runs `body`, turning any error into a ``StoreError`` that names `operation`.
-    func perform<T>(_ operation: String, _ body: () throws -> T) throws(StoreError) -> T {
-        do {
-            return try body()
-        } catch let error as StoreError {
-            throw error
-        } catch let error as DatabaseError where Self.isCorruption(error) {
-            throw .corrupt(path: path, reason: Self.reason(error))
-        } catch let error as DatabaseError {
-            throw .database(operation: operation, reason: Self.reason(error))
-        } catch {
-            throw .database(operation: operation, reason: String(describing: error))
-        }
-    }
-
-    /// Runs `body` in one write transaction: either all of it is committed, or none.
-    func write<T>(_ operation: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
-        try perform(operation) { try writer.write(body) }
-    }
-
-    /// Runs `body` on a consistent snapshot of the database.
-    func read<T>(_ operation: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
-        try perform(operation) { try writer.read(body) }
-    }
-
-    /// A one-line reason for a file-system error: the POSIX message when there is one
-    /// ("Not a directory"), rather than Foundation's generic wrapper.
-    private static func describe(_ error: any Error) -> String {
-        let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? any Error {
-            let posix = underlying as NSError
-            if posix.domain == NSPOSIXErrorDomain {
-                return String(cString: strerror(Int32(posix.code)))
-            }
-        }
-        return nsError.localizedDescription
-    }
-
-    private static func isCorruption(_ error: DatabaseError) -> Bool {
-        error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
-    }
-
-    private static func reason(_ error: DatabaseError) -> String {
-        let message = error.message ?? "unknown error"
-        return "\(message) (SQLite code \(error.extendedResultCode.rawValue))"
     }
 
     // MARK: - Maintenance

@@ -1,0 +1,70 @@
+import Foundation
+import GRDB
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// What the store's database files share: the path, the GRDB writer, and one way of turning
+/// SQLite and file-system failures into one-line ``StoreError``s.
+protocol SQLiteBacked {
+    var path: String { get }
+    var writer: any DatabaseWriter { get }
+}
+
+extension SQLiteBacked {
+    /// Runs `body`, turning any error into a ``StoreError`` that names `operation`.
+    func perform<T>(_ operation: String, _ body: () throws -> T) throws(StoreError) -> T {
+        do {
+            return try body()
+        } catch let error as StoreError {
+            throw error
+        } catch let error as DatabaseError where SQLiteErrors.isCorruption(error) {
+            throw .corrupt(path: path, reason: SQLiteErrors.reason(error))
+        } catch let error as DatabaseError {
+            throw .database(operation: operation, reason: SQLiteErrors.reason(error))
+        } catch {
+            throw .database(operation: operation, reason: String(describing: error))
+        }
+    }
+
+    /// Runs `body` in one write transaction: either all of it is committed, or none.
+    func write<T>(_ operation: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+        try perform(operation) { try writer.write(body) }
+    }
+
+    /// Runs `body` on a consistent snapshot of the database.
+    func read<T>(_ operation: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
+        try perform(operation) { try writer.read(body) }
+    }
+}
+
+/// One-line descriptions of SQLite and file-system failures.
+enum SQLiteErrors {
+    /// A one-line reason for a file-system error: the POSIX message when there is one
+    /// ("Not a directory"), rather than Foundation's generic wrapper.
+    static func describe(_ error: any Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? any Error {
+            let posix = underlying as NSError
+            if posix.domain == NSPOSIXErrorDomain {
+                return String(cString: strerror(Int32(posix.code)))
+            }
+        }
+        return nsError.localizedDescription
+    }
+
+    static func isCorruption(_ error: DatabaseError) -> Bool {
+        error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB
+    }
+
+    static func reason(_ error: DatabaseError) -> String {
+        let message = error.message ?? "unknown error"
+        return oneLine("\(message) (SQLite code \(error.extendedResultCode.rawValue))")
+    }
+
+    /// `text` with line breaks replaced by spaces, for one-line error messages.
+    static func oneLine(_ text: String) -> String {
+        String(text.map { $0.isNewline ? " " : $0 })
+    }
+}
