@@ -38,45 +38,12 @@ public final class JournalStore: Sendable, SQLiteBacked {
     ///   when the file is not a readable SQLite database; ``StoreError/newerSchema(path:unknownMigrations:)``
     ///   when a newer build wrote it.
     public convenience init(path: String) throws(StoreError) {
-        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        do {
-            try FileManager.default.createDirectory(
-                atPath: parent, withIntermediateDirectories: true)
-        } catch {
-            throw .cannotOpen(
-                path: path, reason: "cannot create folder \(parent): \(SQLiteErrors.describe(error))")
-        }
-        var configuration = Self.baseConfiguration()
-        // A reader (a report, the operator's query) may briefly hold the lock: wait for it.
-        configuration.busyMode = .timeout(10)
-        let pool: DatabasePool
-        do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            // DatabasePool turns WAL on and then sets `synchronous = NORMAL` on its writer
-            // connection (after any `prepareDatabase`), which may lose the last commits on power
-            // loss. FULL makes each commit durable; only the writer's setting matters.
-            try pool.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-            }
-        } catch let error as DatabaseError where SQLiteErrors.isCorruption(error) {
-            throw .corrupt(path: path, reason: SQLiteErrors.reason(error))
-        } catch let error as DatabaseError {
-            throw .cannotOpen(path: path, reason: SQLiteErrors.reason(error))
-        } catch {
-            throw .cannotOpen(path: path, reason: String(describing: error))
-        }
-        try self.init(writer: pool, path: path)
+        try self.init(writer: SQLiteErrors.openFile(path: path, configuration: Self.baseConfiguration()), path: path)
     }
 
     /// A fresh, empty journal in memory, gone when the value is released (tests, dry runs).
     public static func inMemory() throws(StoreError) -> JournalStore {
-        let queue: DatabaseQueue
-        do {
-            queue = try DatabaseQueue(configuration: baseConfiguration())
-        } catch {
-            throw .cannotOpen(path: ":memory:", reason: String(describing: error))
-        }
-        return try JournalStore(writer: queue, path: ":memory:")
+        try JournalStore(writer: SQLiteErrors.openMemory(configuration: baseConfiguration()), path: ":memory:")
     }
 
     /// Wraps an open connection and migrates it.

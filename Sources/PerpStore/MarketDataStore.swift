@@ -37,49 +37,12 @@ public final class MarketDataStore: Sendable, SQLiteBacked {
     ///   readable SQLite database, ``StoreError/newerSchema(path:unknownMigrations:)`` when a
     ///   newer build wrote it.
     public convenience init(path: String) throws(StoreError) {
-        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        do {
-            try FileManager.default.createDirectory(
-                atPath: parent, withIntermediateDirectories: true)
-        } catch {
-            throw .cannotOpen(
-                path: path, reason: "cannot create folder \(parent): \(SQLiteErrors.describe(error))")
-        }
-        var configuration = Self.baseConfiguration()
-        // Another process (a second fetch) may hold the write lock for a while: wait for it.
-        // (GRDB 7 opens write transactions IMMEDIATE, so the wait happens at their start.)
-        configuration.busyMode = .timeout(10)
-        configuration.prepareDatabase { db in
-            // WAL is set by DatabasePool itself; FULL makes each commit durable on power loss.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
-        let pool: DatabasePool
-        do {
-            pool = try DatabasePool(path: path, configuration: configuration)
-            // DatabasePool sets `synchronous = NORMAL` on its writer after `prepareDatabase`:
-            // put FULL back on the connection that commits.
-            try pool.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-            }
-        } catch let error as DatabaseError where SQLiteErrors.isCorruption(error) {
-            throw .corrupt(path: path, reason: SQLiteErrors.reason(error))
-        } catch let error as DatabaseError {
-            throw .cannotOpen(path: path, reason: SQLiteErrors.reason(error))
-        } catch {
-            throw .cannotOpen(path: path, reason: String(describing: error))
-        }
-        try self.init(writer: pool, path: path)
+        try self.init(writer: SQLiteErrors.openFile(path: path, configuration: Self.baseConfiguration()), path: path)
     }
 
     /// A fresh, empty store in memory, gone when the value is released (tests, dry runs).
     public static func inMemory() throws(StoreError) -> MarketDataStore {
-        let queue: DatabaseQueue
-        do {
-            queue = try DatabaseQueue(configuration: baseConfiguration())
-        } catch {
-            throw .cannotOpen(path: ":memory:", reason: String(describing: error))
-        }
-        return try MarketDataStore(writer: queue, path: ":memory:")
+        try MarketDataStore(writer: SQLiteErrors.openMemory(configuration: baseConfiguration()), path: ":memory:")
     }
 
     /// Wraps an open connection and migrates it.

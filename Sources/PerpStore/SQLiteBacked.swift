@@ -39,8 +39,43 @@ extension SQLiteBacked {
     }
 }
 
-/// One-line descriptions of SQLite and file-system failures.
+/// Opening the store's database files, and one-line descriptions of SQLite and file-system
+/// failures.
 enum SQLiteErrors {
+    /// Opens (creating its folder if needed) a database file: WAL (GRDB's `DatabasePool`),
+    /// `synchronous = FULL` on the connection that commits (GRDB sets NORMAL on its writer after
+    /// `prepareDatabase`, which can lose the last commits on power loss), foreign keys on, and a
+    /// 10 s wait for a lock held by another reader or process.
+    static func openFile(path: String, configuration base: Configuration) throws(StoreError) -> DatabasePool {
+        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        do {
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        } catch {
+            throw .cannotOpen(path: path, reason: "cannot create folder \(parent): \(describe(error))")
+        }
+        var configuration = base
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(10)
+        do {
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            return pool
+        } catch let error as DatabaseError where isCorruption(error) {
+            throw .corrupt(path: path, reason: reason(error))
+        } catch let error as DatabaseError {
+            throw .cannotOpen(path: path, reason: reason(error))
+        } catch {
+            throw .cannotOpen(path: path, reason: String(describing: error))
+        }
+    }
+
+    /// An empty database in memory (tests, dry runs).
+    static func openMemory(configuration: Configuration) throws(StoreError) -> DatabaseQueue {
+        do { return try DatabaseQueue(configuration: configuration) } catch {
+            throw .cannotOpen(path: ":memory:", reason: String(describing: error))
+        }
+    }
+
     /// A one-line reason for a file-system error: the POSIX message when there is one
     /// ("Not a directory"), rather than Foundation's generic wrapper.
     static func describe(_ error: any Error) -> String {
