@@ -18,19 +18,7 @@ import Testing
             let store = try MarketDataStore(path: path)
             try store.saveCandlesPage(bars([0, 1, 2]), key: minuteKey, covering: minutes(0, 3))
             try store.saveFundingPage(rates, key: fundingKey, covering: minutes(0, 480))
-            let pragmas = try store.writer.read { db in
-                (
-                    try String.fetchOne(db, sql: "PRAGMA journal_mode"),
-                    try Int.fetchOne(db, sql: "PRAGMA synchronous"),
-                    try Int.fetchOne(db, sql: "PRAGMA foreign_keys")
-                )
-            }
-            #expect(pragmas.0 == "wal")
-            #expect(pragmas.1 == 2)  // FULL
-            #expect(pragmas.2 == 1)
-            // The connection that commits must be FULL too (GRDB sets its writer to NORMAL).
-            let writerSynchronous = try store.writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
-            #expect(writerSynchronous == 2)
+            try expectDurableSettings(store.writer)
         }
         let reopened = try MarketDataStore(path: path)
         #expect(reopened.path == path)

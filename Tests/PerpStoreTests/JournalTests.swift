@@ -193,19 +193,7 @@ private func bareEntry(_ n: Int64) -> JournalEntry {
         do {
             let journal = try JournalStore(path: path)
             try journal.append(first, run: "paper-1")
-            let pragmas = try journal.writer.read { db in
-                (
-                    try String.fetchOne(db, sql: "PRAGMA journal_mode"),
-                    try Int.fetchOne(db, sql: "PRAGMA synchronous"),
-                    try Int.fetchOne(db, sql: "PRAGMA foreign_keys")
-                )
-            }
-            #expect(pragmas.0 == "wal")
-            #expect(pragmas.1 == 2)  // FULL
-            #expect(pragmas.2 == 1)
-            // The writer connection is the one whose setting makes commits durable.
-            let writePragma = try journal.writer.write { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
-            #expect(writePragma == 2)
+            try expectDurableSettings(journal.writer)
         }
         let reopened = try JournalStore(path: path)
         #expect(reopened.path == path)

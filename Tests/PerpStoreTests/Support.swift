@@ -1,6 +1,8 @@
 import Foundation
+import GRDB
 import PerpModel
 import PerpStore
+import Testing
 
 /// One-minute bars of a made-up NMRUSDT feed.
 let minuteKey = SeriesKey(source: "binance-spot", symbol: "NMRUSDT", interval: .minutes(1))
@@ -31,4 +33,21 @@ func bars(_ times: [Int64], base: Int64 = 150_000_000) -> CandleSeries {
 func temporaryFolder() -> URL {
     FileManager.default.temporaryDirectory.appendingPathComponent(
         "PerpStoreTests-\(UUID().uuidString)", isDirectory: true)
+}
+
+/// Both database files must be WAL with `synchronous = FULL` on reads and on the writer (the
+/// connection whose setting makes commits durable), with foreign keys on.
+func expectDurableSettings(_ writer: any DatabaseWriter, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let pragmas = try writer.read { db in
+        (
+            try String.fetchOne(db, sql: "PRAGMA journal_mode"),
+            try Int.fetchOne(db, sql: "PRAGMA synchronous"),
+            try Int.fetchOne(db, sql: "PRAGMA foreign_keys")
+        )
+    }
+    #expect(pragmas.0 == "wal", sourceLocation: sourceLocation)
+    #expect(pragmas.1 == 2, sourceLocation: sourceLocation)  // FULL
+    #expect(pragmas.2 == 1, sourceLocation: sourceLocation)
+    let writerSynchronous = try writer.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+    #expect(writerSynchronous == 2, sourceLocation: sourceLocation)
 }
