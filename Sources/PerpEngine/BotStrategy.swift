@@ -4,16 +4,38 @@ import PerpSimulation
 /// Runs the trading kernel on the simulated venue (backtests; paper trading feeds the same
 /// kernel from live data). Each bar: the fills and funding since the last bar, then the bar
 /// itself, go to the kernel; its commands become venue actions; its journal rows are kept.
-public struct BotStrategy: Strategy {
+public struct BotStrategy: Strategy, Sendable {
     public private(set) var kernel: TradingKernel
     public private(set) var journal: [JournalEntry] = []
     /// Funding rates to feed the funding-anomaly signal, by time.
-    private let fundingRates: [FundingRate]
+    private var fundingRates: [FundingRate]
     private var fundingIndex = 0
+    /// A close asked for between bars (the kill switch).
+    private var closeRequested = false
 
     public init(kernel: TradingKernel, fundingRates: [FundingRate] = []) {
         self.kernel = kernel
         self.fundingRates = fundingRates.sorted { $0.time < $1.time }
+    }
+
+    /// A funding rate published after the strategy was made (paper trading); rates must come
+    /// in time order, and reach the kernel at the first bar whose close is at or after them.
+    public mutating func observe(fundingRate: FundingRate) {
+        if let last = fundingRates.last, fundingRate.time <= last.time { return }
+        fundingRates.append(fundingRate)
+    }
+
+    /// Passes a shell event (the feed's state, unreadable data, the kill switch) to the kernel
+    /// and keeps its journal rows. A close it asks for (the kill switch) is carried out at the
+    /// next bar's close.
+    public mutating func handle(_ event: KernelEvent) {
+        for command in kernel.handle(event) {
+            switch command {
+            case .journal(let entry): journal.append(entry)
+            case .close: closeRequested = true
+            case .open, .cancelOrders: break
+            }
+        }
     }
 
     public mutating func onBar(_ bar: BarView, account: AccountView) -> StrategyAction? {
@@ -29,6 +51,10 @@ public struct BotStrategy: Strategy {
         let candle = Candle(openTime: bar.time, open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume)
         commands += kernel.handle(.bar(candle, equity: account.equity, position: account.position))
         var action: StrategyAction?
+        if closeRequested {
+            closeRequested = false
+            if !account.isFlat { action = .flatten }
+        }
         for command in commands {
             switch command {
             case .journal(let entry):

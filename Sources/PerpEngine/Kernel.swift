@@ -29,6 +29,13 @@ public enum KernelEvent: Sendable {
     case fundingRate(FundingRate)
     /// The operator's kill switch.
     case kill(reason: String, at: Timestamp)
+    /// The shell's view of a live feed (paper trading): `live: false` while it catches up on
+    /// bars that closed before now (start-up, restart) or while the feed is silent; the kernel
+    /// still observes those bars (signals, exits) but opens nothing until `live: true`.
+    case feed(live: Bool, at: Timestamp, reason: String)
+    /// Data the shell could not read (a NaN price, a malformed row): journalled, never traded
+    /// on (reliability.md "Market data").
+    case badData(reason: String, at: Timestamp)
 }
 
 /// What the kernel asks for. The shell (backtest or paper) carries these out.
@@ -56,6 +63,8 @@ public struct TradingKernel: Sendable {
     private var volatility: RollingWindow
     private var circuitPrices: RollingWindow
     private var lastBarTime: Int64?
+    /// `false` while a live shell says the feed is catching up or silent.
+    private var feedLive = true
     private var lastClose: Double?
     // The open position as the kernel planned it.
     private var side: Side?
@@ -98,6 +107,17 @@ public struct TradingKernel: Sendable {
             ]
             if side != nil { commands.append(.close(reason: "kill switch")) }
             return commands
+        case .feed(let live, let time, let reason):
+            guard live != feedLive else { return [] }
+            feedLive = live
+            return [
+                .journal(
+                    JournalEntry(
+                        time: time, event: live ? .stateChange : .staleFeed,
+                        reason: live ? "feed live: \(reason); entries allowed" : "\(reason); no entries until the feed is live"))
+            ]
+        case .badData(let reason, let time):
+            return [.journal(JournalEntry(time: time, event: .badData, reason: reason))]
         }
     }
 
@@ -259,6 +279,8 @@ public struct TradingKernel: Sendable {
         let blended = scores.blended(config.weights)
         let agreeing = scores.agreeing(with: blended)
         guard abs(blended) >= config.entryThreshold, agreeing >= config.minAgreeingSignals else { return commands }
+        // Catching up on past bars (paper start-up or restart): signals only, no entries.
+        guard feedLive else { return commands }
         let wanted: Side = blended > 0 ? .long : .short
         let named = scores.named
         func deny(_ reason: String) -> [KernelCommand] {

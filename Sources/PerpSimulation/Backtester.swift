@@ -47,6 +47,9 @@ public struct Backtester<S: Strategy> {
     var insurance: Int64 = 0
     var fees: Int64 = 0
     var fundingPaid: Int64 = 0
+    // Stepping (paper trading): bars stepped so far and the last one's close.
+    var steppedBars = 0
+    var lastSteppedClose: Int64?
 
     public init(strategy: S, config: VenueConfig = VenueConfig(), initialCapital: Notional) {
         self.strategy = strategy
@@ -87,38 +90,17 @@ public struct Backtester<S: Strategy> {
                 fi += 1
             }
             // 2. Resting orders and liquidation.
-            if !resting.isEmpty {
-                walkPath(
-                    bar: i, time: t, previousClose: i > 0 ? closes[i - 1] : opens[i], open: opens[i], high: highs[i], low: lows[i],
-                    close: closes[i],
-                    volume: volumes[i])
-            } else if liquidation > 0 {
-                if position.quantity.raw > 0 ? lows[i] <= liquidation : highs[i] >= liquidation {
-                    liquidate(bar: i, time: t)
-                }
-            }
+            walkBar(
+                bar: i, time: t, previousClose: i > 0 ? closes[i - 1] : opens[i], open: opens[i], high: highs[i], low: lows[i],
+                close: closes[i], volume: volumes[i])
             // 3. Equity at the close.
             if !position.isFlat { barsInMarket += 1 }
             if config.recordEquity {
                 equity.append(time: t, equity: currentEquity(close: closes[i]), position: position.quantity)
             }
             // 4. Strategy.
-            let bar = BarView(
-                index: i, time: Timestamp(milliseconds: t), open: Price(raw: opens[i]), high: Price(raw: highs[i]),
-                low: Price(raw: lows[i]),
-                close: Price(raw: closes[i]), volume: Quantity(raw: volumes[i]))
-            let newFills = fills.count > fillsShown ? Array(fills[fillsShown...]) : []
-            let newFunding = fundingRecords.count > fundingShown ? Array(fundingRecords[fundingShown...]) : []
-            fillsShown = fills.count
-            fundingShown = fundingRecords.count
-            let account = AccountView(
-                balance: Notional(raw: balance), position: position.quantity, costBasis: position.costBasis,
-                positionMargin: Notional(raw: margin),
-                restingOrders: resting.count, recentFills: newFills, recentFunding: newFunding, closeRaw: closes[i],
-                liquidationRaw: liquidation)
-            if let action = strategy.onBar(bar, account: account) {
-                perform(action, bar: i, time: t, close: closes[i], volume: volumes[i])
-            }
+            consultStrategy(
+                bar: i, time: t, open: opens[i], high: highs[i], low: lows[i], close: closes[i], volume: volumes[i])
         }
         if config.closeAtEnd, n > 0, !position.isFlat {
             fill(delta: -position.quantity, price: closes[n - 1], feeRate: config.takerFee, bar: n - 1, time: times[n - 1], reason: .end)
@@ -129,6 +111,40 @@ public struct Backtester<S: Strategy> {
             bars: n, initialCapital: initialCapital, finalEquity: finalEquity, fills: fills, trades: trades, funding: fundingRecords,
             liquidations: liquidations, insuranceFundDraws: Notional(raw: insurance), feesPaid: Notional(raw: fees),
             fundingPaid: Notional(raw: fundingPaid), equity: equity, barsInMarket: barsInMarket)
+    }
+
+    /// Step 2 of a bar: resting orders and liquidation along its path.
+    @inline(__always)
+    mutating func walkBar(
+        bar i: Int, time t: Int64, previousClose: Int64, open: Int64, high: Int64, low: Int64, close: Int64, volume: Int64
+    ) {
+        if !resting.isEmpty {
+            walkPath(bar: i, time: t, previousClose: previousClose, open: open, high: high, low: low, close: close, volume: volume)
+        } else if liquidation > 0 {
+            if position.quantity.raw > 0 ? low <= liquidation : high >= liquidation {
+                liquidate(bar: i, time: t)
+            }
+        }
+    }
+
+    /// Step 4 of a bar: the strategy sees the closed bar and the account, and its action is
+    /// carried out at the close.
+    @inline(__always)
+    mutating func consultStrategy(bar i: Int, time t: Int64, open: Int64, high: Int64, low: Int64, close: Int64, volume: Int64) {
+        let bar = BarView(
+            index: i, time: Timestamp(milliseconds: t), open: Price(raw: open), high: Price(raw: high), low: Price(raw: low),
+            close: Price(raw: close), volume: Quantity(raw: volume))
+        let newFills = fills.count > fillsShown ? Array(fills[fillsShown...]) : []
+        let newFunding = fundingRecords.count > fundingShown ? Array(fundingRecords[fundingShown...]) : []
+        fillsShown = fills.count
+        fundingShown = fundingRecords.count
+        let account = AccountView(
+            balance: Notional(raw: balance), position: position.quantity, costBasis: position.costBasis,
+            positionMargin: Notional(raw: margin), restingOrders: resting.count, recentFills: newFills, recentFunding: newFunding,
+            closeRaw: close, liquidationRaw: liquidation)
+        if let action = strategy.onBar(bar, account: account) {
+            perform(action, bar: i, time: t, close: close, volume: volume)
+        }
     }
 
     func currentEquity(close: Int64) -> Notional {
@@ -429,3 +445,5 @@ public struct Backtester<S: Strategy> {
         }
     }
 }
+
+extension Backtester: Sendable where S: Sendable {}
