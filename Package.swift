@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "PerpSimulation", targets: ["PerpSimulation"]),
         .library(name: "PerpReports", targets: ["PerpReports"]),
         .library(name: "PerpEngine", targets: ["PerpEngine"]),
+        .library(name: "PerpLive", targets: ["PerpLive"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -39,11 +40,15 @@ let package = Package(
             name: "PerpStore",
             dependencies: ["PerpModel", "PerpEngine", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
+        .target(
+            name: "PerpLive",
+            dependencies: ["PerpModel", "PerpEngine", "PerpSimulation", "PerpVenues", "PerpStore", "PerpMarketData"],
+            swiftSettings: strict),
         .executableTarget(
             name: "nmrperp",
             dependencies: [
                 "PerpModel", "PerpMechanics", "PerpHedge", "PerpMarketData", "PerpVenues", "PerpStore", "PerpSimulation",
-                "PerpReports", "PerpEngine",
+                "PerpReports", "PerpEngine", "PerpLive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -64,6 +69,9 @@ let package = Package(
             name: "PerpEngineTests", dependencies: ["PerpEngine", "PerpMarketData", "PerpSimulation", "TestSupport"], swiftSettings: strict),
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "PerpLiveTests", dependencies: ["PerpLive", "PerpVenues", "PerpStore", "PerpEngine", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["nmrperp", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -57,6 +57,10 @@ public final class JournalStore: Sendable, SQLiteBacked {
         if !applied.isDisjoint(with: Schema.migrator.migrations) {
             throw .cannotOpen(path: path, reason: "the file is a market-data cache, not a journal")
         }
+        if applied.contains(Schema.paperMigrationID) {
+            throw .cannotOpen(
+                path: path, reason: "the file is a paper-trading session (read it with `nmrperp paper journal`), not a journal")
+        }
         let unknown = applied.subtracting(migrator.migrations).sorted()
         guard unknown.isEmpty else {
             throw .newerSchema(path: path, unknownMigrations: unknown)
@@ -80,21 +84,27 @@ public final class JournalStore: Sendable, SQLiteBacked {
     public func append(_ entries: [JournalEntry], run: String) throws(StoreError) {
         guard !entries.isEmpty else { return }
         try write("appending \(entries.count) journal entries to run \(run.debugDescription)") { db in
-            let statement = try db.cachedStatement(
-                sql: """
-                    INSERT INTO journal
-                        (run, time_ms, event, side, price_raw, quantity_raw, leverage_raw, reason,
-                         signals, fee_raw, funding_raw, pnl_raw, note)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """)
-            for entry in entries {
-                try statement.execute(arguments: [
-                    run, entry.time.milliseconds, entry.event.rawValue, entry.side?.rawValue,
-                    entry.price?.raw, entry.quantity?.raw, entry.leverage?.raw, entry.reason,
-                    Self.signalsText(entry.signals), entry.fee?.raw, entry.funding?.raw, entry.pnl?.raw,
-                    entry.note,
-                ])
-            }
+            try Self.insert(entries, run: run, into: db)
+        }
+    }
+
+    /// Inserts `entries` for `run` inside the caller's transaction (``PaperStore`` writes them
+    /// with the events that produced them).
+    static func insert(_ entries: [JournalEntry], run: String, into db: Database) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO journal
+                    (run, time_ms, event, side, price_raw, quantity_raw, leverage_raw, reason,
+                     signals, fee_raw, funding_raw, pnl_raw, note)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+        for entry in entries {
+            try statement.execute(arguments: [
+                run, entry.time.milliseconds, entry.event.rawValue, entry.side?.rawValue,
+                entry.price?.raw, entry.quantity?.raw, entry.leverage?.raw, entry.reason,
+                Self.signalsText(entry.signals), entry.fee?.raw, entry.funding?.raw, entry.pnl?.raw,
+                entry.note,
+            ])
         }
     }
 
@@ -106,15 +116,18 @@ public final class JournalStore: Sendable, SQLiteBacked {
     ///   database error.
     public func entries(run: String) throws(StoreError) -> [JournalEntry] {
         try read("reading journal run \(run.debugDescription)") { db in
-            var entries: [JournalEntry] = []
-            let rows = try Row.fetchCursor(
-                db.cachedStatement(sql: "\(Self.selectColumns) WHERE run = ? ORDER BY id"),
-                arguments: [run])
-            while let row = try rows.next() {
-                entries.append(try Self.decode(row, path: path))
-            }
-            return entries
+            try Self.fetch(run: run, from: db, path: path)
         }
+    }
+
+    /// The entries of `run` in append order, read inside the caller's transaction.
+    static func fetch(run: String, from db: Database, path: String) throws -> [JournalEntry] {
+        var entries: [JournalEntry] = []
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: "\(Self.selectColumns) WHERE run = ? ORDER BY id"), arguments: [run])
+        while let row = try rows.next() {
+            entries.append(try Self.decode(row, path: path))
+        }
+        return entries
     }
 
     /// The names of the runs that have entries, in the order their first entry was appended.
@@ -160,7 +173,7 @@ public final class JournalStore: Sendable, SQLiteBacked {
 
     // MARK: - Encoding
 
-    private static let selectColumns = """
+    static let selectColumns = """
         SELECT id, run, time_ms, event, side, price_raw, quantity_raw, leverage_raw, reason,
                signals, fee_raw, funding_raw, pnl_raw, note
         FROM journal

@@ -108,6 +108,14 @@ public struct BinanceUSDMClient: Sendable {
     /// Funding settlements with `from ≤ time < to`, oldest first, each with the interval
     /// inferred from the spacing of settlements (NMRUSDT moved from 8 h to 4 h).
     public func fundingRates(symbol: String, from: Timestamp, to: Timestamp, progress: FetchProgress? = nil) async throws -> [FundingRate] {
+        try await fundingSettlements(symbol: symbol, from: from, to: to, progress: progress).map(\.rate)
+    }
+
+    /// Funding settlements with `from ≤ time < to`, oldest first, each with the mark price it
+    /// settled at (the row's `markPrice`; `nil` when absent or not a positive decimal).
+    public func fundingSettlements(symbol: String, from: Timestamp, to: Timestamp, progress: FetchProgress? = nil) async throws -> [(
+        rate: FundingRate, mark: Price?
+    )] {
         var rows: [JSONValue] = []
         var start = from.milliseconds
         // One settlement per hour at most: bounded page count.
@@ -128,6 +136,47 @@ public struct BinanceUSDMClient: Sendable {
             start = last + 1
         }
         if rows.isEmpty { return [] }
-        return try FundingFormats.parseBinance(.array(rows), source: "binance-usdm fundingRate \(symbol)")
+        let rates = try FundingFormats.parseBinance(.array(rows), source: "binance-usdm fundingRate \(symbol)")
+        return zip(rates, rows).map { rate, row in
+            let mark = row["markPrice"]?.numericText.flatMap { Price($0) }
+            return (rate, mark.flatMap { $0.isPositive ? $0 : nil })
+        }
+    }
+
+    /// One row of a kline response: a bar, or why it could not be read (a NaN or missing price,
+    /// a malformed row). Live feeds keep going past a bad row; it is reported, never traded on.
+    public enum KlineRow: Sendable, Equatable {
+        case bar(Candle)
+        case bad(openTime: Timestamp?, reason: String)
+    }
+
+    /// Up to `limit` (≤ 1500) bars of `GET /fapi/v1/klines` opening at or after `from`, oldest
+    /// first, row by row (docs/venues.md §5). The last row may be the bar still forming; the
+    /// caller decides which bars have closed.
+    public func klineRows(symbol: String, interval: TimeSpan, from: Timestamp, limit: Int = 1000) async throws -> [KlineRow] {
+        guard let name = BinanceSpotClient.intervalName(interval) else {
+            throw VenueError(
+                kind: .notRetryable, endpoint: "binance-usdm klines",
+                message: "Binance has no \(interval) interval; use 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d or 1w")
+        }
+        let url = baseURL.appending(
+            path: "fapi/v1/klines",
+            query: [
+                ("symbol", symbol), ("interval", name), ("startTime", String(from.milliseconds)),
+                ("limit", String(min(max(limit, 1), 1500))),
+            ])
+        let json = try await http.getJSON(url)
+        guard let rows = json.arrayValue else {
+            throw VenueError(kind: .notRetryable, endpoint: "binance-usdm klines", message: "expected a JSON array of klines")
+        }
+        return rows.enumerated().map { index, row in
+            let openTime = row.arrayValue?.first?.int64Value.map(Timestamp.init(milliseconds:))
+            do {
+                let parsed = try CandleJSON.parseBinance(.array([row]), source: "binance-usdm klines \(symbol) \(name)")
+                return .bar(parsed[0])
+            } catch {
+                return .bad(openTime: openTime, reason: "kline row \(index + 1) of \(symbol) \(name): \(error)")
+            }
+        }
     }
 }

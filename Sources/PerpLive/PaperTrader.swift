@@ -1,0 +1,322 @@
+import Foundation
+import PerpEngine
+import PerpModel
+import PerpSimulation
+import PerpStore
+import PerpVenues
+
+/// Where paper trading reads the market: closed bars and funding settlements.
+public protocol PaperFeed: Sendable {
+    /// Rows of bars opening at or after `from`, oldest first (the last may still be forming).
+    func bars(from: Timestamp, limit: Int) async throws -> [BinanceUSDMClient.KlineRow]
+    /// Settlements with `from ≤ time < to`, each with the mark price it settled at.
+    func funding(from: Timestamp, to: Timestamp) async throws -> [(rate: FundingRate, mark: Price?)]
+}
+
+/// Binance USD-M (`/fapi/v1/klines`, `/fapi/v1/fundingRate`) as a paper feed, by polling.
+public struct BinanceUSDMPaperFeed: PaperFeed {
+    public let client: BinanceUSDMClient
+    public let symbol: String
+    public let interval: TimeSpan
+
+    public init(client: BinanceUSDMClient, symbol: String, interval: TimeSpan) {
+        self.client = client
+        self.symbol = symbol
+        self.interval = interval
+    }
+
+    public func bars(from: Timestamp, limit: Int) async throws -> [BinanceUSDMClient.KlineRow] {
+        try await client.klineRows(symbol: symbol, interval: interval, from: from, limit: limit)
+    }
+
+    public func funding(from: Timestamp, to: Timestamp) async throws -> [(rate: FundingRate, mark: Price?)] {
+        try await client.fundingSettlements(symbol: symbol, from: from, to: to)
+    }
+}
+
+/// Time for the shell: read it and wait for it (house style: time is an input; tests use a
+/// manual clock that jumps instead of sleeping).
+public protocol PaperClock: Sendable {
+    func now() -> Timestamp
+    /// Returns at or after `time`; throws `CancellationError` when the task is cancelled.
+    func sleep(until time: Timestamp) async throws
+}
+
+/// The system clock.
+public struct SystemPaperClock: PaperClock {
+    public init() {}
+    public func now() -> Timestamp { Timestamp(milliseconds: Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))) }
+    public func sleep(until time: Timestamp) async throws {
+        let wait = time.milliseconds - now().milliseconds
+        if wait > 0 { try await Task.sleep(for: .milliseconds(wait)) }
+        try Task.checkCancellation()
+    }
+}
+
+/// Why paper trading stopped or refused to start.
+public enum PaperError: Error, CustomStringConvertible, Sendable {
+    /// The stored session was started with other settings.
+    case settingsChanged(path: String, what: String, stored: String, given: String)
+    /// Replaying the stored events did not reproduce the stored journal.
+    case diverged(path: String, row: Int, stored: String, replayed: String)
+    /// Losing more rows than stored: the journal holds rows the events cannot explain.
+    case journalAhead(path: String, stored: Int, replayed: Int)
+
+    public var description: String {
+        switch self {
+        case .settingsChanged(let path, let what, let stored, let given):
+            return
+                "paper session \(path) was started with \(what) \(stored), not \(given); its record belongs to those settings. Start a new session with --name (the 30-day record starts again)"
+        case .diverged(let path, let row, let stored, let replayed):
+            return
+                "paper session \(path): replaying its events gives a different journal at row \(row) (stored: \(stored); replayed: \(replayed)); the bot's configuration or this build changed. Trading stays stopped: start a new session with --name, or run the build that wrote it"
+        case .journalAhead(let path, let stored, let replayed):
+            return
+                "paper session \(path): the journal has \(stored) rows but replaying its events gives only \(replayed); the file was edited or damaged. Trading stays stopped until you look at it"
+        }
+    }
+}
+
+/// What paper trading shows on its status line.
+public struct PaperStatus: Sendable {
+    public var now: Timestamp
+    public var lastBar: Candle?
+    public var account: AccountSnapshot
+    public var startingEquity: Notional
+    public var riskState: RiskState
+    public var live: Bool
+    public var record: PaperRecord
+    public var interval: TimeSpan
+    public var trades: Int
+    /// New bars and journal rows in the last poll.
+    public var newBars: Int
+    public var newJournalRows: [JournalEntry]
+    /// A venue problem the trader is riding out (it retries), if any.
+    public var problem: String?
+}
+
+/// Settings of a paper session.
+public struct PaperSettings: Sendable {
+    public var name: String
+    public var venueName = "binance-usdm"
+    public var symbol = "NMRUSDT"
+    public var interval = TimeSpan.minutes(1)
+    public var capital = Notional(10_000)
+    public var bot: BotConfig
+    /// The bot configuration's text (stored with the session).
+    public var botText: String
+    public var venue: VenueConfig
+    /// Bars fetched before the first live one on a new session, to warm the signals up.
+    public var warmup = TimeSpan.hours(24)
+    /// A bar that closed longer ago than this is catch-up, not live: signals only, no entries
+    /// (default: one bar interval, at least a minute; a poll normally comes seconds after a close).
+    public var lateAfter: TimeSpan?
+    /// No new bar for this long after the last one closed: the feed is stale (no entries).
+    public var staleAfter: TimeSpan?
+    /// How long after a bar's close to ask for it (the venue needs a moment to publish it).
+    public var pollDelay = TimeSpan.seconds(2)
+
+    public init(name: String, bot: BotConfig, botText: String, venue: VenueConfig) {
+        self.name = name
+        self.bot = bot
+        self.botText = botText
+        self.venue = venue
+    }
+
+    var effectiveLateAfter: TimeSpan { lateAfter ?? TimeSpan(milliseconds: max(interval.milliseconds, 60_000)) }
+    var effectiveStaleAfter: TimeSpan { staleAfter ?? TimeSpan(milliseconds: max(3 * interval.milliseconds, 180_000)) }
+
+    /// The venue settings in one canonical line (stored; a restart must give the same).
+    public var venueText: String {
+        "margin \(venue.marginMode == .cross ? "cross" : "isolated"), maintenance \(venue.maintenanceFraction), taker \(venue.takerFee), maker \(venue.makerFee), lot \(venue.lotSize), slippage \(venue.slippage)"
+    }
+}
+
+/// Paper trading: live bars and funding from a ``PaperFeed`` go, as ``PaperEvent``s, through
+/// a ``PaperSession`` (the backtest's venue and the bot's kernel) and into a ``PaperStore``.
+///
+/// Each poll stores its events with the journal rows they produced in one transaction, and
+/// only then adopts the new state, so stopping at any point (Ctrl-C, a crash, a power cut)
+/// loses nothing and duplicates nothing: ``start()`` replays the stored events and checks that
+/// they give the stored journal back, row for row, before anything new is fetched
+/// (reliability.md "State and restarts").
+public struct PaperTrader: Sendable {
+    public let settings: PaperSettings
+    public let store: PaperStore
+    public let feed: any PaperFeed
+    public let clock: any PaperClock
+    public private(set) var session: PaperSession
+    /// Bad rows already reported (a bad last row is fetched again by the next poll).
+    private var reportedBad: Set<String> = []
+    private var started = false
+
+    public init(settings: PaperSettings, store: PaperStore, feed: any PaperFeed, clock: any PaperClock) {
+        self.settings = settings
+        self.store = store
+        self.feed = feed
+        self.clock = clock
+        session = PaperSession(config: settings.bot, venue: settings.venue, capital: settings.capital, interval: settings.interval)
+    }
+
+    /// Opens the session: records its settings when new; otherwise checks them, checks the
+    /// file's integrity and replays every stored event. Returns how many events were replayed.
+    @discardableResult
+    public mutating func start() throws -> Int {
+        if let info = try store.info() {
+            func check(_ what: String, _ stored: String, _ given: String) throws {
+                if stored != given { throw PaperError.settingsChanged(path: store.path, what: what, stored: stored, given: given) }
+            }
+            try check("symbol", "\(info.venue) \(info.symbol)", "\(settings.venueName) \(settings.symbol)")
+            try check("interval", info.interval.description, settings.interval.description)
+            try check("capital", info.capital.description, settings.capital.description)
+            try check("venue settings", info.venueText, settings.venueText)
+        } else {
+            try store.create(
+                PaperSessionInfo(
+                    name: settings.name, venue: settings.venueName, symbol: settings.symbol, interval: settings.interval,
+                    capital: settings.capital, configText: settings.botText, venueText: settings.venueText, created: clock.now()))
+        }
+        try store.checkIntegrity()
+        let events = try store.events()
+        let stored = try store.journal()
+        var replayed: [JournalEntry] = []
+        for event in events { replayed += session.apply(event) }
+        guard stored.count <= replayed.count else {
+            throw PaperError.journalAhead(path: store.path, stored: stored.count, replayed: replayed.count)
+        }
+        for (index, row) in stored.enumerated() where row != replayed[index] {
+            throw PaperError.diverged(
+                path: store.path, row: index + 1, stored: JournalJSONL.render([row]).trimmingCharacters(in: .newlines),
+                replayed: JournalJSONL.render([replayed[index]]).trimmingCharacters(in: .newlines))
+        }
+        // Rows a crash kept from being written (never expected: events and rows share a
+        // transaction) are written now rather than lost.
+        if stored.count < replayed.count {
+            try store.append([], journal: Array(replayed[stored.count...]), received: clock.now())
+        }
+        started = true
+        return events.count
+    }
+
+    /// One poll: fetches the bars that closed since the last one (and funding settled since the
+    /// last settlement), turns them into events, applies them to a copy of the session, stores
+    /// events and journal rows in one transaction, then adopts the copy.
+    public mutating func poll() async throws -> PaperStatus {
+        precondition(started, "PaperTrader.start() must succeed before poll()")
+        let now = clock.now()
+        let interval = settings.interval
+        let aligned = Timestamp(
+            milliseconds: now.milliseconds - ((now.milliseconds % interval.milliseconds) + interval.milliseconds) % interval.milliseconds)
+        let from = session.lastBar.map { $0.openTime + interval } ?? (aligned - settings.warmup)
+
+        // Closed bars, page by page (bounded by the span to fetch).
+        var rows: [BinanceUSDMClient.KlineRow] = []
+        var cursor = from
+        let pages = Int(max(0, (now.milliseconds - from.milliseconds) / interval.milliseconds) / 1000) + 2
+        pageLoop: for _ in 0..<pages {
+            let page = try await feed.bars(from: cursor, limit: 1000)
+            var last: Timestamp?
+            for row in page {
+                let openTime: Timestamp?
+                switch row {
+                case .bar(let candle): openTime = candle.openTime
+                case .bad(let time, _): openTime = time
+                }
+                if let openTime {
+                    guard openTime + interval <= now else { break pageLoop }  // still forming
+                    last = openTime
+                }
+                rows.append(row)
+            }
+            guard page.count >= 1000, let last else { break }
+            cursor = last + interval
+        }
+        let settlementsFrom = session.lastFundingTime.map { $0 + TimeSpan(milliseconds: 1) } ?? from
+        let settlements = settlementsFrom < now ? try await feed.funding(from: settlementsFrom, to: now) : []
+
+        // Events, in time order: each settlement before the first bar opening at or after it.
+        var next = session
+        var events: [PaperEvent] = []
+        var journal: [JournalEntry] = []
+        func emit(_ event: PaperEvent) {
+            events.append(event)
+            journal += next.apply(event)
+        }
+        var pending = settlements[...]
+        var newBars = 0
+        for row in rows {
+            switch row {
+            case .bad(let time, let reason):
+                let key = "\(time?.milliseconds ?? -1) \(reason)"
+                if reportedBad.insert(key).inserted { emit(.badData(reason: reason, at: time.map { $0 + interval } ?? now)) }
+            case .bar(let candle):
+                while let settlement = pending.first, settlement.rate.time <= candle.openTime {
+                    emit(.funding(settlement.rate, mark: settlement.mark))
+                    pending = pending.dropFirst()
+                }
+                let closed = candle.openTime + interval
+                let late = now - closed > settings.effectiveLateAfter
+                if late && next.isLive {
+                    emit(
+                        .feed(
+                            live: false, at: closed, reason: "catching up on bars that closed before now (from \(candle.openTime.iso8601))")
+                    )
+                } else if !late && !next.isLive {
+                    emit(.feed(live: true, at: closed, reason: "bar at \(candle.openTime.iso8601) is current"))
+                }
+                emit(.bar(candle))
+                newBars += 1
+            }
+        }
+        for settlement in pending { emit(.funding(settlement.rate, mark: settlement.mark)) }
+        if newBars == 0, next.isLive, let last = next.lastBar, now - (last.openTime + interval) > settings.effectiveStaleAfter {
+            emit(.feed(live: false, at: now, reason: "stale feed: no new bar since \((last.openTime + interval).iso8601)"))
+        }
+        try store.append(events, journal: journal, received: now)
+        session = next
+        return status(now: now, newBars: newBars, journal: journal)
+    }
+
+    /// The status as of the last poll (or the replay).
+    public func status(now: Timestamp, newBars: Int = 0, journal: [JournalEntry] = [], problem: String? = nil) -> PaperStatus {
+        PaperStatus(
+            now: now, lastBar: session.lastBar, account: session.account, startingEquity: settings.capital, riskState: session.riskState,
+            live: session.isLive, record: session.record, interval: settings.interval,
+            trades: session.journal.lazy.filter { $0.event == .entry }.count, newBars: newBars, newJournalRows: journal,
+            problem: problem)
+    }
+
+    /// When to poll next: shortly after the next bar closes (at once while catching up).
+    public func nextPollTime(after now: Timestamp) -> Timestamp {
+        let interval = settings.interval
+        guard let last = session.lastBar else { return now + settings.pollDelay }
+        let nextClose = last.openTime + interval + interval
+        return max(now, nextClose + settings.pollDelay)
+    }
+
+    /// Polls until cancelled or `maxPolls` polls have run, calling `report` after each. Venue
+    /// hiccups (timeouts, 5xx, 429) are reported and retried with a growing pause (up to a
+    /// minute); an error that retrying cannot fix (a bad symbol, a ban, a storage failure)
+    /// stops the loop with it.
+    public mutating func run(maxPolls: Int? = nil, report: (PaperStatus) -> Void) async throws {
+        var polls = 0
+        var failures = 0
+        while maxPolls.map({ polls < $0 }) ?? true {
+            try Task.checkCancellation()
+            polls += 1
+            do {
+                let status = try await poll()
+                failures = 0
+                report(status)
+                try await clock.sleep(until: nextPollTime(after: clock.now()))
+            } catch let error as VenueError {
+                guard case .retryable(let after) = error.kind else { throw error }
+                failures += 1
+                let pause = max(after ?? 0, min(60, pow(2, Double(min(failures, 6)))))
+                let now = clock.now()
+                report(status(now: now, problem: "\(error); retrying in \(Int(pause.rounded(.up))) s"))
+                try await clock.sleep(until: now + TimeSpan(milliseconds: Int64(pause * 1000)))
+            }
+        }
+    }
+}
