@@ -126,9 +126,49 @@ public struct PaperSettings: Sendable {
     var effectiveLateAfter: TimeSpan { lateAfter ?? TimeSpan(milliseconds: max(interval.milliseconds, 60_000)) }
     var effectiveStaleAfter: TimeSpan { staleAfter ?? TimeSpan(milliseconds: max(3 * interval.milliseconds, 180_000)) }
 
-    /// The venue settings in one canonical line (stored; a restart must give the same).
-    public var venueText: String {
-        "margin \(venue.marginMode == .cross ? "cross" : "isolated"), maintenance \(venue.maintenanceFraction), taker \(venue.takerFee), maker \(venue.makerFee), lot \(venue.lotSize), slippage \(venue.slippage)"
+    /// The venue settings in one canonical line (stored; a restart must give the same):
+    /// `margin=cross maintenance=0.05 taker=0.0005 maker=0.0002 lot=0.1 slippage=0`
+    /// (`slippage` a fixed fraction of the price).
+    public var venueText: String { Self.text(venue) }
+
+    public static func text(_ venue: VenueConfig) -> String {
+        let slippage: String
+        switch venue.slippage {
+        case .none: slippage = "0"
+        case .fixed(let rate): slippage = rate.description
+        case .volumeShare(let impact, let cap): slippage = "volume:\(impact):\(cap)"
+        }
+        return
+            "margin=\(venue.marginMode == .cross ? "cross" : "isolated") maintenance=\(venue.maintenanceFraction) taker=\(venue.takerFee) maker=\(venue.makerFee) lot=\(venue.lotSize) slippage=\(slippage)"
+    }
+
+    /// The venue settings back from ``text(_:)``, or `nil` when the text is not in that form.
+    public static func venue(fromText text: String) -> VenueConfig? {
+        var fields: [String: String] = [:]
+        for pair in text.split(separator: " ") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { return nil }
+            fields[parts[0]] = parts[1]
+        }
+        var venue = VenueConfig()
+        guard let margin = fields["margin"].flatMap(MarginMode.init(rawValue:)), let maintenance = fields["maintenance"].flatMap(Rate.init),
+            let taker = fields["taker"].flatMap(Rate.init), let maker = fields["maker"].flatMap(Rate.init),
+            let lot = fields["lot"].flatMap(Quantity.init), let slippage = fields["slippage"]
+        else { return nil }
+        venue.marginMode = margin
+        venue.maintenanceFraction = maintenance
+        venue.takerFee = taker
+        venue.makerFee = maker
+        venue.lotSize = lot
+        if slippage.hasPrefix("volume:") {
+            let parts = slippage.split(separator: ":").dropFirst().map(String.init)
+            guard parts.count == 2, let impact = Rate(parts[0]), let cap = Rate(parts[1]) else { return nil }
+            venue.slippage = .volumeShare(impact: impact, cap: cap)
+        } else {
+            guard let rate = Rate(slippage) else { return nil }
+            venue.slippage = rate.isZero ? .none : .fixed(rate)
+        }
+        return venue
     }
 }
 
@@ -308,6 +348,7 @@ public struct PaperTrader: Sendable {
                 let status = try await poll()
                 failures = 0
                 report(status)
+                if let maxPolls, polls >= maxPolls { break }
                 try await clock.sleep(until: nextPollTime(after: clock.now()))
             } catch let error as VenueError {
                 guard case .retryable(let after) = error.kind else { throw error }

@@ -15,7 +15,7 @@ struct NMRPerp: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             HedgeCommand.self, FundingCommand.self, CalcCommand.self, DataCommand.self, StakeCommand.self, MarketCommand.self,
-            BacktestCommand.self, BotCommand.self,
+            BacktestCommand.self, BotCommand.self, PaperCommand.self,
             PoolCommand.self, BenchCommand.self,
         ])
 }

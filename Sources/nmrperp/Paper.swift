@@ -1,0 +1,346 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import PerpEngine
+import PerpLive
+import PerpModel
+import PerpReports
+import PerpSimulation
+import PerpStore
+import PerpVenues
+
+struct PaperCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "paper",
+        abstract: "Paper-trade the NMR bot on live Binance USD-M data: the 30-day record spec §4 asks for before live trading.",
+        discussion: """
+            `nmrperp paper --config bot.yaml` polls Binance USD-M NMRUSDT klines and funding
+            settlements, feeds each closed bar to the same kernel and simulated venue as
+            `nmrperp backtest --strategy nmr-bot`, and keeps everything in
+            $NMRPERP_HOME/paper/NAME.sqlite (never the file a live session would use). Stop it
+            with Ctrl-C at any moment; run the same command again and it replays what it stored and
+            continues where it stopped, with the same position and journal. Bars that closed
+            before now (the first day of warm-up, the time the tool was down) only feed the
+            signals: no entry is made on them, and they do not count toward the 30 days.
+
+            Examples:
+              nmrperp bot init bot.yaml && nmrperp paper --config bot.yaml
+              nmrperp paper status
+              nmrperp paper journal --out paper.jsonl
+            """,
+        subcommands: [PaperRunCommand.self, PaperStatusCommand.self, PaperJournalCommand.self],
+        defaultSubcommand: PaperRunCommand.self)
+}
+
+/// Where paper sessions live: $NMRPERP_HOME/paper/NAME.sqlite.
+enum PaperFiles {
+    static func path(name: String) throws -> String {
+        guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        else { throw CLIError("--name must be 1–64 letters, digits, '-' or '_' (got \"\(name)\")") }
+        return Environment.home + "/paper/\(name).sqlite"
+    }
+
+    /// Opens an existing session file, or says how to start one.
+    static func openExisting(name: String) throws -> PaperStore {
+        let path = try path(name: name)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CLIError("no paper session \"\(name)\" (\(path)); start one with `nmrperp paper --config bot.yaml --name \(name)`")
+        }
+        return try PaperStore(path: path)
+    }
+
+    /// The stored session replayed: its settings and state.
+    static func replay(_ store: PaperStore) throws -> (PaperSessionInfo, PaperSession) {
+        guard let info = try store.info() else { throw CLIError("\(store.path) holds no paper session yet") }
+        let (bot, problems) = try BotConfigFile.parse(yaml: info.configText, file: store.path + " (stored configuration)")
+        guard problems.isEmpty else { throw BotConfigFile.error(path: store.path + " (stored configuration)", problems) }
+        guard let venue = PaperSettings.venue(fromText: info.venueText) else {
+            throw CLIError("\(store.path): the stored venue settings are unreadable (\(info.venueText))")
+        }
+        var session = PaperSession(config: bot, venue: venue, capital: info.capital, interval: info.interval)
+        for event in try store.events() { _ = session.apply(event) }
+        return (info, session)
+    }
+}
+
+struct PaperRunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Start or continue a paper session (the default subcommand).")
+
+    @Option(
+        help:
+            "The bot's YAML configuration (`nmrperp bot init` writes one). A new session without it uses the defaults; a restart uses the stored one, and refuses a different one."
+    )
+    var config: String?
+    @Option(help: "Session name: the file $NMRPERP_HOME/paper/NAME.sqlite.") var name = "default"
+    @Option(help: "Binance USD-M symbol.") var symbol = "NMRUSDT"
+    @Option(help: "Bar interval: 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h.") var interval = "1m"
+    @Option(help: "Starting paper capital (USDT).") var capital = "10000"
+    @Option(help: "Taker fee rate.") var feeTaker = "0.0005"
+    @Option(help: "Maker fee rate.") var feeMaker = "0.0002"
+    @Option(help: "Slippage of taker fills in basis points.") var slippageBps = "0"
+    @Option(help: "isolated or cross.") var margin = "cross"
+    @Option(help: "Maintenance margin fraction (Binance NMRUSDT's first bracket is 0.05 or below; 0.05 is the cautious figure).")
+    var maintenanceFraction = "0.05"
+    @Option(help: "Order size step in NMR (Binance NMRUSDT: 0.1).") var lot = "0.1"
+    @Option(help: "History fetched before the first live bar of a new session, to warm the signals up (e.g. 24h, 2d).")
+    var warmup = "24h"
+    @Option(help: "Stop after this many polls (scripts and tests; default: until Ctrl-C).") var maxPolls: Int?
+    @Flag(help: "Print one JSON object per poll instead of the status line.") var json = false
+
+    func run() async throws {
+        let interval = try Parse.span(self.interval, "--interval")
+        guard BinanceSpotClient.intervalName(interval) != nil, interval <= .hours(4) else {
+            throw CLIError("--interval must be one of 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h (got \(self.interval))")
+        }
+        let capital: Notional = try Parse.positive(self.capital, "--capital", "a USDT amount", example: "10000")
+        var venue = VenueConfig()
+        guard let mode = MarginMode(rawValue: margin.lowercased()) else {
+            throw CLIError("--margin must be isolated or cross (got \"\(margin)\")")
+        }
+        venue.marginMode = mode
+        venue.maintenanceFraction = try Parse.fraction(maintenanceFraction, "--maintenance-fraction", example: "0.05")
+        venue.takerFee = try Parse.nonNegative(feeTaker, "--fee-taker", "a fee rate", example: "0.0005")
+        venue.makerFee = try Parse.nonNegative(feeMaker, "--fee-maker", "a fee rate", example: "0.0002")
+        let bps: Rate = try Parse.nonNegative(slippageBps, "--slippage-bps", "basis points", example: "5")
+        venue.slippage = bps.isZero ? .none : .fixed(Rate(raw: bps.raw / 10_000))
+        venue.lotSize = try Parse.positive(lot, "--lot", "an NMR size step", example: "0.1")
+        let warmup = try Parse.span(self.warmup, "--warmup")
+        if let maxPolls, maxPolls < 1 { throw CLIError("--max-polls must be at least 1 (got \(maxPolls))") }
+
+        let path = try PaperFiles.path(name: name)
+        let store = try PaperStore(path: path)
+        // The bot configuration: the file given, else the stored one, else the defaults.
+        var bot = BotConfig()
+        var botText = BotConfigFile.defaultYAML()
+        if let config {
+            bot = try BotConfigFile.load(path: config)
+            botText = try String(contentsOfFile: config, encoding: .utf8)
+        }
+        if let info = try store.info() {
+            let (stored, _) = try BotConfigFile.parse(yaml: info.configText, file: path + " (stored configuration)")
+            if config != nil, stored != bot {
+                throw CLIError(
+                    "paper session \"\(name)\" was started with another bot configuration; its 30-day record belongs to that one. Run without --config to continue it, or start a new session with --name"
+                )
+            }
+            bot = stored
+            botText = info.configText
+        }
+        try Environment.requireNetwork("paper trading")
+        var settings = PaperSettings(name: name, bot: bot, botText: botText, venue: venue)
+        settings.symbol = symbol.uppercased()
+        settings.interval = interval
+        settings.capital = capital
+        settings.warmup = warmup
+        let client = BinanceUSDMClient(baseURL: VenueEndpoints.fromEnvironment().binanceUSDM, minimumSpacing: .milliseconds(250))
+        var trader = PaperTrader(
+            settings: settings, store: store, feed: BinanceUSDMPaperFeed(client: client, symbol: settings.symbol, interval: interval),
+            clock: SystemPaperClock())
+        let replayed = try trader.start()
+        let line = StatusLine(json: json)
+        if replayed > 0 {
+            printError("paper \(name): resumed from \(path) (\(replayed) events replayed, journal checked)")
+        } else {
+            printError("paper \(name): new session in \(path); warming up on \(warmup) of \(settings.symbol) \(self.interval) bars")
+        }
+        let maxPolls = self.maxPolls
+        let task = Task { [trader] in
+            var trader = trader
+            try await trader.run(maxPolls: maxPolls) { status in line.show(status) }
+            return trader
+        }
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let sources = [SIGINT, SIGTERM].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { task.cancel() }
+            source.resume()
+            return source
+        }
+        defer { for source in sources { source.cancel() } }
+        do {
+            _ = try await task.value
+            line.finish()
+        } catch {
+            line.finish()
+            if task.isCancelled {
+                printError("paper \(name): stopped; everything up to the last poll is saved in \(path). Run the same command to continue.")
+                return
+            }
+            throw CLIError("paper \(name) stopped: \(error). Nothing is lost: run the same command to continue from the last poll.")
+        }
+    }
+}
+
+/// The live status line: redrawn in place on a terminal, one line per poll otherwise; journal
+/// rows printed above it as they happen.
+final class StatusLine: @unchecked Sendable {
+    let json: Bool
+    let terminal = isatty(STDERR_FILENO) != 0
+    private let lock = NSLock()
+    private var drawn = false
+
+    init(json: Bool) { self.json = json }
+
+    func show(_ status: PaperStatus) {
+        lock.withLock {
+            if json {
+                print(PaperReport.json(status).serialized(pretty: false))
+                return
+            }
+            var text = ""
+            if drawn && terminal { text += "\r\u{1B}[2K" }
+            for row in status.newJournalRows where row.event != .funding || !terminal {
+                text += "  " + PaperReport.describe(row) + "\n"
+            }
+            text += PaperReport.line(status)
+            text += terminal ? "" : "\n"
+            FileHandle.standardError.write(Data(text.utf8))
+            drawn = true
+        }
+    }
+
+    func finish() {
+        lock.withLock {
+            if drawn && terminal && !json { FileHandle.standardError.write(Data("\n".utf8)) }
+            drawn = false
+        }
+    }
+}
+
+enum PaperReport {
+    /// Mean over sample standard deviation of daily returns, × √365 (as `PerformanceMetrics`).
+    static func sharpe(dailyReturns returns: [Double]) -> Double? {
+        guard returns.count >= 2 else { return nil }
+        let mean = returns.reduce(0, +) / Double(returns.count)
+        let variance = returns.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(returns.count - 1)
+        guard variance > 0 else { return nil }
+        return mean / variance.squareRoot() * 365.0.squareRoot()
+    }
+
+    static func describe(_ row: JournalEntry) -> String {
+        var parts = [String(row.time.iso8601.prefix(16)).replacingOccurrences(of: "T", with: " "), row.event.rawValue]
+        if let side = row.side { parts.append(side.rawValue) }
+        if let quantity = row.quantity { parts.append("\(quantity)") }
+        if let price = row.price { parts.append("@ \(price)") }
+        if let pnl = row.pnl { parts.append("pnl \(pnl)") }
+        if let funding = row.funding { parts.append("funding \(funding)") }
+        return parts.joined(separator: " ") + ": " + row.reason
+    }
+
+    static func position(_ account: AccountSnapshot) -> String {
+        guard !account.position.isZero else { return "flat" }
+        let side = account.position.isPositive ? "long" : "short"
+        var text = "\(side) \(account.position.magnitude)"
+        if let entry = account.entryPrice { text += " @ \(entry)" }
+        if let liquidation = account.liquidationPrice { text += " (liq \(liquidation))" }
+        return text
+    }
+
+    static func line(_ status: PaperStatus) -> String {
+        let time = String(status.now.iso8601.prefix(16)).replacingOccurrences(of: "T", with: " ")
+        let price = status.lastBar.map { "\($0.close)" } ?? "—"
+        let change = status.account.equity.doubleValue / status.startingEquity.doubleValue - 1
+        let days = status.record.liveDays(interval: status.interval)
+        var parts = [
+            "\(time) UTC", "last \(price)", position(status.account),
+            "equity \(formatFixed(status.account.equity.doubleValue, 2)) (\(change >= 0 ? "+" : "")\(percent(change)))",
+            status.riskState.name,
+            status.live ? "live" : "catching up", "record \(formatFixed(days, 1))/\(PaperRecord.requiredDays) d",
+            "entries \(status.trades)",
+        ]
+        if let problem = status.problem { parts.append("⚠ \(problem)") }
+        return parts.joined(separator: "  ")
+    }
+
+    static func json(_ status: PaperStatus) -> JSONValue {
+        .object([
+            ("time", .string(status.now.iso8601)), ("last_bar", status.lastBar.map { .string($0.openTime.iso8601) } ?? .null),
+            ("close", status.lastBar.map { .exact($0.close) } ?? .null), ("position", .exact(status.account.position)),
+            ("entry_price", status.account.entryPrice.map { .exact($0) } ?? .null), ("equity", .exact(status.account.equity)),
+            ("state", .string(status.riskState.name)), ("live", .bool(status.live)),
+            ("record_days", .double(status.record.liveDays(interval: status.interval))), ("entries", .int(Int64(status.trades))),
+            ("new_bars", .int(Int64(status.newBars))), ("journal", .array(status.newJournalRows.map(\.json))),
+            ("problem", status.problem.map { .string($0) } ?? .null),
+        ])
+    }
+}
+
+struct PaperStatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "The paper record of a session: live days toward the 30 spec §4 requires, return, drawdown, trades.")
+
+    @Option(help: "Session name.") var name = "default"
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        let store = try PaperFiles.openExisting(name: name)
+        try store.checkIntegrity()
+        let (info, session) = try PaperFiles.replay(store)
+        let record = session.record
+        let account = session.account
+        let days = record.liveDays(interval: info.interval)
+        let complete = record.isComplete(interval: info.interval)
+        let returns = zip(record.dailyEquity.dropFirst(), record.dailyEquity).map { $0.equity.doubleValue / $1.equity.doubleValue - 1 }
+        let sharpe = PaperReport.sharpe(dailyReturns: returns)
+        let entries = session.journal.filter { $0.event == .entry }.count
+        let change = account.equity.doubleValue / info.capital.doubleValue - 1
+        if json {
+            var fields: [(String, JSONValue)] = [
+                ("name", .string(info.name)), ("file", .string(store.path)), ("symbol", .string(info.symbol)),
+                ("interval", .string(info.interval.description)), ("started", .string(info.created.iso8601)),
+                ("capital", .exact(info.capital)), ("equity", .exact(account.equity)), ("return", .double(change)),
+            ]
+            fields += [
+                ("max_drawdown", .double(record.maxDrawdown)), ("sharpe", sharpe.map { .double($0) } ?? .null),
+                ("entries", .int(Int64(entries))), ("fees", .exact(account.feesPaid)), ("funding", .exact(account.fundingPaid)),
+                ("liquidations", .int(Int64(account.liquidations))),
+            ]
+            fields += [
+                ("live_days", .double(days)), ("required_days", .int(Int64(PaperRecord.requiredDays))),
+                ("record_complete", .bool(complete)), ("bad_data", .int(Int64(record.badData))),
+                ("stale_episodes", .int(Int64(record.staleEpisodes))),
+                ("last_bar", record.lastBar.map { .string($0.iso8601) } ?? .null), ("position", .exact(account.position)),
+            ]
+            emit(json: .object(fields))
+            return
+        }
+        let sign = change >= 0 ? "+" : ""
+        let verdict =
+            complete ? "complete; live trading may start at 10 % of the intended size (spec §4)" : "live trading stays locked"
+        var rows: [(String, String)] = [
+            ("session", "\(info.name) (\(store.path))"), ("market", "\(info.venue) \(info.symbol) \(info.interval) bars"),
+            ("started", info.created.iso8601), ("last bar", record.lastBar?.iso8601 ?? "none yet"), ("capital", "\(info.capital)"),
+        ]
+        rows += [
+            ("equity", "\(formatFixed(account.equity.doubleValue, 2)) (\(sign)\(percent(change)))"),
+            ("position", PaperReport.position(account)), ("risk state", session.riskState.name),
+            ("max drawdown", percent(record.maxDrawdown)), ("Sharpe (daily, ×√365)", sharpe.map { formatFixed($0, 2) } ?? "n/a"),
+        ]
+        rows += [
+            ("entries", "\(entries)"), ("fees", "\(account.feesPaid)"), ("funding paid", "\(account.fundingPaid)"),
+            ("liquidations", "\(account.liquidations)"), ("bad data rows", "\(record.badData)"),
+            ("stale episodes", "\(record.staleEpisodes)"),
+            ("paper record", "\(formatFixed(days, 1)) of \(PaperRecord.requiredDays) live days: \(verdict)"),
+        ]
+        print(TextTable.pairs(rows))
+    }
+}
+
+struct PaperJournalCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "journal",
+        abstract: "Export a paper session's journal as JSON Lines (time, event, side, price, quantity, leverage, reason, …).")
+
+    @Option(help: "Session name.") var name = "default"
+    @Option(help: "Write here instead of standard output.") var out: String?
+
+    func run() async throws {
+        let store = try PaperFiles.openExisting(name: name)
+        let text = JournalJSONL.render(try store.journal())
+        if let out { try writeAtomically(text, to: out) } else { print(text, terminator: "") }
+    }
+}
