@@ -90,6 +90,7 @@ struct BacktestCommand: AsyncParsableCommand {
             throw CLIError("--config, --signals and --journal belong to --strategy nmr-bot")
         }
         var botJournal: [JournalEntry] = []
+        var journalRun: String?
         let result: BacktestResult
         if strategy == .nmrBot {
             let botConfig = try self.config.map { try BotConfigFile.load(path: $0) } ?? BotConfig()
@@ -101,6 +102,7 @@ struct BacktestCommand: AsyncParsableCommand {
             result = tester.run(series, funding: rates, mark: markSeries)
             botJournal = tester.strategy.journal
             if let journal { try writeAtomically(JournalJSONL.render(botJournal), to: journal) }
+            journalRun = try JournalRuns.record(botJournal, source: data)
         } else {
             result = BacktestCommand.execute(
                 strategy, series: series, funding: rates, mark: markSeries, config: config, capital: capital,
@@ -166,6 +168,7 @@ struct BacktestCommand: AsyncParsableCommand {
             let summary = JournalEvent.allCases.compactMap { event in counts[event].map { "\(event.rawValue) \($0)" } }.joined(
                 separator: ", ")
             print("journal: \(botJournal.count) rows (\(summary))" + (journal.map { " → \($0)" } ?? ""))
+            if let journalRun { print("journal in SQLite: \(JournalRuns.path) run \"\(journalRun)\" (`nmrperp bot journal --run \"\(journalRun)\"`)") }
         }
         if let report { print("report: \(report)") }
         if let trades { print("trades: \(trades)") }

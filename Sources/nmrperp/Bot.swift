@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PerpEngine
 import PerpModel
+import PerpStore
 
 struct BotCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,7 +16,7 @@ struct BotCommand: AsyncParsableCommand {
 
             Start with `nmrperp bot init`, edit bot.yaml, then `nmrperp bot check --config bot.yaml`.
             """,
-        subcommands: [BotInit.self, BotCheck.self])
+        subcommands: [BotInit.self, BotCheck.self, BotJournal.self])
 }
 
 /// `nmrperp bot init`: writes the commented default configuration.
@@ -74,5 +75,62 @@ struct BotCheck: AsyncParsableCommand {
                     let value = row.value.padding(toLength: width, withPad: " ", startingAt: 0)
                     return (row.key, row.value == row.defaultValue ? row.value : "\(value)  (default \(row.defaultValue))")
                 }))
+    }
+}
+
+/// Where backtests keep their journals: one SQLite file, one run per backtest.
+enum JournalRuns {
+    static var path: String { Environment.home + "/journal.sqlite" }
+
+    /// Stores `entries` as a new run named after the time and the data file; returns the name.
+    static func record(_ entries: [JournalEntry], source: String) throws -> String {
+        let store = try JournalStore(path: path)
+        let base = URL(fileURLWithPath: source).lastPathComponent
+        var run = "backtest \(Environment.now.iso8601) \(base)"
+        let existing = Set(try store.runs())
+        var suffix = 2
+        while existing.contains(run) {
+            run = "backtest \(Environment.now.iso8601) \(base) #\(suffix)"
+            suffix += 1
+        }
+        try store.append(entries, run: run)
+        return run
+    }
+}
+
+/// `nmrperp bot journal`: the journals backtests stored in SQLite.
+struct BotJournal: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "journal",
+        abstract: "List the backtest journals kept in $NMRPERP_HOME/journal.sqlite, or export one as JSON Lines.",
+        discussion: """
+            Every `nmrperp backtest --strategy nmr-bot` stores its journal (entries, exits, stops, time exits,
+            circuit-breaker trips, risk denials, funding, with signals, prices, sizes, fees and P&L) as a run.
+            Paper sessions keep theirs in their own file: `nmrperp paper journal`.
+
+            Examples:
+              nmrperp bot journal
+              nmrperp bot journal --run "backtest 2026-11-22T10:00:00.000Z nmr_15m.csv" --out run.jsonl
+            """)
+
+    @Option(help: "Export this run (default: list the runs).") var run: String?
+    @Option(help: "Write the export here instead of standard output.") var out: String?
+
+    func run() async throws {
+        guard FileManager.default.fileExists(atPath: JournalRuns.path) else {
+            throw CLIError("no journal yet at \(JournalRuns.path): run `nmrperp backtest --strategy nmr-bot --data FILE` first")
+        }
+        let store = try JournalStore(path: JournalRuns.path)
+        try store.checkIntegrity()
+        let runs = try store.runs()
+        guard let run else {
+            for name in runs { print(name) }
+            return
+        }
+        guard runs.contains(run) else {
+            throw CLIError("no run \"\(run)\" in \(JournalRuns.path); `nmrperp bot journal` lists them")
+        }
+        let text = JournalJSONL.render(try store.entries(run: run))
+        if let out { try writeAtomically(text, to: out) } else { print(text, terminator: "") }
     }
 }

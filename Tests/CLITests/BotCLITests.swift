@@ -134,3 +134,46 @@ import Testing
         #expect(result.stderr.contains("bot init"))
     }
 }
+
+/// `nmrperp backtest --strategy nmr-bot`: the journal as JSON Lines and in SQLite.
+@Suite struct BotBacktestCLITests {
+    /// Three days of 15-minute bars: a slow rise, a 12 % drop in one bar, a recovery.
+    static func bars() throws -> String {
+        var lines = ["open_time_ms,open,high,low,close,volume"]
+        var close = 20.0
+        let start: Int64 = 1_736_121_600_000
+        for index in 0..<288 {
+            let open = close
+            let drift = index == 150 ? -0.12 : (index % 24 < 12 ? 0.004 : -0.003)
+            close = (open * (1 + drift) * 1000).rounded() / 1000
+            let high = max(open, close) * 1.002
+            let low = min(open, close) * 0.998
+            lines.append("\(start + Int64(index) * 900_000),\(open),\(high),\(low),\(close),\(1000 + index)")
+        }
+        return try CLI.temporaryFile(lines.joined(separator: "\n") + "\n")
+    }
+
+    @Test func theJournalIsWrittenAsJSONLinesAndKeptInSQLite() throws {
+        let data = try Self.bars()
+        let home = try BotConfigCLITests.folder()
+        let jsonl = home + "/out.jsonl"
+        let env = ["NMRPERP_HOME": home]
+        let result = try CLI.run(["backtest", "--strategy", "nmr-bot", "--data", data, "--journal", jsonl], environment: env)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("circuit_breaker"), "the 12 % bar trips the breaker: \(result.stdout)")
+        let lines = try String(contentsOfFile: jsonl, encoding: .utf8).split(separator: "\n")
+        #expect(!lines.isEmpty)
+        for line in lines {
+            let row = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            for key in ["time", "event", "side", "price", "quantity", "leverage", "reason"] { #expect(row.keys.contains(key), "\(key)") }
+        }
+        let listed = try CLI.run(["bot", "journal"], environment: env)
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let run = try #require(listed.stdout.split(separator: "\n").first.map(String.init))
+        #expect(run.hasPrefix("backtest ") && run.hasSuffix(URL(fileURLWithPath: data).lastPathComponent))
+        let exported = try CLI.run(["bot", "journal", "--run", run], environment: env)
+        #expect(exported.stdout == (try String(contentsOfFile: jsonl, encoding: .utf8)), "SQLite gives back exactly the JSONL journal")
+        let unknown = try CLI.run(["bot", "journal", "--run", "nope"], environment: env)
+        #expect(unknown.stderr.contains("no run \"nope\""), "\(unknown.stderr)")
+    }
+}
