@@ -36,6 +36,9 @@ public enum KernelEvent: Sendable {
     /// Data the shell could not read (a NaN price, a malformed row): journalled, never traded
     /// on (reliability.md "Market data").
     case badData(reason: String, at: Timestamp)
+    /// A value of an external series published at `at` (paper trading: a stake read from
+    /// Numerai, a new line in a signals file).
+    case signal(ExternalSignal, value: Double, at: Timestamp)
 }
 
 /// What the kernel asks for. The shell (backtest or paper) carries these out.
@@ -118,6 +121,12 @@ public struct TradingKernel: Sendable {
             ]
         case .badData(let reason, let time):
             return [.journal(JournalEntry(time: time, event: .badData, reason: reason))]
+        case .signal(let signal, let value, let time):
+            guard value.isFinite else {
+                return [.journal(JournalEntry(time: time, event: .badData, reason: "\(signal.rawValue) value \(value) is not a number"))]
+            }
+            signals.observe(signal, value: value, at: time.milliseconds)
+            return []
         }
     }
 

@@ -14,6 +14,8 @@ public enum PaperEvent: Sendable, Equatable {
     case feed(live: Bool, at: Timestamp, reason: String)
     /// A row the shell could not read (a NaN price, a malformed kline).
     case badData(reason: String, at: Timestamp)
+    /// A value of an external series (staked NMR from Numerai, a signals file's new line).
+    case signal(ExternalSignal, value: Double, at: Timestamp)
 }
 
 /// The paper-trading record that spec §4 requires before live trading ("30 days of paper
@@ -76,6 +78,8 @@ public struct PaperSession: Sendable {
     /// them; a late one at the next bar).
     private var pendingFunding: [(rate: FundingRate, mark: Price?)] = []
     public private(set) var lastFundingTime: Timestamp?
+    /// The time of the last value of each external series.
+    public private(set) var lastSignalTimes: [ExternalSignal: Timestamp] = [:]
     private var live = true
     /// Journal rows already handed out.
     private var journalShown = 0
@@ -121,6 +125,14 @@ public struct PaperSession: Sendable {
         case .badData(let reason, let time):
             record.badData += 1
             venue.strategy.handle(.badData(reason: reason, at: time))
+        case .signal(let signal, let value, let time):
+            if let last = lastSignalTimes[signal], time < last {
+                record.badData += 1
+                venue.strategy.handle(.badData(reason: "\(signal.rawValue) value at \(time.iso8601) precedes the last one", at: time))
+            } else {
+                lastSignalTimes[signal] = time
+                venue.strategy.handle(.signal(signal, value: value, at: time))
+            }
         }
         let journal = venue.strategy.journal
         defer { journalShown = journal.count }

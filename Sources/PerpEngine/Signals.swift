@@ -26,6 +26,25 @@ public struct SignalSeries: Sendable, Equatable {
 
     public var isEmpty: Bool { times.isEmpty }
 
+    /// The points, oldest first.
+    public var points: [(time: Int64, value: Double)] { Array(zip(times, values)) }
+
+    /// Adds a value known from `time` on: a later time appends, the last time again replaces
+    /// its value, an earlier time is refused (`false`): a series never changes its past.
+    @discardableResult
+    public mutating func append(_ value: Double, at time: Int64) -> Bool {
+        if let last = times.last {
+            if time < last { return false }
+            if time == last {
+                values[values.count - 1] = value
+                return true
+            }
+        }
+        times.append(time)
+        values.append(value)
+        return true
+    }
+
     /// The last value at or before `time` (binary search).
     public func value(at time: Int64) -> Double? {
         var low = 0
@@ -36,6 +55,14 @@ public struct SignalSeries: Sendable, Equatable {
         }
         return low == 0 ? nil : values[low - 1]
     }
+}
+
+/// The signals that come from outside the market data (spec §4: staked NMR, tournament
+/// activity, sentiment), by the names their files and journal rows use.
+public enum ExternalSignal: String, Sendable, CaseIterable {
+    case staked
+    case activity
+    case sentiment
 }
 
 /// The external inputs of the network and sentiment signals.
@@ -202,7 +229,7 @@ struct RollingWindow {
 /// Computes the signals bar by bar from closes, funding and the external series.
 struct SignalEngine {
     let config: BotConfig.Signals
-    let inputs: SignalInputs
+    private(set) var inputs: SignalInputs
     private var momentumCloses: RollingWindow
     private var reversionCloses: RollingWindow
     private var lastFundingPer8h: Rate?
@@ -218,6 +245,21 @@ struct SignalEngine {
     mutating func observe(close: Double, at time: Int64) {
         momentumCloses.add(close, at: time)
         reversionCloses.add(close, at: time)
+    }
+
+    /// Records a value of an external series published at `time` (paper trading).
+    mutating func observe(_ signal: ExternalSignal, value: Double, at time: Int64) {
+        switch signal {
+        case .staked: inputs.staked = Self.appending(inputs.staked, value, time)
+        case .activity: inputs.activity = Self.appending(inputs.activity, value, time)
+        case .sentiment: inputs.sentiment = Self.appending(inputs.sentiment, value, time)
+        }
+    }
+
+    private static func appending(_ series: SignalSeries?, _ value: Double, _ time: Int64) -> SignalSeries {
+        var series = series ?? SignalSeries([])
+        series.append(value, at: time)
+        return series
     }
 
     /// Records a funding settlement, converted to its 8-hour equivalent.

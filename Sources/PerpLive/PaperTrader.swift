@@ -185,16 +185,21 @@ public struct PaperTrader: Sendable {
     public let store: PaperStore
     public let feed: any PaperFeed
     public let clock: any PaperClock
+    /// Sources of the staked-NMR, activity and sentiment series.
+    public let signalSources: [any SignalSource]
     public private(set) var session: PaperSession
     /// Bad rows already reported (a bad last row is fetched again by the next poll).
     private var reportedBad: Set<String> = []
     private var started = false
 
-    public init(settings: PaperSettings, store: PaperStore, feed: any PaperFeed, clock: any PaperClock) {
+    public init(
+        settings: PaperSettings, store: PaperStore, feed: any PaperFeed, clock: any PaperClock, signalSources: [any SignalSource] = []
+    ) {
         self.settings = settings
         self.store = store
         self.feed = feed
         self.clock = clock
+        self.signalSources = signalSources
         session = PaperSession(config: settings.bot, venue: settings.venue, capital: settings.capital, interval: settings.interval)
     }
 
@@ -309,12 +314,25 @@ public struct PaperTrader: Sendable {
             }
         }
         for settlement in pending { emit(.funding(settlement.rate, mark: settlement.mark)) }
+        // External series: a failing source is shown on the status line and tried again at the
+        // next poll; the market data goes on.
+        var problems: [String] = []
+        for source in signalSources {
+            do {
+                for observation in try await source.observations(after: next.lastSignalTimes, now: now) {
+                    emit(.signal(observation.signal, value: observation.value, at: observation.time))
+                }
+            } catch {
+                problems.append("signals: \(error)")
+            }
+        }
         if newBars == 0, next.isLive, let last = next.lastBar, now - (last.openTime + interval) > settings.effectiveStaleAfter {
             emit(.feed(live: false, at: now, reason: "stale feed: no new bar since \((last.openTime + interval).iso8601)"))
         }
         try store.append(events, journal: journal, received: now)
         session = next
-        return status(now: now, newBars: newBars, journal: journal)
+        return status(
+            now: now, newBars: newBars, journal: journal, problem: problems.isEmpty ? nil : problems.joined(separator: "; "))
     }
 
     /// The status as of the last poll (or the replay).

@@ -1,7 +1,7 @@
 import PerpModel
 
 /// Reads a time series of plain values (staked NMR, tournament activity, sentiment): CSV with a
-/// header holding a time column (`time`, `timestamp_ms` or `open_time_ms`: epoch ms, epoch
+/// header holding a time column (`time`, `time_ms`, `timestamp_ms` or `open_time_ms`: epoch ms, epoch
 /// seconds or ISO 8601) and a `value` column. These are statistics, read as `Double`.
 public enum ValueSeriesCSV {
     public static func parse(_ bytes: [UInt8], source: String) throws(MarketDataError) -> [(time: Int64, value: Double)] {
@@ -9,7 +9,7 @@ public enum ValueSeriesCSV {
             var reader = CSVReader(buffer: buffer)
             guard let header = reader.header() else { throw .empty(source: source) }
             let names = header.map { $0.lowercased() }
-            let timeIndex = ["time", "timestamp_ms", "open_time_ms"].lazy.compactMap { names.firstIndex(of: $0) }.first
+            let timeIndex = ["time", "time_ms", "timestamp_ms", "open_time_ms"].lazy.compactMap { names.firstIndex(of: $0) }.first
             let valueIndex = names.firstIndex(of: "value")
             guard let timeIndex, let valueIndex else {
                 var missing: [String] = []

@@ -137,29 +137,34 @@ public final class PaperStore: Sendable, SQLiteBacked {
                 sql: """
                     INSERT INTO paper_event
                         (kind, time_ms, open_raw, high_raw, low_raw, close_raw, volume_raw, rate_raw, interval_ms,
-                         mark_raw, live, text, received_ms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                         mark_raw, live, text, value, received_ms)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             for event in events {
                 switch event {
                 case .bar(let bar):
                     try statement.execute(arguments: [
                         "bar", bar.openTime.milliseconds, bar.open.raw, bar.high.raw, bar.low.raw, bar.close.raw, bar.volume.raw, nil, nil,
-                        nil, nil, "", received.milliseconds,
+                        nil, nil, "", nil, received.milliseconds,
                     ])
                 case .funding(let rate, let mark):
                     try statement.execute(arguments: [
                         "funding", rate.time.milliseconds, nil, nil, nil, nil, nil, rate.rate.raw, rate.interval.milliseconds, mark?.raw,
                         nil,
-                        "", received.milliseconds,
+                        "", nil, received.milliseconds,
                     ])
                 case .feed(let live, let time, let reason):
                     try statement.execute(arguments: [
-                        "feed", time.milliseconds, nil, nil, nil, nil, nil, nil, nil, nil, live ? 1 : 0, reason, received.milliseconds,
+                        "feed", time.milliseconds, nil, nil, nil, nil, nil, nil, nil, nil, live ? 1 : 0, reason, nil, received.milliseconds,
                     ])
                 case .badData(let reason, let time):
                     try statement.execute(arguments: [
-                        "bad_data", time.milliseconds, nil, nil, nil, nil, nil, nil, nil, nil, nil, reason, received.milliseconds,
+                        "bad_data", time.milliseconds, nil, nil, nil, nil, nil, nil, nil, nil, nil, reason, nil, received.milliseconds,
+                    ])
+                case .signal(let signal, let value, let time):
+                    try statement.execute(arguments: [
+                        "signal", time.milliseconds, nil, nil, nil, nil, nil, nil, nil, nil, nil, signal.rawValue, value,
+                        received.milliseconds,
                     ])
                 }
             }
@@ -175,7 +180,7 @@ public final class PaperStore: Sendable, SQLiteBacked {
                 db,
                 sql: """
                     SELECT seq, kind, time_ms, open_raw, high_raw, low_raw, close_raw, volume_raw, rate_raw, interval_ms,
-                           mark_raw, live, text
+                           mark_raw, live, text, value
                     FROM paper_event ORDER BY seq
                     """)
             while let row = try rows.next() {
@@ -240,6 +245,11 @@ public final class PaperStore: Sendable, SQLiteBacked {
             return .feed(live: try integer(11, "live") != 0, at: time, reason: try text(12, "text"))
         case "bad_data":
             return .badData(reason: try text(12, "text"), at: time)
+        case "signal":
+            let name = try text(12, "text")
+            guard let signal = ExternalSignal(rawValue: name) else { throw corrupt("unknown signal \(name.debugDescription)") }
+            guard case .double(let value) = values[13] else { throw corrupt("value is missing or not a number") }
+            return .signal(signal, value: value, at: time)
         default:
             throw corrupt("unknown kind \(kind.debugDescription)")
         }
@@ -261,7 +271,8 @@ extension Schema {
     /// 'paper': a live session is another file). `paper_event`: every input in the order
     /// received (`seq`); `kind` 'bar' (raw prices and volume at 10^8), 'funding' (`rate_raw`
     /// at 10^12, `interval_ms`, `mark_raw` at 10^8 or NULL), 'feed' (`live` 0 or 1, `text` the
-    /// reason) or 'bad_data' (`text`); `time_ms` epoch milliseconds UTC; `received_ms` when
+    /// reason), 'bad_data' (`text`) or 'signal' (`text` the series: staked, activity or
+    /// sentiment; `value` a float, a signal input, never money); `time_ms` epoch milliseconds UTC; `received_ms` when
     /// the shell stored it.
     static let paperV1 = """
         CREATE TABLE paper_session (
@@ -279,7 +290,7 @@ extension Schema {
 
         CREATE TABLE paper_event (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            kind TEXT NOT NULL CHECK (kind IN ('bar', 'funding', 'feed', 'bad_data')),
+            kind TEXT NOT NULL CHECK (kind IN ('bar', 'funding', 'feed', 'bad_data', 'signal')),
             time_ms INTEGER NOT NULL,
             open_raw INTEGER,
             high_raw INTEGER,
@@ -291,6 +302,7 @@ extension Schema {
             mark_raw INTEGER,
             live INTEGER,
             text TEXT NOT NULL,
+            value REAL,
             received_ms INTEGER NOT NULL
         ) STRICT;
         """

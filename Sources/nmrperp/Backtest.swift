@@ -168,7 +168,9 @@ struct BacktestCommand: AsyncParsableCommand {
             let summary = JournalEvent.allCases.compactMap { event in counts[event].map { "\(event.rawValue) \($0)" } }.joined(
                 separator: ", ")
             print("journal: \(botJournal.count) rows (\(summary))" + (journal.map { " → \($0)" } ?? ""))
-            if let journalRun { print("journal in SQLite: \(JournalRuns.path) run \"\(journalRun)\" (`nmrperp bot journal --run \"\(journalRun)\"`)") }
+            if let journalRun {
+                print("journal in SQLite: \(JournalRuns.path) run \"\(journalRun)\" (`nmrperp bot journal --run \"\(journalRun)\"`)")
+            }
         }
         if let report { print("report: \(report)") }
         if let trades { print("trades: \(trades)") }

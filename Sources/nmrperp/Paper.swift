@@ -86,6 +86,13 @@ struct PaperRunCommand: AsyncParsableCommand {
     @Option(help: "Order size step in NMR (Binance NMRUSDT: 0.1).") var lot = "0.1"
     @Option(help: "History fetched before the first live bar of a new session, to warm the signals up (e.g. 24h, 2d).")
     var warmup = "24h"
+    @Option(help: "Folder with staked.csv, activity.csv, sentiment.csv (time,value), read again at every poll; new lines feed the signals.")
+    var signals: String?
+    @Option(
+        name: .customLong("stake-model"), help: "Read the staked-NMR signal live from these Numerai models' stakes (repeat for several).")
+    var stakeModels: [String] = []
+    @Option(help: "Tournament of --stake-model: classic, signals or crypto.") var stakeTournament = "classic"
+    @Option(help: "How often to read the stakes (e.g. 1h).") var stakeEvery = "1h"
     @Option(help: "Stop after this many polls (scripts and tests; default: until Ctrl-C).") var maxPolls: Int?
     @Flag(help: "Print one JSON object per poll instead of the status line.") var json = false
 
@@ -135,9 +142,23 @@ struct PaperRunCommand: AsyncParsableCommand {
         settings.capital = capital
         settings.warmup = warmup
         let client = BinanceUSDMClient(baseURL: VenueEndpoints.fromEnvironment().binanceUSDM, minimumSpacing: .milliseconds(250))
+        var sources: [any SignalSource] = []
+        if let signals {
+            _ = try BacktestCommand.signalInputs(signals)  // checks the folder and files now, with clear errors
+            sources.append(SignalFilesSource(folder: signals))
+        }
+        if !stakeModels.isEmpty {
+            let (models, tournament) = try StakeCommand.parse(models: stakeModels, tournament: stakeTournament)
+            let every = try Parse.span(stakeEvery, "--stake-every")
+            guard every >= .minutes(5) else { throw CLIError("--stake-every must be at least 5m (Numerai changes stakes once a round)") }
+            sources.append(
+                NumeraiStakeSource(
+                    client: NumeraiClient(baseURL: VenueEndpoints.fromEnvironment().numerai), models: models, tournament: tournament,
+                    every: every))
+        }
         var trader = PaperTrader(
             settings: settings, store: store, feed: BinanceUSDMPaperFeed(client: client, symbol: settings.symbol, interval: interval),
-            clock: SystemPaperClock())
+            clock: SystemPaperClock(), signalSources: sources)
         let replayed = try trader.start()
         let line = StatusLine(json: json)
         if replayed > 0 {
@@ -153,13 +174,13 @@ struct PaperRunCommand: AsyncParsableCommand {
         }
         signal(SIGINT, SIG_IGN)
         signal(SIGTERM, SIG_IGN)
-        let sources = [SIGINT, SIGTERM].map { number in
+        let signalHandlers = [SIGINT, SIGTERM].map { number in
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { task.cancel() }
             source.resume()
             return source
         }
-        defer { for source in sources { source.cancel() } }
+        defer { for handler in signalHandlers { handler.cancel() } }
         do {
             _ = try await task.value
             line.finish()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import PerpModel
 import PerpVenues
 
@@ -6,10 +7,20 @@ struct StakeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stake",
         abstract: "The live NMR stake of one or more Numerai models (public GraphQL API).",
-        discussion: "Example: nmrperp stake --model model_a --model model_b --tournament classic")
+        discussion: """
+            Examples:
+              nmrperp stake --model model_a --model model_b --tournament classic
+              nmrperp stake --model model_a --record signals/staked.csv   (e.g. hourly from cron)
+
+            Numerai serves only the current stake; --record appends it with the time to a time,value
+            CSV, which builds the staked-NMR history that `backtest --strategy nmr-bot --signals DIR`
+            reads (spec §4: a 15 % weekly drop is bearish). `nmrperp paper --stake-model NAME`
+            reads the stake live instead.
+            """)
 
     @Option(name: .customLong("model"), help: "Model name (repeat for several).") var models: [String]
     @Option(help: "classic, signals or crypto.") var tournament: String = "classic"
+    @Option(help: "Append `time_ms,total` to this CSV (created with a header when missing).") var record: String?
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
@@ -42,6 +53,25 @@ struct StakeCommand: AsyncParsableCommand {
         return result
     }
 
+    /// Appends one `time_ms,value` line, writing the header first for a new file.
+    static func append(total: Quantity, at time: Timestamp, to path: String) throws {
+        let manager = FileManager.default
+        if !manager.fileExists(atPath: path) {
+            guard manager.createFile(atPath: path, contents: Data("time_ms,value\n".utf8)) else {
+                throw CLIError("cannot create \(path)")
+            }
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw CLIError("cannot open \(path) for appending") }
+        defer { try? handle.close() }
+        do {
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data("\(time.milliseconds),\(total)\n".utf8))
+            try handle.synchronize()
+        } catch {
+            throw CLIError("cannot append to \(path): \(error.localizedDescription)")
+        }
+    }
+
     static func totalStake(models: [String], tournament: String) async throws -> Quantity {
         try await stakes(models: models, tournament: tournament).reduce(Quantity.zero) { $0 + $1.1 }
     }
@@ -49,6 +79,7 @@ struct StakeCommand: AsyncParsableCommand {
     func run() async throws {
         let stakes = try await StakeCommand.stakes(models: models, tournament: tournament)
         let total = stakes.reduce(Quantity.zero) { $0 + $1.1 }
+        if let record { try StakeCommand.append(total: total, at: Environment.now, to: record) }
         if json {
             emit(
                 json: .object([

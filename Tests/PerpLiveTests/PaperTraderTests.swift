@@ -154,7 +154,8 @@ func walk(seed: UInt64, bars count: Int) -> [Candle] {
         #expect(replayed > 230)
         #expect(second.session.account.position == positionAtStop, "the position comes back after the restart")
         #expect(second.session.journal.count == journalAtStop)
-        try await second.run(maxPolls: 330) { _ in }
+        // (its first poll finds nothing new: the first process stopped right after a poll)
+        try await second.run(maxPolls: 331) { _ in }
 
         #expect(clockA.now() == clockB.now())
         let journal = try second.store.journal()
@@ -242,5 +243,52 @@ func walk(seed: UInt64, bars count: Int) -> [Candle] {
         // Another store kind refuses the file.
         #expect(throws: StoreError.self) { _ = try JournalStore(path: path) }
         #expect(throws: StoreError.self) { _ = try MarketDataStore(path: path) }
+    }
+}
+
+@Suite struct PaperSignalTests {
+    @Test func everyEventKindReadsBackExactly() throws {
+        let store = try PaperStore.inMemory()
+        let bar = walk(seed: 1, bars: 1)[0]
+        let events: [PaperEvent] = [
+            .feed(live: false, at: bar.openTime, reason: "catching up"), .bar(bar),
+            .funding(FundingRate(time: bar.openTime + .hours(1), rate: Rate("-0.000125")!, interval: .hours(4)), mark: Price("19.87")!),
+            .funding(FundingRate(time: bar.openTime + .hours(5), rate: Rate("0.0001")!, interval: .hours(4)), mark: nil),
+            .badData(reason: "kline row 2: \"NaN\"", at: bar.openTime), .signal(.staked, value: 1_234.5678, at: bar.openTime),
+            .signal(.sentiment, value: -0.25, at: bar.openTime), .feed(live: true, at: bar.openTime, reason: "current"),
+        ]
+        try store.append(events, journal: [], received: bar.openTime)
+        #expect(try store.events() == events)
+    }
+
+    @Test func signalFilesFeedNewLinesOnceAndTheStakeDropReachesTheKernel() async throws {
+        let bars = walk(seed: 21, bars: 700)
+        let clock = ManualClock(PaperTraderTests.firstLive)
+        let exchange = try ReplayExchange(bars: bars, settlements: [], clock: clock)
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-signals-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // Staked NMR: flat, then a 20 % drop published one day into the session.
+        let start = PaperTraderTests.start
+        var lines = ["time_ms,value"]
+        for day in 0..<6 { lines.append("\(start + Int64(day) * 86_400_000),\(day < 2 ? 1000 : 800)") }
+        try (lines.joined(separator: "\n") + "\n").write(to: folder.appendingPathComponent("staked.csv"), atomically: true, encoding: .utf8)
+        let client = BinanceUSDMClient(baseURL: exchange.server.url("/"), minimumSpacing: .zero)
+        var settings = PaperTraderTests.settings()
+        settings.bot.signals.stakeWindow = .days(1)
+        var trader = PaperTrader(
+            settings: settings, store: try PaperStore.inMemory(),
+            feed: BinanceUSDMPaperFeed(client: client, symbol: "NMRUSDT", interval: .minutes(15)), clock: clock,
+            signalSources: [SignalFilesSource(folder: folder.path)])
+        try trader.start()
+        try await trader.run(maxPolls: 300) { _ in }
+        let signals = try trader.store.events().compactMap { event -> Timestamp? in
+            if case .signal(.staked, _, let time) = event { return time }
+            return nil
+        }
+        #expect(signals.count == 5, "each line once, only once published: days 0 to 4 (\(signals.count))")
+        #expect(signals == signals.sorted())
+        let decisions = trader.session.journal.filter { $0.event == .entry || $0.event == .riskDenied }
+        let late = decisions.filter { $0.time.milliseconds > start + 2 * 86_400_000 + 3_600_000 }
+        #expect(late.contains { row in row.signals.contains { $0.0 == "staked" && $0.1 < 0 } }, "the drop scores bearish")
     }
 }
