@@ -184,6 +184,7 @@ extension BacktestCommand {
                                     fields.append(
                                         ("weights", .object(zip(regression.featureNames, regression.weights).map { ($0, .double($1)) })))
                                     fields.append(("converged", .bool(regression.converged)))
+                                    fields.append(("iterations", .int(regression.iterations)))
                                 }
                                 return .object(fields)
                             })
