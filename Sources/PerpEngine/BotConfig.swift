@@ -67,9 +67,28 @@ public struct BotConfig: Sendable, Equatable {
         public init() {}
     }
 
+    /// The learned model (spec §4 "A learned model"; docs/decisions/0006-learned-model.md): how
+    /// it is trained walk-forward and when its score opens a trade. Only walk-forward backtests
+    /// use it; the rules alone ignore it. It scores direction and conviction, never size.
+    public struct Model: Sendable, Equatable {
+        /// A bar is labelled up when the close this much later is higher (default: the time exit).
+        public var horizon = TimeSpan.hours(6)
+        /// Each fold trains on the bars of this window before its test window…
+        public var trainWindow = TimeSpan.days(90)
+        /// …and trades this window out of sample; folds step by it, so every bar is out of
+        /// sample at most once.
+        public var testWindow = TimeSpan.days(30)
+        /// Ridge penalty on the standardised weights.
+        public var l2 = 0.01
+        /// An entry needs `|2p − 1|` at least this large (0.1: p(up) ≥ 0.55 or ≤ 0.45).
+        public var minConviction = 0.1
+        public init() {}
+    }
+
     public var weights = Weights()
     public var signals = Signals()
     public var risk = Risk()
+    public var model = Model()
     /// A trade needs at least this many signals agreeing with the blended direction.
     public var minAgreeingSignals = 2
     /// …and a blended score at least this large in magnitude (0…1).
@@ -129,6 +148,17 @@ public struct BotConfig: Sendable, Equatable {
         for (name, hour) in [("risk.quiet_start_hour", r.quietStartHour), ("risk.quiet_end_hour", r.quietEndHour)]
         where !(0...24).contains(hour) {
             found.append("\(name) must be an hour from 0 to 24 (got \(hour))")
+        }
+        let m = model
+        positive(m.horizon, "model.horizon")
+        positive(m.trainWindow, "model.train_window")
+        positive(m.testWindow, "model.test_window")
+        if m.horizon.milliseconds > 0, m.horizon >= m.trainWindow {
+            found.append("model.horizon (\(m.horizon)) must be shorter than model.train_window (\(m.trainWindow))")
+        }
+        if !(m.l2 >= 0 && m.l2.isFinite) { found.append("model.l2 must be zero or more (got \(m.l2))") }
+        if !(m.minConviction >= 0 && m.minConviction < 1) {
+            found.append("model.min_conviction must be from 0 to 1, exclusive of 1 (got \(m.minConviction))")
         }
         return found
     }

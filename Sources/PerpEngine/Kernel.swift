@@ -61,6 +61,9 @@ public struct TradingKernel: Sendable {
     public let lotSize: Quantity
     public let barInterval: TimeSpan
     public private(set) var state: RiskState = .active
+    /// A learned model that scores direction and conviction in place of the blended signals
+    /// (spec §4); `nil`: the rules alone. Every risk rule and the sizing apply unchanged.
+    public var model: (any DirectionModel)?
 
     private var signals: SignalEngine
     private var volatility: RollingWindow
@@ -285,13 +288,27 @@ public struct TradingKernel: Sendable {
 
         // Entries.
         let scores = signals.scores(close: close, at: decisionTime.milliseconds)
-        let blended = scores.blended(config.weights)
+        let blended: Double
+        var probabilityUp: Double?
+        if let model {
+            // The model's direction sign(p − 0.5) and conviction |2p − 1| replace the blend and
+            // the agreement count; it never sizes.
+            guard let p = model.probabilityUp(scores: scores, at: decisionTime), p.isFinite else { return commands }
+            probabilityUp = p
+            blended = 2 * p - 1
+            guard abs(blended) >= config.model.minConviction, blended != 0 else { return commands }
+        } else {
+            blended = scores.blended(config.weights)
+        }
         let agreeing = scores.agreeing(with: blended)
-        guard abs(blended) >= config.entryThreshold, agreeing >= config.minAgreeingSignals else { return commands }
+        if probabilityUp == nil {
+            guard abs(blended) >= config.entryThreshold, agreeing >= config.minAgreeingSignals else { return commands }
+        }
         // Catching up on past bars (paper start-up or restart): signals only, no entries.
         guard feedLive else { return commands }
         let wanted: Side = blended > 0 ? .long : .short
-        let named = scores.named
+        var named = scores.named
+        if let probabilityUp { named.append(("model_p_up", probabilityUp)) }
         func deny(_ reason: String) -> [KernelCommand] {
             commands + [
                 .journal(
@@ -324,8 +341,13 @@ public struct TradingKernel: Sendable {
         let stop = Price(raw: bar.close.raw - sign * FixedMath.mulDiv(bar.close.raw, config.risk.stopLoss.raw, Rate.scale, .down))
         let target = Price(raw: bar.close.raw + sign * FixedMath.mulDiv(bar.close.raw, config.risk.takeProfit.raw, Rate.scale, .down))
         let positionLeverage = margin.isPositive ? bar.close.times(quantity).ratio(to: margin, rule: .up) : leverage
+        let score =
+            probabilityUp.map {
+                "\(model?.name(at: decisionTime) ?? "model") p(up) \(formatDouble(($0 * 1000).rounded() / 1000, significant: 6)), conviction \(formatSigned(blended))"
+            }
+            ?? "blended \(formatSigned(blended)) with \(agreeing) agreeing signals"
         let reason =
-            "blended \(formatSigned(blended)) with \(agreeing) agreeing signals; \(highVolatility ? "high-volatility" : "normal") regime (σ \(formatPercent(annualVolatility)) a year): leverage ≤ \(leverage), exposure ≤ \(exposure)"
+            "\(score); \(highVolatility ? "high-volatility" : "normal") regime (σ \(formatPercent(annualVolatility)) a year): leverage ≤ \(leverage), exposure ≤ \(exposure)"
         pendingEntry = (wanted, stop, target, positionLeverage, named, reason, decisionTime)
         commands.append(.open(side: wanted, quantity: quantity, stop: stop, target: target))
         return commands

@@ -33,6 +33,16 @@ struct BacktestCommand: AsyncParsableCommand {
             Examples:
               nmrperp backtest --data nmr_1m.csv --funding nmr_funding.csv --strategy sma-cross --report out.html
               nmrperp backtest --data nmr_1m.csv --strategy sma-cross --sweep "fast=20,50;slow=100,200;leverage=1,2,3"
+              nmrperp backtest --strategy nmr-bot --config bot.yaml --data nmr_15m.csv --walk-forward --report wf.html
+
+            --walk-forward (nmr-bot only) judges the learned model out of sample (spec §4; \
+            docs/decisions/0006-learned-model.md): every --test window (30d) is traded by a logistic \
+            regression trained only on the --train window (90d) before it, minus the last --horizon \
+            (6h) of rows whose labels would reach into the test window. Three variants trade the same \
+            bars under the same risk rules and sizing: the rules alone, the signal model (the six \
+            signal scores as features) and a generic price-only model (returns over 1, 4, 16, 64 bars \
+            and volatility). The model picks direction and conviction (|2p − 1| ≥ --min-conviction); it \
+            never sizes. Folds step by the test window, so each bar is out of sample once.
             """)
 
     @Option(help: "Candle history (CSV, Binance or Lighter JSON).") var data: String
@@ -56,6 +66,16 @@ struct BacktestCommand: AsyncParsableCommand {
     @Option(help: "nmr-bot: the bot's YAML configuration (`nmrperp bot init` writes one); defaults when absent.") var config: String?
     @Option(help: "nmr-bot: folder with staked.csv, activity.csv, sentiment.csv (time,value); each optional.") var signals: String?
     @Option(help: "nmr-bot: write the journal here, one JSON object a line.") var journal: String?
+    @Flag(help: "nmr-bot: walk-forward comparison of the rules, the signal model and a price-only model, out of sample.")
+    var walkForward = false
+    @Option(help: "--walk-forward: training window before each test window (default model.train_window, 90d).") var train: String?
+    @Option(help: "--walk-forward: test window traded by each fold's model; folds step by it (default model.test_window, 30d).")
+    var test: String?
+    @Option(help: "--walk-forward: label horizon, up if the close this much later is higher (default model.horizon, 6h).")
+    var horizon: String?
+    @Option(help: "--walk-forward: ridge penalty on the standardised weights (default model.l2, 0.01).") var l2: String?
+    @Option(help: "--walk-forward: entries need |2p − 1| at least this (default model.min_conviction, 0.1).")
+    var minConviction: String?
     @Flag(help: "Print JSON.") var json = false
 
     func venueConfig() throws -> VenueConfig {
@@ -86,8 +106,15 @@ struct BacktestCommand: AsyncParsableCommand {
             try runSweep(sweep, series: series, rates: rates, mark: markSeries, config: config, capital: capital, leverage: leverage)
             return
         }
-        if strategy != .nmrBot, self.config != nil || signals != nil || journal != nil {
-            throw CLIError("--config, --signals and --journal belong to --strategy nmr-bot")
+        if strategy != .nmrBot, self.config != nil || signals != nil || journal != nil || walkForward {
+            throw CLIError("--config, --signals, --journal and --walk-forward belong to --strategy nmr-bot")
+        }
+        if !walkForward, train != nil || test != nil || horizon != nil || l2 != nil || minConviction != nil {
+            throw CLIError("--train, --test, --horizon, --l2 and --min-conviction set up --walk-forward; add --walk-forward")
+        }
+        if walkForward {
+            try runWalkForward(series: series, rates: rates, mark: markSeries, venue: config, capital: capital)
+            return
         }
         var botJournal: [JournalEntry] = []
         var journalRun: String?

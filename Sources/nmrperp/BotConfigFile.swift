@@ -343,7 +343,7 @@ private struct Setting {
         return nil
     }
 
-    static let groups = ["weights", "signals", "risk"]
+    static let groups = ["weights", "signals", "risk", "model"]
 
     static let groupComments: [String: [String]] = [
         "weights": [
@@ -358,6 +358,11 @@ private struct Setting {
         "risk": [
             "Risk rules (spec §4, from seed 001), all enforced before any order is sent. A trade's exit",
             "plan (stop and target) is fixed at entry and never widened.",
+        ],
+        "model": [
+            "The learned model (spec §4), used only by `nmrperp backtest --strategy nmr-bot --walk-forward`:",
+            "a logistic regression scores direction and conviction; the risk rules above still size and",
+            "guard every trade. It is trained and judged walk-forward only (docs/decisions/0006).",
         ],
     ]
 
@@ -468,6 +473,24 @@ private struct Setting {
             Setting(
                 group: "risk", key: "stale_after", kind: .span(\.risk.staleAfter),
                 comment: ["No new entries while the price feed has been silent this long (docs reliability.md)."]),
+            Setting(
+                group: "model", key: "horizon", kind: .span(\.model.horizon),
+                comment: ["A bar is labelled up when the close this much later is higher (default: the 6 h time exit)."]),
+            Setting(
+                group: "model", key: "train_window", kind: .span(\.model.trainWindow),
+                comment: [
+                    "Each fold trains on this window before its test window, minus the last `horizon` of",
+                    "rows, whose labels would reach into the test window (no look-ahead).",
+                ]),
+            Setting(
+                group: "model", key: "test_window", kind: .span(\.model.testWindow),
+                comment: ["Each fold's model trades this window out of sample; folds step by it."]),
+            Setting(
+                group: "model", key: "l2", kind: .double(\.model.l2),
+                comment: ["Ridge penalty on the standardised weights (larger: closer to the base rate)."]),
+            Setting(
+                group: "model", key: "min_conviction", kind: .double(\.model.minConviction),
+                comment: ["An entry needs |2p - 1| at least this large (0.1: p(up) of 0.55 or more, or 0.45 or less)."]),
         ]
     }
 }

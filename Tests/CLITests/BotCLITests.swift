@@ -123,7 +123,7 @@ import Testing
 
         let table = try CLI.run(["bot", "check", "--config", path])
         #expect(table.status == 0)
-        #expect(table.stdout.contains("4 of 30 settings differ"))
+        #expect(table.stdout.contains("4 of 35 settings differ"))
         #expect(table.stdout.contains("(default 0.025)"))
     }
 

@@ -1,0 +1,139 @@
+import PerpModel
+import PerpSimulation
+
+/// A self-contained HTML page comparing several backtests over the same bars (the walk-forward
+/// report of spec §4: the rules alone, the learned model and a generic model, out of sample and
+/// risk-adjusted). Same page shell and chart helpers as ``HTMLReport``.
+public enum ComparisonReport {
+    /// One backtest to compare.
+    public struct Variant: Sendable {
+        public var name: String
+        public var result: BacktestResult
+        public var metrics: PerformanceMetrics
+
+        public init(name: String, result: BacktestResult, metrics: PerformanceMetrics) {
+            self.name = name
+            self.result = result
+            self.metrics = metrics
+        }
+    }
+
+    /// A table shown after the charts (e.g. one row per fold).
+    public struct Table: Sendable {
+        public var heading: String
+        public var explanation: String
+        public var columns: [String]
+        public var rows: [[String]]
+
+        public init(heading: String, explanation: String = "", columns: [String], rows: [[String]]) {
+            self.heading = heading
+            self.explanation = explanation
+            self.columns = columns
+            self.rows = rows
+        }
+    }
+
+    /// Line colours of the variants, in order (then repeated).
+    static let colours = ["#555555", "#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+
+    /// Renders the page: notes, the metrics side by side, every equity curve on one chart, then
+    /// `tables`. All text is escaped.
+    public static func render(title: String, variants: [Variant], notes: [String], tables: [Table]) -> String {
+        var html = ReportPage.head(title: title)
+        html += "<h1>\(escapeHTML(title))</h1>\n"
+        if let first = variants.first?.metrics, let start = first.startTime, let end = first.endTime {
+            var period = "\(start.iso8601) – \(end.iso8601) · \(first.bars) bars out of sample"
+            if let span = first.span { period += " · " + Numerics.fixed(span.days, places: 2) + " days" }
+            html += "<p class=\"period\">\(escapeHTML(period))</p>\n"
+        }
+        if !notes.isEmpty {
+            html += "<ul class=\"notes\">\n"
+            for note in notes { html += "<li>\(escapeHTML(note))</li>\n" }
+            html += "</ul>\n"
+        }
+        html += "<h2>Out of sample, side by side</h2>\n" + metricsTable(variants)
+        html += "<h2>Equity</h2>\n" + equityChart(variants)
+        for table in tables {
+            html += "<h2>\(escapeHTML(table.heading))</h2>\n"
+            if !table.explanation.isEmpty { html += "<p>\(escapeHTML(table.explanation))</p>\n" }
+            html += ReportPage.listTable(
+                table.rows, headings: table.columns, limit: Int.max, empty: "Nothing to show.", shortened: { _ in "" },
+                cells: { _, row in row.map { ReportPage.Cell($0) } })
+        }
+        html += ReportPage.foot
+        return html
+    }
+
+    private static let dash = "—"
+
+    private static func metricsTable(_ variants: [Variant]) -> String {
+        func percent(_ value: Double?) -> String { value.map { Numerics.percent($0) } ?? dash }
+        func ratio(_ value: Double?) -> String { value.map { Numerics.fixed($0, places: 3) } ?? dash }
+        let rows: [(String, (PerformanceMetrics) -> String)] = [
+            ("Total return", { percent($0.totalReturn) }),
+            ("Annualised return", { percent($0.annualizedReturn) }),
+            ("Sharpe (daily, ×√365, risk-free 0)", { ratio($0.sharpe) }),
+            ("Sortino (daily, ×√365)", { ratio($0.sortino) }),
+            ("Max drawdown", { percent($0.maxDrawdown) }),
+            ("Trades (closed)", { "\($0.trades)" }),
+            ("Win rate", { percent($0.winRate) }),
+            ("Profit factor", { ratio($0.profitFactor) }),
+            ("Exposure", { percent($0.exposure) }),
+            ("Fees paid", { $0.feesPaid.description }),
+            ("Funding paid (negative: received)", { $0.fundingPaid.description }),
+            ("Liquidations", { "\($0.liquidations)" }),
+            ("Final equity", { $0.finalEquity.description }),
+        ]
+        var html = "<table class=\"trades\">\n<tr><th></th>"
+        for variant in variants { html += "<th>\(escapeHTML(variant.name))</th>" }
+        html += "</tr>\n"
+        for (label, value) in rows {
+            html += "<tr><th style=\"text-align:left\">\(escapeHTML(label))</th>"
+            for variant in variants { html += "<td>\(escapeHTML(value(variant.metrics)))</td>" }
+            html += "</tr>\n"
+        }
+        return html + "</table>\n"
+    }
+
+    private static func equityChart(_ variants: [Variant]) -> String {
+        var svg = SVGWriter()
+        svg.open(width: 1300, height: 380, label: "Equity of each variant")
+        let curves = variants.filter { $0.result.equity.count > 0 }
+        guard let first = curves.first else {
+            svg.message(
+                "No equity curve was recorded.",
+                in: PlotFrame(left: 90, top: 24, width: Double(HTMLReport.chartColumns), height: 300, t0: 0, t1: 1, v0: 0, v1: 1))
+            svg.close()
+            return svg.text
+        }
+        let t0 = curves.map { $0.result.equity.times[0] }.min() ?? 0
+        let t1 = curves.map { $0.result.equity.times[$0.result.equity.count - 1] }.max() ?? 1
+        let scale = Double(Notional.scale)
+        let series = curves.map { variant in
+            Series(times: variant.result.equity.times, values: variant.result.equity.equity.map { Double($0) / scale })
+                .downsampled(from: t0, to: t1, columns: HTMLReport.chartColumns)
+        }
+        let initial = first.result.initialCapital.doubleValue
+        let low = series.compactMap { $0.range?.low }.min() ?? initial
+        let high = series.compactMap { $0.range?.high }.max() ?? initial
+        let ticks = Axis.valueTicks(min(low, initial), max(high, initial))
+        let frame = PlotFrame(
+            left: 90, top: 24, width: Double(HTMLReport.chartColumns), height: 300, t0: t0, t1: t1, v0: ticks.low, v1: ticks.high)
+        svg.axes(frame, valueTicks: ticks.ticks, valueLabel: Axis.label, timeLabels: true, title: "Equity (USD)")
+        let c = SVGWriter.coordinate
+        let baseline = c(frame.y(initial))
+        svg.text += "<line class=\"baseline\" x1=\"\(c(frame.left))\" x2=\"\(c(frame.right))\" y1=\"\(baseline)\" y2=\"\(baseline)\"/>\n"
+        for (index, line) in series.enumerated() {
+            let colour = colours[index % colours.count]
+            svg.text += "<g style=\"fill:none;stroke:\(colour);stroke-width:1.3\">"
+            svg.line(line, in: frame, className: "variant")
+            svg.text += "</g>\n"
+            let y = c(frame.top + 16 + Double(index) * 16)
+            let x = c(frame.left + 12)
+            svg.text += "<text class=\"legend\" x=\"\(x)\" y=\"\(y)\" style=\"fill:\(colour)\">"
+            svg.text += "\(escapeHTML(curves[index].name))</text>\n"
+        }
+        svg.close()
+        return svg.text
+    }
+}
