@@ -190,6 +190,9 @@ public struct PaperTrader: Sendable {
     public private(set) var session: PaperSession
     /// Bad rows already reported (a bad last row is fetched again by the next poll).
     private var reportedBad: Set<String> = []
+    /// Called with bars fetched and bars expected while a poll fetches more than one page
+    /// (warm-up, catch-up after downtime).
+    public var fetchProgress: (@Sendable (_ done: Int, _ expected: Int) -> Void)?
     private var started = false
 
     public init(
@@ -273,9 +276,13 @@ public struct PaperTrader: Sendable {
                 }
                 rows.append(row)
             }
+            let expected = Int(max(0, (now.milliseconds - from.milliseconds) / interval.milliseconds))
+            if expected > 1000 { fetchProgress?(min(rows.count, expected), expected) }
             guard page.count >= 1000, let last else { break }
             cursor = last + interval
         }
+        let expectedBars = Int(max(0, (now.milliseconds - from.milliseconds) / interval.milliseconds))
+        if expectedBars > 1000 { fetchProgress?(expectedBars, expectedBars) }
         let settlementsFrom = session.lastFundingTime.map { $0 + TimeSpan(milliseconds: 1) } ?? from
         let settlements = settlementsFrom < now ? try await feed.funding(from: settlementsFrom, to: now) : []
 

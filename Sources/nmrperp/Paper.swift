@@ -159,6 +159,11 @@ struct PaperRunCommand: AsyncParsableCommand {
         var trader = PaperTrader(
             settings: settings, store: store, feed: BinanceUSDMPaperFeed(client: client, symbol: settings.symbol, interval: interval),
             clock: SystemPaperClock(), signalSources: sources)
+        let progress = ProgressBar("paper \(name): fetching bars")
+        trader.fetchProgress = { done, expected in
+            progress.update(done, expected)
+            if done >= expected { progress.finish() }
+        }
         let replayed = try trader.start()
         let line = StatusLine(json: json)
         if replayed > 0 {
