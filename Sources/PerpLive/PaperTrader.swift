@@ -11,6 +11,8 @@ public protocol PaperFeed: Sendable {
     func bars(from: Timestamp, limit: Int) async throws -> [BinanceUSDMClient.KlineRow]
     /// Settlements with `from ≤ time < to`, each with the mark price it settled at.
     func funding(from: Timestamp, to: Timestamp) async throws -> [(rate: FundingRate, mark: Price?)]
+    /// The mark price and the funding accruing now (shown, never traded on: not stored).
+    func premium() async throws -> BinanceUSDMClient.PremiumIndex
 }
 
 /// Binance USD-M (`/fapi/v1/klines`, `/fapi/v1/fundingRate`) as a paper feed, by polling.
@@ -31,6 +33,10 @@ public struct BinanceUSDMPaperFeed: PaperFeed {
 
     public func funding(from: Timestamp, to: Timestamp) async throws -> [(rate: FundingRate, mark: Price?)] {
         try await client.fundingSettlements(symbol: symbol, from: from, to: to)
+    }
+
+    public func premium() async throws -> BinanceUSDMClient.PremiumIndex {
+        try await client.premiumIndex(symbol: symbol)
     }
 }
 
@@ -93,6 +99,8 @@ public struct PaperStatus: Sendable {
     public var newJournalRows: [JournalEntry]
     /// A venue problem the trader is riding out (it retries), if any.
     public var problem: String?
+    /// The venue's mark price and accruing funding at the poll, when it answered.
+    public var premium: BinanceUSDMClient.PremiumIndex?
 }
 
 /// Settings of a paper session.
@@ -338,17 +346,23 @@ public struct PaperTrader: Sendable {
         }
         try store.append(events, journal: journal, received: now)
         session = next
+        // The mark price for the status line only; its failure never stops the poll.
+        let premium = try? await feed.premium()
         return status(
-            now: now, newBars: newBars, journal: journal, problem: problems.isEmpty ? nil : problems.joined(separator: "; "))
+            now: now, newBars: newBars, journal: journal, problem: problems.isEmpty ? nil : problems.joined(separator: "; "),
+            premium: premium)
     }
 
     /// The status as of the last poll (or the replay).
-    public func status(now: Timestamp, newBars: Int = 0, journal: [JournalEntry] = [], problem: String? = nil) -> PaperStatus {
+    public func status(
+        now: Timestamp, newBars: Int = 0, journal: [JournalEntry] = [], problem: String? = nil,
+        premium: BinanceUSDMClient.PremiumIndex? = nil
+    ) -> PaperStatus {
         PaperStatus(
             now: now, lastBar: session.lastBar, account: session.account, startingEquity: settings.capital, riskState: session.riskState,
             live: session.isLive, record: session.record, interval: settings.interval,
             trades: session.journal.lazy.filter { $0.event == .entry }.count, newBars: newBars, newJournalRows: journal,
-            problem: problem)
+            problem: problem, premium: premium)
     }
 
     /// When to poll next: shortly after the next bar closes (at once while catching up).

@@ -143,6 +143,31 @@ public struct BinanceUSDMClient: Sendable {
         }
     }
 
+    /// The mark price, index price and the funding rate being accrued for the next settlement
+    /// (`GET /fapi/v1/premiumIndex?symbol=`, docs/venues.md §5).
+    public struct PremiumIndex: Sendable, Equatable {
+        public var mark: Price
+        public var index: Price?
+        /// The rate accruing for the next settlement (Binance calls it `lastFundingRate`).
+        public var fundingRate: Rate?
+        public var nextFundingTime: Timestamp?
+        public var time: Timestamp?
+    }
+
+    public func premiumIndex(symbol: String) async throws -> PremiumIndex {
+        let url = baseURL.appending(path: "fapi/v1/premiumIndex", query: [("symbol", symbol)])
+        let json = try await http.getJSON(url)
+        guard let mark = json["markPrice"]?.numericText.flatMap({ Price($0) }), mark.isPositive else {
+            throw VenueError(
+                kind: .notRetryable, endpoint: "binance-usdm premiumIndex", message: "no positive markPrice in the response for \(symbol)")
+        }
+        return PremiumIndex(
+            mark: mark, index: json["indexPrice"]?.numericText.flatMap { Price($0) },
+            fundingRate: json["lastFundingRate"]?.numericText.flatMap { Rate($0) },
+            nextFundingTime: json["nextFundingTime"]?.int64Value.map(Timestamp.init(milliseconds:)),
+            time: json["time"]?.int64Value.map(Timestamp.init(milliseconds:)))
+    }
+
     /// One row of a kline response: a bar, or why it could not be read (a NaN or missing price,
     /// a malformed row). Live feeds keep going past a bad row; it is reported, never traded on.
     public enum KlineRow: Sendable, Equatable {

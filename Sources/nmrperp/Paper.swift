@@ -277,6 +277,14 @@ enum PaperReport {
             status.live ? "live" : "catching up", "record \(formatFixed(days, 1))/\(PaperRecord.requiredDays) d",
             "entries \(status.trades)",
         ]
+        if let premium = status.premium {
+            var text = "mark \(premium.mark)"
+            if let rate = premium.fundingRate {
+                text += ", funding \(formatFixed(rate.doubleValue * 100, 4)) %"
+                if let next = premium.nextFundingTime { text += " at \(String(next.iso8601.dropFirst(11).prefix(5)))" }
+            }
+            parts.insert(text, at: 2)
+        }
         if let problem = status.problem { parts.append("⚠ \(problem)") }
         return parts.joined(separator: "  ")
     }
@@ -290,6 +298,8 @@ enum PaperReport {
             ("record_days", .double(status.record.liveDays(interval: status.interval))), ("entries", .int(Int64(status.trades))),
             ("new_bars", .int(Int64(status.newBars))), ("journal", .array(status.newJournalRows.map(\.json))),
             ("problem", status.problem.map { .string($0) } ?? .null),
+            ("mark", status.premium.map { .exact($0.mark) } ?? .null),
+            ("funding_rate", status.premium?.fundingRate.map { .exact($0) } ?? .null),
         ])
     }
 }

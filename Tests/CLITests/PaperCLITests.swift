@@ -35,6 +35,10 @@ import Testing
                 time += 28_800_000
             }
             return .json("[" + rows.joined(separator: ",") + "]")
+        case "/fapi/v1/premiumIndex":
+            return .json(
+                #"{"symbol":"NMRUSDT","markPrice":"20.11000000","indexPrice":"20.10500000","estimatedSettlePrice":"20.1","lastFundingRate":"0.00010000","interestRate":"0.00010000","nextFundingTime":\#((now / 28_800_000 + 1) * 28_800_000),"time":\#(now)}"#
+            )
         default:
             return .json(#"{"code":-1,"msg":"unknown path"}"#, status: 404)
         }
@@ -59,6 +63,8 @@ import Testing
         let poll = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         #expect(poll["state"] as? String == "active")
         #expect(poll["position"] as? Double == 0)
+        #expect(poll["mark"] as? Double == 20.11, "the mark price from premiumIndex")
+        #expect(first.stderr.contains("mark 20.11, funding 0.0100 % at "), "\(first.stderr)")
 
         let status = try CLI.run(["paper", "status", "--json"], environment: env)
         #expect(status.status == 0, "\(status.stderr)")
