@@ -33,6 +33,20 @@ import Testing
         #expect(numerai.requests.count == 2)
     }
 
+    @Test func stakeRecordBuildsATimeValueHistory() throws {
+        let numerai = try LoopbackHTTPServer(handler: Self.numerai)
+        let env = ["NMRPERP_OFFLINE": "0", "NMRPERP_NUMERAI_URL": numerai.baseURL]
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-staked-\(UUID().uuidString).csv").path
+        for _ in 0..<2 {
+            let result = try CLI.run(["stake", "--model", "alpha_model", "--model", "beta_model", "--record", file], environment: env)
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 3)
+        #expect(lines[0] == "time_ms,value")
+        #expect(lines[1].hasSuffix(",20") && lines[2].hasSuffix(",20"), "\(lines)")
+    }
+
     @Test func unknownModelIsOneClearLine() throws {
         let numerai = try LoopbackHTTPServer(handler: Self.numerai)
         let env = ["NMRPERP_OFFLINE": "0", "NMRPERP_NUMERAI_URL": numerai.baseURL]
