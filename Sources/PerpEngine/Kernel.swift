@@ -54,7 +54,15 @@ public struct TradingKernel: Sendable {
 
     private var signals: SignalEngine
     private var volatility: RollingWindow
+    /// Opens inside the circuit breaker's window (the oldest is the reference).
     private var circuitPrices: RollingWindow
+    // Per-bar constants.
+    private let priceScale = Double(Price.scale)
+    private let circuitLimit: Double
+    /// Bounds on high ÷ reference and low ÷ reference well inside the circuit limit (by 1e-9
+    /// relative, far beyond the rounding of the exact test): a bar inside them cannot trip it.
+    private let circuitUpperFactor: Double
+    private let circuitLowerFactor: Double
     private var lastBarTime: Int64?
     private var lastClose: Double?
     // The open position as the kernel planned it.
@@ -71,14 +79,17 @@ public struct TradingKernel: Sendable {
         self.lotSize = lotSize
         signals = SignalEngine(config: config.signals, inputs: inputs)
         volatility = RollingWindow(span: config.risk.volatilityWindow)
-        circuitPrices = RollingWindow(span: config.risk.circuitWindow)
+        circuitPrices = RollingWindow(span: config.risk.circuitWindow, keepsSums: false)
+        circuitLimit = config.risk.circuitMove.doubleValue
+        circuitUpperFactor = (1 + circuitLimit) * (1 - 1e-9)
+        circuitLowerFactor = (1 - circuitLimit) * (1 + 1e-9)
     }
 
     /// Handles one event and returns what to do, journal rows included.
     public mutating func handle(_ event: KernelEvent) -> [KernelCommand] {
         switch event {
         case .bar(let candle, let equity, let position):
-            return onBar(candle, equity: equity, position: position)
+            return onBar(candle, equity: { equity }, position: position)
         case .fills(let fills):
             return onFills(fills)
         case .funding(let records):
@@ -168,7 +179,13 @@ public struct TradingKernel: Sendable {
 
     // MARK: Bars
 
-    private mutating func onBar(_ bar: Candle, equity: Notional, position: Quantity) -> [KernelCommand] {
+    /// The shell's fast path for a bar: as `handle(.bar(…))`, with the equity computed only when
+    /// an entry is sized (most bars never need it).
+    mutating func handleBar(_ bar: Candle, equity: () -> Notional, position: Quantity) -> [KernelCommand] {
+        onBar(bar, equity: equity, position: position)
+    }
+
+    private mutating func onBar(_ bar: Candle, equity equityAtClose: () -> Notional, position: Quantity) -> [KernelCommand] {
         let time = bar.openTime
         let decisionTime = bar.openTime + barInterval
         // Bad data: never trade on it, write it down, keep running.
@@ -199,15 +216,22 @@ public struct TradingKernel: Sendable {
                         reason: "no data for \(TimeSpan(milliseconds: time.milliseconds - last)); no entries on this bar")))
         }
         lastBarTime = time.milliseconds
-        let close = bar.close.doubleValue
+        // `Double(raw) / priceScale` is `doubleValue` without the scale lookup.
+        let close = Double(bar.close.raw) / priceScale
         if let previous = lastClose, previous > 0 { volatility.add(close / previous - 1, at: time.milliseconds) }  // simple returns
         lastClose = close
         signals.observe(close: close, at: time.milliseconds)
-        // The circuit breaker looks at the bar's extremes against prices inside its window.
-        circuitPrices.add(bar.open.doubleValue, at: time.milliseconds)
-        let reference = circuitPrices.first?.value ?? bar.open.doubleValue
-        let move = max(bar.high.doubleValue / reference - 1, 1 - bar.low.doubleValue / reference)
-        circuitPrices.add(close, at: time.milliseconds)
+        // The circuit breaker looks at the bar's extremes against prices inside its window: the
+        // oldest of them is always an open (a bar's open and close share its time, the open
+        // comes first), so only opens are kept, as raw values (exact in a Double).
+        circuitPrices.add(Double(bar.open.raw), at: time.milliseconds)
+        let referenceRaw = circuitPrices.firstValue
+        var move = 0.0
+        // The exact move (in the same operations as ever) only for a bar near the limit.
+        if !(Double(bar.high.raw) < referenceRaw * circuitUpperFactor && Double(bar.low.raw) > referenceRaw * circuitLowerFactor) {
+            let reference = referenceRaw / priceScale
+            move = max(Double(bar.high.raw) / priceScale / reference - 1, 1 - Double(bar.low.raw) / priceScale / reference)
+        }
 
         // The venue may have closed us (stop, target, liquidation) without a fill we saw.
         if position.isZero, side != nil { clearPosition() }
@@ -219,7 +243,7 @@ public struct TradingKernel: Sendable {
                 .journal(JournalEntry(time: decisionTime, event: .stateChange, reason: "circuit-breaker cooldown over; active")))
         }
 
-        if move > config.risk.circuitMove.doubleValue {
+        if move > circuitLimit {
             let until = decisionTime + config.risk.circuitCooldown
             state = .halted(until: until)
             commands.append(
@@ -275,6 +299,7 @@ public struct TradingKernel: Sendable {
         if stale { return deny("stale feed") }
         let hour = Int((decisionTime.milliseconds % 86_400_000 + 86_400_000) % 86_400_000 / 3_600_000)
         if inQuietHours(hour) { return deny("quiet hours \(config.risk.quietStartHour):00–\(config.risk.quietEndHour):00 UTC") }
+        let equity = equityAtClose()
         guard equity.isPositive else { return deny("no equity") }
 
         // Caps: regime-dependent leverage and exposure, and the risk per trade at the stop.
