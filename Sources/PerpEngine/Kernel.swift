@@ -53,18 +53,18 @@ public struct TradingKernel: Sendable {
     public private(set) var state: RiskState = .active
 
     private var signals: SignalEngine
-    private var volatility: RollingWindow
-    /// Opens inside the circuit breaker's window (the oldest is the reference).
-    private var circuitPrices: RollingWindow
+    /// The recent bars: volatility, the circuit breaker's reference, the price signals' windows.
+    private var history: BarHistory
     // Per-bar constants.
     private let priceScale = Double(Price.scale)
     private let circuitLimit: Double
+    /// The most frequent refusal's reason, written once.
+    private let quietHoursReason: String
     /// Bounds on high ÷ reference and low ÷ reference well inside the circuit limit (by 1e-9
     /// relative, far beyond the rounding of the exact test): a bar inside them cannot trip it.
     private let circuitUpperFactor: Double
     private let circuitLowerFactor: Double
     private var lastBarTime: Int64?
-    private var lastClose: Double?
     // The open position as the kernel planned it.
     private var side: Side?
     private var entryPrice: Price?
@@ -78,9 +78,12 @@ public struct TradingKernel: Sendable {
         self.barInterval = barInterval
         self.lotSize = lotSize
         signals = SignalEngine(config: config.signals, inputs: inputs)
-        volatility = RollingWindow(span: config.risk.volatilityWindow)
-        circuitPrices = RollingWindow(span: config.risk.circuitWindow, keepsSums: false)
+        history = BarHistory(
+            circuitWindow: config.risk.circuitWindow, volatilityWindow: config.risk.volatilityWindow,
+            meanReversionWindow: config.signals.meanReversionWindow, momentumWindow: config.signals.momentumWindow,
+            scale: Double(Price.scale))
         circuitLimit = config.risk.circuitMove.doubleValue
+        quietHoursReason = "quiet hours \(config.risk.quietStartHour):00–\(config.risk.quietEndHour):00 UTC"
         circuitUpperFactor = (1 + circuitLimit) * (1 - 1e-9)
         circuitLowerFactor = (1 - circuitLimit) * (1 + 1e-9)
     }
@@ -216,16 +219,12 @@ public struct TradingKernel: Sendable {
                         reason: "no data for \(TimeSpan(milliseconds: time.milliseconds - last)); no entries on this bar")))
         }
         lastBarTime = time.milliseconds
-        // `Double(raw) / priceScale` is `doubleValue` without the scale lookup.
-        let close = Double(bar.close.raw) / priceScale
-        if let previous = lastClose, previous > 0 { volatility.add(close / previous - 1, at: time.milliseconds) }  // simple returns
-        lastClose = close
-        signals.observe(close: close, at: time.milliseconds)
+        // Volatility (simple returns), momentum and mean reversion read the history lazily.
         // The circuit breaker looks at the bar's extremes against prices inside its window: the
         // oldest of them is always an open (a bar's open and close share its time, the open
-        // comes first), so only opens are kept, as raw values (exact in a Double).
-        circuitPrices.add(Double(bar.open.raw), at: time.milliseconds)
-        let referenceRaw = circuitPrices.firstValue
+        // comes first), so the history keeps opens, as raw values (exact in a Double).
+        history.append(time: time.milliseconds, openRaw: Double(bar.open.raw), closeRaw: Double(bar.close.raw))
+        let referenceRaw = history.circuitReferenceRaw ?? Double(bar.open.raw)
         var move = 0.0
         // The exact move (in the same operations as ever) only for a bar near the limit.
         if !(Double(bar.high.raw) < referenceRaw * circuitUpperFactor && Double(bar.low.raw) > referenceRaw * circuitLowerFactor) {
@@ -278,18 +277,20 @@ public struct TradingKernel: Sendable {
             return commands
         }
 
-        // Entries.
-        let scores = signals.scores(close: close, at: decisionTime.milliseconds)
+        // Entries. `Double(raw) / priceScale` is `doubleValue` without the scale lookup.
+        let close = Double(bar.close.raw) / priceScale
+        let scores = signals.scores(close: close, at: decisionTime.milliseconds, history: &history)
         let blended = scores.blended(config.weights)
         let agreeing = scores.agreeing(with: blended)
         guard abs(blended) >= config.entryThreshold, agreeing >= config.minAgreeingSignals else { return commands }
         let wanted: Side = blended > 0 ? .long : .short
         let named = scores.named
         func deny(_ reason: String) -> [KernelCommand] {
-            commands + [
+            var rows = commands
+            rows.append(
                 .journal(
-                    JournalEntry(time: decisionTime, event: .riskDenied, side: wanted, price: bar.close, reason: reason, signals: named))
-            ]
+                    JournalEntry(time: decisionTime, event: .riskDenied, side: wanted, price: bar.close, reason: reason, signals: named)))
+            return rows
         }
         switch state {
         case .halted(let until): return deny("circuit breaker: no entries until \(until.iso8601)")
@@ -298,12 +299,13 @@ public struct TradingKernel: Sendable {
         }
         if stale { return deny("stale feed") }
         let hour = Int((decisionTime.milliseconds % 86_400_000 + 86_400_000) % 86_400_000 / 3_600_000)
-        if inQuietHours(hour) { return deny("quiet hours \(config.risk.quietStartHour):00–\(config.risk.quietEndHour):00 UTC") }
+        if inQuietHours(hour) { return deny(quietHoursReason) }
         let equity = equityAtClose()
         guard equity.isPositive else { return deny("no equity") }
 
         // Caps: regime-dependent leverage and exposure, and the risk per trade at the stop.
-        let annualVolatility = (volatility.standardDeviation ?? 0) * (365.0 * 86_400_000 / Double(barInterval.milliseconds)).squareRoot()
+        let annualVolatility =
+            (history.volatilityStandardDeviation() ?? 0) * (365.0 * 86_400_000 / Double(barInterval.milliseconds)).squareRoot()
         let highVolatility = annualVolatility > config.risk.highVolatilityThreshold
         let leverage = highVolatility ? config.risk.highVolatilityLeverage : config.risk.maxLeverage
         let exposure = highVolatility ? config.risk.highVolatilityExposure : config.risk.maxExposure

@@ -68,15 +68,21 @@ public struct SignalScores: Sendable, Equatable {
 
     /// The scores by name, in a fixed order (for the journal).
     public var named: [(String, Double)] {
-        [
-            ("momentum", momentum), ("mean_reversion", meanReversion), ("funding", funding), ("staked", staked), ("activity", activity),
-            ("sentiment", sentiment),
-        ]
-        .compactMap { name, value in value.map { (name, $0) } }
+        // One allocation: this runs for every journalled decision.
+        var named: [(String, Double)] = []
+        named.reserveCapacity(6)
+        if let momentum { named.append(("momentum", momentum)) }
+        if let meanReversion { named.append(("mean_reversion", meanReversion)) }
+        if let funding { named.append(("funding", funding)) }
+        if let staked { named.append(("staked", staked)) }
+        if let activity { named.append(("activity", activity)) }
+        if let sentiment { named.append(("sentiment", sentiment)) }
+        return named
     }
 
     /// The weighted blend of the group means (price: momentum, mean reversion, funding;
     /// network: staked, activity; sentiment), renormalised over the groups that have data.
+    @inline(__always)
     public func blended(_ weights: BotConfig.Weights) -> Double {
         // Written without arrays: this runs on every bar.
         var total = 0.0
@@ -119,6 +125,7 @@ public struct SignalScores: Sendable, Equatable {
 
     /// How many individual signals point the same way as `direction` (with at least 0.1 of
     /// conviction).
+    @inline(__always)
     public func agreeing(with direction: Double) -> Int {
         var count = 0
         func check(_ value: Double?) {
@@ -169,6 +176,7 @@ struct RollingWindow {
     /// The oldest value (the window must not be empty).
     var firstValue: Double { entries[head & mask].value }
 
+    @inline(__always)
     mutating func add(_ value: Double, at time: Int64) {
         if tail - head == entries.count { grow() }
         entries[tail & mask] = Entry(time: time, value: value)
@@ -272,15 +280,13 @@ struct SeriesCursor {
     }
 }
 
-/// Computes the signals bar by bar from closes, funding and the external series.
+/// Computes the signals bar by bar from closes (in the kernel's `BarHistory`), funding and the
+/// external series.
 struct SignalEngine {
     let config: BotConfig.Signals
     let inputs: SignalInputs
-    private var momentumCloses: RollingWindow
-    private var reversionCloses: RollingWindow
     private var lastFundingPer8h: Rate?
     // Where the last lookups landed (each bar's lookups start from there).
-    private var momentumPosition = 0
     private var stakedNow = SeriesCursor()
     private var stakedThen = SeriesCursor()
     private var activityNow = SeriesCursor()
@@ -290,14 +296,6 @@ struct SignalEngine {
     init(config: BotConfig.Signals, inputs: SignalInputs) {
         self.config = config
         self.inputs = inputs
-        // One bar more than the window so "the close one window ago" is kept.
-        momentumCloses = RollingWindow(span: TimeSpan(milliseconds: config.momentumWindow.milliseconds * 2), keepsSums: false)
-        reversionCloses = RollingWindow(span: config.meanReversionWindow)
-    }
-
-    mutating func observe(close: Double, at time: Int64) {
-        momentumCloses.add(close, at: time)
-        reversionCloses.add(close, at: time)
     }
 
     /// Records a funding settlement, converted to its 8-hour equivalent.
@@ -305,17 +303,15 @@ struct SignalEngine {
         lastFundingPer8h = FundingMath.rescale(rate.rate, from: rate.interval, to: .hours(8))
     }
 
-    mutating func scores(close: Double, at time: Int64) -> SignalScores {
+    mutating func scores(close: Double, at time: Int64, history: inout BarHistory) -> SignalScores {
         var scores = SignalScores()
         // Momentum: the return since one window ago, scaled to ±1 at the full-scale return.
-        let windowStart = time - config.momentumWindow.milliseconds
-        momentumPosition = momentumCloses.position(atOrAfter: windowStart, hint: momentumPosition)
-        let then = momentumPosition < momentumCloses.tail ? momentumCloses.value(atPosition: momentumPosition) : nil
-        if let then, then > 0, let first = momentumCloses.first, first.time <= windowStart {
+        if let then = history.momentumClose(atOrAfter: time - config.momentumWindow.milliseconds), then > 0 {
             scores.momentum = clamp((close / then - 1) / config.momentumFullScale)
         }
         // Mean reversion: minus the z-score over the window, ±1 at ±z.
-        if reversionCloses.count >= 10, let mean = reversionCloses.mean, let deviation = reversionCloses.standardDeviation, deviation > 0 {
+        let reversion = history.reversionStatistics()
+        if reversion.count >= 10, let mean = reversion.mean, let deviation = reversion.standardDeviation, deviation > 0 {
             scores.meanReversion = clamp(-((close - mean) / deviation) / config.meanReversionZ)
         }
         // Funding anomaly, contrarian: crowded longs paying a lot → bearish.
