@@ -49,7 +49,21 @@ public struct BotStrategy: Strategy, Sendable {
             fundingIndex += 1
         }
         let candle = Candle(openTime: bar.time, open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume)
-        commands += kernel.handle(.bar(candle, equity: account.equity, position: account.position))
+        // As `handle(.bar(candle, equity: account.equity, position: …))`; the equity is only
+        // computed when the kernel sizes an entry. The closure holds the numbers of
+        // `AccountView.equity`, not the view (copying the view costs more than the bar).
+        let (balance, margin, mark, position, costBasis) = (
+            account.balance, account.positionMargin, account.markPrice, account.position, account.costBasis
+        )
+        let barCommands = kernel.handleBar(
+            candle, equity: { balance + margin + mark.times(position) - costBasis }, position: position)
+        if commands.isEmpty {
+            // Most bars: nothing at all to do.
+            if barCommands.isEmpty && !closeRequested { return nil }
+            commands = barCommands
+        } else {
+            commands += barCommands
+        }
         var action: StrategyAction?
         if closeRequested {
             closeRequested = false

@@ -33,6 +33,11 @@ public enum Features {
         _ series: CandleSeries, funding: [FundingRate], inputs: SignalInputs, config: BotConfig.Signals, barInterval: TimeSpan
     ) -> [SignalScores] {
         var engine = SignalEngine(config: config, inputs: inputs)
+        // The kernel's bar history (its circuit-breaker and volatility windows do not touch the
+        // signal scores; they are given the signal windows so nothing extra is kept).
+        var history = BarHistory(
+            circuitWindow: config.momentumWindow, volatilityWindow: config.meanReversionWindow,
+            meanReversionWindow: config.meanReversionWindow, momentumWindow: config.momentumWindow, scale: Double(Price.scale))
         let rates = funding.sorted { $0.time < $1.time }
         var next = 0
         var scores: [SignalScores] = []
@@ -45,8 +50,8 @@ public enum Features {
                 next += 1
             }
             let close = Price(raw: series.closes[index]).doubleValue
-            engine.observe(close: close, at: open)
-            scores.append(engine.scores(close: close, at: decision))
+            history.append(time: open, openRaw: Double(series.opens[index]), closeRaw: Double(series.closes[index]))
+            scores.append(engine.scores(close: close, at: decision, history: &history))
         }
         return scores
     }

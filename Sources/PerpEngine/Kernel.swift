@@ -66,12 +66,20 @@ public struct TradingKernel: Sendable {
     public var model: (any DirectionModel)?
 
     private var signals: SignalEngine
-    private var volatility: RollingWindow
-    private var circuitPrices: RollingWindow
+    /// The recent bars: volatility, the circuit breaker's reference, the price signals' windows.
+    private var history: BarHistory
+    // Per-bar constants.
+    private let priceScale = Double(Price.scale)
+    private let circuitLimit: Double
+    /// The most frequent refusal's reason, written once.
+    private let quietHoursReason: String
+    /// Bounds on high ÷ reference and low ÷ reference well inside the circuit limit (by 1e-9
+    /// relative, far beyond the rounding of the exact test): a bar inside them cannot trip it.
+    private let circuitUpperFactor: Double
+    private let circuitLowerFactor: Double
     private var lastBarTime: Int64?
     /// `false` while a live shell says the feed is catching up or silent.
     private var feedLive = true
-    private var lastClose: Double?
     // The open position as the kernel planned it.
     private var side: Side?
     private var entryPrice: Price?
@@ -85,15 +93,21 @@ public struct TradingKernel: Sendable {
         self.barInterval = barInterval
         self.lotSize = lotSize
         signals = SignalEngine(config: config.signals, inputs: inputs)
-        volatility = RollingWindow(span: config.risk.volatilityWindow)
-        circuitPrices = RollingWindow(span: config.risk.circuitWindow)
+        history = BarHistory(
+            circuitWindow: config.risk.circuitWindow, volatilityWindow: config.risk.volatilityWindow,
+            meanReversionWindow: config.signals.meanReversionWindow, momentumWindow: config.signals.momentumWindow,
+            scale: Double(Price.scale))
+        circuitLimit = config.risk.circuitMove.doubleValue
+        quietHoursReason = "quiet hours \(config.risk.quietStartHour):00–\(config.risk.quietEndHour):00 UTC"
+        circuitUpperFactor = (1 + circuitLimit) * (1 - 1e-9)
+        circuitLowerFactor = (1 - circuitLimit) * (1 + 1e-9)
     }
 
     /// Handles one event and returns what to do, journal rows included.
     public mutating func handle(_ event: KernelEvent) -> [KernelCommand] {
         switch event {
         case .bar(let candle, let equity, let position):
-            return onBar(candle, equity: equity, position: position)
+            return onBar(candle, equity: { equity }, position: position)
         case .fills(let fills):
             return onFills(fills)
         case .funding(let records):
@@ -111,7 +125,10 @@ public struct TradingKernel: Sendable {
             var commands: [KernelCommand] = [
                 .journal(JournalEntry(time: time, event: .stateChange, reason: "kill switch: \(reason); reducing only"))
             ]
-            if side != nil { commands.append(.close(reason: "kill switch")) }
+            // Close whatever the venue holds, even an entry whose fill the kernel has not seen yet.
+            commands.append(.close(reason: "kill switch"))
+            clearPosition()
+            pendingEntry = nil
             return commands
         case .feed(let live, let time, let reason):
             guard live != feedLive else { return [] }
@@ -200,7 +217,13 @@ public struct TradingKernel: Sendable {
 
     // MARK: Bars
 
-    private mutating func onBar(_ bar: Candle, equity: Notional, position: Quantity) -> [KernelCommand] {
+    /// The shell's fast path for a bar: as `handle(.bar(…))`, with the equity computed only when
+    /// an entry is sized (most bars never need it).
+    mutating func handleBar(_ bar: Candle, equity: () -> Notional, position: Quantity) -> [KernelCommand] {
+        onBar(bar, equity: equity, position: position)
+    }
+
+    private mutating func onBar(_ bar: Candle, equity equityAtClose: () -> Notional, position: Quantity) -> [KernelCommand] {
         let time = bar.openTime
         let decisionTime = bar.openTime + barInterval
         // Bad data: never trade on it, write it down, keep running.
@@ -231,15 +254,18 @@ public struct TradingKernel: Sendable {
                         reason: "no data for \(TimeSpan(milliseconds: time.milliseconds - last)); no entries on this bar")))
         }
         lastBarTime = time.milliseconds
-        let close = bar.close.doubleValue
-        if let previous = lastClose, previous > 0 { volatility.add(close / previous - 1, at: time.milliseconds) }  // simple returns
-        lastClose = close
-        signals.observe(close: close, at: time.milliseconds)
-        // The circuit breaker looks at the bar's extremes against prices inside its window.
-        circuitPrices.add(bar.open.doubleValue, at: time.milliseconds)
-        let reference = circuitPrices.first?.value ?? bar.open.doubleValue
-        let move = max(bar.high.doubleValue / reference - 1, 1 - bar.low.doubleValue / reference)
-        circuitPrices.add(close, at: time.milliseconds)
+        // Volatility (simple returns), momentum and mean reversion read the history lazily.
+        // The circuit breaker looks at the bar's extremes against prices inside its window: the
+        // oldest of them is always an open (a bar's open and close share its time, the open
+        // comes first), so the history keeps opens, as raw values (exact in a Double).
+        history.append(time: time.milliseconds, openRaw: Double(bar.open.raw), closeRaw: Double(bar.close.raw))
+        let referenceRaw = history.circuitReferenceRaw ?? Double(bar.open.raw)
+        var move = 0.0
+        // The exact move (in the same operations as ever) only for a bar near the limit.
+        if !(Double(bar.high.raw) < referenceRaw * circuitUpperFactor && Double(bar.low.raw) > referenceRaw * circuitLowerFactor) {
+            let reference = referenceRaw / priceScale
+            move = max(Double(bar.high.raw) / priceScale / reference - 1, 1 - Double(bar.low.raw) / priceScale / reference)
+        }
 
         // The venue may have closed us (stop, target, liquidation) without a fill we saw.
         if position.isZero, side != nil { clearPosition() }
@@ -251,9 +277,10 @@ public struct TradingKernel: Sendable {
                 .journal(JournalEntry(time: decisionTime, event: .stateChange, reason: "circuit-breaker cooldown over; active")))
         }
 
-        if move > config.risk.circuitMove.doubleValue {
+        if move > circuitLimit {
             let until = decisionTime + config.risk.circuitCooldown
-            state = .halted(until: until)
+            // The kill switch's `reducing` outlives any cooldown: only the operator lifts it.
+            if state != .reducing { state = .halted(until: until) }
             commands.append(
                 .journal(
                     JournalEntry(
@@ -286,8 +313,9 @@ public struct TradingKernel: Sendable {
             return commands
         }
 
-        // Entries.
-        let scores = signals.scores(close: close, at: decisionTime.milliseconds)
+        // Entries. `Double(raw) / priceScale` is `doubleValue` without the scale lookup.
+        let close = Double(bar.close.raw) / priceScale
+        let scores = signals.scores(close: close, at: decisionTime.milliseconds, history: &history)
         let blended: Double
         var probabilityUp: Double?
         if let model {
@@ -310,10 +338,11 @@ public struct TradingKernel: Sendable {
         var named = scores.named
         if let probabilityUp { named.append(("model_p_up", probabilityUp)) }
         func deny(_ reason: String) -> [KernelCommand] {
-            commands + [
+            var rows = commands
+            rows.append(
                 .journal(
-                    JournalEntry(time: decisionTime, event: .riskDenied, side: wanted, price: bar.close, reason: reason, signals: named))
-            ]
+                    JournalEntry(time: decisionTime, event: .riskDenied, side: wanted, price: bar.close, reason: reason, signals: named)))
+            return rows
         }
         switch state {
         case .halted(let until): return deny("circuit breaker: no entries until \(until.iso8601)")
@@ -322,11 +351,13 @@ public struct TradingKernel: Sendable {
         }
         if stale { return deny("stale feed") }
         let hour = Int((decisionTime.milliseconds % 86_400_000 + 86_400_000) % 86_400_000 / 3_600_000)
-        if inQuietHours(hour) { return deny("quiet hours \(config.risk.quietStartHour):00–\(config.risk.quietEndHour):00 UTC") }
+        if inQuietHours(hour) { return deny(quietHoursReason) }
+        let equity = equityAtClose()
         guard equity.isPositive else { return deny("no equity") }
 
         // Caps: regime-dependent leverage and exposure, and the risk per trade at the stop.
-        let annualVolatility = (volatility.standardDeviation ?? 0) * (365.0 * 86_400_000 / Double(barInterval.milliseconds)).squareRoot()
+        let annualVolatility =
+            (history.volatilityStandardDeviation() ?? 0) * (365.0 * 86_400_000 / Double(barInterval.milliseconds)).squareRoot()
         let highVolatility = annualVolatility > config.risk.highVolatilityThreshold
         let leverage = highVolatility ? config.risk.highVolatilityLeverage : config.risk.maxLeverage
         let exposure = highVolatility ? config.risk.highVolatilityExposure : config.risk.maxExposure

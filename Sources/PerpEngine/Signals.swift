@@ -95,15 +95,21 @@ public struct SignalScores: Sendable, Equatable {
 
     /// The scores by name, in a fixed order (for the journal).
     public var named: [(String, Double)] {
-        [
-            ("momentum", momentum), ("mean_reversion", meanReversion), ("funding", funding), ("staked", staked), ("activity", activity),
-            ("sentiment", sentiment),
-        ]
-        .compactMap { name, value in value.map { (name, $0) } }
+        // One allocation: this runs for every journalled decision.
+        var named: [(String, Double)] = []
+        named.reserveCapacity(6)
+        if let momentum { named.append(("momentum", momentum)) }
+        if let meanReversion { named.append(("mean_reversion", meanReversion)) }
+        if let funding { named.append(("funding", funding)) }
+        if let staked { named.append(("staked", staked)) }
+        if let activity { named.append(("activity", activity)) }
+        if let sentiment { named.append(("sentiment", sentiment)) }
+        return named
     }
 
     /// The weighted blend of the group means (price: momentum, mean reversion, funding;
     /// network: staked, activity; sentiment), renormalised over the groups that have data.
+    @inline(__always)
     public func blended(_ weights: BotConfig.Weights) -> Double {
         // Written without arrays: this runs on every bar.
         var total = 0.0
@@ -146,6 +152,7 @@ public struct SignalScores: Sendable, Equatable {
 
     /// How many individual signals point the same way as `direction` (with at least 0.1 of
     /// conviction).
+    @inline(__always)
     public func agreeing(with direction: Double) -> Int {
         var count = 0
         func check(_ value: Double?) {
@@ -161,35 +168,67 @@ public struct SignalScores: Sendable, Equatable {
     }
 }
 
-/// A window of values over the last `span` of time with running sums (mean, variance).
+/// A window of values over the last `span` of time with running sums (mean, variance). A ring
+/// buffer whose capacity is a power of two, grown when full: adding a value writes one slot and
+/// drops the expired ones from the front, nothing is shifted or reallocated in steady state.
+/// The sums are updated value by value in arrival order (add, then drop), so they are the same
+/// `Double`s whatever the storage.
 struct RollingWindow {
+    struct Entry {
+        var time: Int64
+        var value: Double
+    }
+
     let span: Int64
-    private var times: [Int64] = []
-    private var values: [Double] = []
-    private var head = 0
+    /// Whether `sum` and `sumSquares` are kept (the circuit breaker only reads the oldest value).
+    let keepsSums: Bool
+    private var entries: [Entry]
+    private var mask: Int
+    /// Positions count up from zero for the life of the window; slot = position & mask. The
+    /// oldest kept value is at `head`, the next one goes to `tail`.
+    private(set) var head = 0
+    private(set) var tail = 0
     private(set) var sum = 0.0
     private(set) var sumSquares = 0.0
 
-    init(span: TimeSpan) { self.span = span.milliseconds }
+    init(span: TimeSpan, keepsSums: Bool = true) {
+        self.span = span.milliseconds
+        self.keepsSums = keepsSums
+        entries = [Entry](repeating: Entry(time: 0, value: 0), count: 64)
+        mask = 63
+    }
 
-    var count: Int { times.count - head }
-    var first: (time: Int64, value: Double)? { count > 0 ? (times[head], values[head]) : nil }
+    var count: Int { tail - head }
+    var first: (time: Int64, value: Double)? { count > 0 ? (entries[head & mask].time, entries[head & mask].value) : nil }
+    /// The oldest value (the window must not be empty).
+    var firstValue: Double { entries[head & mask].value }
 
+    @inline(__always)
     mutating func add(_ value: Double, at time: Int64) {
-        times.append(time)
-        values.append(value)
-        sum += value
-        sumSquares += value * value
-        while head < times.count, times[head] <= time - span {
-            sum -= values[head]
-            sumSquares -= values[head] * values[head]
-            head += 1
+        if tail - head == entries.count { grow() }
+        entries[tail & mask] = Entry(time: time, value: value)
+        tail += 1
+        let limit = time - span
+        if keepsSums {
+            sum += value
+            sumSquares += value * value
+            while head < tail, entries[head & mask].time <= limit {
+                let old = entries[head & mask].value
+                sum -= old
+                sumSquares -= old * old
+                head += 1
+            }
+        } else {
+            while head < tail, entries[head & mask].time <= limit { head += 1 }
         }
-        if head > 4096 && head * 2 > times.count {
-            times.removeFirst(head)
-            values.removeFirst(head)
-            head = 0
-        }
+    }
+
+    private mutating func grow() {
+        let capacity = entries.count * 2
+        var grown = [Entry](repeating: Entry(time: 0, value: 0), count: capacity)
+        for index in head..<tail { grown[index & (capacity - 1)] = entries[index & mask] }
+        entries = grown
+        mask = capacity - 1
     }
 
     var mean: Double? { count > 0 ? sum / Double(count) : nil }
@@ -204,55 +243,103 @@ struct RollingWindow {
 
     /// The oldest value at or after `time` (for "price `span` ago").
     func value(atOrAfter time: Int64) -> Double? {
+        let found = position(atOrAfter: time)
+        return found < tail ? entries[found & mask].value : nil
+    }
+
+    /// The position of the oldest value at or after `time` (`tail` when none): a binary search.
+    func position(atOrAfter time: Int64) -> Int {
         var low = head
-        var high = times.count
+        var high = tail
         while low < high {
             let mid = (low + high) / 2
-            if times[mid] < time { low = mid + 1 } else { high = mid }
+            if entries[mid & mask].time < time { low = mid + 1 } else { high = mid }
         }
-        return low < times.count ? values[low] : nil
+        return low
     }
+
+    /// The same as `position(atOrAfter:)`, walking forward from `hint` (an earlier answer for an
+    /// earlier time) when that is cheaper: bar after bar the answer moves by a step or two.
+    func position(atOrAfter time: Int64, hint: Int) -> Int {
+        guard hint > head, hint <= tail, entries[(hint - 1) & mask].time < time else { return position(atOrAfter: time) }
+        var index = hint
+        while index < tail, entries[index & mask].time < time { index += 1 }
+        return index
+    }
+
+    /// The value at `position` (between `head` and `tail`).
+    func value(atPosition position: Int) -> Double { entries[position & mask].value }
 
     /// Maximum and minimum of the window (a scan: windows here are a few dozen bars).
     var extremes: (min: Double, max: Double)? {
         guard count > 0 else { return nil }
         var low = Double.infinity
         var high = -Double.infinity
-        for index in head..<times.count {
-            low = min(low, values[index])
-            high = max(high, values[index])
+        for index in head..<tail {
+            low = min(low, entries[index & mask].value)
+            high = max(high, entries[index & mask].value)
         }
         return (low, high)
     }
 }
 
-/// Computes the signals bar by bar from closes, funding and the external series.
+/// `SignalSeries.value(at:)` with its last answer kept together with the times it holds for:
+/// a daily series read at every minute bar is searched once a day.
+struct SeriesCursor {
+    private var from = Int64.max
+    private var until = Int64.min
+    private var value: Double?
+
+    mutating func value(of series: SignalSeries, at time: Int64) -> Double? {
+        if time >= from && time < until { return value }
+        // How many points are at or before `time`.
+        let times = series.times
+        var low = 0
+        var high = times.count
+        while low < high {
+            let mid = (low + high) / 2
+            if times[mid] <= time { low = mid + 1 } else { high = mid }
+        }
+        from = low == 0 ? Int64.min : times[low - 1]
+        until = low == times.count ? Int64.max : times[low]
+        value = low == 0 ? nil : series.values[low - 1]
+        return value
+    }
+}
+
+/// Computes the signals bar by bar from closes (in the kernel's `BarHistory`), funding and the
+/// external series.
 struct SignalEngine {
     let config: BotConfig.Signals
     private(set) var inputs: SignalInputs
-    private var momentumCloses: RollingWindow
-    private var reversionCloses: RollingWindow
     private var lastFundingPer8h: Rate?
+    // Where the last lookups landed (each bar's lookups start from there).
+    private var stakedNow = SeriesCursor()
+    private var stakedThen = SeriesCursor()
+    private var activityNow = SeriesCursor()
+    private var activityThen = SeriesCursor()
+    private var sentimentNow = SeriesCursor()
 
     init(config: BotConfig.Signals, inputs: SignalInputs) {
         self.config = config
         self.inputs = inputs
-        // One bar more than the window so "the close one window ago" is kept.
-        momentumCloses = RollingWindow(span: TimeSpan(milliseconds: config.momentumWindow.milliseconds * 2))
-        reversionCloses = RollingWindow(span: config.meanReversionWindow)
-    }
-
-    mutating func observe(close: Double, at time: Int64) {
-        momentumCloses.add(close, at: time)
-        reversionCloses.add(close, at: time)
     }
 
     /// Records a value of an external series published at `time` (paper trading).
     mutating func observe(_ signal: ExternalSignal, value: Double, at time: Int64) {
+        // The cursors' cached answers may end where the new value begins: forget them.
         switch signal {
-        case .staked: inputs.staked = Self.appending(inputs.staked, value, time)
-        case .activity: inputs.activity = Self.appending(inputs.activity, value, time)
-        case .sentiment: inputs.sentiment = Self.appending(inputs.sentiment, value, time)
+        case .staked:
+            inputs.staked = Self.appending(inputs.staked, value, time)
+            stakedNow = SeriesCursor()
+            stakedThen = SeriesCursor()
+        case .activity:
+            inputs.activity = Self.appending(inputs.activity, value, time)
+            activityNow = SeriesCursor()
+            activityThen = SeriesCursor()
+        case .sentiment:
+            inputs.sentiment = Self.appending(inputs.sentiment, value, time)
+            sentimentNow = SeriesCursor()
         }
     }
 
@@ -267,16 +354,15 @@ struct SignalEngine {
         lastFundingPer8h = FundingMath.rescale(rate.rate, from: rate.interval, to: .hours(8))
     }
 
-    func scores(close: Double, at time: Int64) -> SignalScores {
+    mutating func scores(close: Double, at time: Int64, history: inout BarHistory) -> SignalScores {
         var scores = SignalScores()
         // Momentum: the return since one window ago, scaled to ±1 at the full-scale return.
-        if let then = momentumCloses.value(atOrAfter: time - config.momentumWindow.milliseconds), then > 0,
-            let first = momentumCloses.first, first.time <= time - config.momentumWindow.milliseconds
-        {
+        if let then = history.momentumClose(atOrAfter: time - config.momentumWindow.milliseconds), then > 0 {
             scores.momentum = clamp((close / then - 1) / config.momentumFullScale)
         }
         // Mean reversion: minus the z-score over the window, ±1 at ±z.
-        if reversionCloses.count >= 10, let mean = reversionCloses.mean, let deviation = reversionCloses.standardDeviation, deviation > 0 {
+        let reversion = history.reversionStatistics()
+        if reversion.count >= 10, let mean = reversion.mean, let deviation = reversion.standardDeviation, deviation > 0 {
             scores.meanReversion = clamp(-((close - mean) / deviation) / config.meanReversionZ)
         }
         // Funding anomaly, contrarian: crowded longs paying a lot → bearish.
@@ -290,17 +376,17 @@ struct SignalEngine {
             }
         }
         // Staked NMR: a drop of `stakeDrop` over the window scores −1 (spec §4), a rise as much +1.
-        if let staked = inputs.staked, let now = staked.value(at: time),
-            let then = staked.value(at: time - config.stakeWindow.milliseconds), then > 0
+        if let staked = inputs.staked, let now = stakedNow.value(of: staked, at: time),
+            let then = stakedThen.value(of: staked, at: time - config.stakeWindow.milliseconds), then > 0
         {
             scores.staked = clamp((now / then - 1) / config.stakeDrop)
         }
-        if let activity = inputs.activity, let now = activity.value(at: time),
-            let then = activity.value(at: time - config.activityWindow.milliseconds), then > 0
+        if let activity = inputs.activity, let now = activityNow.value(of: activity, at: time),
+            let then = activityThen.value(of: activity, at: time - config.activityWindow.milliseconds), then > 0
         {
             scores.activity = clamp((now / then - 1) / config.activityChange)
         }
-        if let sentiment = inputs.sentiment, let value = sentiment.value(at: time) {
+        if let sentiment = inputs.sentiment, let value = sentimentNow.value(of: sentiment, at: time) {
             scores.sentiment = clamp(value)
         }
         return scores

@@ -382,6 +382,24 @@ public struct Backtester<S: Strategy> {
     /// extreme → close, filling whatever each leg reaches first. Bounded: each trigger removes an
     /// order or the position.
     mutating func walkPath(bar: Int, time: Int64, previousClose: Int64, open: Int64, high: Int64, low: Int64, close: Int64, volume: Int64) {
+        // Most bars reach nothing: every leg stays inside [lowest, highest] of the points below,
+        // so when no trigger price and no liquidation price lies in there, no leg can fill
+        // anything (a resting market order always fills, so it takes the full walk).
+        let lowest = min(min(previousClose, open), min(low, min(high, close)))
+        let highest = max(max(previousClose, open), max(low, max(high, close)))
+        if liquidation == 0 || liquidation < lowest || liquidation > highest {
+            var reachable = false
+            for order in resting {
+                switch order.kind {
+                case .limit(let price), .stop(let price):
+                    reachable = price.raw >= lowest && price.raw <= highest
+                case .market:
+                    reachable = true
+                }
+                if reachable { break }
+            }
+            if !reachable { return }
+        }
         let (first, second) = close >= open ? (low, high) : (high, low)
         // The gap: whatever lies between the previous close and the open triggers in the order
         // the price passed it; orders fill at the open, a liquidation at its own price.

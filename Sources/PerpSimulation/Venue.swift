@@ -122,8 +122,10 @@ public struct AccountView: Sendable {
     public var isFlat: Bool { position.isZero }
     /// Average entry price; `nil` when flat.
     public var entryPrice: Price? { position.isZero ? nil : costBasis.divided(by: position, rule: .toNearestOrEven) }
+    /// The price the account is marked at (the bar's close).
+    public var markPrice: Price { Price(raw: closeRaw) }
     /// Balance plus margin plus unrealised PnL at the close.
-    public var equity: Notional { balance + positionMargin + Price(raw: closeRaw).times(position) - costBasis }
+    public var equity: Notional { balance + positionMargin + markPrice.times(position) - costBasis }
     public var liquidationPrice: Price? { liquidationRaw > 0 ? Price(raw: liquidationRaw) : nil }
 }
 

@@ -153,4 +153,25 @@ func paperVenue() -> VenueConfig {
         #expect(session.venue.fundingHistory.isEmpty, "flat: a settlement pays nothing")
         #expect(session.lastFundingTime == rate.time)
     }
+
+    @Test func theKillSwitchClosesAtTheNextBarAndOpensNothingAfter() {
+        let bars = paperWalk(seed: 7, bars: 3_000)
+        let kernel = TradingKernel(config: eagerBot(), barInterval: .minutes(15), lotSize: Quantity("0.1")!)
+        var tester = Backtester(strategy: BotStrategy(kernel: kernel), config: paperVenue(), initialCapital: Notional(10_000))
+        var index = 0
+        while index < bars.count, tester.snapshot.position.isZero {
+            tester.step(bars[index])
+            index += 1
+        }
+        #expect(!tester.snapshot.position.isZero, "the eager bot opened a position")
+        tester.strategy.handle(.kill(reason: "operator", at: bars[index].openTime))
+        tester.step(bars[index])
+        #expect(tester.snapshot.position.isZero, "flattened at the next bar")
+        let killedAt = tester.fillHistory.count
+        for bar in bars[(index + 1)...] { tester.step(bar) }
+        #expect(tester.snapshot.position.isZero, "\(tester.fillHistory[killedAt...].prefix(3))")
+        #expect(tester.strategy.kernel.state == .reducing)
+        #expect(tester.strategy.journal.contains { $0.event == .stateChange && $0.reason.contains("kill switch") })
+        #expect(tester.strategy.journal.contains { $0.event == .riskDenied && $0.reason.contains("reducing only") })
+    }
 }
