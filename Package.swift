@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "PerpReportsTests", dependencies: ["PerpReports"], swiftSettings: strict),
         .testTarget(
             name: "PerpEngineTests", dependencies: ["PerpEngine", "PerpMarketData", "PerpSimulation", "TestSupport"], swiftSettings: strict),
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["PerpModel"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "PerpLiveTests", dependencies: ["PerpLive", "PerpVenues", "PerpStore", "PerpEngine", "TestSupport"],

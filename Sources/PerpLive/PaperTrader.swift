@@ -65,7 +65,7 @@ public enum PaperError: Error, CustomStringConvertible, Sendable {
     case settingsChanged(path: String, what: String, stored: String, given: String)
     /// Replaying the stored events did not reproduce the stored journal.
     case diverged(path: String, row: Int, stored: String, replayed: String)
-    /// Losing more rows than stored: the journal holds rows the events cannot explain.
+    /// The journal holds more rows than its events produce: rows the events cannot explain.
     case journalAhead(path: String, stored: Int, replayed: Int)
 
     public var description: String {
@@ -268,7 +268,8 @@ public struct PaperTrader: Sendable {
         // Closed bars, page by page (bounded by the span to fetch).
         var rows: [BinanceUSDMClient.KlineRow] = []
         var cursor = from
-        let pages = Int(max(0, (now.milliseconds - from.milliseconds) / interval.milliseconds) / 1000) + 2
+        let expectedBars = Int(max(0, (now.milliseconds - from.milliseconds) / interval.milliseconds))
+        let pages = expectedBars / 1000 + 2
         pageLoop: for _ in 0..<pages {
             let page = try await feed.bars(from: cursor, limit: 1000)
             var last: Timestamp?
@@ -284,12 +285,10 @@ public struct PaperTrader: Sendable {
                 }
                 rows.append(row)
             }
-            let expected = Int(max(0, (now.milliseconds - from.milliseconds) / interval.milliseconds))
-            if expected > 1000 { fetchProgress?(min(rows.count, expected), expected) }
+            if expectedBars > 1000 { fetchProgress?(min(rows.count, expectedBars), expectedBars) }
             guard page.count >= 1000, let last else { break }
             cursor = last + interval
         }
-        let expectedBars = Int(max(0, (now.milliseconds - from.milliseconds) / interval.milliseconds))
         if expectedBars > 1000 { fetchProgress?(expectedBars, expectedBars) }
         let settlementsFrom = session.lastFundingTime.map { $0 + TimeSpan(milliseconds: 1) } ?? from
         let settlements = settlementsFrom < now ? try await feed.funding(from: settlementsFrom, to: now) : []

@@ -109,6 +109,18 @@ public struct PerformanceMetrics: Sendable, Hashable {
     /// Computes the metrics of `result`. With `periodsPerYear` `nil` (the default) Sharpe and
     /// Sortino use daily-resampled returns annualised by √365; with a value they use every bar's
     /// return annualised by √`periodsPerYear` (525,600 for 1-minute bars).
+    /// The Sharpe ratio of an equity series sampled once a period (mean over sample standard
+    /// deviation of the period returns, × √`periodsPerYear`), by the same rule as ``compute(_:periodsPerYear:)``;
+    /// `nil` with fewer than two returns or no variation.
+    public static func sharpe(equities: [Int64], periodsPerYear: Double) -> Double? {
+        sharpe(ReturnStatistics(equities: equities), root: periodsPerYear.squareRoot())
+    }
+
+    static func sharpe(_ stats: ReturnStatistics, root: Double) -> Double? {
+        guard let deviation = stats.sampleDeviation, deviation > 0, deviation > abs(stats.mean) * 1e-12 else { return nil }
+        return stats.mean / deviation * root
+    }
+
     public static func compute(_ result: BacktestResult, periodsPerYear: Double? = nil) -> PerformanceMetrics {
         let curve = result.equity
         let sampling: ReturnSampling = periodsPerYear.map { .perBar(periodsPerYear: $0) } ?? .daily
@@ -142,12 +154,8 @@ public struct PerformanceMetrics: Sendable, Hashable {
         metrics.returnPeriods = stats.count
         if stats.count >= 1 { metrics.meanReturn = stats.mean }
         let root = sampling.periodsPerYear.squareRoot()
-        if let deviation = stats.sampleDeviation {
-            metrics.annualizedVolatility = deviation * root
-            if deviation > 0, deviation > abs(stats.mean) * 1e-12 {
-                metrics.sharpe = stats.mean / deviation * root
-            }
-        }
+        if let deviation = stats.sampleDeviation { metrics.annualizedVolatility = deviation * root }
+        metrics.sharpe = sharpe(stats, root: root)
         if stats.count >= 2, stats.downsideDeviation > 0, stats.downsideDeviation > abs(stats.mean) * 1e-12 {
             metrics.sortino = stats.mean / stats.downsideDeviation * root
         }

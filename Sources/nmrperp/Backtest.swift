@@ -79,17 +79,8 @@ struct BacktestCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func venueConfig() throws -> VenueConfig {
-        var config = VenueConfig()
-        guard let mode = MarginMode(rawValue: margin.lowercased()) else {
-            throw CLIError("--margin must be isolated or cross (got \"\(margin)\")")
-        }
-        config.marginMode = mode
-        config.maintenanceFraction = try Parse.fraction(maintenanceFraction, "--maintenance-fraction", example: "0.01")
-        config.takerFee = try Parse.nonNegative(feeTaker, "--fee-taker", "a fee rate", example: "0.0005")
-        config.makerFee = try Parse.nonNegative(feeMaker, "--fee-maker", "a fee rate", example: "0.0002")
-        let bps: Rate = try Parse.nonNegative(slippageBps, "--slippage-bps", "basis points", example: "5")
-        config.slippage = bps.isZero ? .none : .fixed(Rate(raw: bps.raw / 10_000))
-        return config
+        try Parse.venue(
+            margin: margin, maintenanceFraction: maintenanceFraction, feeTaker: feeTaker, feeMaker: feeMaker, slippageBps: slippageBps)
     }
 
     func run() async throws {

@@ -102,46 +102,13 @@ struct PaperRunCommand: AsyncParsableCommand {
             throw CLIError("--interval must be one of 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h (got \(self.interval))")
         }
         let capital: Notional = try Parse.positive(self.capital, "--capital", "a USDT amount", example: "10000")
-        var venue = VenueConfig()
-        guard let mode = MarginMode(rawValue: margin.lowercased()) else {
-            throw CLIError("--margin must be isolated or cross (got \"\(margin)\")")
-        }
-        venue.marginMode = mode
-        venue.maintenanceFraction = try Parse.fraction(maintenanceFraction, "--maintenance-fraction", example: "0.05")
-        venue.takerFee = try Parse.nonNegative(feeTaker, "--fee-taker", "a fee rate", example: "0.0005")
-        venue.makerFee = try Parse.nonNegative(feeMaker, "--fee-maker", "a fee rate", example: "0.0002")
-        let bps: Rate = try Parse.nonNegative(slippageBps, "--slippage-bps", "basis points", example: "5")
-        venue.slippage = bps.isZero ? .none : .fixed(Rate(raw: bps.raw / 10_000))
+        var venue = try Parse.venue(
+            margin: margin, maintenanceFraction: maintenanceFraction, feeTaker: feeTaker, feeMaker: feeMaker, slippageBps: slippageBps)
         venue.lotSize = try Parse.positive(lot, "--lot", "an NMR size step", example: "0.1")
         let warmup = try Parse.span(self.warmup, "--warmup")
         if let maxPolls, maxPolls < 1 { throw CLIError("--max-polls must be at least 1 (got \(maxPolls))") }
 
-        let path = try PaperFiles.path(name: name)
-        let store = try PaperStore(path: path)
-        // The bot configuration: the file given, else the stored one, else the defaults.
-        var bot = BotConfig()
-        var botText = BotConfigFile.defaultYAML()
-        if let config {
-            bot = try BotConfigFile.load(path: config)
-            botText = try String(contentsOfFile: config, encoding: .utf8)
-        }
-        if let info = try store.info() {
-            let (stored, _) = try BotConfigFile.parse(yaml: info.configText, file: path + " (stored configuration)")
-            if config != nil, stored != bot {
-                throw CLIError(
-                    "paper session \"\(name)\" was started with another bot configuration; its 30-day record belongs to that one. Run without --config to continue it, or start a new session with --name"
-                )
-            }
-            bot = stored
-            botText = info.configText
-        }
-        try Environment.requireNetwork("paper trading")
-        var settings = PaperSettings(name: name, bot: bot, botText: botText, venue: venue)
-        settings.symbol = symbol.uppercased()
-        settings.interval = interval
-        settings.capital = capital
-        settings.warmup = warmup
-        let client = BinanceUSDMClient(baseURL: VenueEndpoints.fromEnvironment().binanceUSDM, minimumSpacing: .milliseconds(250))
+        // Every option is checked before the session file is touched.
         var sources: [any SignalSource] = []
         if let signals {
             _ = try BacktestCommand.signalInputs(signals)  // checks the folder and files now, with clear errors
@@ -156,6 +123,32 @@ struct PaperRunCommand: AsyncParsableCommand {
                     client: NumeraiClient(baseURL: VenueEndpoints.fromEnvironment().numerai), models: models, tournament: tournament,
                     every: every))
         }
+        // The bot configuration: the file given, else the stored one, else the defaults.
+        var bot = BotConfig()
+        var botText = BotConfigFile.defaultYAML()
+        if let config {
+            bot = try BotConfigFile.load(path: config)
+            botText = try String(contentsOfFile: config, encoding: .utf8)
+        }
+        let path = try PaperFiles.path(name: name)
+        try Environment.requireNetwork("paper trading")
+        let store = try PaperStore(path: path)
+        if let info = try store.info() {
+            let (stored, _) = try BotConfigFile.parse(yaml: info.configText, file: path + " (stored configuration)")
+            if config != nil, stored != bot {
+                throw CLIError(
+                    "paper session \"\(name)\" was started with another bot configuration; its 30-day record belongs to that one. Run without --config to continue it, or start a new session with --name"
+                )
+            }
+            bot = stored
+            botText = info.configText
+        }
+        var settings = PaperSettings(name: name, bot: bot, botText: botText, venue: venue)
+        settings.symbol = symbol.uppercased()
+        settings.interval = interval
+        settings.capital = capital
+        settings.warmup = warmup
+        let client = BinanceUSDMClient(baseURL: VenueEndpoints.fromEnvironment().binanceUSDM, minimumSpacing: .milliseconds(250))
         var trader = PaperTrader(
             settings: settings, store: store, feed: BinanceUSDMPaperFeed(client: client, symbol: settings.symbol, interval: interval),
             clock: SystemPaperClock(), signalSources: sources)
@@ -237,15 +230,6 @@ final class StatusLine: @unchecked Sendable {
 }
 
 enum PaperReport {
-    /// Mean over sample standard deviation of daily returns, × √365 (as `PerformanceMetrics`).
-    static func sharpe(dailyReturns returns: [Double]) -> Double? {
-        guard returns.count >= 2 else { return nil }
-        let mean = returns.reduce(0, +) / Double(returns.count)
-        let variance = returns.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(returns.count - 1)
-        guard variance > 0 else { return nil }
-        return mean / variance.squareRoot() * 365.0.squareRoot()
-    }
-
     static func describe(_ row: JournalEntry) -> String {
         var parts = [String(row.time.iso8601.prefix(16)).replacingOccurrences(of: "T", with: " "), row.event.rawValue]
         if let side = row.side { parts.append(side.rawValue) }
@@ -320,8 +304,7 @@ struct PaperStatusCommand: AsyncParsableCommand {
         let account = session.account
         let days = record.liveDays(interval: info.interval)
         let complete = record.isComplete(interval: info.interval)
-        let returns = zip(record.dailyEquity.dropFirst(), record.dailyEquity).map { $0.equity.doubleValue / $1.equity.doubleValue - 1 }
-        let sharpe = PaperReport.sharpe(dailyReturns: returns)
+        let sharpe = PerformanceMetrics.sharpe(equities: record.dailyEquity.map(\.equity.raw), periodsPerYear: 365)
         let entries = session.journal.filter { $0.event == .entry }.count
         let change = account.equity.doubleValue / info.capital.doubleValue - 1
         if json {

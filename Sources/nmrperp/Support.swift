@@ -3,6 +3,7 @@ import Foundation
 import PerpHedge
 import PerpMarketData
 import PerpModel
+import PerpSimulation
 import PerpStore
 import PerpVenues
 
@@ -34,6 +35,24 @@ enum Parse {
             throw CLIError("\(option) must be between 0 and 1, exclusive (got \(text)); Lighter's NMR maintenance fraction is 0.2")
         }
         return value
+    }
+
+    /// The simulated venue's settings from the options `backtest` and `paper` share
+    /// (`--margin`, `--maintenance-fraction`, `--fee-taker`, `--fee-maker`, `--slippage-bps`).
+    static func venue(margin: String, maintenanceFraction: String, feeTaker: String, feeMaker: String, slippageBps: String) throws
+        -> VenueConfig
+    {
+        var config = VenueConfig()
+        guard let mode = MarginMode(rawValue: margin.lowercased()) else {
+            throw CLIError("--margin must be isolated or cross (got \"\(margin)\")")
+        }
+        config.marginMode = mode
+        config.maintenanceFraction = try fraction(maintenanceFraction, "--maintenance-fraction", example: "0.01")
+        config.takerFee = try nonNegative(feeTaker, "--fee-taker", "a fee rate", example: "0.0005")
+        config.makerFee = try nonNegative(feeMaker, "--fee-maker", "a fee rate", example: "0.0002")
+        let bps: Rate = try nonNegative(slippageBps, "--slippage-bps", "basis points", example: "5")
+        config.slippage = bps.isZero ? .none : .fixed(Rate(raw: bps.raw / 10_000))
+        return config
     }
 
     static func span(_ text: String, _ option: String) throws -> TimeSpan {

@@ -1,29 +1,10 @@
 import PerpEngine
 import PerpModel
 import PerpSimulation
+import TestSupport
 import Testing
 
-/// A seeded 15-minute random walk starting 2025-01-06 00:00 UTC (prices about 20 USDT).
-func paperWalk(seed: UInt64, bars count: Int) -> [Candle] {
-    var rng = SplitMix64(seed: seed)
-    let start: Int64 = 1_736_121_600_000
-    var close: Int64 = 2_000_000_000
-    var bars: [Candle] = []
-    for index in 0..<count {
-        let open = close
-        var next = open + rng.int(-30_000_000...30_000_000)
-        if rng.int(0...199) == 0 { next += rng.int(-400_000_000...400_000_000) }
-        next = max(next, 100_000_000)
-        let high = max(open, next) + rng.int(0...10_000_000)
-        let low = max(min(open, next) - rng.int(0...10_000_000), 50_000_000)
-        bars.append(
-            Candle(
-                openTime: Timestamp(milliseconds: start + Int64(index) * 900_000), open: Price(raw: open), high: Price(raw: high),
-                low: Price(raw: low), close: Price(raw: next), volume: Quantity(raw: rng.int(1...50_000) * 100_000_000)))
-        close = next
-    }
-    return bars
-}
+func paperWalk(seed: UInt64, bars count: Int) -> [Candle] { SyntheticBars.walk(seed: seed, bars: count) }
 
 /// A bot that trades often on a random walk: one agreeing signal is enough.
 func eagerBot() -> BotConfig {
