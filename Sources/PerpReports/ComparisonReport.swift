@@ -39,18 +39,8 @@ public enum ComparisonReport {
     /// Renders the page: notes, the metrics side by side, every equity curve on one chart, then
     /// `tables`. All text is escaped.
     public static func render(title: String, variants: [Variant], notes: [String], tables: [Table]) -> String {
-        var html = ReportPage.head(title: title)
-        html += "<h1>\(escapeHTML(title))</h1>\n"
-        if let first = variants.first?.metrics, let start = first.startTime, let end = first.endTime {
-            var period = "\(start.iso8601) – \(end.iso8601) · \(first.bars) bars out of sample"
-            if let span = first.span { period += " · " + Numerics.fixed(span.days, places: 2) + " days" }
-            html += "<p class=\"period\">\(escapeHTML(period))</p>\n"
-        }
-        if !notes.isEmpty {
-            html += "<ul class=\"notes\">\n"
-            for note in notes { html += "<li>\(escapeHTML(note))</li>\n" }
-            html += "</ul>\n"
-        }
+        let first = variants.first?.metrics
+        var html = ReportPage.intro(title: title, metrics: first, bars: first?.bars ?? 0, barsLabel: "bars out of sample", notes: notes)
         html += "<h2>Out of sample, side by side</h2>\n" + metricsTable(variants)
         html += "<h2>Equity</h2>\n" + equityChart(variants)
         for table in tables {

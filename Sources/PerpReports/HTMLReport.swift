@@ -32,18 +32,7 @@ public enum HTMLReport {
         title: String, result: BacktestResult, metrics: PerformanceMetrics, prices: (times: [Int64], closes: [Int64])?,
         notes: [String]
     ) -> String {
-        var html = ReportPage.head(title: title)
-        html += "<h1>\(escapeHTML(title))</h1>\n"
-        if let start = metrics.startTime, let end = metrics.endTime {
-            var period = "\(start.iso8601) – \(end.iso8601) · \(result.bars) bars"
-            if let span = metrics.span { period += " · " + Numerics.fixed(span.days, places: 2) + " days" }
-            html += "<p class=\"period\">\(escapeHTML(period))</p>\n"
-        }
-        if !notes.isEmpty {
-            html += "<ul class=\"notes\">\n"
-            for note in notes { html += "<li>\(escapeHTML(note))</li>\n" }
-            html += "</ul>\n"
-        }
+        var html = ReportPage.intro(title: title, metrics: metrics, bars: result.bars, notes: notes)
         html += "<h2>Metrics</h2>\n" + metricsTable(metrics)
         html += "<h2>Equity and drawdown</h2>\n" + equityChart(result)
         html += "<h2>Price with entries and exits</h2>\n" + priceChart(result, prices: prices)

@@ -14,6 +14,24 @@ enum ReportPage {
     static let foot = "</body>\n</html>\n"
 
     /// A two-column table of (label, value) rows: labels as row headings, both escaped.
+    /// The page's start: `head`, the title, the period the metrics cover (`bars` and its
+    /// `label`, e.g. "bars out of sample") and the notes as a list. All text is escaped.
+    static func intro(title: String, metrics: PerformanceMetrics?, bars: Int, barsLabel: String = "bars", notes: [String]) -> String {
+        var html = head(title: title)
+        html += "<h1>\(escapeHTML(title))</h1>\n"
+        if let metrics, let start = metrics.startTime, let end = metrics.endTime {
+            var period = "\(start.iso8601) – \(end.iso8601) · \(bars) \(barsLabel)"
+            if let span = metrics.span { period += " · " + Numerics.fixed(span.days, places: 2) + " days" }
+            html += "<p class=\"period\">\(escapeHTML(period))</p>\n"
+        }
+        if !notes.isEmpty {
+            html += "<ul class=\"notes\">\n"
+            for note in notes { html += "<li>\(escapeHTML(note))</li>\n" }
+            html += "</ul>\n"
+        }
+        return html
+    }
+
     static func pairsTable(_ rows: [(String, String)], className: String = "metrics") -> String {
         var html = "<table class=\"\(className)\">\n"
         for (label, value) in rows {
