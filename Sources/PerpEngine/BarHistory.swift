@@ -17,8 +17,8 @@ struct BarHistory {
         var time: Int64
         /// The raw open (exact in a `Double`).
         var openRaw: Double
-        /// The raw close; `closeRaw ÷ scale` is `Price.doubleValue`, computed when read.
-        var closeRaw: Double
+        /// The close, `raw ÷ scale` (`Price.doubleValue`), divided once when the bar arrives.
+        var close: Double
         /// `close ÷ previous close − 1`, written when the volatility window reaches the bar.
         var simpleReturn: Double
     }
@@ -49,26 +49,22 @@ struct BarHistory {
     /// Where the last "close at or after" search landed.
     private var momentumHint = 0
 
-    /// `Double(Price.scale)`.
-    private let scale: Double
-
-    init(circuitWindow: TimeSpan, volatilityWindow: TimeSpan, meanReversionWindow: TimeSpan, momentumWindow: TimeSpan, scale: Double) {
-        self.scale = scale
+    init(circuitWindow: TimeSpan, volatilityWindow: TimeSpan, meanReversionWindow: TimeSpan, momentumWindow: TimeSpan) {
         circuitSpan = circuitWindow.milliseconds
         volatilitySpan = volatilityWindow.milliseconds
         reversionSpan = meanReversionWindow.milliseconds
         // One bar more than the window so "the close one window ago" is kept.
         momentumSpan = momentumWindow.milliseconds * 2
-        bars = [Bar](repeating: Bar(time: 0, openRaw: 0, closeRaw: 0, simpleReturn: 0), count: 256)
+        bars = [Bar](repeating: Bar(time: 0, openRaw: 0, close: 0, simpleReturn: 0), count: 256)
         mask = 255
     }
 
     /// Adds a bar (times strictly increasing, prices positive) and brings the circuit breaker's
     /// window up to date.
     @inline(__always)
-    mutating func append(time: Int64, openRaw: Double, closeRaw: Double) {
+    mutating func append(time: Int64, openRaw: Double, close: Double) {
         if tail - oldestKept == bars.count { makeRoom() }
-        bars[tail & mask] = Bar(time: time, openRaw: openRaw, closeRaw: closeRaw, simpleReturn: 0)
+        bars[tail & mask] = Bar(time: time, openRaw: openRaw, close: close, simpleReturn: 0)
         tail += 1
         let limit = time - circuitSpan
         while circuitHead < tail, bars[circuitHead & mask].time <= limit { circuitHead += 1 }
@@ -89,7 +85,7 @@ struct BarHistory {
         catchUpMomentum()
         if tail - oldestKept < bars.count { return }
         let capacity = bars.count * 2
-        var grown = [Bar](repeating: Bar(time: 0, openRaw: 0, closeRaw: 0, simpleReturn: 0), count: capacity)
+        var grown = [Bar](repeating: Bar(time: 0, openRaw: 0, close: 0, simpleReturn: 0), count: capacity)
         for position in oldestKept..<tail { grown[position & (capacity - 1)] = bars[position & mask] }
         bars = grown
         mask = capacity - 1
@@ -102,9 +98,9 @@ struct BarHistory {
             let position = volatilityNext
             // Closes are positive (the kernel refuses other bars), so every bar after the first
             // has a return.
-            let previous = bars[(position - 1) & mask].closeRaw / scale
+            let previous = bars[(position - 1) & mask].close
             let bar = bars[position & mask]
-            let value = bar.closeRaw / scale / previous - 1
+            let value = bar.close / previous - 1
             bars[position & mask].simpleReturn = value
             volatilitySum += value
             volatilitySumSquares += value * value
@@ -131,12 +127,12 @@ struct BarHistory {
         while reversionNext < tail {
             let position = reversionNext
             let bar = bars[position & mask]
-            let close = bar.closeRaw / scale
+            let close = bar.close
             reversionSum += close
             reversionSumSquares += close * close
             let limit = bar.time - reversionSpan
             while reversionHead <= position, bars[reversionHead & mask].time <= limit {
-                let old = bars[reversionHead & mask].closeRaw / scale
+                let old = bars[reversionHead & mask].close
                 reversionSum -= old
                 reversionSumSquares -= old * old
                 reversionHead += 1
@@ -183,7 +179,7 @@ struct BarHistory {
             position = low
         }
         momentumHint = position
-        return position < tail ? bars[position & mask].closeRaw / scale : nil
+        return position < tail ? bars[position & mask].close : nil
     }
 
     // MARK: Shared

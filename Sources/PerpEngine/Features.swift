@@ -37,7 +37,7 @@ public enum Features {
         // signal scores; they are given the signal windows so nothing extra is kept).
         var history = BarHistory(
             circuitWindow: config.momentumWindow, volatilityWindow: config.meanReversionWindow,
-            meanReversionWindow: config.meanReversionWindow, momentumWindow: config.momentumWindow, scale: Double(Price.scale))
+            meanReversionWindow: config.meanReversionWindow, momentumWindow: config.momentumWindow)
         let rates = funding.sorted { $0.time < $1.time }
         var next = 0
         var scores: [SignalScores] = []
@@ -50,7 +50,7 @@ public enum Features {
                 next += 1
             }
             let close = Price(raw: series.closes[index]).doubleValue
-            history.append(time: open, openRaw: Double(series.opens[index]), closeRaw: Double(series.closes[index]))
+            history.append(time: open, openRaw: Double(series.opens[index]), close: close)
             scores.append(engine.scores(close: close, at: decision, history: &history))
         }
         return scores

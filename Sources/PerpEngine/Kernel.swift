@@ -63,7 +63,11 @@ public struct TradingKernel: Sendable {
     public private(set) var state: RiskState = .active
     /// A learned model that scores direction and conviction in place of the blended signals
     /// (spec §4); `nil`: the rules alone. Every risk rule and the sizing apply unchanged.
-    public var model: (any DirectionModel)?
+    public var model: (any DirectionModel)? {
+        didSet { hasModel = model != nil }
+    }
+    /// `model != nil`, kept apart: reading the optional existential on every bar copies it.
+    private var hasModel = false
 
     private var signals: SignalEngine
     /// The recent bars: volatility, the circuit breaker's reference, the price signals' windows.
@@ -95,8 +99,7 @@ public struct TradingKernel: Sendable {
         signals = SignalEngine(config: config.signals, inputs: inputs)
         history = BarHistory(
             circuitWindow: config.risk.circuitWindow, volatilityWindow: config.risk.volatilityWindow,
-            meanReversionWindow: config.signals.meanReversionWindow, momentumWindow: config.signals.momentumWindow,
-            scale: Double(Price.scale))
+            meanReversionWindow: config.signals.meanReversionWindow, momentumWindow: config.signals.momentumWindow)
         circuitLimit = config.risk.circuitMove.doubleValue
         quietHoursReason = "quiet hours \(config.risk.quietStartHour):00–\(config.risk.quietEndHour):00 UTC"
         circuitUpperFactor = (1 + circuitLimit) * (1 - 1e-9)
@@ -258,7 +261,9 @@ public struct TradingKernel: Sendable {
         // The circuit breaker looks at the bar's extremes against prices inside its window: the
         // oldest of them is always an open (a bar's open and close share its time, the open
         // comes first), so the history keeps opens, as raw values (exact in a Double).
-        history.append(time: time.milliseconds, openRaw: Double(bar.open.raw), closeRaw: Double(bar.close.raw))
+        // `Double(raw) / priceScale` is `doubleValue` without the scale lookup.
+        let close = Double(bar.close.raw) / priceScale
+        history.append(time: time.milliseconds, openRaw: Double(bar.open.raw), close: close)
         let referenceRaw = history.circuitReferenceRaw ?? Double(bar.open.raw)
         var move = 0.0
         // The exact move (in the same operations as ever) only for a bar near the limit.
@@ -313,12 +318,11 @@ public struct TradingKernel: Sendable {
             return commands
         }
 
-        // Entries. `Double(raw) / priceScale` is `doubleValue` without the scale lookup.
-        let close = Double(bar.close.raw) / priceScale
+        // Entries.
         let scores = signals.scores(close: close, at: decisionTime.milliseconds, history: &history)
         let blended: Double
         var probabilityUp: Double?
-        if let model {
+        if hasModel, let model {
             // The model's direction sign(p − 0.5) and conviction |2p − 1| replace the blend and
             // the agreement count; it never sizes.
             guard let p = model.probabilityUp(scores: scores, at: decisionTime), p.isFinite else { return commands }

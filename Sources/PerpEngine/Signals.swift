@@ -286,8 +286,9 @@ struct RollingWindow {
 /// `SignalSeries.value(at:)` with its last answer kept together with the times it holds for:
 /// a daily series read at every minute bar is searched once a day.
 struct SeriesCursor {
-    private var from = Int64.max
-    private var until = Int64.min
+    /// The answer holds for times in `from..<until`.
+    private(set) var from = Int64.max
+    private(set) var until = Int64.min
     private var value: Double?
 
     mutating func value(of series: SignalSeries, at time: Int64) -> Double? {
@@ -307,17 +308,44 @@ struct SeriesCursor {
     }
 }
 
+/// A change signal, `clamp((now ÷ then − 1) ÷ fullScale)` with `now` the series at `t` and
+/// `then` at `t − window`, kept with the times it holds for: both readings are step functions,
+/// so a daily series read at every minute bar is scored once a day.
+struct ChangeSignal {
+    private var now = SeriesCursor()
+    private var then = SeriesCursor()
+    private var from = Int64.max
+    private var until = Int64.min
+    private var score: Double?
+
+    mutating func score(of series: SignalSeries, at time: Int64, window: Int64, fullScale: Double) -> Double? {
+        if time >= from && time < until { return score }
+        let current = now.value(of: series, at: time)
+        let earlier = then.value(of: series, at: time - window)
+        if let current, let earlier, earlier > 0 {
+            score = clamp((current / earlier - 1) / fullScale)
+        } else {
+            score = nil
+        }
+        // Where both readings hold: `now` on `now.from..<now.until`, `then` on the same shifted
+        // by the window (saturating at the ends of time).
+        let shiftedFrom = then.from.addingReportingOverflow(window)
+        let shiftedUntil = then.until.addingReportingOverflow(window)
+        from = max(now.from, shiftedFrom.overflow ? Int64.max : shiftedFrom.partialValue)
+        until = min(now.until, shiftedUntil.overflow ? Int64.max : shiftedUntil.partialValue)
+        return score
+    }
+}
+
 /// Computes the signals bar by bar from closes (in the kernel's `BarHistory`), funding and the
 /// external series.
 struct SignalEngine {
     let config: BotConfig.Signals
     private(set) var inputs: SignalInputs
     private var lastFundingPer8h: Rate?
-    // Where the last lookups landed (each bar's lookups start from there).
-    private var stakedNow = SeriesCursor()
-    private var stakedThen = SeriesCursor()
-    private var activityNow = SeriesCursor()
-    private var activityThen = SeriesCursor()
+    // The last answers with the times they hold for (each bar's lookups start from there).
+    private var stakedChange = ChangeSignal()
+    private var activityChange = ChangeSignal()
     private var sentimentNow = SeriesCursor()
 
     init(config: BotConfig.Signals, inputs: SignalInputs) {
@@ -331,12 +359,10 @@ struct SignalEngine {
         switch signal {
         case .staked:
             inputs.staked = Self.appending(inputs.staked, value, time)
-            stakedNow = SeriesCursor()
-            stakedThen = SeriesCursor()
+            stakedChange = ChangeSignal()
         case .activity:
             inputs.activity = Self.appending(inputs.activity, value, time)
-            activityNow = SeriesCursor()
-            activityThen = SeriesCursor()
+            activityChange = ChangeSignal()
         case .sentiment:
             inputs.sentiment = Self.appending(inputs.sentiment, value, time)
             sentimentNow = SeriesCursor()
@@ -376,15 +402,13 @@ struct SignalEngine {
             }
         }
         // Staked NMR: a drop of `stakeDrop` over the window scores −1 (spec §4), a rise as much +1.
-        if let staked = inputs.staked, let now = stakedNow.value(of: staked, at: time),
-            let then = stakedThen.value(of: staked, at: time - config.stakeWindow.milliseconds), then > 0
-        {
-            scores.staked = clamp((now / then - 1) / config.stakeDrop)
+        if let staked = inputs.staked {
+            scores.staked = stakedChange.score(
+                of: staked, at: time, window: config.stakeWindow.milliseconds, fullScale: config.stakeDrop)
         }
-        if let activity = inputs.activity, let now = activityNow.value(of: activity, at: time),
-            let then = activityThen.value(of: activity, at: time - config.activityWindow.milliseconds), then > 0
-        {
-            scores.activity = clamp((now / then - 1) / config.activityChange)
+        if let activity = inputs.activity {
+            scores.activity = activityChange.score(
+                of: activity, at: time, window: config.activityWindow.milliseconds, fullScale: config.activityChange)
         }
         if let sentiment = inputs.sentiment, let value = sentimentNow.value(of: sentiment, at: time) {
             scores.sentiment = clamp(value)
