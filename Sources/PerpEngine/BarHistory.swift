@@ -141,14 +141,28 @@ struct BarHistory {
         }
     }
 
-    /// Count, mean and sample standard deviation of the closes in the mean-reversion window.
-    mutating func reversionStatistics() -> (count: Int, mean: Double?, standardDeviation: Double?) {
+    // 1 ÷ n and 1 ÷ (n − 1) for the mean-reversion window's count `reversionInverseCount` (the
+    // window holds the same number of bars bar after bar, so these are divided once).
+    private var reversionInverseFor = -1
+    private var reversionInverseCount = 0.0
+    private var reversionInverseCountLessOne = 0.0
+
+    /// `(close − mean) ÷ σ` over the mean-reversion window (σ the sample standard deviation),
+    /// with the window's count; `nil` with fewer than two closes or no variance. Multiplies by
+    /// the reciprocals of n and n − 1 instead of dividing: the bar loop's one division is by σ.
+    mutating func reversionZScore(of close: Double) -> (count: Int, z: Double?) {
         catchUpReversion()
         let count = reversionNext - reversionHead
-        return (
-            count, count > 0 ? reversionSum / Double(count) : nil,
-            Self.standardDeviation(count: count, sum: reversionSum, sumSquares: reversionSumSquares)
-        )
+        guard count >= 2 else { return (count, nil) }
+        if count != reversionInverseFor {
+            reversionInverseFor = count
+            reversionInverseCount = 1 / Double(count)
+            reversionInverseCountLessOne = 1 / Double(count - 1)
+        }
+        let mean = reversionSum * reversionInverseCount
+        let variance = (reversionSumSquares - reversionSum * mean) * reversionInverseCountLessOne
+        guard variance > 0 else { return (count, nil) }
+        return (count, (close - mean) / variance.squareRoot())
     }
 
     // MARK: Momentum

@@ -126,7 +126,7 @@ public struct SignalScores: Sendable, Equatable {
         addPrice(meanReversion)
         addPrice(funding)
         if priceCount > 0, weights.price > 0 {
-            total += priceSum / priceCount * weights.price
+            total += priceSum * Self.inverseCount(priceCount) * weights.price
             weightSum += weights.price
         }
         var networkSum = 0.0
@@ -140,7 +140,7 @@ public struct SignalScores: Sendable, Equatable {
             networkCount += 1
         }
         if networkCount > 0, weights.network > 0 {
-            total += networkSum / networkCount * weights.network
+            total += networkSum * Self.inverseCount(networkCount) * weights.network
             weightSum += weights.network
         }
         if let sentiment, weights.sentiment > 0 {
@@ -149,6 +149,10 @@ public struct SignalScores: Sendable, Equatable {
         }
         return weightSum > 0 ? total / weightSum : 0
     }
+
+    /// 1 ÷ `count` for a group of one to three signals, without a division.
+    @inline(__always)
+    static func inverseCount(_ count: Double) -> Double { count == 1 ? 1 : count == 2 ? 0.5 : 1.0 / 3.0 }
 
     /// How many individual signals point the same way as `direction` (with at least 0.1 of
     /// conviction).
@@ -342,7 +346,11 @@ struct ChangeSignal {
 struct SignalEngine {
     let config: BotConfig.Signals
     private(set) var inputs: SignalInputs
-    private var lastFundingPer8h: Rate?
+    /// The funding-anomaly score of the last settlement (it changes only when one is observed).
+    private var fundingScore: Double?
+    // Divisors of the config, inverted once: the bar loop multiplies.
+    private let inverseMomentumFullScale: Double
+    private let inverseReversionZ: Double
     // The last answers with the times they hold for (each bar's lookups start from there).
     private var stakedChange = ChangeSignal()
     private var activityChange = ChangeSignal()
@@ -351,6 +359,8 @@ struct SignalEngine {
     init(config: BotConfig.Signals, inputs: SignalInputs) {
         self.config = config
         self.inputs = inputs
+        inverseMomentumFullScale = 1 / config.momentumFullScale
+        inverseReversionZ = 1 / config.meanReversionZ
     }
 
     /// Records a value of an external series published at `time` (paper trading).
@@ -377,30 +387,30 @@ struct SignalEngine {
 
     /// Records a funding settlement, converted to its 8-hour equivalent.
     mutating func observe(funding rate: FundingRate) {
-        lastFundingPer8h = FundingMath.rescale(rate.rate, from: rate.interval, to: .hours(8))
+        let per8h = FundingMath.rescale(rate.rate, from: rate.interval, to: .hours(8))
+        // Contrarian: crowded longs paying a lot → bearish.
+        if per8h > config.fundingAnomalyPer8h {
+            fundingScore = -1
+        } else if per8h < -config.fundingAnomalyPer8h {
+            fundingScore = 1
+        } else {
+            fundingScore = 0
+        }
     }
 
     mutating func scores(close: Double, at time: Int64, history: inout BarHistory) -> SignalScores {
         var scores = SignalScores()
         // Momentum: the return since one window ago, scaled to ±1 at the full-scale return.
         if let then = history.momentumClose(atOrAfter: time - config.momentumWindow.milliseconds), then > 0 {
-            scores.momentum = clamp((close / then - 1) / config.momentumFullScale)
+            scores.momentum = clamp((close / then - 1) * inverseMomentumFullScale)
         }
         // Mean reversion: minus the z-score over the window, ±1 at ±z.
-        let reversion = history.reversionStatistics()
-        if reversion.count >= 10, let mean = reversion.mean, let deviation = reversion.standardDeviation, deviation > 0 {
-            scores.meanReversion = clamp(-((close - mean) / deviation) / config.meanReversionZ)
+        let reversion = history.reversionZScore(of: close)
+        if reversion.count >= 10, let z = reversion.z {
+            scores.meanReversion = clamp(-z * inverseReversionZ)
         }
-        // Funding anomaly, contrarian: crowded longs paying a lot → bearish.
-        if let rate = lastFundingPer8h {
-            if rate > config.fundingAnomalyPer8h {
-                scores.funding = -1
-            } else if rate < -config.fundingAnomalyPer8h {
-                scores.funding = 1
-            } else {
-                scores.funding = 0
-            }
-        }
+        // Funding anomaly, contrarian (scored when the rate was observed).
+        scores.funding = fundingScore
         // Staked NMR: a drop of `stakeDrop` over the window scores −1 (spec §4), a rise as much +1.
         if let staked = inputs.staked {
             scores.staked = stakedChange.score(
