@@ -17,8 +17,9 @@ struct BarHistory {
         var time: Int64
         /// The raw open (exact in a `Double`).
         var openRaw: Double
-        /// The close, `raw ÷ scale` (`Price.doubleValue`), divided once when the bar arrives.
-        var close: Double
+        /// The raw close (exact in a `Double`). Every statistic here is scale-free (returns,
+        /// ratios, z-scores), so the fixed-point scale is never divided out.
+        var closeRaw: Double
         /// `close ÷ previous close − 1`, written when the volatility window reaches the bar.
         var simpleReturn: Double
     }
@@ -55,16 +56,17 @@ struct BarHistory {
         reversionSpan = meanReversionWindow.milliseconds
         // One bar more than the window so "the close one window ago" is kept.
         momentumSpan = momentumWindow.milliseconds * 2
-        bars = [Bar](repeating: Bar(time: 0, openRaw: 0, close: 0, simpleReturn: 0), count: 256)
+        bars = [Bar](repeating: Bar(time: 0, openRaw: 0, closeRaw: 0, simpleReturn: 0), count: 256)
         mask = 255
+        roomUntil = 256
     }
 
     /// Adds a bar (times strictly increasing, prices positive) and brings the circuit breaker's
     /// window up to date.
     @inline(__always)
-    mutating func append(time: Int64, openRaw: Double, close: Double) {
-        if tail - oldestKept == bars.count { makeRoom() }
-        bars[tail & mask] = Bar(time: time, openRaw: openRaw, close: close, simpleReturn: 0)
+    mutating func append(time: Int64, openRaw: Double, closeRaw: Double) {
+        if tail == roomUntil { makeRoom() }
+        bars[tail & mask] = Bar(time: time, openRaw: openRaw, closeRaw: closeRaw, simpleReturn: 0)
         tail += 1
         let limit = time - circuitSpan
         while circuitHead < tail, bars[circuitHead & mask].time <= limit { circuitHead += 1 }
@@ -73,6 +75,11 @@ struct BarHistory {
     /// The oldest open inside the circuit breaker's window (`nil` only when the window is shorter
     /// than nothing, i.e. empty).
     var circuitReferenceRaw: Double? { circuitHead < tail ? bars[circuitHead & mask].openRaw : nil }
+
+    /// The ring is full when `tail` reaches this: `oldestKept + capacity` as of the last
+    /// `makeRoom` (or start). Windows only move forward, so it never overstates the room, and
+    /// the bar loop compares one number instead of taking the minimum of five.
+    private var roomUntil: Int
 
     /// The first bar any window still needs.
     private var oldestKept: Int {
@@ -83,9 +90,10 @@ struct BarHistory {
         catchUpVolatility()
         catchUpReversion()
         catchUpMomentum()
+        defer { roomUntil = oldestKept + bars.count }
         if tail - oldestKept < bars.count { return }
         let capacity = bars.count * 2
-        var grown = [Bar](repeating: Bar(time: 0, openRaw: 0, close: 0, simpleReturn: 0), count: capacity)
+        var grown = [Bar](repeating: Bar(time: 0, openRaw: 0, closeRaw: 0, simpleReturn: 0), count: capacity)
         for position in oldestKept..<tail { grown[position & (capacity - 1)] = bars[position & mask] }
         bars = grown
         mask = capacity - 1
@@ -98,9 +106,9 @@ struct BarHistory {
             let position = volatilityNext
             // Closes are positive (the kernel refuses other bars), so every bar after the first
             // has a return.
-            let previous = bars[(position - 1) & mask].close
+            let previous = bars[(position - 1) & mask].closeRaw
             let bar = bars[position & mask]
-            let value = bar.close / previous - 1
+            let value = bar.closeRaw / previous - 1
             bars[position & mask].simpleReturn = value
             volatilitySum += value
             volatilitySumSquares += value * value
@@ -123,16 +131,17 @@ struct BarHistory {
 
     // MARK: Mean reversion
 
+    @inline(__always)
     private mutating func catchUpReversion() {
         while reversionNext < tail {
             let position = reversionNext
             let bar = bars[position & mask]
-            let close = bar.close
+            let close = bar.closeRaw
             reversionSum += close
             reversionSumSquares += close * close
             let limit = bar.time - reversionSpan
             while reversionHead <= position, bars[reversionHead & mask].time <= limit {
-                let old = bars[reversionHead & mask].close
+                let old = bars[reversionHead & mask].closeRaw
                 reversionSum -= old
                 reversionSumSquares -= old * old
                 reversionHead += 1
@@ -150,6 +159,7 @@ struct BarHistory {
     /// `(close − mean) ÷ σ` over the mean-reversion window (σ the sample standard deviation),
     /// with the window's count; `nil` with fewer than two closes or no variance. Multiplies by
     /// the reciprocals of n and n − 1 instead of dividing: the bar loop's one division is by σ.
+    @inline(__always)
     mutating func reversionZScore(of close: Double) -> (count: Int, z: Double?) {
         catchUpReversion()
         let count = reversionNext - reversionHead
@@ -167,6 +177,7 @@ struct BarHistory {
 
     // MARK: Momentum
 
+    @inline(__always)
     private mutating func catchUpMomentum() {
         guard tail > 0 else { return }
         // Removals only depend on the newest time: the window holds the bars after it − span.
@@ -176,6 +187,7 @@ struct BarHistory {
 
     /// The oldest close in the momentum window at or after `time`, if the window reaches back to
     /// `time` (its oldest bar is at or before it) and there is one.
+    @inline(__always)
     mutating func momentumClose(atOrAfter time: Int64) -> Double? {
         catchUpMomentum()
         guard momentumHead < tail, bars[momentumHead & mask].time <= time else { return nil }
@@ -193,7 +205,7 @@ struct BarHistory {
             position = low
         }
         momentumHint = position
-        return position < tail ? bars[position & mask].close : nil
+        return position < tail ? bars[position & mask].closeRaw : nil
     }
 
     // MARK: Shared

@@ -39,6 +39,7 @@ public struct BotStrategy: Strategy, Sendable {
     }
 
     public mutating func onBar(_ bar: BarView, account: AccountView) -> StrategyAction? {
+        // Most bars add no command, and an empty array allocates nothing.
         var commands: [KernelCommand] = []
         if !account.recentFills.isEmpty { commands += kernel.handle(.fills(account.recentFills)) }
         if !account.recentFunding.isEmpty { commands += kernel.handle(.funding(account.recentFunding)) }
@@ -55,15 +56,9 @@ public struct BotStrategy: Strategy, Sendable {
         let (balance, margin, mark, position, costBasis) = (
             account.balance, account.positionMargin, account.markPrice, account.position, account.costBasis
         )
-        let barCommands = kernel.handleBar(
-            candle, equity: { balance + margin + mark.times(position) - costBasis }, position: position)
-        if commands.isEmpty {
-            // Most bars: nothing at all to do.
-            if barCommands.isEmpty && !closeRequested { return nil }
-            commands = barCommands
-        } else {
-            commands += barCommands
-        }
+        kernel.handleBar(candle, equity: { balance + margin + mark.times(position) - costBasis }, position: position, into: &commands)
+        // Most bars: nothing at all to do.
+        if commands.isEmpty && !closeRequested { return nil }
         var action: StrategyAction?
         if closeRequested {
             closeRequested = false

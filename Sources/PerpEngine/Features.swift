@@ -49,9 +49,9 @@ public enum Features {
                 engine.observe(funding: rates[next])
                 next += 1
             }
-            let close = Price(raw: series.closes[index]).doubleValue
-            history.append(time: open, openRaw: Double(series.opens[index]), close: close)
-            scores.append(engine.scores(close: close, at: decision, history: &history))
+            let closeRaw = Double(series.closes[index])
+            history.append(time: open, openRaw: Double(series.opens[index]), closeRaw: closeRaw)
+            scores.append(engine.scores(closeRaw: closeRaw, at: decision, history: &history))
         }
         return scores
     }

@@ -70,6 +70,7 @@ public struct TradingKernel: Sendable {
     private var hasModel = false
 
     private var signals: SignalEngine
+    private let blend: BlendWeights
     /// The recent bars: volatility, the circuit breaker's reference, the price signals' windows.
     private var history: BarHistory
     // Per-bar constants.
@@ -97,6 +98,7 @@ public struct TradingKernel: Sendable {
         self.barInterval = barInterval
         self.lotSize = lotSize
         signals = SignalEngine(config: config.signals, inputs: inputs)
+        blend = BlendWeights(config.weights)
         history = BarHistory(
             circuitWindow: config.risk.circuitWindow, volatilityWindow: config.risk.volatilityWindow,
             meanReversionWindow: config.signals.meanReversionWindow, momentumWindow: config.signals.momentumWindow)
@@ -110,7 +112,9 @@ public struct TradingKernel: Sendable {
     public mutating func handle(_ event: KernelEvent) -> [KernelCommand] {
         switch event {
         case .bar(let candle, let equity, let position):
-            return onBar(candle, equity: { equity }, position: position)
+            var commands: [KernelCommand] = []
+            onBar(candle, equity: { equity }, position: position, into: &commands)
+            return commands
         case .fills(let fills):
             return onFills(fills)
         case .funding(let records):
@@ -221,32 +225,35 @@ public struct TradingKernel: Sendable {
     // MARK: Bars
 
     /// The shell's fast path for a bar: as `handle(.bar(…))`, with the equity computed only when
-    /// an entry is sized (most bars never need it).
-    mutating func handleBar(_ bar: Candle, equity: () -> Notional, position: Quantity) -> [KernelCommand] {
-        onBar(bar, equity: equity, position: position)
+    /// an entry is sized (most bars never need it) and the commands appended to the caller's
+    /// buffer (most bars append none, and no array is made for them).
+    @inline(__always)
+    mutating func handleBar(_ bar: Candle, equity: () -> Notional, position: Quantity, into commands: inout [KernelCommand]) {
+        onBar(bar, equity: equity, position: position, into: &commands)
     }
 
-    private mutating func onBar(_ bar: Candle, equity equityAtClose: () -> Notional, position: Quantity) -> [KernelCommand] {
+    private mutating func onBar(
+        _ bar: Candle, equity equityAtClose: () -> Notional, position: Quantity, into commands: inout [KernelCommand]
+    ) {
         let time = bar.openTime
         let decisionTime = bar.openTime + barInterval
         // Bad data: never trade on it, write it down, keep running.
         if let last = lastBarTime, time.milliseconds <= last {
-            return [
+            commands.append(
                 .journal(
                     JournalEntry(
                         time: decisionTime, event: .badData,
                         reason: time.milliseconds == last
-                            ? "duplicate bar at \(time.iso8601)" : "bar at \(time.iso8601) is older than the last one"))
-            ]
+                            ? "duplicate bar at \(time.iso8601)" : "bar at \(time.iso8601) is older than the last one")))
+            return
         }
         guard bar.open.isPositive, bar.high.isPositive, bar.low.isPositive, bar.close.isPositive, bar.high >= bar.low else {
-            return [
+            commands.append(
                 .journal(
                     JournalEntry(
-                        time: decisionTime, event: .badData, reason: "bar at \(time.iso8601) has a non-positive price or high below low"))
-            ]
+                        time: decisionTime, event: .badData, reason: "bar at \(time.iso8601) has a non-positive price or high below low")))
+            return
         }
-        var commands: [KernelCommand] = []
         var stale = false
         if let last = lastBarTime, time.milliseconds - last > config.risk.staleAfter.milliseconds {
             stale = true
@@ -261,9 +268,10 @@ public struct TradingKernel: Sendable {
         // The circuit breaker looks at the bar's extremes against prices inside its window: the
         // oldest of them is always an open (a bar's open and close share its time, the open
         // comes first), so the history keeps opens, as raw values (exact in a Double).
-        // `Double(raw) / priceScale` is `doubleValue` without the scale lookup.
-        let close = Double(bar.close.raw) / priceScale
-        history.append(time: time.milliseconds, openRaw: Double(bar.open.raw), close: close)
+        // The statistics read raw prices (exact in a `Double`): every one of them is a ratio, a
+        // return or a z-score, so the fixed-point scale cancels and is never divided out.
+        let closeRaw = Double(bar.close.raw)
+        history.append(time: time.milliseconds, openRaw: Double(bar.open.raw), closeRaw: closeRaw)
         let referenceRaw = history.circuitReferenceRaw ?? Double(bar.open.raw)
         var move = 0.0
         // The exact move (in the same operations as ever) only for a bar near the limit.
@@ -298,7 +306,7 @@ public struct TradingKernel: Sendable {
                 pendingExit(.circuitBreaker)
             }
             pendingEntry = nil
-            return commands
+            return
         }
 
         // Managing an open position: the time exit.
@@ -315,38 +323,36 @@ public struct TradingKernel: Sendable {
                 commands.append(.close(reason: "time exit"))
                 pendingExit(.timeExit)
             }
-            return commands
+            return
         }
 
         // Entries.
-        let scores = signals.scores(close: close, at: decisionTime.milliseconds, history: &history)
+        let scores = signals.scores(closeRaw: closeRaw, at: decisionTime.milliseconds, history: &history)
         let blended: Double
         var probabilityUp: Double?
         if hasModel, let model {
             // The model's direction sign(p − 0.5) and conviction |2p − 1| replace the blend and
             // the agreement count; it never sizes.
-            guard let p = model.probabilityUp(scores: scores, at: decisionTime), p.isFinite else { return commands }
+            guard let p = model.probabilityUp(scores: scores, at: decisionTime), p.isFinite else { return }
             probabilityUp = p
             blended = 2 * p - 1
-            guard abs(blended) >= config.model.minConviction, blended != 0 else { return commands }
+            guard abs(blended) >= config.model.minConviction, blended != 0 else { return }
         } else {
-            blended = scores.blended(config.weights)
+            blended = blend.blend(scores)
         }
         let agreeing = scores.agreeing(with: blended)
         if probabilityUp == nil {
-            guard abs(blended) >= config.entryThreshold, agreeing >= config.minAgreeingSignals else { return commands }
+            guard abs(blended) >= config.entryThreshold, agreeing >= config.minAgreeingSignals else { return }
         }
         // Catching up on past bars (paper start-up or restart): signals only, no entries.
-        guard feedLive else { return commands }
+        guard feedLive else { return }
         let wanted: Side = blended > 0 ? .long : .short
         var named = scores.named
         if let probabilityUp { named.append(("model_p_up", probabilityUp)) }
-        func deny(_ reason: String) -> [KernelCommand] {
-            var rows = commands
-            rows.append(
+        func deny(_ reason: String) {
+            commands.append(
                 .journal(
                     JournalEntry(time: decisionTime, event: .riskDenied, side: wanted, price: bar.close, reason: reason, signals: named)))
-            return rows
         }
         switch state {
         case .halted(let until): return deny("circuit breaker: no entries until \(until.iso8601)")
@@ -385,7 +391,6 @@ public struct TradingKernel: Sendable {
             "\(score); \(highVolatility ? "high-volatility" : "normal") regime (σ \(formatPercent(annualVolatility)) a year): leverage ≤ \(leverage), exposure ≤ \(exposure)"
         pendingEntry = (wanted, stop, target, positionLeverage, named, reason, decisionTime)
         commands.append(.open(side: wanted, quantity: quantity, stop: stop, target: target))
-        return commands
     }
 
     private func inQuietHours(_ hour: Int) -> Bool {

@@ -109,46 +109,7 @@ public struct SignalScores: Sendable, Equatable {
 
     /// The weighted blend of the group means (price: momentum, mean reversion, funding;
     /// network: staked, activity; sentiment), renormalised over the groups that have data.
-    @inline(__always)
-    public func blended(_ weights: BotConfig.Weights) -> Double {
-        // Written without arrays: this runs on every bar.
-        var total = 0.0
-        var weightSum = 0.0
-        var priceSum = 0.0
-        var priceCount = 0.0
-        func addPrice(_ value: Double?) {
-            if let value {
-                priceSum += value
-                priceCount += 1
-            }
-        }
-        addPrice(momentum)
-        addPrice(meanReversion)
-        addPrice(funding)
-        if priceCount > 0, weights.price > 0 {
-            total += priceSum * Self.inverseCount(priceCount) * weights.price
-            weightSum += weights.price
-        }
-        var networkSum = 0.0
-        var networkCount = 0.0
-        if let staked {
-            networkSum += staked
-            networkCount += 1
-        }
-        if let activity {
-            networkSum += activity
-            networkCount += 1
-        }
-        if networkCount > 0, weights.network > 0 {
-            total += networkSum * Self.inverseCount(networkCount) * weights.network
-            weightSum += weights.network
-        }
-        if let sentiment, weights.sentiment > 0 {
-            total += sentiment * weights.sentiment
-            weightSum += weights.sentiment
-        }
-        return weightSum > 0 ? total / weightSum : 0
-    }
+    public func blended(_ weights: BotConfig.Weights) -> Double { BlendWeights(weights).blend(self) }
 
     /// 1 ÷ `count` for a group of one to three signals, without a division.
     @inline(__always)
@@ -159,8 +120,10 @@ public struct SignalScores: Sendable, Equatable {
     @inline(__always)
     public func agreeing(with direction: Double) -> Int {
         var count = 0
+        // Without branches on the values: which signals agree changes from bar to bar.
         func check(_ value: Double?) {
-            if let value, value * direction > 0, abs(value) >= 0.1 { count += 1 }
+            let value = value ?? 0
+            count &+= (value * direction > 0) && (abs(value) >= 0.1) ? 1 : 0
         }
         check(momentum)
         check(meanReversion)
@@ -169,6 +132,72 @@ public struct SignalScores: Sendable, Equatable {
         check(activity)
         check(sentiment)
         return count
+    }
+}
+
+/// The blend's weights with 1 ÷ (sum of the weights) worked out once for each combination of
+/// groups that can have data (bit 0 price, bit 1 network, bit 2 sentiment): the bar loop
+/// multiplies where ``SignalScores/blended(_:)`` would divide.
+struct BlendWeights: Sendable {
+    let weights: BotConfig.Weights
+    private let inverseSums: SIMD8<Double>
+
+    init(_ weights: BotConfig.Weights) {
+        self.weights = weights
+        var inverseSums = SIMD8<Double>(repeating: 0)
+        for mask in 1..<8 {
+            var sum = 0.0
+            if mask & 1 != 0, weights.price > 0 { sum += weights.price }
+            if mask & 2 != 0, weights.network > 0 { sum += weights.network }
+            if mask & 4 != 0, weights.sentiment > 0 { sum += weights.sentiment }
+            inverseSums[mask] = sum > 0 ? 1 / sum : 0
+        }
+        self.inverseSums = inverseSums
+    }
+
+    /// ``SignalScores/blended(_:)``: the weighted group means over the groups with data.
+    @inline(__always)
+    func blend(_ scores: SignalScores) -> Double {
+        // Written without arrays: this runs on every bar.
+        var total = 0.0
+        var mask = 0
+        var priceSum = 0.0
+        var priceCount = 0.0
+        if let momentum = scores.momentum {
+            priceSum += momentum
+            priceCount += 1
+        }
+        if let meanReversion = scores.meanReversion {
+            priceSum += meanReversion
+            priceCount += 1
+        }
+        if let funding = scores.funding {
+            priceSum += funding
+            priceCount += 1
+        }
+        if priceCount > 0, weights.price > 0 {
+            total += priceSum * SignalScores.inverseCount(priceCount) * weights.price
+            mask |= 1
+        }
+        var networkSum = 0.0
+        var networkCount = 0.0
+        if let staked = scores.staked {
+            networkSum += staked
+            networkCount += 1
+        }
+        if let activity = scores.activity {
+            networkSum += activity
+            networkCount += 1
+        }
+        if networkCount > 0, weights.network > 0 {
+            total += networkSum * SignalScores.inverseCount(networkCount) * weights.network
+            mask |= 2
+        }
+        if let sentiment = scores.sentiment, weights.sentiment > 0 {
+            total += sentiment * weights.sentiment
+            mask |= 4
+        }
+        return total * inverseSums[mask]
     }
 }
 
@@ -398,7 +427,10 @@ struct SignalEngine {
         }
     }
 
-    mutating func scores(close: Double, at time: Int64, history: inout BarHistory) -> SignalScores {
+    /// The scores at a bar's close; `closeRaw` is the raw fixed-point close as a `Double` (the
+    /// price signals are scale-free: a return and a z-score).
+    @inline(__always)
+    mutating func scores(closeRaw close: Double, at time: Int64, history: inout BarHistory) -> SignalScores {
         var scores = SignalScores()
         // Momentum: the return since one window ago, scaled to ±1 at the full-scale return.
         if let then = history.momentumClose(atOrAfter: time - config.momentumWindow.milliseconds), then > 0 {
