@@ -18,6 +18,11 @@ public enum JournalEvent: String, Sendable, Hashable, CaseIterable {
 }
 
 /// One journal row.
+///
+/// A backtest writes thousands of rows a year (a funding payment every hour in a position, a
+/// refusal for every wanted entry in quiet hours), so the kernel records the facts of a row and
+/// its words are put together when they are read: ``reason`` and ``signals`` render on access,
+/// and equality, hashing, the JSON line and the SQLite row all read the rendered values.
 public struct JournalEntry: Sendable, Hashable {
     public var time: Timestamp
     public var event: JournalEvent
@@ -27,18 +32,37 @@ public struct JournalEntry: Sendable, Hashable {
     /// Notional ÷ margin of the position the row concerns.
     public var leverage: Rate?
     /// Why, in words (the rule that fired, the signals that agreed).
-    public var reason: String
+    public var reason: String {
+        get { reasonText.rendered }
+        set { reasonText = .text(newValue) }
+    }
     /// Signal scores at the decision, by name, in a fixed order.
-    public var signals: [(String, Double)]
+    public var signals: [(String, Double)] {
+        get { signalValues.named }
+        set { signalValues = .named(newValue) }
+    }
     public var fee: Notional?
     public var funding: Notional?
     public var pnl: Notional?
     public var note: String
+    var reasonText: JournalText
+    var signalValues: JournalSignals
 
     public init(
         time: Timestamp, event: JournalEvent, side: Side? = nil, price: Price? = nil, quantity: Quantity? = nil, leverage: Rate? = nil,
         reason: String, signals: [(String, Double)] = [], fee: Notional? = nil, funding: Notional? = nil, pnl: Notional? = nil,
         note: String = ""
+    ) {
+        self.init(
+            time: time, event: event, side: side, price: price, quantity: quantity, leverage: leverage, reasonText: .text(reason),
+            signalValues: signals.isEmpty ? .none : .named(signals), fee: fee, funding: funding, pnl: pnl, note: note)
+    }
+
+    /// A row whose words are rendered when read.
+    init(
+        time: Timestamp, event: JournalEvent, side: Side? = nil, price: Price? = nil, quantity: Quantity? = nil, leverage: Rate? = nil,
+        reasonText: JournalText, signalValues: JournalSignals = .none, fee: Notional? = nil, funding: Notional? = nil,
+        pnl: Notional? = nil, note: String = ""
     ) {
         self.time = time
         self.event = event
@@ -46,8 +70,8 @@ public struct JournalEntry: Sendable, Hashable {
         self.price = price
         self.quantity = quantity
         self.leverage = leverage
-        self.reason = reason
-        self.signals = signals
+        self.reasonText = reasonText
+        self.signalValues = signalValues
         self.fee = fee
         self.funding = funding
         self.pnl = pnl
@@ -77,5 +101,42 @@ public struct JournalEntry: Sendable, Hashable {
             ("signals", .object(signals.map { ($0.0, .double($0.1)) })), ("fee", fee.map { .exact($0) } ?? .null),
             ("funding", funding.map { .exact($0) } ?? .null), ("pnl", pnl.map { .exact($0) } ?? .null), ("note", .string(note)),
         ])
+    }
+}
+
+/// A journal row's reason as the kernel records it: text already written, or the facts of a
+/// frequent row, worded when read.
+enum JournalText: Sendable {
+    case text(String)
+    /// "funding settled at rate R".
+    case fundingSettled(Rate)
+    /// "circuit breaker: no entries until T".
+    case circuitHalt(until: Timestamp)
+
+    var rendered: String {
+        switch self {
+        case .text(let text): return text
+        case .fundingSettled(let rate): return "funding settled at rate \(rate)"
+        case .circuitHalt(let until): return "circuit breaker: no entries until \(until.iso8601)"
+        }
+    }
+}
+
+/// A journal row's signal scores as the kernel records them: none, a list already named, or
+/// the scores of a decision (named when read, with the model's probability when it decided).
+enum JournalSignals: Sendable {
+    case none
+    case named([(String, Double)])
+    case scores(SignalScores, probabilityUp: Double?)
+
+    var named: [(String, Double)] {
+        switch self {
+        case .none: return []
+        case .named(let named): return named
+        case .scores(let scores, let probabilityUp):
+            var named = scores.named
+            if let probabilityUp { named.append(("model_p_up", probabilityUp)) }
+            return named
+        }
     }
 }

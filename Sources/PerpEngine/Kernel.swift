@@ -91,7 +91,7 @@ public struct TradingKernel: Sendable {
     private var entryTime: Timestamp?
     private var bestFavorable: Price?
     private var pendingEntry:
-        (side: Side, stop: Price, target: Price, leverage: Rate, signals: [(String, Double)], reason: String, decided: Timestamp)?
+        (side: Side, stop: Price, target: Price, leverage: Rate, signals: JournalSignals, reason: String, decided: Timestamp)?
 
     public init(config: BotConfig, inputs: SignalInputs = SignalInputs(), barInterval: TimeSpan, lotSize: Quantity = Quantity("0.01")!) {
         self.config = config
@@ -122,7 +122,7 @@ public struct TradingKernel: Sendable {
                 .journal(
                     JournalEntry(
                         time: record.time, event: .funding, side: record.position.isPositive ? .long : .short, price: record.mark,
-                        quantity: record.position.magnitude, reason: "funding settled at rate \(record.rate)", funding: record.payment))
+                        quantity: record.position.magnitude, reasonText: .fundingSettled(record.rate), funding: record.payment))
             }
         case .fundingRate(let rate):
             signals.observe(funding: rate)
@@ -174,7 +174,7 @@ public struct TradingKernel: Sendable {
                         JournalEntry(
                             time: pending.decided, event: .entry, side: pending.side, price: fill.price, quantity: fill.quantity,
                             leverage: pending.leverage,
-                            reason: pending.reason, signals: pending.signals, fee: fill.fee,
+                            reasonText: .text(pending.reason), signalValues: pending.signals, fee: fill.fee,
                             note: "stop \(pending.stop), target \(pending.target) fixed at entry")))
                 pendingEntry = nil
                 continue
@@ -347,23 +347,23 @@ public struct TradingKernel: Sendable {
         // Catching up on past bars (paper start-up or restart): signals only, no entries.
         guard feedLive else { return }
         let wanted: Side = blended > 0 ? .long : .short
-        var named = scores.named
-        if let probabilityUp { named.append(("model_p_up", probabilityUp)) }
-        func deny(_ reason: String) {
+        let named = JournalSignals.scores(scores, probabilityUp: probabilityUp)
+        func deny(_ reason: JournalText) {
             commands.append(
                 .journal(
-                    JournalEntry(time: decisionTime, event: .riskDenied, side: wanted, price: bar.close, reason: reason, signals: named)))
+                    JournalEntry(
+                        time: decisionTime, event: .riskDenied, side: wanted, price: bar.close, reasonText: reason, signalValues: named)))
         }
         switch state {
-        case .halted(let until): return deny("circuit breaker: no entries until \(until.iso8601)")
-        case .reducing: return deny("reducing only (kill switch)")
+        case .halted(let until): return deny(.circuitHalt(until: until))
+        case .reducing: return deny(.text("reducing only (kill switch)"))
         case .active: break
         }
-        if stale { return deny("stale feed") }
+        if stale { return deny(.text("stale feed")) }
         let hour = Int((decisionTime.milliseconds % 86_400_000 + 86_400_000) % 86_400_000 / 3_600_000)
-        if inQuietHours(hour) { return deny(quietHoursReason) }
+        if inQuietHours(hour) { return deny(.text(quietHoursReason)) }
         let equity = equityAtClose()
-        guard equity.isPositive else { return deny("no equity") }
+        guard equity.isPositive else { return deny(.text("no equity")) }
 
         // Caps: regime-dependent leverage and exposure, and the risk per trade at the stop.
         let annualVolatility =
@@ -377,7 +377,7 @@ public struct TradingKernel: Sendable {
             to: Notional.self, .down)
         let notional = min(byLeverage, byRisk)
         let quantity = notional.divided(by: bar.close, rule: .towardZero).rounded(toMultipleOf: lotSize, rule: .towardZero)
-        guard quantity.isPositive else { return deny("the caps leave no size at this price (notional \(notional))") }
+        guard quantity.isPositive else { return deny(.text("the caps leave no size at this price (notional \(notional))")) }
         let sign: Int64 = wanted == .long ? 1 : -1
         let stop = Price(raw: bar.close.raw - sign * FixedMath.mulDiv(bar.close.raw, config.risk.stopLoss.raw, Rate.scale, .down))
         let target = Price(raw: bar.close.raw + sign * FixedMath.mulDiv(bar.close.raw, config.risk.takeProfit.raw, Rate.scale, .down))
