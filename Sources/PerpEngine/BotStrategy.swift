@@ -39,14 +39,18 @@ public struct BotStrategy: Strategy, Sendable {
     }
 
     public mutating func onBar(_ bar: BarView, account: AccountView) -> StrategyAction? {
-        // Most bars add no command, and an empty array allocates nothing.
-        var commands: [KernelCommand] = []
-        if !account.recentFills.isEmpty { commands += kernel.handle(.fills(account.recentFills)) }
-        if !account.recentFunding.isEmpty { commands += kernel.handle(.funding(account.recentFunding)) }
+        // Journal rows go straight to the journal; most bars add none and no action.
+        var actions: [KernelCommand] = []
+        if !account.recentFills.isEmpty {
+            for command in kernel.handle(.fills(account.recentFills)) {
+                if case .journal(let entry) = command { journal.append(entry) } else { actions.append(command) }
+            }
+        }
+        if !account.recentFunding.isEmpty { kernel.journalFunding(account.recentFunding, into: &journal) }
         // Rates published up to this bar's close are known now.
         let closeTime = bar.time + kernel.barInterval
         while fundingIndex < fundingRates.count, fundingRates[fundingIndex].time <= closeTime {
-            commands += kernel.handle(.fundingRate(fundingRates[fundingIndex]))
+            _ = kernel.handle(.fundingRate(fundingRates[fundingIndex]))
             fundingIndex += 1
         }
         let candle = Candle(openTime: bar.time, open: bar.open, high: bar.high, low: bar.low, close: bar.close, volume: bar.volume)
@@ -56,15 +60,17 @@ public struct BotStrategy: Strategy, Sendable {
         let (balance, margin, mark, position, costBasis) = (
             account.balance, account.positionMargin, account.markPrice, account.position, account.costBasis
         )
-        kernel.handleBar(candle, equity: { balance + margin + mark.times(position) - costBasis }, position: position, into: &commands)
+        kernel.handleBar(
+            candle, equity: { balance + margin + mark.times(position) - costBasis }, position: position, journal: &journal,
+            actions: &actions)
         // Most bars: nothing at all to do.
-        if commands.isEmpty && !closeRequested { return nil }
+        if actions.isEmpty && !closeRequested { return nil }
         var action: StrategyAction?
         if closeRequested {
             closeRequested = false
             if !account.isFlat { action = .flatten }
         }
-        for command in commands {
+        for command in actions {
             switch command {
             case .journal(let entry):
                 journal.append(entry)

@@ -112,18 +112,17 @@ public struct TradingKernel: Sendable {
     public mutating func handle(_ event: KernelEvent) -> [KernelCommand] {
         switch event {
         case .bar(let candle, let equity, let position):
-            var commands: [KernelCommand] = []
-            onBar(candle, equity: { equity }, position: position, into: &commands)
-            return commands
+            // A bar's journal rows always come before its actions.
+            var rows: [JournalEntry] = []
+            var actions: [KernelCommand] = []
+            onBar(candle, equity: { equity }, position: position, journal: &rows, actions: &actions)
+            return rows.map { .journal($0) } + actions
         case .fills(let fills):
             return onFills(fills)
         case .funding(let records):
-            return records.map { record in
-                .journal(
-                    JournalEntry(
-                        time: record.time, event: .funding, side: record.position.isPositive ? .long : .short, price: record.mark,
-                        quantity: record.position.magnitude, reasonText: .fundingSettled(record.rate), funding: record.payment))
-            }
+            var rows: [JournalEntry] = []
+            journalFunding(records, into: &rows)
+            return rows.map { .journal($0) }
         case .fundingRate(let rate):
             signals.observe(funding: rate)
             return []
@@ -154,6 +153,16 @@ public struct TradingKernel: Sendable {
             }
             signals.observe(signal, value: value, at: time.milliseconds)
             return []
+        }
+    }
+
+    /// A journal row for each funding payment.
+    func journalFunding(_ records: [FundingRecord], into journal: inout [JournalEntry]) {
+        for record in records {
+            journal.append(
+                JournalEntry(
+                    time: record.time, event: .funding, side: record.position.isPositive ? .long : .short, price: record.mark,
+                    quantity: record.position.magnitude, reasonText: .fundingSettled(record.rate), funding: record.payment))
         }
     }
 
@@ -225,43 +234,44 @@ public struct TradingKernel: Sendable {
     // MARK: Bars
 
     /// The shell's fast path for a bar: as `handle(.bar(…))`, with the equity computed only when
-    /// an entry is sized (most bars never need it) and the commands appended to the caller's
-    /// buffer (most bars append none, and no array is made for them).
+    /// an entry is sized (most bars never need it), the journal rows appended straight to the
+    /// caller's journal and the actions (open, close, cancel) to `actions`; a bar's rows always
+    /// come before its actions.
     @inline(__always)
-    mutating func handleBar(_ bar: Candle, equity: () -> Notional, position: Quantity, into commands: inout [KernelCommand]) {
-        onBar(bar, equity: equity, position: position, into: &commands)
+    mutating func handleBar(
+        _ bar: Candle, equity: () -> Notional, position: Quantity, journal: inout [JournalEntry], actions: inout [KernelCommand]
+    ) {
+        onBar(bar, equity: equity, position: position, journal: &journal, actions: &actions)
     }
 
     private mutating func onBar(
-        _ bar: Candle, equity equityAtClose: () -> Notional, position: Quantity, into commands: inout [KernelCommand]
+        _ bar: Candle, equity equityAtClose: () -> Notional, position: Quantity, journal: inout [JournalEntry],
+        actions: inout [KernelCommand]
     ) {
         let time = bar.openTime
         let decisionTime = bar.openTime + barInterval
         // Bad data: never trade on it, write it down, keep running.
         if let last = lastBarTime, time.milliseconds <= last {
-            commands.append(
-                .journal(
-                    JournalEntry(
-                        time: decisionTime, event: .badData,
-                        reason: time.milliseconds == last
-                            ? "duplicate bar at \(time.iso8601)" : "bar at \(time.iso8601) is older than the last one")))
+            journal.append(
+                JournalEntry(
+                    time: decisionTime, event: .badData,
+                    reason: time.milliseconds == last
+                        ? "duplicate bar at \(time.iso8601)" : "bar at \(time.iso8601) is older than the last one"))
             return
         }
         guard bar.open.isPositive, bar.high.isPositive, bar.low.isPositive, bar.close.isPositive, bar.high >= bar.low else {
-            commands.append(
-                .journal(
-                    JournalEntry(
-                        time: decisionTime, event: .badData, reason: "bar at \(time.iso8601) has a non-positive price or high below low")))
+            journal.append(
+                JournalEntry(
+                    time: decisionTime, event: .badData, reason: "bar at \(time.iso8601) has a non-positive price or high below low"))
             return
         }
         var stale = false
         if let last = lastBarTime, time.milliseconds - last > config.risk.staleAfter.milliseconds {
             stale = true
-            commands.append(
-                .journal(
-                    JournalEntry(
-                        time: decisionTime, event: .staleFeed,
-                        reason: "no data for \(TimeSpan(milliseconds: time.milliseconds - last)); no entries on this bar")))
+            journal.append(
+                JournalEntry(
+                    time: decisionTime, event: .staleFeed,
+                    reason: "no data for \(TimeSpan(milliseconds: time.milliseconds - last)); no entries on this bar"))
         }
         lastBarTime = time.milliseconds
         // Volatility (simple returns), momentum and mean reversion read the history lazily.
@@ -286,23 +296,22 @@ public struct TradingKernel: Sendable {
         // Cooldown over?
         if case .halted(let until) = state, decisionTime >= until {
             state = .active
-            commands.append(
-                .journal(JournalEntry(time: decisionTime, event: .stateChange, reason: "circuit-breaker cooldown over; active")))
+            journal.append(
+                JournalEntry(time: decisionTime, event: .stateChange, reason: "circuit-breaker cooldown over; active"))
         }
 
         if move > circuitLimit {
             let until = decisionTime + config.risk.circuitCooldown
             // The kill switch's `reducing` outlives any cooldown: only the operator lifts it.
             if state != .reducing { state = .halted(until: until) }
-            commands.append(
-                .journal(
-                    JournalEntry(
-                        time: decisionTime, event: .circuitBreaker, price: bar.close,
-                        reason:
-                            "price moved \(formatPercent(move)) within \(config.risk.circuitWindow) (limit \(formatPercent(config.risk.circuitMove.doubleValue))); no entries until \(until.iso8601)"
-                    )))
+            journal.append(
+                JournalEntry(
+                    time: decisionTime, event: .circuitBreaker, price: bar.close,
+                    reason:
+                        "price moved \(formatPercent(move)) within \(config.risk.circuitWindow) (limit \(formatPercent(config.risk.circuitMove.doubleValue))); no entries until \(until.iso8601)"
+                ))
             if !position.isZero {
-                commands.append(.close(reason: "circuit breaker"))
+                actions.append(.close(reason: "circuit breaker"))
                 pendingExit(.circuitBreaker)
             }
             pendingEntry = nil
@@ -315,12 +324,11 @@ public struct TradingKernel: Sendable {
             if let best = bestFavorable { bestFavorable = held == .long ? max(best, favorable) : min(best, favorable) }
             let moved = held == .long ? (bestFavorable ?? entryPrice) > entryPrice : (bestFavorable ?? entryPrice) < entryPrice
             if decisionTime - entryTime >= config.risk.timeExit, !moved {
-                commands.append(
-                    .journal(
-                        JournalEntry(
-                            time: decisionTime, event: .timeExit, side: held, price: bar.close, quantity: position.magnitude,
-                            reason: "no favourable move within \(config.risk.timeExit) of entry")))
-                commands.append(.close(reason: "time exit"))
+                journal.append(
+                    JournalEntry(
+                        time: decisionTime, event: .timeExit, side: held, price: bar.close, quantity: position.magnitude,
+                        reason: "no favourable move within \(config.risk.timeExit) of entry"))
+                actions.append(.close(reason: "time exit"))
                 pendingExit(.timeExit)
             }
             return
@@ -349,10 +357,9 @@ public struct TradingKernel: Sendable {
         let wanted: Side = blended > 0 ? .long : .short
         let named = JournalSignals.scores(scores, probabilityUp: probabilityUp)
         func deny(_ reason: JournalText) {
-            commands.append(
-                .journal(
-                    JournalEntry(
-                        time: decisionTime, event: .riskDenied, side: wanted, price: bar.close, reasonText: reason, signalValues: named)))
+            journal.append(
+                JournalEntry(
+                    time: decisionTime, event: .riskDenied, side: wanted, price: bar.close, reasonText: reason, signalValues: named))
         }
         switch state {
         case .halted(let until): return deny(.circuitHalt(until: until))
@@ -390,7 +397,7 @@ public struct TradingKernel: Sendable {
         let reason =
             "\(score); \(highVolatility ? "high-volatility" : "normal") regime (σ \(formatPercent(annualVolatility)) a year): leverage ≤ \(leverage), exposure ≤ \(exposure)"
         pendingEntry = (wanted, stop, target, positionLeverage, named, reason, decisionTime)
-        commands.append(.open(side: wanted, quantity: quantity, stop: stop, target: target))
+        actions.append(.open(side: wanted, quantity: quantity, stop: stop, target: target))
     }
 
     private func inQuietHours(_ hour: Int) -> Bool {
