@@ -199,6 +199,19 @@ struct BlendWeights: Sendable {
         }
         return total * inverseSums[mask]
     }
+
+    /// ``SignalScores/agreeing(with:)`` written out here, so the bar loop inlines it.
+    @inline(__always)
+    func agreeing(_ scores: SignalScores, with direction: Double) -> Int {
+        var count = 0
+        if let value = scores.momentum, value * direction > 0, abs(value) >= 0.1 { count += 1 }
+        if let value = scores.meanReversion, value * direction > 0, abs(value) >= 0.1 { count += 1 }
+        if let value = scores.funding, value * direction > 0, abs(value) >= 0.1 { count += 1 }
+        if let value = scores.staked, value * direction > 0, abs(value) >= 0.1 { count += 1 }
+        if let value = scores.activity, value * direction > 0, abs(value) >= 0.1 { count += 1 }
+        if let value = scores.sentiment, value * direction > 0, abs(value) >= 0.1 { count += 1 }
+        return count
+    }
 }
 
 /// A window of values over the last `span` of time with running sums (mean, variance). A ring
