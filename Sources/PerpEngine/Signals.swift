@@ -111,10 +111,6 @@ public struct SignalScores: Sendable, Equatable {
     /// network: staked, activity; sentiment), renormalised over the groups that have data.
     public func blended(_ weights: BotConfig.Weights) -> Double { BlendWeights(weights).blend(self) }
 
-    /// 1 ÷ `count` for a group of one to three signals, without a division.
-    @inline(__always)
-    static func inverseCount(_ count: Double) -> Double { count == 1 ? 1 : count == 2 ? 0.5 : 1.0 / 3.0 }
-
     /// How many individual signals point the same way as `direction` (with at least 0.1 of
     /// conviction).
     @inline(__always)
@@ -135,34 +131,45 @@ public struct SignalScores: Sendable, Equatable {
     }
 }
 
-/// The blend's weights with 1 ÷ (sum of the weights) worked out once for each combination of
-/// groups that can have data (bit 0 price, bit 1 network, bit 2 sentiment): the bar loop
-/// multiplies where ``SignalScores/blended(_:)`` would divide.
+/// The blend's weights folded, for every count of signals with data in each group (price 0–3,
+/// network 0–2, sentiment 0–1), into one factor per group: `weight ÷ count ÷ (sum of the
+/// weights of the groups with data)`. The bar loop multiplies each group's sum by its factor
+/// and adds, where ``SignalScores/blended(_:)`` reads as means, weights and a division.
 struct BlendWeights: Sendable {
     let weights: BotConfig.Weights
-    private let inverseSums: SIMD8<Double>
+    /// Entry `priceCount × 6 + networkCount × 2 + sentimentCount`: the three factors.
+    private let factors: [SIMD4<Double>]
 
     init(_ weights: BotConfig.Weights) {
         self.weights = weights
-        var inverseSums = SIMD8<Double>(repeating: 0)
-        for mask in 1..<8 {
-            var sum = 0.0
-            if mask & 1 != 0, weights.price > 0 { sum += weights.price }
-            if mask & 2 != 0, weights.network > 0 { sum += weights.network }
-            if mask & 4 != 0, weights.sentiment > 0 { sum += weights.sentiment }
-            inverseSums[mask] = sum > 0 ? 1 / sum : 0
+        var factors: [SIMD4<Double>] = []
+        for priceCount in 0...3 {
+            for networkCount in 0...2 {
+                for sentimentCount in 0...1 {
+                    let price = priceCount > 0 && weights.price > 0 ? weights.price : 0
+                    let network = networkCount > 0 && weights.network > 0 ? weights.network : 0
+                    let sentiment = sentimentCount > 0 && weights.sentiment > 0 ? weights.sentiment : 0
+                    let sum = price + network + sentiment
+                    guard sum > 0 else {
+                        factors.append(.zero)
+                        continue
+                    }
+                    factors.append(
+                        SIMD4(
+                            priceCount > 0 ? price / Double(priceCount) / sum : 0,
+                            networkCount > 0 ? network / Double(networkCount) / sum : 0, sentiment / sum, 0))
+                }
+            }
         }
-        self.inverseSums = inverseSums
+        self.factors = factors
     }
 
     /// ``SignalScores/blended(_:)``: the weighted group means over the groups with data.
     @inline(__always)
     func blend(_ scores: SignalScores) -> Double {
-        // Written without arrays: this runs on every bar.
-        var total = 0.0
-        var mask = 0
+        // Written without arrays of scores: this runs on every bar.
         var priceSum = 0.0
-        var priceCount = 0.0
+        var priceCount = 0
         if let momentum = scores.momentum {
             priceSum += momentum
             priceCount += 1
@@ -175,12 +182,8 @@ struct BlendWeights: Sendable {
             priceSum += funding
             priceCount += 1
         }
-        if priceCount > 0, weights.price > 0 {
-            total += priceSum * SignalScores.inverseCount(priceCount) * weights.price
-            mask |= 1
-        }
         var networkSum = 0.0
-        var networkCount = 0.0
+        var networkCount = 0
         if let staked = scores.staked {
             networkSum += staked
             networkCount += 1
@@ -189,15 +192,9 @@ struct BlendWeights: Sendable {
             networkSum += activity
             networkCount += 1
         }
-        if networkCount > 0, weights.network > 0 {
-            total += networkSum * SignalScores.inverseCount(networkCount) * weights.network
-            mask |= 2
-        }
-        if let sentiment = scores.sentiment, weights.sentiment > 0 {
-            total += sentiment * weights.sentiment
-            mask |= 4
-        }
-        return total * inverseSums[mask]
+        let sentiment = scores.sentiment ?? 0
+        let factor = factors[priceCount * 6 + networkCount * 2 + (scores.sentiment == nil ? 0 : 1)]
+        return priceSum * factor[0] + (networkSum * factor[1] + sentiment * factor[2])
     }
 
     /// ``SignalScores/agreeing(with:)`` written out here, so the bar loop inlines it.
@@ -337,8 +334,15 @@ struct SeriesCursor {
     private(set) var until = Int64.min
     private var value: Double?
 
+    @inline(__always)
     mutating func value(of series: SignalSeries, at time: Int64) -> Double? {
         if time >= from && time < until { return value }
+        return search(series, at: time)
+    }
+
+    /// The binary search behind `value(of:at:)`, kept out of line (once a day for a daily series).
+    @inline(never)
+    private mutating func search(_ series: SignalSeries, at time: Int64) -> Double? {
         // How many points are at or before `time`.
         let times = series.times
         var low = 0
