@@ -19,10 +19,10 @@ public enum JournalEvent: String, Sendable, Hashable, CaseIterable {
 
 /// One journal row.
 ///
-/// A backtest writes thousands of rows a year (a funding payment every hour in a position, a
-/// refusal for every wanted entry in quiet hours), so the kernel records the facts of a row and
-/// its words are put together when they are read: ``reason`` and ``signals`` render on access,
-/// and equality, hashing, the JSON line and the SQLite row all read the rendered values.
+/// The kernel builds its frequent rows from facts (``JournalText``, ``JournalSignals``), worded
+/// once here. (Keeping the facts and wording them on read was faster, but the Swift 6.3.1
+/// debug build crashed with a bad pointer in the journal store's round-trip test: see
+/// docs/decisions/0005-trading-kernel.md.)
 public struct JournalEntry: Sendable, Hashable {
     public var time: Timestamp
     public var event: JournalEvent
@@ -32,21 +32,13 @@ public struct JournalEntry: Sendable, Hashable {
     /// Notional ÷ margin of the position the row concerns.
     public var leverage: Rate?
     /// Why, in words (the rule that fired, the signals that agreed).
-    public var reason: String {
-        get { reasonText.rendered }
-        set { reasonText = .text(newValue) }
-    }
+    public var reason: String
     /// Signal scores at the decision, by name, in a fixed order.
-    public var signals: [(String, Double)] {
-        get { signalValues.named }
-        set { signalValues = .named(newValue) }
-    }
+    public var signals: [(String, Double)]
     public var fee: Notional?
     public var funding: Notional?
     public var pnl: Notional?
     public var note: String
-    var reasonText: JournalText
-    var signalValues: JournalSignals
 
     public init(
         time: Timestamp, event: JournalEvent, side: Side? = nil, price: Price? = nil, quantity: Quantity? = nil, leverage: Rate? = nil,
@@ -70,8 +62,8 @@ public struct JournalEntry: Sendable, Hashable {
         self.price = price
         self.quantity = quantity
         self.leverage = leverage
-        self.reasonText = reasonText
-        self.signalValues = signalValues
+        self.reason = reasonText.rendered
+        self.signals = signalValues.named
         self.fee = fee
         self.funding = funding
         self.pnl = pnl
@@ -79,10 +71,16 @@ public struct JournalEntry: Sendable, Hashable {
     }
 
     public static func == (lhs: JournalEntry, rhs: JournalEntry) -> Bool {
-        lhs.time == rhs.time && lhs.event == rhs.event && lhs.side == rhs.side && lhs.price == rhs.price && lhs.quantity == rhs.quantity
-            && lhs.leverage == rhs.leverage && lhs.reason == rhs.reason && lhs.signals.map(\.0) == rhs.signals.map(\.0)
-            && lhs.signals.map(\.1) == rhs.signals.map(\.1) && lhs.fee == rhs.fee && lhs.funding == rhs.funding && lhs.pnl == rhs.pnl
-            && lhs.note == rhs.note
+        guard
+            lhs.time == rhs.time && lhs.event == rhs.event && lhs.side == rhs.side && lhs.price == rhs.price
+                && lhs.quantity == rhs.quantity && lhs.leverage == rhs.leverage && lhs.fee == rhs.fee && lhs.funding == rhs.funding
+                && lhs.pnl == rhs.pnl && lhs.note == rhs.note && lhs.reason == rhs.reason
+        else { return false }
+        let left = lhs.signals
+        let right = rhs.signals
+        guard left.count == right.count else { return false }
+        for index in left.indices where left[index].0 != right[index].0 || left[index].1 != right[index].1 { return false }
+        return true
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -348,7 +348,7 @@ public struct TradingKernel: Sendable {
         } else {
             blended = blend.blend(scores)
         }
-        let agreeing = blend.agreeing(scores, with: blended)
+        let agreeing = BlendWeights.agreeing(scores, with: blended)
         if probabilityUp == nil {
             guard abs(blended) >= config.entryThreshold, agreeing >= config.minAgreeingSignals else { return }
         }

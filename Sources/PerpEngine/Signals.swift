@@ -113,22 +113,7 @@ public struct SignalScores: Sendable, Equatable {
 
     /// How many individual signals point the same way as `direction` (with at least 0.1 of
     /// conviction).
-    @inline(__always)
-    public func agreeing(with direction: Double) -> Int {
-        var count = 0
-        // Without branches on the values: which signals agree changes from bar to bar.
-        func check(_ value: Double?) {
-            let value = value ?? 0
-            count &+= (value * direction > 0) && (abs(value) >= 0.1) ? 1 : 0
-        }
-        check(momentum)
-        check(meanReversion)
-        check(funding)
-        check(staked)
-        check(activity)
-        check(sentiment)
-        return count
-    }
+    public func agreeing(with direction: Double) -> Int { BlendWeights.agreeing(self, with: direction) }
 }
 
 /// The blend's weights folded, for every count of signals with data in each group (price 0–3,
@@ -197,9 +182,9 @@ struct BlendWeights: Sendable {
         return priceSum * factor[0] + (networkSum * factor[1] + sentiment * factor[2])
     }
 
-    /// ``SignalScores/agreeing(with:)`` written out here, so the bar loop inlines it.
+    /// ``SignalScores/agreeing(with:)``, here so the bar loop inlines it beside the blend.
     @inline(__always)
-    func agreeing(_ scores: SignalScores, with direction: Double) -> Int {
+    static func agreeing(_ scores: SignalScores, with direction: Double) -> Int {
         var count = 0
         if let value = scores.momentum, value * direction > 0, abs(value) >= 0.1 { count += 1 }
         if let value = scores.meanReversion, value * direction > 0, abs(value) >= 0.1 { count += 1 }

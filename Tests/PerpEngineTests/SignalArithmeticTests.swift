@@ -1,0 +1,139 @@
+import PerpModel
+import Testing
+
+@testable import PerpEngine
+
+/// The bar loop's arithmetic (folded blend factors, cached change signals, the z-score from
+/// running sums, journal rows worded when read) against the plain formulas it stands for.
+@Suite struct SignalArithmeticTests {
+    /// A score in −1…1, or none one time in three.
+    private func maybeScore(_ generator: inout SplitMix64) -> Double? {
+        generator.next() % 3 == 0 ? nil : uniform(&generator) * 2 - 1
+    }
+
+    @Test func foldedBlendIsTheWeightedMeanOfGroupMeans() {
+        var generator = SplitMix64(seed: 7)
+        for round in 0..<2_000 {
+            var weights = BotConfig.Weights()
+            if round % 2 == 1 {
+                // Any weights, a group weighted zero now and then.
+                weights.price = generator.next() % 5 == 0 ? 0 : uniform(&generator)
+                weights.network = generator.next() % 5 == 0 ? 0 : uniform(&generator)
+                weights.sentiment = generator.next() % 5 == 0 ? 0 : uniform(&generator)
+            }
+            var scores = SignalScores()
+            scores.momentum = maybeScore(&generator)
+            scores.meanReversion = maybeScore(&generator)
+            scores.funding = maybeScore(&generator)
+            scores.staked = maybeScore(&generator)
+            scores.activity = maybeScore(&generator)
+            scores.sentiment = maybeScore(&generator)
+            // The plain formula: the mean of each group with data, weighted, over the weights used.
+            func mean(_ values: [Double?]) -> Double? {
+                let present = values.compactMap { $0 }
+                return present.isEmpty ? nil : present.reduce(0, +) / Double(present.count)
+            }
+            var total = 0.0
+            var weightSum = 0.0
+            for (groupMean, weight) in [
+                (mean([scores.momentum, scores.meanReversion, scores.funding]), weights.price),
+                (mean([scores.staked, scores.activity]), weights.network), (scores.sentiment, weights.sentiment),
+            ] {
+                if let groupMean, weight > 0 {
+                    total += groupMean * weight
+                    weightSum += weight
+                }
+            }
+            let expected = weightSum > 0 ? total / weightSum : 0
+            #expect(abs(BlendWeights(weights).blend(scores) - expected) <= 1e-12, "round \(round)")
+            #expect(abs(scores.blended(weights) - expected) <= 1e-12)
+            for direction in [1.0, -1.0] {
+                let agreeing = [scores.momentum, scores.meanReversion, scores.funding, scores.staked, scores.activity, scores.sentiment]
+                    .compactMap { $0 }.filter { $0 * direction > 0 && abs($0) >= 0.1 }.count
+                #expect(scores.agreeing(with: direction) == agreeing)
+            }
+        }
+    }
+
+    @Test func cachedChangeSignalReadsLikeTheSeries() {
+        var generator = SplitMix64(seed: 11)
+        // A daily series with gaps and a few same-day corrections.
+        var points: [(time: Int64, value: Double)] = []
+        var time: Int64 = 1_700_000_000_000
+        for _ in 0..<120 {
+            time += Int64(1 + generator.next() % 3) * 86_400_000
+            points.append((time, 1_000 + uniform(&generator) * 500))
+        }
+        let series = SignalSeries(points)
+        let window = TimeSpan.days(7).milliseconds
+        var change = ChangeSignal()
+        // Minute steps forward, then jumps back and forth: the cache must never answer for a
+        // time outside the span its answer holds for.
+        var queries: [Int64] = []
+        var query = points[0].time - 10 * 86_400_000
+        while query < time + 86_400_000 {
+            queries.append(query)
+            query += 3_600_000
+        }
+        for _ in 0..<500 { queries.append(points[0].time - 86_400_000 + Int64(generator.next() % UInt64(140 * 86_400_000))) }
+        for query in queries {
+            var expected: Double?
+            if let now = series.value(at: query), let then = series.value(at: query - window), then > 0 {
+                expected = clamp((now / then - 1) / 0.15)
+            }
+            #expect(change.score(of: series, at: query, window: window, fullScale: 0.15) == expected, "at \(query)")
+        }
+    }
+
+    @Test func zScoreFromRunningSumsMatchesTwoPasses() {
+        var generator = SplitMix64(seed: 3)
+        let span = TimeSpan.hours(2)
+        var history = BarHistory(circuitWindow: .minutes(15), volatilityWindow: span, meanReversionWindow: span, momentumWindow: span)
+        var bars: [(time: Int64, close: Double)] = []
+        var close = 12.0
+        var time: Int64 = 0
+        for index in 0..<3_000 {
+            // A minute walk with a gap now and then, and flat stretches (no variance).
+            time += index % 500 == 499 ? 45 * 60_000 : 60_000
+            if index % 700 > 40 { close *= 1 + (uniform(&generator) - 0.5) * 0.004 }
+            let closeRaw = (close * 1e8).rounded()
+            bars.append((time, closeRaw))
+            history.append(time: time, openRaw: closeRaw, closeRaw: closeRaw)
+            let result = history.reversionZScore(of: closeRaw)
+            let window = bars.filter { $0.time > time - span.milliseconds }.map(\.close)
+            #expect(result.count == window.count)
+            guard window.count >= 2 else { continue }
+            let mean = window.reduce(0, +) / Double(window.count)
+            let variance = window.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(window.count - 1)
+            guard variance > 1e-9 * mean * mean else { continue }  // below the running sums' resolution
+            let z = (closeRaw - mean) / variance.squareRoot()
+            #expect(result.z.map { abs($0 - z) <= 1e-6 * max(1, abs(z)) } == true, "bar \(index)")
+        }
+    }
+
+    @Test func journalRowsWordedWhenReadMatchTheirText() throws {
+        let rate = try #require(Rate("0.000125"))
+        let until = Timestamp(milliseconds: 1_760_112_000_000)
+        let funding = JournalEntry(time: until, event: .funding, reasonText: .fundingSettled(rate))
+        #expect(funding.reason == "funding settled at rate 0.000125")
+        #expect(funding == JournalEntry(time: until, event: .funding, reason: "funding settled at rate 0.000125"))
+        let halt = JournalEntry(time: until, event: .riskDenied, reasonText: .circuitHalt(until: until))
+        #expect(halt.reason == "circuit breaker: no entries until \(until.iso8601)")
+
+        var scores = SignalScores()
+        scores.momentum = 0.25
+        scores.funding = -1
+        scores.sentiment = 0
+        let rules = JournalEntry(time: until, event: .entry, reasonText: .text("r"), signalValues: .scores(scores, probabilityUp: nil))
+        #expect(rules.signals.map(\.0) == ["momentum", "funding", "sentiment"])
+        #expect(rules.signals.map(\.1) == [0.25, -1, 0])
+        let model = JournalEntry(time: until, event: .entry, reasonText: .text("r"), signalValues: .scores(scores, probabilityUp: 0.7))
+        #expect(model.signals.map(\.0) == ["momentum", "funding", "sentiment", "model_p_up"])
+        #expect(model == JournalEntry(time: until, event: .entry, reason: "r", signals: model.signals))
+        // Setting the words replaces the recorded facts.
+        var edited = funding
+        edited.reason = "note"
+        edited.signals = [("x", 1)]
+        #expect(edited.reason == "note" && edited.signals.map(\.0) == ["x"])
+    }
+}
