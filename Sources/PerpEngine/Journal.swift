@@ -120,52 +120,22 @@ enum JournalText: Sendable {
     }
 }
 
-/// A journal row's signal scores as the kernel records them: none, a list already named, or
-/// the scores of a decision (named when read, with the model's probability when it decided).
+/// A journal row's signal scores as the kernel records them: none, or a list by name.
 enum JournalSignals: Sendable {
     case none
     case named([(String, Double)])
-    case scores(PackedScores)
 
+    /// A decision's scores by name, then `model_p_up` when the model decided.
     static func scores(_ scores: SignalScores, probabilityUp: Double?) -> JournalSignals {
-        .scores(PackedScores(scores, probabilityUp: probabilityUp))
+        var named = scores.named
+        if let probabilityUp { named.append(("model_p_up", probabilityUp)) }
+        return .named(named)
     }
 
     var named: [(String, Double)] {
         switch self {
         case .none: return []
         case .named(let named): return named
-        case .scores(let packed): return packed.named
         }
-    }
-}
-
-/// A decision's six scores and the model's probability in seven plain `Double`s, NaN for
-/// none (56 bytes where optionals take 112: every journal row carries one). Scores are never
-/// NaN (`clamp` maps anything not finite to 0, the kernel refuses a non-finite probability).
-struct PackedScores: Sendable {
-    private var momentum, meanReversion, funding, staked, activity, sentiment, probabilityUp: Double
-
-    init(_ scores: SignalScores, probabilityUp: Double?) {
-        momentum = scores.momentum ?? .nan
-        meanReversion = scores.meanReversion ?? .nan
-        funding = scores.funding ?? .nan
-        staked = scores.staked ?? .nan
-        activity = scores.activity ?? .nan
-        sentiment = scores.sentiment ?? .nan
-        self.probabilityUp = probabilityUp ?? .nan
-    }
-
-    /// ``SignalScores/named``, then `model_p_up` when the model decided.
-    var named: [(String, Double)] {
-        var named: [(String, Double)] = []
-        named.reserveCapacity(7)
-        for (name, value) in [
-            ("momentum", momentum), ("mean_reversion", meanReversion), ("funding", funding), ("staked", staked),
-            ("activity", activity), ("sentiment", sentiment), ("model_p_up", probabilityUp),
-        ] where !value.isNaN {
-            named.append((name, value))
-        }
-        return named
     }
 }
