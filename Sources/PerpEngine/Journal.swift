@@ -19,10 +19,12 @@ public enum JournalEvent: String, Sendable, Hashable, CaseIterable {
 
 /// One journal row.
 ///
-/// The kernel builds its frequent rows from facts (``JournalText``, ``JournalSignals``), worded
-/// once here. (Keeping the facts and wording them on read was faster, but the Swift 6.3.1
-/// debug build crashed with a bad pointer in the journal store's round-trip test: see
-/// docs/decisions/0005-trading-kernel.md.)
+/// A backtest writes thousands of rows a year (a funding payment every hour in a position, a
+/// refusal for every wanted entry in quiet hours), so the kernel records the facts of its
+/// frequent rows (``JournalText``, ``JournalSignals``) and ``reason`` and ``signals`` word them
+/// when read; equality, the JSON line and the SQLite row all read the worded values. The facts
+/// are kept in plain stored fields, not in enums with payloads: that layout made the Swift
+/// 6.3.1 debug build crash (docs/decisions/0005-trading-kernel.md).
 public struct JournalEntry: Sendable, Hashable {
     public var time: Timestamp
     public var event: JournalEvent
@@ -32,13 +34,38 @@ public struct JournalEntry: Sendable, Hashable {
     /// Notional ÷ margin of the position the row concerns.
     public var leverage: Rate?
     /// Why, in words (the rule that fired, the signals that agreed).
-    public var reason: String
+    public var reason: String {
+        get {
+            switch reasonFact {
+            case .text: return reasonWords
+            case .fundingSettled: return "funding settled at rate \(Rate(raw: reasonValue))"
+            case .circuitHalt: return "circuit breaker: no entries until \(Timestamp(milliseconds: reasonValue).iso8601)"
+            }
+        }
+        set {
+            reasonFact = .text
+            reasonWords = newValue
+            reasonValue = 0
+        }
+    }
     /// Signal scores at the decision, by name, in a fixed order.
-    public var signals: [(String, Double)]
+    public var signals: [(String, Double)] {
+        get { scoreValues.map { $0.named } ?? namedSignals }
+        set {
+            scoreValues = nil
+            namedSignals = newValue
+        }
+    }
     public var fee: Notional?
     public var funding: Notional?
     public var pnl: Notional?
     public var note: String
+    private var reasonFact: JournalText.Fact
+    private var reasonWords: String
+    /// The rate's or the time's raw value, for the facts that carry one.
+    private var reasonValue: Int64
+    private var namedSignals: [(String, Double)]
+    private var scoreValues: PackedScores?
 
     public init(
         time: Timestamp, event: JournalEvent, side: Side? = nil, price: Price? = nil, quantity: Quantity? = nil, leverage: Rate? = nil,
@@ -50,7 +77,7 @@ public struct JournalEntry: Sendable, Hashable {
             signalValues: signals.isEmpty ? .none : .named(signals), fee: fee, funding: funding, pnl: pnl, note: note)
     }
 
-    /// A row whose words are rendered when read.
+    /// A row whose words are put together when read.
     init(
         time: Timestamp, event: JournalEvent, side: Side? = nil, price: Price? = nil, quantity: Quantity? = nil, leverage: Rate? = nil,
         reasonText: JournalText, signalValues: JournalSignals = .none, fee: Notional? = nil, funding: Notional? = nil,
@@ -62,8 +89,11 @@ public struct JournalEntry: Sendable, Hashable {
         self.price = price
         self.quantity = quantity
         self.leverage = leverage
-        self.reason = reasonText.rendered
-        self.signals = signalValues.named
+        reasonFact = reasonText.fact
+        reasonWords = reasonText.words
+        reasonValue = reasonText.value
+        namedSignals = signalValues.named
+        scoreValues = signalValues.scores
         self.fee = fee
         self.funding = funding
         self.pnl = pnl
@@ -103,39 +133,68 @@ public struct JournalEntry: Sendable, Hashable {
 }
 
 /// A journal row's reason as the kernel records it: text already written, or the facts of a
-/// frequent row, worded when read.
-enum JournalText: Sendable {
-    case text(String)
-    /// "funding settled at rate R".
-    case fundingSettled(Rate)
-    /// "circuit breaker: no entries until T".
-    case circuitHalt(until: Timestamp)
+/// frequent row, worded when read (plain fields, see ``JournalEntry``).
+struct JournalText: Sendable {
+    enum Fact: UInt8, Sendable {
+        case text
+        /// "funding settled at rate R".
+        case fundingSettled
+        /// "circuit breaker: no entries until T".
+        case circuitHalt
+    }
 
-    var rendered: String {
-        switch self {
-        case .text(let text): return text
-        case .fundingSettled(let rate): return "funding settled at rate \(rate)"
-        case .circuitHalt(let until): return "circuit breaker: no entries until \(until.iso8601)"
-        }
+    let fact: Fact
+    let words: String
+    let value: Int64
+
+    static func text(_ words: String) -> JournalText { JournalText(fact: .text, words: words, value: 0) }
+    static func fundingSettled(_ rate: Rate) -> JournalText { JournalText(fact: .fundingSettled, words: "", value: rate.raw) }
+    static func circuitHalt(until: Timestamp) -> JournalText {
+        JournalText(fact: .circuitHalt, words: "", value: until.milliseconds)
     }
 }
 
-/// A journal row's signal scores as the kernel records them: none, or a list by name.
-enum JournalSignals: Sendable {
-    case none
-    case named([(String, Double)])
+/// A journal row's signal scores as the kernel records them: a list already named, or the
+/// scores of a decision, named when read.
+struct JournalSignals: Sendable {
+    let named: [(String, Double)]
+    let scores: PackedScores?
 
-    /// A decision's scores by name, then `model_p_up` when the model decided.
+    static let none = JournalSignals(named: [], scores: nil)
+    static func named(_ named: [(String, Double)]) -> JournalSignals { JournalSignals(named: named, scores: nil) }
+    /// A decision's scores, then `model_p_up` when the model decided.
     static func scores(_ scores: SignalScores, probabilityUp: Double?) -> JournalSignals {
-        var named = scores.named
-        if let probabilityUp { named.append(("model_p_up", probabilityUp)) }
-        return .named(named)
+        JournalSignals(named: [], scores: PackedScores(scores, probabilityUp: probabilityUp))
+    }
+}
+
+/// A decision's six scores and the model's probability in seven plain `Double`s, NaN for
+/// none (56 bytes where optionals take 112). Scores are never NaN (`clamp` maps anything not
+/// finite to 0, the kernel refuses a non-finite probability).
+struct PackedScores: Sendable {
+    private var momentum, meanReversion, funding, staked, activity, sentiment, probabilityUp: Double
+
+    init(_ scores: SignalScores, probabilityUp: Double?) {
+        momentum = scores.momentum ?? .nan
+        meanReversion = scores.meanReversion ?? .nan
+        funding = scores.funding ?? .nan
+        staked = scores.staked ?? .nan
+        activity = scores.activity ?? .nan
+        sentiment = scores.sentiment ?? .nan
+        self.probabilityUp = probabilityUp ?? .nan
     }
 
+    /// ``SignalScores/named``, then `model_p_up` when the model decided.
     var named: [(String, Double)] {
-        switch self {
-        case .none: return []
-        case .named(let named): return named
-        }
+        var named: [(String, Double)] = []
+        named.reserveCapacity(7)
+        if !momentum.isNaN { named.append(("momentum", momentum)) }
+        if !meanReversion.isNaN { named.append(("mean_reversion", meanReversion)) }
+        if !funding.isNaN { named.append(("funding", funding)) }
+        if !staked.isNaN { named.append(("staked", staked)) }
+        if !activity.isNaN { named.append(("activity", activity)) }
+        if !sentiment.isNaN { named.append(("sentiment", sentiment)) }
+        if !probabilityUp.isNaN { named.append(("model_p_up", probabilityUp)) }
+        return named
     }
 }
