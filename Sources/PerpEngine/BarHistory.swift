@@ -157,13 +157,22 @@ struct BarHistory {
     private var reversionInverseCountLessOne = 0.0
 
     /// `(close − mean) ÷ σ` over the mean-reversion window (σ the sample standard deviation),
-    /// with the window's count; `nil` with fewer than two closes or no variance. Multiplies by
-    /// the reciprocals of n and n − 1 instead of dividing: the bar loop's one division is by σ.
+    /// with the window's count; `nil` with fewer than two closes or no variance.
     @inline(__always)
     mutating func reversionZScore(of close: Double) -> (count: Int, z: Double?) {
+        let window = reversionDeviation(of: close)
+        guard let deviation = window.deviation else { return (window.count, nil) }
+        return (window.count, deviation / window.variance.squareRoot())
+    }
+
+    /// The pieces of ``reversionZScore(of:)`` before its square root and division: the window's
+    /// count, `close − mean` (`nil` with fewer than two closes or no variance) and the sample
+    /// variance. Multiplies by the reciprocals of n and n − 1 instead of dividing.
+    @inline(__always)
+    mutating func reversionDeviation(of close: Double) -> (count: Int, deviation: Double?, variance: Double) {
         catchUpReversion()
         let count = reversionNext - reversionHead
-        guard count >= 2 else { return (count, nil) }
+        guard count >= 2 else { return (count, nil, 0) }
         if count != reversionInverseFor {
             reversionInverseFor = count
             reversionInverseCount = 1 / Double(count)
@@ -171,8 +180,8 @@ struct BarHistory {
         }
         let mean = reversionSum * reversionInverseCount
         let variance = (reversionSumSquares - reversionSum * mean) * reversionInverseCountLessOne
-        guard variance > 0 else { return (count, nil) }
-        return (count, (close - mean) / variance.squareRoot())
+        guard variance > 0 else { return (count, nil, variance) }
+        return (count, close - mean, variance)
     }
 
     // MARK: Momentum

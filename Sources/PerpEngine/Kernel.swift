@@ -335,7 +335,13 @@ public struct TradingKernel: Sendable {
         }
 
         // Entries.
-        let scores = signals.scores(closeRaw: closeRaw, at: decisionTime.milliseconds, history: &history)
+        var (scores, reversion) = signals.scoresDeferringReversion(closeRaw: closeRaw, at: decisionTime.milliseconds, history: &history)
+        if let reversion {
+            // Most flat bars blend far from the threshold: find that out without the z-score's
+            // square root and division (the rules alone; the model reads every score).
+            if !hasModel, blend.staysInside(config.entryThreshold, scores, reversion: reversion) { return }
+            signals.finishReversion(&scores, reversion)
+        }
         let blended: Double
         var probabilityUp: Double?
         if hasModel, let model {

@@ -182,6 +182,59 @@ struct BlendWeights: Sendable {
         return priceSum * factor[0] + (networkSum * factor[1] + sentiment * factor[2])
     }
 
+    /// Whether the blend stays strictly inside `(−threshold, threshold)`, by a margin of 1e-9,
+    /// for the mean-reversion score still pending in `reversion`, whatever the other scores
+    /// (`scores`, its `meanReversion` unset). `true` means no entry can follow, exactly as the
+    /// full blend would decide; `false` means "work it out" (the blend may reach the threshold,
+    /// or lies within the margin of it). Multiplications and comparisons only, where the score
+    /// itself takes a square root and a division: see docs/decisions/0005-trading-kernel.md.
+    ///
+    /// The blend is `base + f·m`: `base` the blend with the score at 0, `f` > 0 the price
+    /// group's factor, `m = clamp(x)` the score, `x = u ÷ √v`. It stays inside when
+    /// `low < f·m < high` (`low = −threshold − base`, `high = threshold − base`, each pulled in
+    /// by the margin), and `x < b` reads `u < b·√v`: by signs, then squares (`u² < b²·v`).
+    /// The margin is some 10⁶ times the rounding of either computation.
+    @inline(__always)
+    func staysInside(_ threshold: Double, _ scores: SignalScores, reversion: PendingReversion) -> Bool {
+        var withScore = scores
+        withScore.meanReversion = 0
+        let base = blend(withScore)
+        let factor = priceFactor(withScore)
+        guard factor > 0 else { return abs(base) < threshold - Self.margin }
+        let high = threshold - base - Self.margin
+        let low = -threshold - base + Self.margin
+        guard low < high else { return false }
+        let u = -reversion.deviation * reversion.inverseZ
+        let v = reversion.variance
+        // f·m < high.
+        if factor >= high {
+            // Needs x < b with b = high ÷ f ≤ 1 (and b > −1: the score is never below −1).
+            let b = high / factor
+            guard b > -1 else { return false }
+            let below = b > 0 ? (u <= 0 || u * u < b * b * v) : (u < 0 && u * u > b * b * v)
+            guard below else { return false }
+        }
+        // f·m > low.
+        if -factor <= low {
+            let a = low / factor
+            guard a < 1 else { return false }
+            let above = a < 0 ? (u >= 0 || u * u < a * a * v) : (u > 0 && u * u > a * a * v)
+            guard above else { return false }
+        }
+        return true
+    }
+
+    /// How far inside the threshold ``staysInside(_:_:reversion:)`` wants the blend.
+    static let margin = 1e-9
+
+    /// The price group's factor for the groups with data in `scores`.
+    @inline(__always)
+    func priceFactor(_ scores: SignalScores) -> Double {
+        let priceCount = (scores.momentum == nil ? 0 : 1) + (scores.meanReversion == nil ? 0 : 1) + (scores.funding == nil ? 0 : 1)
+        let networkCount = (scores.staked == nil ? 0 : 1) + (scores.activity == nil ? 0 : 1)
+        return factors[priceCount * 6 + networkCount * 2 + (scores.sentiment == nil ? 0 : 1)][0]
+    }
+
     /// ``SignalScores/agreeing(with:)``, here so the bar loop inlines it beside the blend.
     @inline(__always)
     static func agreeing(_ scores: SignalScores, with direction: Double) -> Int {
@@ -433,15 +486,30 @@ struct SignalEngine {
     /// price signals are scale-free: a return and a z-score).
     @inline(__always)
     mutating func scores(closeRaw close: Double, at time: Int64, history: inout BarHistory) -> SignalScores {
+        var (scores, reversion) = scoresDeferringReversion(closeRaw: close, at: time, history: &history)
+        if let reversion { finishReversion(&scores, reversion) }
+        return scores
+    }
+
+    /// ``scores(closeRaw:at:history:)`` with the mean-reversion score left for later when it has
+    /// one: `reversion` carries `close − mean` and the window's variance (> 0), and
+    /// ``finishReversion(_:_:)`` sets the score from them. Until then the bar loop can ask
+    /// ``BlendWeights/staysInside(_:_:reversion:)`` whether any value of it could open a trade,
+    /// without a square root or a division.
+    @inline(__always)
+    mutating func scoresDeferringReversion(
+        closeRaw close: Double, at time: Int64, history: inout BarHistory
+    ) -> (scores: SignalScores, reversion: PendingReversion?) {
         var scores = SignalScores()
         // Momentum: the return since one window ago, scaled to ±1 at the full-scale return.
         if let then = history.momentumClose(atOrAfter: time - config.momentumWindow.milliseconds), then > 0 {
             scores.momentum = clamp((close / then - 1) * inverseMomentumFullScale)
         }
-        // Mean reversion: minus the z-score over the window, ±1 at ±z.
-        let reversion = history.reversionZScore(of: close)
-        if reversion.count >= 10, let z = reversion.z {
-            scores.meanReversion = clamp(-z * inverseReversionZ)
+        // Mean reversion: minus the z-score over the window, ±1 at ±z (with ten closes or more).
+        var reversion: PendingReversion?
+        let window = history.reversionDeviation(of: close)
+        if window.count >= 10, let deviation = window.deviation {
+            reversion = PendingReversion(deviation: deviation, variance: window.variance, inverseZ: inverseReversionZ)
         }
         // Funding anomaly, contrarian (scored when the rate was observed).
         scores.funding = fundingScore
@@ -457,8 +525,28 @@ struct SignalEngine {
         if let sentiment = inputs.sentiment, let value = sentimentNow.value(of: sentiment, at: time) {
             scores.sentiment = clamp(value)
         }
-        return scores
+        return (scores, reversion)
     }
+
+    /// Sets the mean-reversion score, `clamp(−((close − mean) ÷ σ) ÷ z)`, from its pieces.
+    @inline(__always)
+    func finishReversion(_ scores: inout SignalScores, _ reversion: PendingReversion) {
+        scores.meanReversion = clamp(-(reversion.deviation / reversion.variance.squareRoot()) * inverseReversionZ)
+    }
+}
+
+/// The mean-reversion score before its square root and division (see
+/// ``SignalEngine/scoresDeferringReversion(closeRaw:at:history:)``): the score is
+/// `clamp(−(deviation ÷ √variance) × inverseZ)`, always finite (a positive variance, raw prices
+/// far below `Double`'s range), so it is `clamp(x)` with `x = u ÷ √variance`, `u = −deviation ×
+/// inverseZ`.
+struct PendingReversion {
+    /// `close − mean` over the window.
+    var deviation: Double
+    /// The window's sample variance, > 0.
+    var variance: Double
+    /// `1 ÷ meanReversionZ`.
+    var inverseZ: Double
 }
 
 @inline(__always)

@@ -1,3 +1,4 @@
+import Foundation
 import PerpModel
 import Testing
 
@@ -109,6 +110,64 @@ import Testing
             let z = (closeRaw - mean) / variance.squareRoot()
             #expect(result.z.map { abs($0 - z) <= 1e-6 * max(1, abs(z)) } == true, "bar \(index)")
         }
+    }
+
+    /// The bar loop's shortcut (``BlendWeights/staysInside(_:_:reversion:)``, squares instead
+    /// of the z-score's square root and division) never says "no entry" where the full blend
+    /// reaches the threshold, and says it wherever the blend is clearly inside: random cases,
+    /// scores clamped at ±1, variances from 1e-12 to 1e24, and blends placed within 1e-15 to
+    /// 1e-6 of either threshold.
+    @Test func reversionShortcutDecidesAsTheFullBlend() {
+        var generator = SplitMix64(seed: 19)
+        var inside = 0
+        var worked = 0
+        var nearThreshold = 0
+        for round in 0..<20_000 {
+            var weights = BotConfig.Weights()
+            if round % 3 == 1 {
+                weights.price = generator.next() % 6 == 0 ? 0 : uniform(&generator)
+                weights.network = generator.next() % 5 == 0 ? 0 : uniform(&generator)
+                weights.sentiment = generator.next() % 5 == 0 ? 0 : uniform(&generator)
+            }
+            let blend = BlendWeights(weights)
+            let threshold = round % 4 == 0 ? 0.25 : max(1e-3, uniform(&generator))
+            var scores = SignalScores()
+            scores.momentum = maybeScore(&generator)
+            scores.funding = maybeScore(&generator)
+            scores.staked = maybeScore(&generator)
+            scores.activity = maybeScore(&generator)
+            scores.sentiment = maybeScore(&generator)
+            let variance = pow(10, uniform(&generator) * 36 - 12)
+            let inverseZ = 1 / (0.5 + uniform(&generator) * 3.5)
+            // The score wanted, as x in score = clamp(x): anywhere, far beyond the clamp, or
+            // placing the blend a hair from either threshold.
+            var x = (uniform(&generator) * 2 - 1) * (generator.next() % 4 == 0 ? 5 : 1)
+            if round % 2 == 0 {
+                var zero = scores
+                zero.meanReversion = 0
+                let factor = blend.priceFactor(zero)
+                let target =
+                    (generator.next() % 2 == 0 ? threshold : -threshold) + (uniform(&generator) * 2 - 1)
+                    * pow(10, -6 - uniform(&generator) * 9)
+                if factor > 0 { x = (target - blend.blend(zero)) / factor }
+            }
+            let deviation = -x * variance.squareRoot() / inverseZ
+            let pending = PendingReversion(deviation: deviation, variance: variance, inverseZ: inverseZ)
+            var full = scores
+            full.meanReversion = clamp(-(deviation / variance.squareRoot()) * inverseZ)
+            let blended = blend.blend(full)
+            let says = blend.staysInside(threshold, scores, reversion: pending)
+            if says {
+                inside += 1
+                #expect(abs(blended) < threshold, "round \(round): blend \(blended), threshold \(threshold)")
+            } else {
+                worked += 1
+            }
+            if abs(abs(blended) - threshold) < 1e-6 { nearThreshold += 1 }
+            if abs(blended) < threshold - 1e-6 { #expect(says, "round \(round): blend \(blended) is inside \(threshold)") }
+        }
+        // Both answers and the boundary were exercised.
+        #expect(inside > 2_000 && worked > 2_000 && nearThreshold > 2_000, "\(inside) inside, \(worked) worked out, \(nearThreshold) near")
     }
 
     @Test func journalRowsWordedWhenReadMatchTheirText() throws {
