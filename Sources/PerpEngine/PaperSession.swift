@@ -161,12 +161,18 @@ public struct PaperSession: Sendable {
                     at: closeTime))
             return
         }
-        var due: [(rate: FundingRate, mark: Price)] = []
-        pendingFunding.removeAll { pending in
-            guard pending.rate.time <= candle.openTime else { return false }
-            due.append((pending.rate, pending.mark ?? candle.open))
-            return true
+        let due = pendingFunding.filter { $0.rate.time <= candle.openTime }.map { (rate: $0.rate, mark: $0.mark ?? candle.open) }
+        guard venue.carries(candle, funding: due) else {
+            // Settlements stay pending: they are paid at the next bar that can be carried.
+            record.badData += 1
+            venue.strategy.handle(
+                .badData(
+                    reason:
+                        "bar at \(candle.openTime.iso8601) reaches \(candle.high): the open position would be worth more than \(AmountLimit.notional) USDC; skipped",
+                    at: closeTime))
+            return
         }
+        pendingFunding.removeAll { $0.rate.time <= candle.openTime }
         venue.step(candle, funding: due)
         lastBar = candle
         let equity = venue.snapshot.equity

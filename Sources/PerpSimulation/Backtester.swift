@@ -30,6 +30,16 @@ public struct Backtester<S: Strategy> {
     var position = Position()
     /// Raw liquidation price of the open position; 0 when none.
     var liquidation: Int64 = 0
+    /// The highest raw price at which the open position stays within ``AmountLimit``
+    /// (`Int64.max` when flat): a bar reaching above it stops the run.
+    var highestSafePrice: Int64 = .max
+    /// A bar whose high reaches `upperTrigger` or whose low reaches `lowerTrigger` may
+    /// liquidate the position or take it beyond ``AmountLimit``; other bars pass with two
+    /// comparisons (kept with the liquidation price).
+    var upperTrigger: Int64 = .max
+    var lowerTrigger: Int64 = .min
+    /// Set when the run stopped early (``AmountLimit``); nothing more happens after it.
+    public private(set) var halt: BacktestHalt?
     var resting: [OrderRequest] = []
     /// Leverage of the last `.enter`, for isolated margin of later increases.
     var isolatedLeverage = Rate.one
@@ -85,7 +95,12 @@ public struct Backtester<S: Strategy> {
                         while markIndex + 1 < mark.count && mark.openTimes[markIndex + 1] <= fundingTimes[fi] { markIndex += 1 }
                         if markIndex < mark.count && mark.openTimes[markIndex] <= fundingTimes[fi] { markPrice = mark.opens[markIndex] }
                     }
-                    settleFunding(funding[fi], mark: markPrice)
+                    if markPrice > highestSafePrice {
+                        // Nothing more is paid or filled; the run ends at the next bar.
+                        stop(bar: i, time: t, price: markPrice)
+                    } else {
+                        settleFunding(funding[fi], mark: markPrice)
+                    }
                 }
                 fi += 1
             }
@@ -96,21 +111,46 @@ public struct Backtester<S: Strategy> {
             // 3. Equity at the close.
             if !position.isFlat { barsInMarket += 1 }
             if config.recordEquity {
-                equity.append(time: t, equity: currentEquity(close: closes[i]), position: position.quantity)
+                let value = halt == nil ? currentEquity(close: closes[i]) : Notional(raw: balance + margin)
+                equity.append(time: t, equity: value, position: position.quantity)
             }
+            // Stopped (broken data, see `AmountLimit`): nothing more happens.
+            if highestSafePrice == .min { break }
             // 4. Strategy.
             consultStrategy(
                 bar: i, time: t, open: opens[i], high: highs[i], low: lows[i], close: closes[i], volume: volumes[i])
         }
-        if config.closeAtEnd, n > 0, !position.isFlat {
+        let end = halt.map { $0.bar } ?? n
+        if halt == nil, config.closeAtEnd, n > 0, !position.isFlat {
             fill(delta: -position.quantity, price: closes[n - 1], feeRate: config.takerFee, bar: n - 1, time: times[n - 1], reason: .end)
         }
         if let openTrade { trades.append(openTrade) }
-        let finalEquity = n > 0 ? currentEquity(close: closes[n - 1]) : Notional(raw: balance + margin)
-        return BacktestResult(
+        var finalEquity = Notional(raw: balance + margin)
+        if halt == nil {
+            if n > 0 { finalEquity = currentEquity(close: closes[n - 1]) }
+        } else if end > 0, !AmountLimit.exceeded(quantity: position.quantity.raw, price: closes[end - 1]) {
+            // Marked at the last close the run reached.
+            finalEquity += position.unrealizedPnL(mark: Price(raw: closes[end - 1]))
+        }
+        var result = BacktestResult(
             bars: n, initialCapital: initialCapital, finalEquity: finalEquity, fills: fills, trades: trades, funding: fundingRecords,
             liquidations: liquidations, insuranceFundDraws: Notional(raw: insurance), feesPaid: Notional(raw: fees),
             fundingPaid: Notional(raw: fundingPaid), equity: equity, barsInMarket: barsInMarket)
+        result.halt = halt
+        return result
+    }
+
+    /// Stops the run at `bar`: the price it reached (or the amounts of the last fill) would take
+    /// the account beyond ``AmountLimit``. The first reason given is kept.
+    @inline(never)
+    mutating func stop(bar: Int, time: Int64, price: Int64? = nil, reason: String? = nil) {
+        guard halt == nil else { return }
+        let why =
+            reason
+            ?? "a position of \(position.quantity) NMR at price \(Price(raw: price ?? 0)) would be worth more than \(AmountLimit.notional) USDC, beyond what the simulated venue carries; check the prices' unit and the bars around this one"
+        halt = BacktestHalt(bar: bar, time: Timestamp(milliseconds: time), reason: why)
+        highestSafePrice = .min
+        upperTrigger = .min
     }
 
     /// Step 2 of a bar: resting orders and liquidation along its path.
@@ -119,11 +159,28 @@ public struct Backtester<S: Strategy> {
         bar i: Int, time t: Int64, previousClose: Int64, open: Int64, high: Int64, low: Int64, close: Int64, volume: Int64
     ) {
         if !resting.isEmpty {
+            // Broken data: a price beyond what the position can carry stops the run first.
+            if high > highestSafePrice { return stop(bar: i, time: t, price: high) }
             walkPath(bar: i, time: t, previousClose: previousClose, open: open, high: high, low: low, close: close, volume: volume)
-        } else if liquidation > 0 {
-            if position.quantity.raw > 0 ? low <= liquidation : high >= liquidation {
-                liquidate(bar: i, time: t)
-            }
+            // A fill on the way may have grown the position past what the bar's high allows.
+            if high > highestSafePrice { stop(bar: i, time: t, price: high) }
+        } else if high >= upperTrigger || low <= lowerTrigger {
+            edgeOfBar(bar: i, time: t, high: high, low: low)
+        }
+    }
+
+    /// A bar that reached the position's liquidation price or the highest price it can carry
+    /// (``AmountLimit``): liquidation when the adverse extreme reached it, then, for whatever
+    /// is still open, the stop.
+    @inline(never)
+    mutating func edgeOfBar(bar i: Int, time t: Int64, high: Int64, low: Int64) {
+        guard halt == nil, !position.isFlat else { return }
+        if high > highestSafePrice && (liquidation <= 0 || position.quantity.raw > 0 || high < liquidation) {
+            // The price passed the limit before any liquidation could close the position.
+            return stop(bar: i, time: t, price: high)
+        }
+        if liquidation > 0, position.quantity.raw > 0 ? low <= liquidation : high >= liquidation {
+            liquidate(bar: i, time: t)
         }
     }
 
@@ -166,14 +223,41 @@ public struct Backtester<S: Strategy> {
     // MARK: Fills
 
     mutating func updateLiquidation() {
+        highestSafePrice = halt == nil ? AmountLimit.highestPrice(for: position.quantity.raw) : .min
         let collateral = config.marginMode == .isolated ? margin : balance
         liquidation =
             Liquidation.price(position: position, collateral: Notional(raw: collateral), maintenance: config.maintenanceFraction)?.raw ?? 0
+        // The lowest price beyond what the position can carry.
+        let beyondSafe = highestSafePrice == .max ? .max : highestSafePrice + 1
+        if position.isFlat || halt != nil {
+            upperTrigger = halt == nil ? .max : .min
+            lowerTrigger = .min
+        } else if position.quantity.raw > 0 {
+            upperTrigger = beyondSafe
+            lowerTrigger = liquidation > 0 ? liquidation : .min
+        } else {
+            upperTrigger = liquidation > 0 ? min(liquidation, beyondSafe) : beyondSafe
+            lowerTrigger = .min
+        }
     }
 
     /// Executes a signed `delta` at `price`, charging `feeRate` on the fill's notional.
     mutating func fill(delta: Quantity, price: Int64, feeRate: Rate, bar: Int, time: Int64, reason: FillReason) {
-        guard !delta.isZero else { return }
+        guard !delta.isZero, halt == nil else { return }
+        // Amounts beyond the limit: refuse the fill and stop the run (see `AmountLimit`).
+        let (after, overflow) = position.quantity.raw.addingReportingOverflow(delta.raw)
+        if overflow || AmountLimit.exceeded(quantity: after, price: price) || AmountLimit.exceeded(quantity: delta.raw, price: price) {
+            return stop(
+                bar: bar, time: time,
+                reason:
+                    "an order for \(delta) NMR at price \(Price(raw: price)) would leave a position worth more than \(AmountLimit.notional) USDC, beyond what the simulated venue carries; check the prices' unit, --capital and --leverage"
+            )
+        }
+        if balance > AmountLimit.notional.raw || margin > AmountLimit.notional.raw {
+            return stop(
+                bar: bar, time: time,
+                reason: "the account holds more than \(AmountLimit.notional) USDC, beyond what the simulated venue carries")
+        }
         let px = Price(raw: price)
         let notional = px.times(delta.magnitude)
         let fee = notional.times(feeRate)
@@ -307,7 +391,14 @@ public struct Backtester<S: Strategy> {
                     delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time,
                     reason: .signal)
             }
-            guard balance > 0, leverage.isPositive else { return }
+            guard balance > 0, leverage.isPositive, halt == nil else { return }
+            if Int128(balance) * Int128(leverage.raw) > Int128(AmountLimit.notional.raw) * Int128(Rate.scale) {
+                return stop(
+                    bar: bar, time: time,
+                    reason:
+                        "\(leverage)× a balance of \(Notional(raw: balance)) USDC is more than \(AmountLimit.notional) USDC, beyond what the simulated venue carries; lower --leverage or --capital"
+                )
+            }
             isolatedLeverage = leverage
             let notional = Notional(raw: balance).times(leverage, rule: .down)
             let size = notional.divided(by: Price(raw: close), rule: .towardZero).rounded(toMultipleOf: config.lotSize, rule: .towardZero)

@@ -145,6 +145,9 @@ public struct BacktestResult: Sendable {
     public var equity: EquityCurve
     /// Bars that ended with a position open.
     public var barsInMarket: Int
+    /// Why the run stopped before the last bar, if it did: amounts beyond what the ledger
+    /// holds exactly (``AmountLimit``), which only broken data or absurd settings reach.
+    public var halt: BacktestHalt?
 
     public init(
         bars: Int, initialCapital: Notional, finalEquity: Notional, fills: [FillRecord], trades: [TradeRecord], funding: [FundingRecord],
@@ -162,5 +165,51 @@ public struct BacktestResult: Sendable {
         self.fundingPaid = fundingPaid
         self.equity = equity
         self.barsInMarket = barsInMarket
+    }
+}
+
+/// Where and why a simulated run stopped early.
+public struct BacktestHalt: Sendable, Equatable, CustomStringConvertible {
+    /// The bar it stopped at (not processed) and its open time.
+    public var bar: Int
+    public var time: Timestamp
+    public var reason: String
+
+    public var description: String { "stopped at bar \(bar) (\(time.iso8601)): \(reason)" }
+}
+
+/// The largest amount the simulated venue carries: 1 billion USDC of position value, balance or
+/// margin. NMR's whole market is worth a fraction of that, so only broken data (prices in the
+/// wrong unit, a spike of a million times) or absurd settings get there; the ledger's `Int64`
+/// at 10⁻⁸ USDC holds 92 billion, so the sums of a few such amounts stay exact instead of
+/// trapping. Beyond it the run stops with a ``BacktestHalt`` (reliability.md: a clear error,
+/// never a crash).
+public enum AmountLimit {
+    public static let notional = Notional(1_000_000_000)
+
+    /// Whether `|quantity| × price` is above the limit (worked out in 128 bits).
+    @inlinable
+    public static func exceeded(quantity: Int64, price: Int64) -> Bool {
+        Int128(quantity.magnitude) * Int128(price) > Int128(notional.raw) * Int128(Quantity.scale)
+    }
+
+    /// The highest price at which `|quantity|` stays within the limit (`Int64.max` for none):
+    /// `⌊limit ÷ |quantity|⌋`. Worked out after every fill, so without a 128-bit division
+    /// (a library call of ~100 cycles): a `Double` estimate, within a few thousand units, then
+    /// its exact remainder, which fits 64 bits, corrects it.
+    public static func highestPrice(for quantity: Int64) -> Int64 {
+        guard quantity != 0 else { return .max }
+        let target = Int128(notional.raw) * Int128(Quantity.scale)
+        let size = Int128(quantity.magnitude)
+        let estimate = Double(notional.raw) * Double(Quantity.scale) / Double(quantity.magnitude)
+        guard estimate < 9.0e18 else { return Int64(exactly: target / size) ?? .max }
+        let guess = Int128(Int64(estimate))
+        guard let remainder = Int64(exactly: target - guess * size), let divisor = Int64(exactly: size) else {
+            return Int64(exactly: target / size) ?? .max
+        }
+        // Floor division of the remainder (it may be negative).
+        var step = remainder / divisor
+        if remainder % divisor < 0 { step -= 1 }
+        return Int64(exactly: guess + Int128(step)) ?? .max
     }
 }

@@ -37,17 +37,30 @@ extension Backtester {
     public mutating func step(_ candle: Candle, funding: [(rate: FundingRate, mark: Price)] = []) {
         let index = steppedBars
         let time = candle.openTime.milliseconds
+        // Broken data: stop rather than overflow (see `AmountLimit`); nothing happens after.
+        // A live shell asks `carries(_:funding:)` first and skips such a bar instead.
+        if !carries(candle, funding: funding) || halt != nil {
+            return stop(bar: index, time: time, price: max(candle.high.raw, funding.map(\.mark.raw).max() ?? 0))
+        }
         for due in funding where !position.isFlat {
             settleFunding(due.rate, mark: due.mark.raw)
         }
         walkBar(
             bar: index, time: time, previousClose: lastSteppedClose ?? candle.open.raw, open: candle.open.raw, high: candle.high.raw,
             low: candle.low.raw, close: candle.close.raw, volume: candle.volume.raw)
-        consultStrategy(
-            bar: index, time: time, open: candle.open.raw, high: candle.high.raw, low: candle.low.raw, close: candle.close.raw,
-            volume: candle.volume.raw)
+        if highestSafePrice != .min {
+            consultStrategy(
+                bar: index, time: time, open: candle.open.raw, high: candle.high.raw, low: candle.low.raw, close: candle.close.raw,
+                volume: candle.volume.raw)
+        }
         lastSteppedClose = candle.close.raw
         steppedBars += 1
+    }
+
+    /// Whether the open position can go through `candle` and these settlements within
+    /// ``AmountLimit`` (a bar from broken data may not: ``step(_:funding:)`` would stop).
+    public func carries(_ candle: Candle, funding: [(rate: FundingRate, mark: Price)] = []) -> Bool {
+        candle.high.raw <= highestSafePrice && funding.allSatisfy { $0.mark.raw <= highestSafePrice }
     }
 
     /// The account after the last stepped bar, marked at its close.

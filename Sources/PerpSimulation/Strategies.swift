@@ -95,7 +95,9 @@ public enum FundingCarry {
             result.equity.equity[index] += Price(raw: series.closes[index]).times(spot).raw
         }
         result.initialCapital = capital
-        result.finalEquity += Price(raw: series.closes[series.count - 1]).times(spot)
+        // Marked where the run ended: the last bar, or the one before a halt (broken data).
+        let last = result.halt.map { max(0, $0.bar - 1) } ?? series.count - 1
+        result.finalEquity += Price(raw: series.closes[last]).times(spot)
         return result
     }
 }

@@ -86,6 +86,9 @@ struct BacktestCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try venueConfig()
         let capital: Notional = try Parse.positive(self.capital, "--capital", "a USDC amount", example: "10000")
+        guard capital <= AmountLimit.notional else {
+            throw CLIError("--capital must be at most \(AmountLimit.notional) (the most the simulated venue carries; got \(capital))")
+        }
         let leverage: Rate = try Parse.positive(self.leverage, "--leverage", "a positive multiple", example: "3")
         guard fast > 0, slow > fast else { throw CLIError("--fast and --slow must satisfy 0 < fast < slow (got \(fast), \(slow))") }
         let quantity: Quantity? = try self.quantity.map { try Parse.positive($0, "--quantity", "a positive NMR size", example: "100") }
@@ -126,6 +129,7 @@ struct BacktestCommand: AsyncParsableCommand {
                 strategy, series: series, funding: rates, mark: markSeries, config: config, capital: capital,
                 leverage: leverage, fast: fast, slow: slow, quantity: quantity)
         }
+        if let halt = result.halt { throw CLIError("\(data): the backtest \(halt)") }
         let metrics = PerformanceMetrics.compute(result)
         if let trades { try writeAtomically(TradeCSV.render(result.trades), to: trades) }
         if let report {
@@ -291,10 +295,16 @@ struct BacktestCommand: AsyncParsableCommand {
                         strategy: SMACross(fast: combination.fast, slow: combination.slow, leverage: combination.leverage), config: config,
                         initialCapital: capital)
                     let result = tester.run(series, funding: rates, mark: mark)
-                    results.set(index, PerformanceMetrics.compute(result), elapsed: clock.now - start)
+                    results.set(index, PerformanceMetrics.compute(result), elapsed: clock.now - start, halt: result.halt)
                     index += workers
                 }
             }
+        }
+        for (index, halt) in results.halts.enumerated() {
+            guard let halt else { continue }
+            let combination = combinations[index]
+            throw CLIError(
+                "\(data): the sma-cross \(combination.fast)/\(combination.slow) at leverage \(combination.leverage) backtest \(halt)")
         }
         let metrics = results.metrics.map { $0! }
         let busy = results.elapsed.reduce(Duration.zero, +)
@@ -343,16 +353,19 @@ final class SweepResults: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var metrics: [PerformanceMetrics?]
     private(set) var elapsed: [Duration]
+    private(set) var halts: [BacktestHalt?]
 
     init(count: Int) {
         metrics = Array(repeating: nil, count: count)
         elapsed = Array(repeating: .zero, count: count)
+        halts = Array(repeating: nil, count: count)
     }
 
-    func set(_ index: Int, _ value: PerformanceMetrics, elapsed duration: Duration) {
+    func set(_ index: Int, _ value: PerformanceMetrics, elapsed duration: Duration, halt: BacktestHalt?) {
         lock.lock()
         defer { lock.unlock() }
         metrics[index] = value
         elapsed[index] = duration
+        halts[index] = halt
     }
 }

@@ -78,6 +78,7 @@ struct BenchBacktest: AsyncParsableCommand {
         }
         let rssAfter = peakRSS()
         guard let result else { return }
+        if let halt = result.halt { throw CLIError("\(data): the benchmark's backtest \(halt)") }
         func seconds(_ duration: Duration) -> Double {
             Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         }

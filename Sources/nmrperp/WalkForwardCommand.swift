@@ -56,6 +56,9 @@ extension BacktestCommand {
         } catch {
             throw CLIError("\(data): \(error.description)")
         }
+        for variant in outcome.variants {
+            if let halt = variant.result.halt { throw CLIError("\(data): the \(variant.name) backtest \(halt)") }
+        }
         let plan = outcome.plan
         let metrics = outcome.variants.map { PerformanceMetrics.compute($0.result) }
         let model = botConfig.model

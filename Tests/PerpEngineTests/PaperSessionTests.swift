@@ -54,6 +54,34 @@ func paperVenue() -> VenueConfig {
         #expect(session.record.liveBars == bars.count)
     }
 
+    /// A bar a million times too high while in a position is bad data: journalled and skipped
+    /// (the venue would otherwise stop), and the session trades on with the next bar.
+    @Test func aBarBeyondWhatTheAccountCarriesIsSkippedAsBadData() throws {
+        let bars = paperWalk(seed: 7, bars: 3_000)
+        var session = PaperSession(config: eagerBot(), venue: paperVenue(), capital: Notional(10_000), interval: .minutes(15))
+        var index = 0
+        while index < bars.count, session.account.position.isZero {
+            _ = session.apply(.bar(bars[index]))
+            index += 1
+        }
+        #expect(index < bars.count, "the eager bot takes a position on the walk")
+        let next = bars[index]
+        let spike = Candle(
+            openTime: next.openTime, open: next.open, high: Price(raw: next.high.raw * 10_000_000), low: next.low, close: next.close,
+            volume: next.volume)
+        let before = session.account
+        let rows = session.apply(.bar(spike))
+        let row = try #require(rows.first)
+        #expect(row.event == .badData && row.reason.contains("skipped"), "\(row.reason)")
+        #expect(session.record.badData == 1)
+        #expect(session.account == before)
+        // The real bar at the same time still goes through, and so do the ones after it.
+        _ = session.apply(.bar(next))
+        _ = session.apply(.bar(bars[index + 1]))
+        #expect(session.account.bars == before.bars + 2)
+        #expect(session.venue.halt == nil)
+    }
+
     @Test func aRestartReplaysToTheSameState() {
         let bars = paperWalk(seed: 11, bars: 2_000)
         var events: [PaperEvent] = [.feed(live: false, at: bars[0].openTime, reason: "catching up")]
