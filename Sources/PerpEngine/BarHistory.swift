@@ -156,17 +156,9 @@ struct BarHistory {
     private var reversionInverseCount = 0.0
     private var reversionInverseCountLessOne = 0.0
 
-    /// `(close − mean) ÷ σ` over the mean-reversion window (σ the sample standard deviation),
-    /// with the window's count; `nil` with fewer than two closes or no variance.
-    @inline(__always)
-    mutating func reversionZScore(of close: Double) -> (count: Int, z: Double?) {
-        let window = reversionDeviation(of: close)
-        guard let deviation = window.deviation else { return (window.count, nil) }
-        return (window.count, deviation / window.variance.squareRoot())
-    }
-
-    /// The pieces of ``reversionZScore(of:)`` before its square root and division: the window's
-    /// count, `close − mean` (`nil` with fewer than two closes or no variance) and the sample
+    /// The mean-reversion z-score, `(close − mean) ÷ σ` over the window (σ the sample standard
+    /// deviation), in pieces before its square root and division: the window's count,
+    /// `close − mean` (`nil` with fewer than two closes or no variance) and the sample
     /// variance. Multiplies by the reciprocals of n and n − 1 instead of dividing.
     @inline(__always)
     mutating func reversionDeviation(of close: Double) -> (count: Int, deviation: Double?, variance: Double) {

@@ -531,7 +531,7 @@ struct SignalEngine {
     /// Sets the mean-reversion score, `clamp(−((close − mean) ÷ σ) ÷ z)`, from its pieces.
     @inline(__always)
     func finishReversion(_ scores: inout SignalScores, _ reversion: PendingReversion) {
-        scores.meanReversion = clamp(-(reversion.deviation / reversion.variance.squareRoot()) * inverseReversionZ)
+        scores.meanReversion = clamp(-(reversion.deviation / reversion.variance.squareRoot()) * reversion.inverseZ)
     }
 }
 

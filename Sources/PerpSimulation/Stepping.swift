@@ -38,8 +38,9 @@ extension Backtester {
         let index = steppedBars
         let time = candle.openTime.milliseconds
         // Broken data: stop rather than overflow (see `AmountLimit`); nothing happens after.
-        // A live shell asks `carries(_:funding:)` first and skips such a bar instead.
-        if !carries(candle, funding: funding) || halt != nil {
+        // A live shell asks `carries(_:funding:)` first and skips such a bar instead. (A halted
+        // venue carries nothing.)
+        if !carries(candle, funding: funding) {
             return stop(bar: index, time: time, price: max(candle.high.raw, funding.map(\.mark.raw).max() ?? 0))
         }
         for due in funding where !position.isFlat {

@@ -85,10 +85,7 @@ struct BacktestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try venueConfig()
-        let capital: Notional = try Parse.positive(self.capital, "--capital", "a USDC amount", example: "10000")
-        guard capital <= AmountLimit.notional else {
-            throw CLIError("--capital must be at most \(AmountLimit.notional) (the most the simulated venue carries; got \(capital))")
-        }
+        let capital = try Parse.capital(self.capital, currency: "USDC")
         let leverage: Rate = try Parse.positive(self.leverage, "--leverage", "a positive multiple", example: "3")
         guard fast > 0, slow > fast else { throw CLIError("--fast and --slow must satisfy 0 < fast < slow (got \(fast), \(slow))") }
         let quantity: Quantity? = try self.quantity.map { try Parse.positive($0, "--quantity", "a positive NMR size", example: "100") }

@@ -101,10 +101,7 @@ struct PaperRunCommand: AsyncParsableCommand {
         guard BinanceSpotClient.intervalName(interval) != nil, interval <= .hours(4) else {
             throw CLIError("--interval must be one of 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h (got \(self.interval))")
         }
-        let capital: Notional = try Parse.positive(self.capital, "--capital", "a USDT amount", example: "10000")
-        guard capital <= AmountLimit.notional else {
-            throw CLIError("--capital must be at most \(AmountLimit.notional) (the most the simulated venue carries; got \(capital))")
-        }
+        let capital = try Parse.capital(self.capital, currency: "USDT")
         var venue = try Parse.venue(
             margin: margin, maintenanceFraction: maintenanceFraction, feeTaker: feeTaker, feeMaker: feeMaker, slippageBps: slippageBps)
         venue.lotSize = try Parse.positive(lot, "--lot", "an NMR size step", example: "0.1")

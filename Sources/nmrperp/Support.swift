@@ -21,6 +21,15 @@ enum Parse {
         return value
     }
 
+    /// A starting capital for the simulated venue: positive and at most ``AmountLimit/notional``.
+    static func capital(_ text: String, currency: String) throws -> Notional {
+        let capital: Notional = try positive(text, "--capital", "a \(currency) amount", example: "10000")
+        guard capital <= AmountLimit.notional else {
+            throw CLIError("--capital must be at most \(AmountLimit.notional) (the most the simulated venue carries; got \(capital))")
+        }
+        return capital
+    }
+
     static func nonNegative<Unit: FixedPointValue>(_ text: String, _ option: String, _ what: String, example: String) throws -> Unit {
         guard let value = Unit(text) else { throw CLIError("\(option) must be \(what), e.g. \(option) \(example) (got \"\(text)\")") }
         guard !value.isNegative else { throw CLIError("\(option) cannot be negative (got \(text))") }

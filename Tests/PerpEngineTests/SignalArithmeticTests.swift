@@ -100,7 +100,8 @@ import Testing
             let closeRaw = (close * 1e8).rounded()
             bars.append((time, closeRaw))
             history.append(time: time, openRaw: closeRaw, closeRaw: closeRaw)
-            let result = history.reversionZScore(of: closeRaw)
+            let pieces = history.reversionDeviation(of: closeRaw)
+            let result = (count: pieces.count, z: pieces.deviation.map { $0 / pieces.variance.squareRoot() })
             let window = bars.filter { $0.time > time - span.milliseconds }.map(\.close)
             #expect(result.count == window.count)
             guard window.count >= 2 else { continue }
