@@ -93,6 +93,7 @@ public struct PaperSession: Sendable {
         configuration.recordEquity = false
         configuration.closeAtEnd = false
         venue = Backtester(strategy: BotStrategy(kernel: kernel), config: configuration, initialCapital: capital)
+        venue.barInterval = interval
         record = PaperRecord(startingEquity: capital)
     }
 
@@ -161,7 +162,9 @@ public struct PaperSession: Sendable {
                     at: closeTime))
             return
         }
-        let due = pendingFunding.filter { $0.rate.time <= candle.openTime }.map { (rate: $0.rate, mark: $0.mark ?? candle.open) }
+        let due = pendingFunding.filter { $0.rate.isDue(atBarOpening: candle.openTime) }.map {
+            (rate: $0.rate, mark: $0.mark ?? candle.open)
+        }
         guard venue.carries(candle, funding: due) else {
             // Settlements stay pending: they are paid at the next bar that can be carried.
             record.badData += 1
@@ -172,7 +175,7 @@ public struct PaperSession: Sendable {
                     at: closeTime))
             return
         }
-        pendingFunding.removeAll { $0.rate.time <= candle.openTime }
+        pendingFunding.removeAll { $0.rate.isDue(atBarOpening: candle.openTime) }
         venue.step(candle, funding: due)
         lastBar = candle
         let equity = venue.snapshot.equity

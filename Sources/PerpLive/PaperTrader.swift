@@ -309,7 +309,7 @@ public struct PaperTrader: Sendable {
                 let key = "\(time?.milliseconds ?? -1) \(reason)"
                 if reportedBad.insert(key).inserted { emit(.badData(reason: reason, at: time.map { $0 + interval } ?? now)) }
             case .bar(let candle):
-                while let settlement = pending.first, settlement.rate.time <= candle.openTime {
+                while let settlement = pending.first, settlement.rate.isDue(atBarOpening: candle.openTime) {
                     emit(.funding(settlement.rate, mark: settlement.mark))
                     pending = pending.dropFirst()
                 }

@@ -142,3 +142,59 @@ extension Liquidation {
         return round(value, side: side)
     }
 }
+
+/// What closing a whole position by liquidation does to the money (spec §3 and §4, "Liquidation
+/// as venues do it"; ``LiquidationRule``; docs/venues.md). Shared by the backtester, the hedge
+/// simulation and the pool simulation, so the three agree to the last unit.
+public struct LiquidationSettlement: Hashable, Sendable {
+    /// The position's PnL at the fill price.
+    public var realizedPnL: Notional
+    /// The taker fee on the closed notional at the fill price.
+    public var fee: Notional
+    /// What the venue kept of the equity left after the fill and its fee (the rule's remainder:
+    /// all of it when forfeited, the liquidation fee when returned).
+    public var forfeited: Notional
+    /// Loss beyond the collateral, borne by the venue's insurance fund (never by the account).
+    public var shortfall: Notional
+    /// What goes back to the account: `collateral + realizedPnL − fee − forfeited`, never below zero.
+    public var returned: Notional
+}
+
+extension Liquidation {
+    /// Settles the liquidation of all of `position`, backed by `collateral` (the isolated margin,
+    /// or under cross margin the wallet balance), filled at `price` with `takerFee` on its notional,
+    /// under `rule`: `E = collateral + PnL(price) − fee`; when `E < 0` the shortfall is `−E` and
+    /// nothing is returned; otherwise the rule decides what of `E` comes back
+    /// (``LiquidationRule/Remainder``).
+    public static func settle(
+        position: Position, collateral: Notional, price: Price, takerFee: Rate, rule: LiquidationRule
+    ) -> LiquidationSettlement {
+        let pnl = position.unrealizedPnL(mark: price)
+        let notional = price.times(position.quantity.magnitude)
+        let fee = notional.times(takerFee)
+        let left = collateral + pnl - fee
+        guard left.isPositive else {
+            return LiquidationSettlement(
+                realizedPnL: pnl, fee: fee, forfeited: .zero, shortfall: left.isNegative ? -left : .zero, returned: .zero)
+        }
+        let forfeited: Notional
+        switch rule.remainder {
+        case .forfeited: forfeited = left
+        case .returned(let rate): forfeited = min(left, notional.times(rate))
+        }
+        return LiquidationSettlement(realizedPnL: pnl, fee: fee, forfeited: forfeited, shortfall: .zero, returned: left - forfeited)
+    }
+
+    /// The price a position on `side` with liquidation price `liquidation` is closed at during a
+    /// bar whose price (the mark, when the venue liquidates on it) opens at `open` and reaches
+    /// `adverse` (a long's low, a short's high): the open when the bar opens at or past the
+    /// liquidation price (a gap: no one trades at the liquidation price), the liquidation price
+    /// when the bar reaches it later, `nil` when it does not reach it (spec §4).
+    @inlinable
+    public static func fillPrice(side: Side, liquidation: Int64, open: Int64, adverse: Int64) -> Int64? {
+        switch side {
+        case .long: return open <= liquidation ? open : (adverse <= liquidation ? liquidation : nil)
+        case .short: return open >= liquidation ? open : (adverse >= liquidation ? liquidation : nil)
+        }
+    }
+}

@@ -100,10 +100,12 @@ public struct MarketSpec: Hashable, Sendable {
     public var margin: MarginSchedule
     /// How often funding settles.
     public var fundingInterval: TimeSpan
+    /// What a liquidation leaves the trader (docs/venues.md).
+    public var liquidationRule: LiquidationRule
 
     public init(
         venue: VenueID, symbol: Symbol, marketID: MarketID?, tickSize: Price, lotSize: Quantity, margin: MarginSchedule,
-        fundingInterval: TimeSpan
+        fundingInterval: TimeSpan, liquidationRule: LiquidationRule? = nil
     ) {
         self.venue = venue
         self.symbol = symbol
@@ -112,6 +114,7 @@ public struct MarketSpec: Hashable, Sendable {
         self.lotSize = lotSize
         self.margin = margin
         self.fundingInterval = fundingInterval
+        self.liquidationRule = liquidationRule ?? LiquidationRule.preset(for: venue)
     }
 
     /// Lighter's NMR perp (market 74) as `orderBookDetails` reported it: maintenance 2000,
@@ -121,7 +124,7 @@ public struct MarketSpec: Hashable, Sendable {
         venue: .lighter, symbol: Symbol("NMR"), marketID: MarketID(74),
         tickSize: Price("0.0001")!, lotSize: Quantity("0.01")!,
         margin: .fractions(initial: Rate(basisPointsOf10000: 3333), maintenance: Rate(basisPointsOf10000: 2000)),
-        fundingInterval: .hours(1))
+        fundingInterval: .hours(1), liquidationRule: .lighter)
 }
 
 /// One OHLCV bar. `openTime` is the bar's start (UTC).
@@ -265,4 +268,16 @@ public struct FundingRate: Hashable, Sendable {
         self.rate = rate
         self.interval = interval
     }
+
+    /// How late a venue may stamp a settlement: Binance's `fundingTime` runs up to 17 ms past
+    /// the hour (shared/data/binance_usdm_NMRUSDT_funding_*.csv), so a settlement stamped within
+    /// one second after a bar's open belongs to that bar, not the next (issue 10, point 7b).
+    public static let stampTolerance: Int64 = 1_000
+
+    /// The time the settlement is due, with the venue's stamping jitter taken off, in epoch
+    /// milliseconds: it is settled at the first bar opening at or after this.
+    @inlinable public var dueMilliseconds: Int64 { time.milliseconds - Self.stampTolerance }
+
+    /// Whether the settlement is settled at (or before) the bar opening at `open`.
+    @inlinable public func isDue(atBarOpening open: Timestamp) -> Bool { dueMilliseconds <= open.milliseconds }
 }

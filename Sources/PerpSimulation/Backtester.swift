@@ -41,8 +41,11 @@ public struct Backtester<S: Strategy> {
     /// Set when the run stopped early (``AmountLimit``); nothing more happens after it.
     public private(set) var halt: BacktestHalt?
     var resting: [OrderRequest] = []
-    /// Leverage of the last `.enter`, for isolated margin of later increases.
+    /// The leverage setting (``VenueConfig/leverage``, then that of the last `.enter`): an
+    /// isolated position posts `notional / leverage` as margin.
     var isolatedLeverage = Rate.one
+    /// The margin a `.targetWithMargin` names for the fill being made.
+    var namedMargin: Int64?
 
     var fills: [FillRecord] = []
     var trades: [TradeRecord] = []
@@ -55,6 +58,12 @@ public struct Backtester<S: Strategy> {
     var fundingShown = 0
     var liquidations = 0
     var insurance: Int64 = 0
+    /// Margin the venue kept at liquidations (``LiquidationRule``), raw.
+    var forfeited: Int64 = 0
+    /// Bars whose liquidation read the mark series.
+    var markCoverage = 0
+    /// A bar's close time minus its open time: the time of fills at the close.
+    var closeOffset: Int64 = 0
     var fees: Int64 = 0
     var fundingPaid: Int64 = 0
     // Stepping (paper trading): bars stepped so far and the last one's close.
@@ -66,6 +75,7 @@ public struct Backtester<S: Strategy> {
         self.config = config
         self.initialCapital = initialCapital
         self.balance = initialCapital.raw
+        self.isolatedLeverage = config.leverage
     }
 
     /// Runs over `series` with an optional funding history and mark-price series.
@@ -73,9 +83,14 @@ public struct Backtester<S: Strategy> {
         let n = series.count
         var equity = EquityCurve()
         if config.recordEquity { equity.reserveCapacity(n) }
-        let fundingTimes = funding.map(\.time.milliseconds)
+        // Settlements are taken at their due time (the venue's stamping jitter taken off).
+        let fundingTimes = funding.map(\.dueMilliseconds)
         var fi = 0
         var markIndex = 0
+        closeOffset = series.barInterval?.milliseconds ?? 0
+        // The prices liquidation reads: the mark's, bar by bar, when a mark series is given.
+        let markBars = mark.map { MarkBars(mark: $0, series: series) }
+        markCoverage = markBars?.covered ?? 0
         var barsInMarket = 0
         let times = series.openTimes
         let opens = series.opens
@@ -92,8 +107,9 @@ public struct Backtester<S: Strategy> {
                 if !position.isFlat {
                     var markPrice = opens[i]
                     if let mark {
-                        while markIndex + 1 < mark.count && mark.openTimes[markIndex + 1] <= fundingTimes[fi] { markIndex += 1 }
-                        if markIndex < mark.count && mark.openTimes[markIndex] <= fundingTimes[fi] { markPrice = mark.opens[markIndex] }
+                        let settles = funding[fi].time.milliseconds
+                        while markIndex + 1 < mark.count && mark.openTimes[markIndex + 1] <= settles { markIndex += 1 }
+                        if markIndex < mark.count && mark.openTimes[markIndex] <= settles { markPrice = mark.opens[markIndex] }
                     }
                     if markPrice > highestSafePrice {
                         // Nothing more is paid or filled; the run ends at the next bar.
@@ -105,9 +121,16 @@ public struct Backtester<S: Strategy> {
                 fi += 1
             }
             // 2. Resting orders and liquidation.
-            walkBar(
-                bar: i, time: t, previousClose: i > 0 ? closes[i - 1] : opens[i], open: opens[i], high: highs[i], low: lows[i],
-                close: closes[i], volume: volumes[i])
+            if let markBars, markBars.has(i) {
+                walkBar(
+                    bar: i, time: t, previousClose: i > 0 ? closes[i - 1] : opens[i], open: opens[i], high: highs[i], low: lows[i],
+                    close: closes[i], volume: volumes[i],
+                    mark: (open: markBars.opens[i], high: markBars.highs[i], low: markBars.lows[i]))
+            } else {
+                walkBar(
+                    bar: i, time: t, previousClose: i > 0 ? closes[i - 1] : opens[i], open: opens[i], high: highs[i], low: lows[i],
+                    close: closes[i], volume: volumes[i])
+            }
             // 3. Equity at the close.
             if !position.isFlat { barsInMarket += 1 }
             if config.recordEquity {
@@ -122,7 +145,9 @@ public struct Backtester<S: Strategy> {
         }
         let end = halt.map { $0.bar } ?? n
         if halt == nil, config.closeAtEnd, n > 0, !position.isFlat {
-            fill(delta: -position.quantity, price: closes[n - 1], feeRate: config.takerFee, bar: n - 1, time: times[n - 1], reason: .end)
+            fill(
+                delta: -position.quantity, price: closes[n - 1], feeRate: config.takerFee, bar: n - 1, time: times[n - 1] + closeOffset,
+                reason: .end)
         }
         if let openTrade { trades.append(openTrade) }
         var finalEquity = Notional(raw: balance + margin)
@@ -137,6 +162,9 @@ public struct Backtester<S: Strategy> {
             liquidations: liquidations, insuranceFundDraws: Notional(raw: insurance), feesPaid: Notional(raw: fees),
             fundingPaid: Notional(raw: fundingPaid), equity: equity, barsInMarket: barsInMarket)
         result.halt = halt
+        result.liquidationRule = config.liquidationRule
+        result.marginForfeited = Notional(raw: forfeited)
+        result.liquidationOnMark = markBars == nil ? nil : MarkCoverage(bars: markCoverage, of: n)
         return result
     }
 
@@ -153,35 +181,58 @@ public struct Backtester<S: Strategy> {
         upperTrigger = .min
     }
 
-    /// Step 2 of a bar: resting orders and liquidation along its path.
+    /// Step 2 of a bar: resting orders and liquidation along its path. With `mark` (the mark
+    /// price's open and extremes over the bar, when a mark series is given) liquidation reads the
+    /// mark, as venues do, after the resting orders have walked the traded prices (a stop is
+    /// nearer than the liquidation price, and the traded price reaches it first).
     @inline(__always)
     mutating func walkBar(
-        bar i: Int, time t: Int64, previousClose: Int64, open: Int64, high: Int64, low: Int64, close: Int64, volume: Int64
+        bar i: Int, time t: Int64, previousClose: Int64, open: Int64, high: Int64, low: Int64, close: Int64, volume: Int64,
+        mark: (open: Int64, high: Int64, low: Int64)? = nil
     ) {
         if !resting.isEmpty {
             // Broken data: a price beyond what the position can carry stops the run first.
             if high > highestSafePrice { return stop(bar: i, time: t, price: high) }
-            walkPath(bar: i, time: t, previousClose: previousClose, open: open, high: high, low: low, close: close, volume: volume)
+            walkPath(
+                bar: i, time: t, previousClose: previousClose, open: open, high: high, low: low, close: close, volume: volume,
+                liquidationOnPath: mark == nil)
+            if let mark, !position.isFlat {
+                edgeOfBar(
+                    bar: i, time: t, high: high, liquidationOpen: mark.open, liquidationHigh: mark.high, liquidationLow: mark.low,
+                    volume: volume)
+            }
             // A fill on the way may have grown the position past what the bar's high allows.
             if high > highestSafePrice { stop(bar: i, time: t, price: high) }
+        } else if let mark {
+            if max(high, mark.high) >= upperTrigger || mark.low <= lowerTrigger {
+                edgeOfBar(
+                    bar: i, time: t, high: high, liquidationOpen: mark.open, liquidationHigh: mark.high, liquidationLow: mark.low,
+                    volume: volume)
+            }
         } else if high >= upperTrigger || low <= lowerTrigger {
-            edgeOfBar(bar: i, time: t, high: high, low: low)
+            edgeOfBar(bar: i, time: t, high: high, liquidationOpen: open, liquidationHigh: high, liquidationLow: low, volume: volume)
         }
     }
 
-    /// A bar that reached the position's liquidation price or the highest price it can carry
-    /// (``AmountLimit``): liquidation when the adverse extreme reached it, then, for whatever
-    /// is still open, the stop.
+    /// A bar that may reach the position's liquidation price (read on `liquidation*`: the traded
+    /// prices, or the mark's) or the highest price it can carry (``AmountLimit``): liquidation at
+    /// ``Liquidation/fillPrice(side:liquidation:open:adverse:)`` (the open through a gap), and
+    /// otherwise a stop of the run when the traded high passed the limit.
     @inline(never)
-    mutating func edgeOfBar(bar i: Int, time t: Int64, high: Int64, low: Int64) {
-        guard halt == nil, !position.isFlat else { return }
-        if high > highestSafePrice && (liquidation <= 0 || position.quantity.raw > 0 || high < liquidation) {
-            // The price passed the limit before any liquidation could close the position.
-            return stop(bar: i, time: t, price: high)
+    mutating func edgeOfBar(
+        bar i: Int, time t: Int64, high: Int64, liquidationOpen: Int64, liquidationHigh: Int64, liquidationLow: Int64, volume: Int64
+    ) {
+        guard halt == nil, let side = position.side else { return }
+        if liquidation > 0,
+            let price = Liquidation.fillPrice(
+                side: side, liquidation: liquidation, open: liquidationOpen, adverse: side == .long ? liquidationLow : liquidationHigh)
+        {
+            // A short closed beyond the limit: broken data (prices in the wrong unit).
+            if side == .short && price > highestSafePrice { return stop(bar: i, time: t, price: price) }
+            return liquidate(bar: i, time: t, price: price, volume: volume)
         }
-        if liquidation > 0, position.quantity.raw > 0 ? low <= liquidation : high >= liquidation {
-            liquidate(bar: i, time: t)
-        }
+        // The price passed the limit before any liquidation could close the position.
+        if high > highestSafePrice { stop(bar: i, time: t, price: high) }
     }
 
     /// Step 4 of a bar: the strategy sees the closed bar and the account, and its action is
@@ -200,7 +251,8 @@ public struct Backtester<S: Strategy> {
             positionMargin: Notional(raw: margin), restingOrders: resting.count, recentFills: newFills, recentFunding: newFunding,
             closeRaw: close, liquidationRaw: liquidation)
         if let action = strategy.onBar(bar, account: account) {
-            perform(action, bar: i, time: t, close: close, volume: volume)
+            // Carried out at the close: the fills are stamped with the bar's close time.
+            perform(action, bar: i, time: t + closeOffset, close: close, volume: volume)
         }
     }
 
@@ -227,6 +279,9 @@ public struct Backtester<S: Strategy> {
         let collateral = config.marginMode == .isolated ? margin : balance
         liquidation =
             Liquidation.price(position: position, collateral: Notional(raw: collateral), maintenance: config.maintenanceFraction)?.raw ?? 0
+        // A short with no positive liquidation price is past bankruptcy already (funding took
+        // its collateral): it is liquidated at the next price the venue sees.
+        if liquidation == 0, position.quantity.raw < 0 { liquidation = 1 }
         // The lowest price beyond what the position can carry.
         let beyondSafe = highestSafePrice == .max ? .max : highestSafePrice + 1
         if position.isFlat || halt != nil {
@@ -286,7 +341,8 @@ public struct Backtester<S: Strategy> {
             let opened = delta.magnitude - closed
             if !opened.isZero {
                 let openedNotional = px.times(opened)
-                let allocate = (Fraction(openedNotional) / Fraction(isolatedLeverage)).rounded(to: Notional.self, .up).raw
+                let allocate =
+                    namedMargin ?? (Fraction(openedNotional) / Fraction(isolatedLeverage)).rounded(to: Notional.self, .up).raw
                 let moved = min(allocate, max(balance, 0))
                 balance -= moved
                 margin += moved
@@ -354,11 +410,52 @@ public struct Backtester<S: Strategy> {
         }
     }
 
-    mutating func liquidate(bar: Int, time: Int64) {
-        let price = liquidation
+    /// Closes the whole position by liquidation at `price` (slipped against it), settled by
+    /// ``Liquidation/settle(position:collateral:price:takerFee:rule:)`` under the venue's
+    /// ``VenueConfig/liquidationRule``: the collateral (isolated margin, or the whole balance
+    /// under cross margin) is replaced by what the rule returns; a loss beyond it is the
+    /// insurance fund's. The venue cancels every resting order of the account.
+    mutating func liquidate(bar: Int, time: Int64, price trigger: Int64, volume: Int64) {
+        guard !position.isFlat, halt == nil else { return }
+        let before = position
+        let delta = -position.quantity
+        let price = slipped(trigger, delta: delta, volume: volume)
+        let collateral = config.marginMode == .isolated ? margin : balance
+        let settlement = Liquidation.settle(
+            position: position, collateral: Notional(raw: collateral), price: Price(raw: price), takerFee: config.takerFee,
+            rule: config.liquidationRule)
+        position = Position()
+        if config.marginMode == .isolated {
+            margin = 0
+            balance += settlement.returned.raw
+            // Fees beyond the free balance: what a flat account cannot pay is the insurance fund's.
+            if balance < 0 {
+                insurance -= balance
+                balance = 0
+            }
+        } else {
+            balance = settlement.returned.raw
+        }
+        insurance += settlement.shortfall.raw
+        forfeited += settlement.forfeited.raw
+        fees += settlement.fee.raw
         liquidations += 1
-        fill(delta: -position.quantity, price: price, feeRate: config.takerFee, bar: bar, time: time, reason: .liquidation)
-        resting.removeAll { $0.reduceOnly }
+        let stamp = Timestamp(milliseconds: time)
+        var record = FillRecord(
+            time: stamp, bar: bar, side: delta.isPositive ? .long : .short, quantity: delta.magnitude, price: Price(raw: price),
+            fee: settlement.fee, realizedPnL: settlement.realizedPnL, reason: .liquidation)
+        record.forfeited = settlement.forfeited
+        record.insuranceCover = settlement.shortfall
+        fills.append(record)
+        recordTrade(
+            before: before, delta: delta, price: Price(raw: price), fee: settlement.fee, realized: settlement.realizedPnL, bar: bar,
+            time: stamp, reason: .liquidation)
+        if let last = trades.indices.last, trades[last].exitReason == .liquidation, trades[last].exitBar == bar {
+            trades[last].forfeited += settlement.forfeited
+            trades[last].insuranceCover += settlement.shortfall
+        }
+        resting.removeAll()
+        updateLiquidation()
     }
 
     /// The price a taker gets for `delta` at `price`, after slippage (always against the taker).
@@ -413,6 +510,10 @@ public struct Backtester<S: Strategy> {
             fill(
                 delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time,
                 reason: .signal)
+        case .targetWithMargin(let target, let margin):
+            namedMargin = max(margin.raw, 0)
+            defer { namedMargin = nil }
+            perform(.target(target), bar: bar, time: time, close: close, volume: volume)
         case .flatten:
             let delta = -position.quantity
             fill(
@@ -472,13 +573,25 @@ public struct Backtester<S: Strategy> {
     /// Walks the gap from the previous close to the open, then open → first extreme → second
     /// extreme → close, filling whatever each leg reaches first. Bounded: each trigger removes an
     /// order or the position.
-    mutating func walkPath(bar: Int, time: Int64, previousClose: Int64, open: Int64, high: Int64, low: Int64, close: Int64, volume: Int64) {
+    mutating func walkPath(
+        bar: Int, time: Int64, previousClose: Int64, open: Int64, high: Int64, low: Int64, close: Int64, volume: Int64,
+        liquidationOnPath: Bool = true
+    ) {
+        // Funding settled at this bar's open may have taken the position past its liquidation
+        // price before the bar trades: liquidated at the open (spec §4).
+        if liquidationOnPath, liquidation > 0, let side = position.side,
+            side == .long ? previousClose <= liquidation && open <= liquidation : previousClose >= liquidation && open >= liquidation
+        {
+            if side == .short && open > highestSafePrice { return stop(bar: bar, time: time, price: open) }
+            liquidate(bar: bar, time: time, price: open, volume: volume)
+        }
+        let pathLiquidation = liquidationOnPath ? liquidation : 0
         // Most bars reach nothing: every leg stays inside [lowest, highest] of the points below,
         // so when no trigger price and no liquidation price lies in there, no leg can fill
         // anything (a resting market order always fills, so it takes the full walk).
         let lowest = min(min(previousClose, open), min(low, min(high, close)))
         let highest = max(max(previousClose, open), max(low, max(high, close)))
-        if liquidation == 0 || liquidation < lowest || liquidation > highest {
+        if pathLiquidation == 0 || pathLiquidation < lowest || pathLiquidation > highest {
             var reachable = false
             for order in resting {
                 switch order.kind {
@@ -495,14 +608,16 @@ public struct Backtester<S: Strategy> {
         // The gap: whatever lies between the previous close and the open triggers in the order
         // the price passed it; orders fill at the open, a liquidation at its own price.
         if previousClose != open {
-            runLeg(from: previousClose, to: open, atOpen: true, bar: bar, time: time, volume: volume)
+            runLeg(from: previousClose, to: open, atOpen: true, bar: bar, time: time, volume: volume, liquidationOnPath: liquidationOnPath)
         }
-        runLeg(from: open, to: first, atOpen: false, bar: bar, time: time, volume: volume)
-        runLeg(from: first, to: second, atOpen: false, bar: bar, time: time, volume: volume)
-        runLeg(from: second, to: close, atOpen: false, bar: bar, time: time, volume: volume)
+        runLeg(from: open, to: first, atOpen: false, bar: bar, time: time, volume: volume, liquidationOnPath: liquidationOnPath)
+        runLeg(from: first, to: second, atOpen: false, bar: bar, time: time, volume: volume, liquidationOnPath: liquidationOnPath)
+        runLeg(from: second, to: close, atOpen: false, bar: bar, time: time, volume: volume, liquidationOnPath: liquidationOnPath)
     }
 
-    mutating func runLeg(from start: Int64, to end: Int64, atOpen: Bool, bar: Int, time: Int64, volume: Int64) {
+    mutating func runLeg(
+        from start: Int64, to end: Int64, atOpen: Bool, bar: Int, time: Int64, volume: Int64, liquidationOnPath: Bool = true
+    ) {
         let rising = end >= start
         var cursor = start
         for _ in 0...(resting.count + 1) {
@@ -530,13 +645,16 @@ public struct Backtester<S: Strategy> {
                     consider(cursor, index)
                 }
             }
-            if liquidation > 0, let side = position.side, side == .long ? !rising : rising {
+            if liquidationOnPath, liquidation > 0, let side = position.side, side == .long ? !rising : rising {
                 consider(liquidation, -1)
             }
             guard let trigger = best else { return }
             cursor = trigger.price
             if trigger.index < 0 {
-                liquidate(bar: bar, time: time)
+                // Through a gap no one trades at the liquidation price: closed at the open.
+                let price = atOpen ? end : trigger.price
+                if position.quantity.raw < 0 && price > highestSafePrice { return stop(bar: bar, time: time, price: price) }
+                liquidate(bar: bar, time: time, price: price, volume: volume)
                 continue
             }
             let order = resting.remove(at: trigger.index)

@@ -68,6 +68,8 @@ public struct HedgeSimulation: Sendable {
         public var marginMode: MarginMode
         /// Record the per-bar value series (reports); off for the survival table.
         public var recordSeries: Bool
+        /// What a liquidation leaves in the hedge account (Lighter's by default; docs/venues.md).
+        public var liquidationRule: LiquidationRule = .lighter
 
         public init(
             stake: Quantity, collateralMultiple: Rate, rebalance: TimeSpan = .days(30),
@@ -154,7 +156,7 @@ public struct HedgeSimulation: Sendable {
         var fi = 0
         let t0 = times[0]
         // The position opens at the first close: settlements up to the first open find nothing.
-        while fi < sorted.count && sorted[fi].time.milliseconds <= t0 { fi += 1 }
+        while fi < sorted.count && sorted[fi].dueMilliseconds <= t0 { fi += 1 }
         let period = config.rebalance.milliseconds
         var nextBoundary = t0 + period
 
@@ -164,7 +166,7 @@ public struct HedgeSimulation: Sendable {
             let t = times[i]
             // 1. Funding.
             var settled = false
-            while fi < sorted.count && sorted[fi].time.milliseconds <= t {
+            while fi < sorted.count && sorted[fi].dueMilliseconds <= t {
                 if state.isShort {
                     state.settleFunding(rate: sorted[fi].rate, mark: opens[i])
                     settled = true
@@ -250,6 +252,8 @@ public struct HedgeEvent: Hashable, Sendable {
     public var shortfall: Notional
     /// The short's liquidation price after the event (`nil` when flat).
     public var liquidationPrice: Price?
+    /// Liquidations: what the venue kept of the margin left (``LiquidationRule``).
+    public var forfeited: Notional = .zero
 
     public init(
         kind: Kind, time: Timestamp, bar: Int, price: Price, shortBefore: Quantity, shortAfter: Quantity, collateralBefore: Notional,
@@ -319,6 +323,8 @@ public struct HedgeSimulationResult: Sendable, Equatable {
     public var feesPaid: Notional
     /// Losses beyond the collateral at liquidations (the venue's insurance fund).
     public var shortfall: Notional
+    /// Margin the venue kept at liquidations (``HedgeSimulation/Config/liquidationRule``).
+    public var forfeited: Notional = .zero
     /// The short's PnL realised at rebalances and liquidations.
     public var realizedPnL: Notional
     public var hedgedStart: Notional
@@ -408,6 +414,7 @@ extension HedgeSimulation {
         var fundingPaid: Int64 = 0
         var settlements = 0
         var shortfall: Int64 = 0
+        var forfeited: Int64 = 0
         var realized: Int64 = 0
         var liquidations = 0
         var rebalances = 0
@@ -451,9 +458,9 @@ extension HedgeSimulation {
 
         /// Step 2: liquidation against the high, or the drawdown and proximity it reached.
         mutating func checkLiquidation(bar: Int, time: Int64, open: Int64, high: Int64, highValue: Int64) {
-            // No positive liquidation price: the funding has already taken the short past
-            // bankruptcy, so the venue closes it at the open.
-            let hit = liquidation == 0 ? open : (high >= liquidation ? liquidation : 0)
+            // Through a gap the short closes at the open (spec §4). No positive liquidation price:
+            // the funding has already taken the short past bankruptcy, so it closes at the open.
+            let hit = Liquidation.fillPrice(side: .short, liquidation: liquidation == 0 ? 1 : liquidation, open: open, adverse: high) ?? 0
             let approach = liquidation > entry ? Double(high - entry) / Double(liquidation - entry) : (hit > 0 ? 1 : 0)
             if approach > proximity { proximity = approach }
             if hit > 0 {
@@ -471,18 +478,22 @@ extension HedgeSimulation {
             if fall > collateralDrawdown { collateralDrawdown = fall }
         }
 
+        /// Closes the short at `price` under the configured ``LiquidationRule``
+        /// (``Liquidation/settle(position:collateral:price:takerFee:rule:)``, the backtester's
+        /// and the pool's rule too): the collateral becomes what the rule returns.
         mutating func liquidate(bar: Int, time: Int64, price: Int64) {
             let before = collateral
             let shortBefore = position.quantity.magnitude
             let px = Price(raw: price)
-            let fee = px.times(shortBefore).times(config.takerFee).raw
-            let pnl = position.apply(delta: shortBefore, price: px).raw
-            collateral += pnl - fee
-            var lost: Int64 = 0
-            if collateral < 0 {
-                lost = -collateral
-                collateral = 0
-            }
+            let settlement = Liquidation.settle(
+                position: position, collateral: Notional(raw: collateral), price: px, takerFee: config.takerFee,
+                rule: config.liquidationRule)
+            let fee = settlement.fee.raw
+            let pnl = settlement.realizedPnL.raw
+            position = Position()
+            collateral = settlement.returned.raw
+            let lost = settlement.shortfall.raw
+            forfeited += settlement.forfeited.raw
             shortfall += lost
             fees += fee
             realized += pnl
@@ -495,6 +506,7 @@ extension HedgeSimulation {
                     shortAfter: .zero,
                     collateralBefore: Notional(raw: before), realizedPnL: Notional(raw: pnl), fee: Notional(raw: fee), transfer: .zero,
                     collateralAfter: Notional(raw: collateral), shortfall: Notional(raw: lost), liquidationPrice: nil))
+            events[events.count - 1].forfeited = settlement.forfeited
         }
 
         /// Step 3: realise the PnL, (re-)open the short of `q` at the close, move the collateral
@@ -575,7 +587,7 @@ extension HedgeSimulation {
         func result(series: CandleSeries) -> HedgeSimulationResult {
             let n = series.count
             let finalClose = n > 0 ? series.closes[n - 1] : 0
-            return HedgeSimulationResult(
+            var result = HedgeSimulationResult(
                 config: config, bars: n, firstBar: n > 0 ? Timestamp(milliseconds: series.openTimes[0]) : nil,
                 lastBar: n > 0 ? Timestamp(milliseconds: series.openTimes[n - 1]) : nil,
                 initialPrice: Price(raw: n > 0 ? series.closes[0] : 0), finalPrice: Price(raw: finalClose),
@@ -590,6 +602,8 @@ extension HedgeSimulation {
                 finalCollateralEquity: Notional(raw: n > 0 ? collateralEquity(stakeValue: value(finalClose)) : collateral),
                 shortOpenAtEnd: isShort,
                 events: events, values: values)
+            result.forfeited = Notional(raw: forfeited)
+            return result
         }
     }
 }

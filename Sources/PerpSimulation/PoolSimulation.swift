@@ -33,6 +33,8 @@ public struct PoolSimulationConfig: Hashable, Sendable {
     public var withdrawalProbability: Rate = Rate("0.4")!
     /// The short is a whole number of lots, rounded down (never more than `NAV / k`).
     public var lotSize: Quantity = MarketSpec.lighterNMR.lotSize
+    /// What a liquidation leaves the pool (Lighter's; docs/venues.md).
+    public var liquidationRule: LiquidationRule = MarketSpec.lighterNMR.liquidationRule
 
     public init(seed: UInt64) { self.seed = seed }
 
@@ -196,6 +198,10 @@ public struct PoolSimulationResult: Sendable, Equatable {
     public var liquidations: Int
     /// Losses beyond the pool's equity at liquidations (borne by the venue's insurance fund).
     public var insuranceShortfall: Notional
+    /// The pool's margin the venue kept at liquidations (``PoolSimulationConfig/liquidationRule``).
+    public var marginForfeited: Notional = .zero
+    /// The rule the liquidations followed.
+    public var liquidationRule: LiquidationRule = .lighter
     /// Net funding received by the short (negative: paid).
     public var fundingReceived: Notional
     public var fundingSettlements: Int
@@ -311,6 +317,7 @@ struct PoolRun {
     var checks = 0
     var liquidations = 0
     var shortfall = Notional.zero
+    var forfeited = Notional.zero
     var fundingPaid = Notional.zero
     var settlements = 0
     var names: [DepositorID]
@@ -334,7 +341,7 @@ struct PoolRun {
         var nextRequest = 0
         var nextFunding = 0
         // Settlements before the first bar find no position.
-        while nextFunding < funding.count && funding[nextFunding].time.milliseconds < times[0] { nextFunding += 1 }
+        while nextFunding < funding.count && funding[nextFunding].dueMilliseconds < times[0] { nextFunding += 1 }
         var nextRebalance = Int64.min
 
         for i in 0..<n {
@@ -342,14 +349,17 @@ struct PoolRun {
             let time = Timestamp(milliseconds: t)
             let open = Price(raw: candles.opens[i])
 
-            // 1. Gap liquidation.
-            if let liquidation = liquidationPrice, open >= liquidation {
-                liquidate(at: open, time: time)
+            // 1. Gap liquidation: a bar opening at or past the liquidation price closes the short at
+            // the open (the backtester's and the hedge's rule, ``Liquidation/fillPrice``).
+            if let liquidation = liquidationPrice,
+                let price = Liquidation.fillPrice(side: .short, liquidation: liquidation.raw, open: open.raw, adverse: open.raw)
+            {
+                liquidate(at: Price(raw: price), time: time)
                 rebalance(price: open, time: time, reason: .liquidation)
             }
 
             // 2. Funding at the open.
-            while nextFunding < funding.count && funding[nextFunding].time.milliseconds <= t {
+            while nextFunding < funding.count && funding[nextFunding].dueMilliseconds <= t {
                 let rate = funding[nextFunding]
                 nextFunding += 1
                 guard !position.isFlat else { continue }
@@ -358,8 +368,10 @@ struct PoolRun {
                 fundingPaid += payment
                 settlements += 1
                 updateLiquidationPrice()
-                if let liquidation = liquidationPrice, open >= liquidation {
-                    liquidate(at: open, time: time)
+                if let liquidation = liquidationPrice,
+                    let price = Liquidation.fillPrice(side: .short, liquidation: liquidation.raw, open: open.raw, adverse: open.raw)
+                {
+                    liquidate(at: Price(raw: price), time: time)
                     rebalance(price: open, time: time, reason: .liquidation)
                 }
             }
@@ -380,8 +392,10 @@ struct PoolRun {
             }
 
             // 5. Liquidation at the bar's high.
-            if let liquidation = liquidationPrice, Price(raw: candles.highs[i]) >= liquidation {
-                liquidate(at: liquidation, time: time)
+            if let liquidation = liquidationPrice,
+                let price = Liquidation.fillPrice(side: .short, liquidation: liquidation.raw, open: open.raw, adverse: candles.highs[i])
+            {
+                liquidate(at: Price(raw: price), time: time)
                 rebalance(price: Price(raw: candles.closes[i]), time: time, reason: .liquidation)
             }
 
@@ -397,12 +411,15 @@ struct PoolRun {
                 withdrawn: account.withdrawn, finalShares: account.shares, finalClaim: ledger.value(of: account.shares, nav: finalNAV),
                 feesPaid: account.feesPaid)
         }
-        return PoolSimulationResult(
+        var result = PoolSimulationResult(
             bars: n, firstTime: Timestamp(milliseconds: times[0]), lastTime: Timestamp(milliseconds: times[n - 1]), events: events,
             rebalanceLog: rebalances, finalPrice: finalPrice, finalNAV: finalNAV, finalShort: -position.quantity, holders: holders,
             totalShares: ledger.totalShares, operatorFeesEarned: ledger.operatorFeesEarned, liquidations: liquidations,
             insuranceShortfall: shortfall, fundingReceived: -fundingPaid, fundingSettlements: settlements,
             maxInvariantError: Notional(raw: maxError), violations: violations, invariantChecks: checks, ledger: ledger)
+        result.marginForfeited = forfeited
+        result.liquidationRule = config.liquidationRule
+        return result
     }
 
     // MARK: Requests
@@ -528,14 +545,19 @@ struct PoolRun {
         liquidationPrice = price.isPositive ? price : Price(raw: 1)
     }
 
+    /// Closes the short at `price` under ``PoolSimulationConfig/liquidationRule``
+    /// (``Liquidation/settle(position:collateral:price:takerFee:rule:)``, shared with the
+    /// backtester and the hedge; no trading fee: Lighter's standard accounts pay none). Cross
+    /// margin: the pool's whole cash backs the short, and becomes what the rule returns.
     mutating func liquidate(at price: Price, time: Timestamp) {
         let navBefore = nav(at: price)
         let closed = -position.quantity
-        cash += position.apply(delta: closed, price: price)
-        if cash.isNegative {
-            shortfall += -cash
-            cash = .zero
-        }
+        let settlement = Liquidation.settle(
+            position: position, collateral: cash, price: price, takerFee: .zero, rule: config.liquidationRule)
+        position = Position()
+        cash = settlement.returned
+        shortfall += settlement.shortfall
+        forfeited += settlement.forfeited
         liquidationPrice = nil
         liquidations += 1
         let navAfter = nav(at: price)

@@ -29,6 +29,10 @@ public struct FillRecord: Hashable, Sendable {
     /// PnL realised by the part of the fill that reduced a position.
     public var realizedPnL: Notional
     public var reason: FillReason
+    /// Liquidations: what the venue kept of the margin left after the fill (``LiquidationRule``).
+    public var forfeited: Notional = .zero
+    /// Liquidations: the loss beyond the collateral that the insurance fund bore.
+    public var insuranceCover: Notional = .zero
 
     public init(
         time: Timestamp, bar: Int, side: Side, quantity: Quantity, price: Price, fee: Notional, realizedPnL: Notional, reason: FillReason
@@ -64,9 +68,13 @@ public struct TradeRecord: Hashable, Sendable {
     public var fees: Notional
     /// Funding paid while open (negative: received).
     public var funding: Notional
+    /// Margin the venue kept when it liquidated the position (``LiquidationRule``).
+    public var forfeited: Notional = .zero
+    /// Loss beyond the collateral at a liquidation, borne by the insurance fund, not the trader.
+    public var insuranceCover: Notional = .zero
 
-    /// `grossPnL − fees − funding`.
-    public var netPnL: Notional { grossPnL - fees - funding }
+    /// `grossPnL − fees − funding − forfeited + insuranceCover`: what the account gained or lost.
+    public var netPnL: Notional { grossPnL - fees - funding - forfeited + insuranceCover }
 
     public init(side: Side, entryTime: Timestamp, entryBar: Int, entryPrice: Price, quantity: Quantity) {
         self.side = side
@@ -148,6 +156,13 @@ public struct BacktestResult: Sendable {
     /// Why the run stopped before the last bar, if it did: amounts beyond what the ledger
     /// holds exactly (``AmountLimit``), which only broken data or absurd settings reach.
     public var halt: BacktestHalt?
+    /// The rule every liquidation of the run followed.
+    public var liquidationRule: LiquidationRule = .binanceUSDM
+    /// Margin the venue kept at liquidations, in all.
+    public var marginForfeited: Notional = .zero
+    /// With a mark series: on how many of the bars liquidation read the mark (the others, with
+    /// no mark bar inside them, read the traded prices). `nil` without a mark series.
+    public var liquidationOnMark: MarkCoverage?
 
     public init(
         bars: Int, initialCapital: Notional, finalEquity: Notional, fills: [FillRecord], trades: [TradeRecord], funding: [FundingRecord],
@@ -212,4 +227,65 @@ public enum AmountLimit {
         if remainder % divisor < 0 { step -= 1 }
         return Int64(exactly: guess + Int128(step)) ?? .max
     }
+}
+
+/// How much of a run's liquidation checks read the mark price.
+public struct MarkCoverage: Sendable, Hashable {
+    /// Bars checked on the mark's open and extremes.
+    public var bars: Int
+    /// Bars in the run.
+    public var of: Int
+
+    public init(bars: Int, of: Int) {
+        self.bars = bars
+        self.of = of
+    }
+}
+
+/// The mark price's open and extremes over each bar of a traded series (issue 10, point 4):
+/// venues liquidate on the mark, so when a mark series is given, liquidation reads the mark bars
+/// that open inside each traded bar. Only mark bars no longer than the traded bars are used (a
+/// coarser mark bar's high may come after the traded bar: look-ahead); a traded bar with no mark
+/// bar inside it is liquidated on its own prices.
+struct MarkBars {
+    var opens: [Int64]
+    var highs: [Int64]
+    var lows: [Int64]
+    var covered = 0
+
+    init(mark: CandleSeries, series: CandleSeries) {
+        let n = series.count
+        opens = [Int64](repeating: 0, count: n)
+        highs = opens
+        lows = opens
+        guard n > 0, mark.count > 0 else { return }
+        let markInterval = mark.barInterval?.milliseconds
+        let interval = series.barInterval?.milliseconds ?? markInterval ?? 0
+        guard interval > 0, (markInterval ?? interval) <= interval else { return }
+        var j = 0
+        for i in 0..<n {
+            let start = series.openTimes[i]
+            let (end, overflow) = start.addingReportingOverflow(interval)
+            if overflow { break }
+            while j < mark.count && mark.openTimes[j] < start { j += 1 }
+            var k = j
+            var high = Int64.min
+            var low = Int64.max
+            while k < mark.count && mark.openTimes[k] < end {
+                high = max(high, mark.highs[k])
+                low = min(low, mark.lows[k])
+                k += 1
+            }
+            if k > j {
+                opens[i] = mark.opens[j]
+                highs[i] = high
+                lows[i] = low
+                covered += 1
+            }
+            j = k
+        }
+    }
+
+    @inline(__always)
+    func has(_ bar: Int) -> Bool { opens[bar] != 0 }
 }

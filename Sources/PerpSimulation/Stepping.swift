@@ -34,6 +34,13 @@ extension Backtester {
     /// Stepping the bars of a series one by one gives the same fills, funding, trades and
     /// strategy calls as running the series (a test pins this), so paper trading is the
     /// backtest's venue fed live, never a separate code path.
+    /// The length of the stepped bars: fills at a bar's close are stamped with its close time
+    /// (``run(_:funding:mark:)`` reads it from the series).
+    public var barInterval: TimeSpan {
+        get { TimeSpan(milliseconds: closeOffset) }
+        set { closeOffset = max(newValue.milliseconds, 0) }
+    }
+
     public mutating func step(_ candle: Candle, funding: [(rate: FundingRate, mark: Price)] = []) {
         let index = steppedBars
         let time = candle.openTime.milliseconds

@@ -54,21 +54,28 @@ public struct SMACross: Strategy {
 }
 
 /// The hedge leg alone: short a fixed quantity (or `leverage × balance` of notional) at the
-/// first close and hold it.
+/// first close and hold it. Under isolated margin a sized short posts `collateral` when given,
+/// else `notional / leverage` (the venue's leverage setting, ``VenueConfig/leverage``): the
+/// stake hedger's case, a known NMR size on an isolated position (spec §1).
 public struct HoldShort: Strategy {
     public let quantity: Quantity?
     public let leverage: Rate
+    public let collateral: Notional?
     private var done = false
 
-    public init(quantity: Quantity? = nil, leverage: Rate = Rate.one) {
+    public init(quantity: Quantity? = nil, leverage: Rate = Rate.one, collateral: Notional? = nil) {
         self.quantity = quantity
         self.leverage = leverage
+        self.collateral = collateral
     }
 
     public mutating func onBar(_ bar: BarView, account: AccountView) -> StrategyAction? {
         guard !done else { return nil }
         done = true
-        if let quantity { return .target(-quantity) }
+        if let quantity {
+            if let collateral { return .targetWithMargin(-quantity, margin: collateral) }
+            return .target(-quantity)
+        }
         return .enter(.short, leverage: leverage)
     }
 }

@@ -26,6 +26,14 @@ public struct VenueConfig: Hashable, Sendable {
     public var recordEquity: Bool = true
     /// Close an open position at the last close when the run ends.
     public var closeAtEnd: Bool = false
+    /// The account's leverage setting for the market: an isolated position opened by
+    /// `.target` or an order posts `notional / leverage` as its margin (`.enter` sets its own,
+    /// `.targetWithMargin` names the amount). Binance USD-M and Lighter both keep the setting per
+    /// market.
+    public var leverage: Rate = .one
+    /// What a liquidation leaves the trader (docs/venues.md). The default is Binance USD-M's,
+    /// the venue these defaults stand for.
+    public var liquidationRule: LiquidationRule = .binanceUSDM
 
     public init() {}
 }
@@ -62,6 +70,9 @@ public enum StrategyAction: Hashable, Sendable {
     case enter(Side, leverage: Rate)
     /// Trade at the close to a signed position of exactly this size.
     case target(Quantity)
+    /// As `.target`, posting `margin` as the position's isolated margin (ignored under cross
+    /// margin): a hedge that names its collateral.
+    case targetWithMargin(Quantity, margin: Notional)
     /// Close everything at the close.
     case flatten
     /// Place these orders (market orders fill at the close; others rest).

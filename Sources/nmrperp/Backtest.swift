@@ -47,18 +47,28 @@ struct BacktestCommand: AsyncParsableCommand {
 
     @Option(help: "Candle history (CSV, Binance or Lighter JSON).") var data: String
     @Option(help: "Funding history (CSV, Binance or Lighter JSON).") var funding: String?
-    @Option(help: "Mark-price candles (funding and liquidation use them when given).") var mark: String?
+    @Option(
+        help:
+            "Mark-price candles: funding settles on the mark, and liquidation reads the mark's open and extremes (as venues do) on every bar the mark covers."
+    )
+    var mark: String?
     @Option(help: "sma-cross, hold-short or funding-carry.") var strategy: StrategyName
-    @Option(help: "Notional as a multiple of the balance.") var leverage: String = "3"
+    @Option(
+        help:
+            "sma-cross and hold-short: notional as a multiple of the balance (default 3); with hold-short --quantity --margin isolated, the posted margin is notional / leverage."
+    ) var leverage: String?
     @Option(help: "Starting capital (USDC).") var capital: String = "1000000"
     @Option(help: "Taker fee rate.") var feeTaker: String = "0.0005"
     @Option(help: "Maker fee rate.") var feeMaker: String = "0.0002"
     @Option(help: "Slippage of taker fills in basis points.") var slippageBps: String = "0"
     @Option(help: "isolated or cross.") var margin: String = "cross"
     @Option(help: "Maintenance margin fraction.") var maintenanceFraction: String = "0.01"
+    @Option(help: ArgumentHelp(Parse.liquidationRuleHelp)) var liquidationRule: String?
     @Option(help: "sma-cross fast period (bars).") var fast: Int = 50
     @Option(help: "sma-cross slow period (bars).") var slow: Int = 200
     @Option(help: "hold-short: NMR to short (default: leverage × capital of notional).") var quantity: String?
+    @Option(help: "hold-short --quantity --margin isolated: USDC posted as the short's margin (default: notional / --leverage).")
+    var collateral: String?
     @Option(help: "Write a self-contained HTML report here.") var report: String?
     @Option(help: "Write the trade list as CSV here.") var trades: String?
     @Option(help: "Parameter grid for sma-cross, e.g. \"fast=20,50;slow=100,200;leverage=1,3\"; runs on every core.") var sweep: String?
@@ -80,15 +90,55 @@ struct BacktestCommand: AsyncParsableCommand {
 
     func venueConfig() throws -> VenueConfig {
         try Parse.venue(
-            margin: margin, maintenanceFraction: maintenanceFraction, feeTaker: feeTaker, feeMaker: feeMaker, slippageBps: slippageBps)
+            margin: margin, maintenanceFraction: maintenanceFraction, feeTaker: feeTaker, feeMaker: feeMaker, slippageBps: slippageBps,
+            liquidationRule: liquidationRule)
+    }
+
+    /// Refuses the sizing flags `strategy` does not read (issue 10: a flag is never silently ignored).
+    func checkSizingFlags(_ config: VenueConfig) throws {
+        func refuse(_ flag: String, _ why: String) throws {
+            throw CLIError("\(flag) \(why)" + (why.contains("leave it out") ? "" : "; leave it out"))
+        }
+        switch strategy {
+        case .smaCross:
+            if quantity != nil { try refuse("--quantity", "sizes hold-short; sma-cross trades leverage × balance") }
+            if collateral != nil { try refuse("--collateral", "is hold-short's posted margin; sma-cross posts notional / --leverage") }
+        case .holdShort:
+            if quantity == nil, collateral != nil {
+                try refuse("--collateral", "needs --quantity (without it the short is leverage × balance, margined by --leverage)")
+            }
+            if quantity != nil, config.marginMode == .cross, leverage != nil || collateral != nil {
+                try refuse(
+                    leverage != nil ? "--leverage" : "--collateral",
+                    "does nothing for a --quantity short under cross margin (the whole balance backs it): leave it out, or add --margin isolated to post a margin"
+                )
+            }
+            if leverage != nil, collateral != nil { try refuse("--leverage", "is not used when --collateral names the margin") }
+        case .fundingCarry:
+            for (flag, given) in [("--leverage", leverage != nil), ("--quantity", quantity != nil), ("--collateral", collateral != nil)]
+            where given {
+                try refuse(flag, "is not used by funding-carry (half the capital buys spot, the other half backs the same short)")
+            }
+        case .nmrBot:
+            for (flag, given) in [("--leverage", leverage != nil), ("--quantity", quantity != nil), ("--collateral", collateral != nil)]
+            where given {
+                try refuse(flag, "is not used by nmr-bot (its risk section sizes every entry: risk.max_leverage, risk.max_exposure)")
+            }
+        }
     }
 
     func run() async throws {
-        let config = try venueConfig()
+        var config = try venueConfig()
         let capital = try Parse.capital(self.capital, currency: "USDC")
-        let leverage: Rate = try Parse.positive(self.leverage, "--leverage", "a positive multiple", example: "3")
+        let leverage: Rate = try Parse.positive(self.leverage ?? "3", "--leverage", "a positive multiple", example: "3")
         guard fast > 0, slow > fast else { throw CLIError("--fast and --slow must satisfy 0 < fast < slow (got \(fast), \(slow))") }
         let quantity: Quantity? = try self.quantity.map { try Parse.positive($0, "--quantity", "a positive NMR size", example: "100") }
+        let collateral: Notional? = try self.collateral.map {
+            try Parse.positive($0, "--collateral", "a positive USDC amount", example: "10000")
+        }
+        if sweep == nil { try checkSizingFlags(config) }
+        // The account's leverage setting: an isolated --quantity short posts notional / leverage.
+        if strategy == .holdShort { config.leverage = leverage }
         if sweep != nil && strategy != .smaCross { throw CLIError("--sweep varies sma-cross parameters; use --strategy sma-cross") }
         let series = try Load.candles(data)
         let rates = try funding.map { try Load.funding($0, defaultInterval: .hours(8)) } ?? []
@@ -124,7 +174,7 @@ struct BacktestCommand: AsyncParsableCommand {
         } else {
             result = BacktestCommand.execute(
                 strategy, series: series, funding: rates, mark: markSeries, config: config, capital: capital,
-                leverage: leverage, fast: fast, slow: slow, quantity: quantity)
+                leverage: leverage, fast: fast, slow: slow, quantity: quantity, collateral: collateral)
         }
         if let halt = result.halt { throw CLIError("\(data): the backtest \(halt)") }
         let metrics = PerformanceMetrics.compute(result)
@@ -134,6 +184,7 @@ struct BacktestCommand: AsyncParsableCommand {
                 "strategy \(strategy.rawValue)" + (strategy == .smaCross ? " (\(fast)/\(slow))" : "")
                     + ", leverage \(leverage), capital \(capital)",
                 "\(config.marginMode.rawValue) margin, maintenance \(config.maintenanceFraction), taker \(config.takerFee), maker \(config.makerFee)",
+                BacktestCommand.liquidationNote(result),
                 "data \(data)" + (funding.map { ", funding \($0)" } ?? ", no funding file"),
             ]
             try writeAtomically(
@@ -148,6 +199,12 @@ struct BacktestCommand: AsyncParsableCommand {
                 ("final_equity", .exact(result.finalEquity)), ("total_return", metrics.totalReturn.map { .double($0) } ?? .null),
                 ("max_drawdown", metrics.maxDrawdown.map { .double($0) } ?? .null), ("sharpe", metrics.sharpe.map { .double($0) } ?? .null),
                 ("fees_paid", .exact(result.feesPaid)), ("funding_paid", .exact(result.fundingPaid)),
+                ("liquidation_rule", .string(result.liquidationRule.name)), ("margin_forfeited", .exact(result.marginForfeited)),
+                ("insurance_fund_draws", .exact(result.insuranceFundDraws)),
+                (
+                    "liquidation_on_mark",
+                    result.liquidationOnMark.map { .object([("bars", .int($0.bars)), ("of", .int($0.of))]) } ?? .null
+                ),
             ]
             if case .object(let extra) = metrics.json() {
                 let known = Set(members.map(\.0))
@@ -170,12 +227,7 @@ struct BacktestCommand: AsyncParsableCommand {
                 ("max drawdown", optional(metrics.maxDrawdown) { percent($0) }),
                 ("exposure", optional(metrics.exposure) { percent($0, places: 1) }),
                 ("trades", "\(result.trades.count) (win rate \(optional(metrics.winRate) { percent($0, places: 1) }))"),
-                (
-                    "liquidations",
-                    "\(result.liquidations)"
-                        + (result.insuranceFundDraws.isZero
-                            ? "" : " (insurance fund drew \(result.insuranceFundDraws.formatted(places: 2)))")
-                ),
+                ("liquidations", BacktestCommand.liquidationLine(result)),
                 ("fees paid", result.feesPaid.formatted(places: 2)),
                 (
                     "funding paid",
@@ -216,17 +268,36 @@ struct BacktestCommand: AsyncParsableCommand {
         return inputs
     }
 
+    /// The liquidations line: how many, under which rule, what the venue kept and what the
+    /// insurance fund bore, and which price liquidation read (issue 10: every figure names its rule).
+    static func liquidationLine(_ result: BacktestResult) -> String {
+        var parts = ["rule \(result.liquidationRule.name)"]
+        if !result.marginForfeited.isZero { parts.append("margin forfeited \(result.marginForfeited.formatted(places: 2))") }
+        if !result.insuranceFundDraws.isZero { parts.append("insurance fund drew \(result.insuranceFundDraws.formatted(places: 2))") }
+        if let mark = result.liquidationOnMark { parts.append("on the mark for \(mark.bars) of \(mark.of) bars") }
+        return "\(result.liquidations) (" + parts.joined(separator: "; ") + ")"
+    }
+
+    /// The report's note on the liquidation rule.
+    static func liquidationNote(_ result: BacktestResult) -> String {
+        "liquidation: \(result.liquidationRule.summary)"
+            + (result.liquidationOnMark.map { "; read on the mark price for \($0.bars) of \($0.of) bars, traded prices for the rest" }
+                ?? "; read on the traded prices (no --mark)")
+    }
+
     /// Runs one strategy by name.
     static func execute(
         _ name: StrategyName, series: CandleSeries, funding: [FundingRate], mark: CandleSeries?, config: VenueConfig, capital: Notional,
-        leverage: Rate, fast: Int, slow: Int, quantity: Quantity?
+        leverage: Rate, fast: Int, slow: Int, quantity: Quantity?, collateral: Notional? = nil
     ) -> BacktestResult {
         switch name {
         case .smaCross:
             var tester = Backtester(strategy: SMACross(fast: fast, slow: slow, leverage: leverage), config: config, initialCapital: capital)
             return tester.run(series, funding: funding, mark: mark)
         case .holdShort:
-            var tester = Backtester(strategy: HoldShort(quantity: quantity, leverage: leverage), config: config, initialCapital: capital)
+            var tester = Backtester(
+                strategy: HoldShort(quantity: quantity, leverage: leverage, collateral: collateral), config: config, initialCapital: capital
+            )
             return tester.run(series, funding: funding, mark: mark)
         case .fundingCarry:
             return FundingCarry.run(series, funding: funding, mark: mark, config: config, capital: capital)

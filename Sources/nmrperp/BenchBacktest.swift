@@ -37,6 +37,8 @@ struct BenchBacktest: AsyncParsableCommand {
         config.takerFee = Rate("0.0005")!
         config.slippage = .none
         config.recordEquity = false
+        // limit.c's rule: the liquidated account keeps what is left after the fill and its fee.
+        config.liquidationRule = .keepRemainder
         return config
     }
 

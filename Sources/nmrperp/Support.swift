@@ -48,7 +48,10 @@ enum Parse {
 
     /// The simulated venue's settings from the options `backtest` and `paper` share
     /// (`--margin`, `--maintenance-fraction`, `--fee-taker`, `--fee-maker`, `--slippage-bps`).
-    static func venue(margin: String, maintenanceFraction: String, feeTaker: String, feeMaker: String, slippageBps: String) throws
+    static func venue(
+        margin: String, maintenanceFraction: String, feeTaker: String, feeMaker: String, slippageBps: String,
+        liquidationRule: String? = nil
+    ) throws
         -> VenueConfig
     {
         var config = VenueConfig()
@@ -61,8 +64,22 @@ enum Parse {
         config.makerFee = try nonNegative(feeMaker, "--fee-maker", "a fee rate", example: "0.0002")
         let bps: Rate = try nonNegative(slippageBps, "--slippage-bps", "basis points", example: "5")
         config.slippage = bps.isZero ? .none : .fixed(Rate(raw: bps.raw / 10_000))
+        if let liquidationRule { config.liquidationRule = try self.liquidationRule(liquidationRule) }
         return config
     }
+
+    /// `--liquidation-rule`: a ``LiquidationRule`` preset by name.
+    static func liquidationRule(_ text: String) throws -> LiquidationRule {
+        guard let rule = LiquidationRule.named(text) else {
+            let names = LiquidationRule.presets.map(\.name).joined(separator: ", ")
+            throw CLIError("--liquidation-rule must be one of \(names) (got \"\(text)\")")
+        }
+        return rule
+    }
+
+    /// The help text of `--liquidation-rule`.
+    static let liquidationRuleHelp =
+        "What a liquidation leaves you: binance-usdm (default; the venue keeps the remaining margin), lighter and conservative (you keep nothing of the position's margin), keep-remainder (optimistic: you keep what is left after the fill and its fee). See docs/venues.md."
 
     static func span(_ text: String, _ option: String) throws -> TimeSpan {
         guard let span = TimeSpan(parsing: text) else {

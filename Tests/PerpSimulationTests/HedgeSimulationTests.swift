@@ -60,10 +60,13 @@ enum HedgeFixture {
     }
 
     static func config(
-        stake: String = "10", k: Rate, period: TimeSpan = .days(30), maintenance: String = "0.2", fee: String = "0"
+        stake: String = "10", k: Rate, period: TimeSpan = .days(30), maintenance: String = "0.2", fee: String = "0",
+        rule: LiquidationRule = .lighter
     ) -> HedgeSimulation.Config {
-        HedgeSimulation.Config(
+        var config = HedgeSimulation.Config(
             stake: Quantity(stake)!, collateralMultiple: k, rebalance: period, maintenanceFraction: rate(maintenance), takerFee: rate(fee))
+        config.liquidationRule = rule
+        return config
     }
 }
 
@@ -94,10 +97,16 @@ struct HedgeSimulationTests {
         let liquidation = try #require(atBoundary.liquidationEvents.first)
         #expect(liquidation.bar == 3)
         #expect(liquidation.price == F.price("30"))
-        // What is left is the maintenance margin M·q·P_liq = 0.2 × 10 × 30 = 60, no shortfall.
-        #expect(liquidation.collateralAfter == F.usd("60"))
+        // What is left is the maintenance margin M·q·P_liq = 0.2 × 10 × 30 = 60, no shortfall;
+        // under Lighter's (conservative) rule the venue keeps it.
+        #expect(liquidation.collateralAfter == .zero)
+        #expect(liquidation.forfeited == F.usd("60"))
+        #expect(atBoundary.forfeited == F.usd("60"))
         #expect(liquidation.realizedPnL == F.usd("-200"))
         #expect(liquidation.shortfall == .zero)
+        let kept = HedgeSimulation.run(series, funding: [], config: F.config(k: boundary, rule: .keepRemainder))
+        #expect(kept.liquidationEvents.first?.collateralAfter == F.usd("60"))
+        #expect(kept.forfeited == .zero)
         #expect(atBoundary.shortOpenAtEnd == false)
         #expect(atBoundary.maxLiquidationProximity >= 1)
 
@@ -119,7 +128,7 @@ struct HedgeSimulationTests {
     @Test func liquidationFeeAndShortfall() throws {
         // With a 0.1 % taker fee the liquidation leaves 60 − 0.1 % × 300 = 59.7.
         let series = Self.triple(peak: "30")
-        let withFee = HedgeSimulation.run(series, funding: [], config: F.config(k: F.rate("2.6"), fee: "0.001"))
+        let withFee = HedgeSimulation.run(series, funding: [], config: F.config(k: F.rate("2.6"), fee: "0.001", rule: .keepRemainder))
         let event = try #require(withFee.liquidationEvents.first)
         #expect(event.fee == F.usd("0.3"))
         #expect(event.collateralAfter == F.usd("59.7"))
@@ -128,20 +137,25 @@ struct HedgeSimulationTests {
         #expect(withFee.collateralDeposited == F.usd("260.1"))
         #expect(withFee.feesPaid == F.usd("0.4"))
 
-        // A gap far past the liquidation price still fills at P_liq (the backtester's
-        // convention), so the account never goes negative.
+        // A gap far past the liquidation price fills at the open (spec §4), not at P_liq: the
+        // short of 10 opened at 10 with T = 100 closes at 40, a loss of 300: the account stops at
+        // zero and the insurance fund bears the other 200, under either rule.
         let gap = F.daily([F.flat("10"), ("40", "45", "40", "44")])
-        let gapped = HedgeSimulation.run(gap, funding: [], config: F.config(k: F.rate("1")))
-        #expect(gapped.liquidations == 1)
-        #expect(gapped.shortfall == .zero)
-        #expect(!gapped.finalCollateral.isNegative)
+        for rule in [LiquidationRule.lighter, .keepRemainder] {
+            let gapped = HedgeSimulation.run(gap, funding: [], config: F.config(k: F.rate("1"), rule: rule))
+            #expect(gapped.liquidations == 1)
+            #expect(gapped.liquidationEvents.first?.price == F.price("40"))
+            #expect(gapped.shortfall == F.usd("200"))
+            #expect(gapped.finalCollateral.isZero)
+        }
     }
 
     @Test func liquidatedHedgeReopensAtTheNextRebalance() throws {
         // Weekly rebalancing; liquidated on day 3; re-opened at the close of day 7.
         var bars = [F.flat("10"), F.flat("10"), F.flat("10"), ("10", "30", "10", "25")]
         bars += [F.flat("25"), F.flat("25"), F.flat("25"), F.flat("24"), F.flat("24")]
-        let result = HedgeSimulation.run(F.daily(bars), funding: [], config: F.config(k: F.rate("2"), period: .days(7)))
+        let result = HedgeSimulation.run(
+            F.daily(bars), funding: [], config: F.config(k: F.rate("2"), period: .days(7), rule: .keepRemainder))
         #expect(result.events.map(\.kind) == [.open, .liquidation, .rehedge])
         #expect(result.liquidations == 1)
         #expect(result.rebalances == 1)

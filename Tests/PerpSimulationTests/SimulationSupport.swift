@@ -56,12 +56,16 @@ func settlement(hours: Int64, _ value: String, interval: Int64 = 1) -> FundingRa
     FundingRate(time: Timestamp(milliseconds: t0 + hours * hour), rate: rate(value), interval: .hours(interval))
 }
 
-/// A venue with the reference defaults and the given overrides.
+/// A venue with the reference defaults and the given overrides. The arithmetic tests keep the
+/// reference liquidation rule (shared/bench/limit.c: the account keeps what is left after the
+/// fill), so each figure is checked without the rule's forfeit; `LiquidationRuleTests` check the
+/// venues' rules.
 func venue(
     mode: MarginMode = .cross, maintenance: String = "0.01", taker: String = "0.0005", maker: String = "0.0002",
-    slippage: SlippageModel = .none
+    slippage: SlippageModel = .none, rule: LiquidationRule = .keepRemainder
 ) -> VenueConfig {
     var config = VenueConfig()
+    config.liquidationRule = rule
     config.marginMode = mode
     config.maintenanceFraction = rate(maintenance)
     config.takerFee = rate(taker)

@@ -203,14 +203,18 @@ extension VenueTests {
             #expect(result.finalEquity == usd("98.5"))
         }
 
-        @Test("a gap far through the liquidation price still fills at the liquidation price")
-        func gapFillsAtLiquidationPrice() {
+        @Test("a gap far through the liquidation price fills at the open; past bankruptcy the insurance fund bears the rest")
+        func gapFillsAtTheOpen() {
+            // Nobody trades at 67.39 when the bar opens at 40 (issue 10, point 1): closed at 40,
+            // realised 30 · (40 − 100) = −1800, fee 1200 · 0.0005 = 0.6, left 998.5 − 1800.6 < 0.
             let bars = series([.flat("100"), Bar("40", "41", "39", "40")])
             let (result, _) = run(bars, [0: .enter(.long, leverage: Rate(3))])
-            #expect(result.fills.last?.price == px(Self.longLiquidation))
+            #expect(result.fills.last?.price == px("40"))
             #expect(result.fills.last?.reason == .liquidation)
-            #expect(result.finalEquity == usd("19.20631341"))
-            #expect(result.insuranceFundDraws.isZero)
+            #expect(result.fills.last?.insuranceCover == usd("802.1"))
+            #expect(result.finalEquity.isZero)
+            #expect(result.insuranceFundDraws == usd("802.1"))
+            #expect(result.trades.first?.netPnL == usd("-1000"))  // all the capital, no more
         }
 
         @Test("a shortfall beyond the collateral is an insurance-fund draw; the account stops at zero")
@@ -219,7 +223,8 @@ extension VenueTests {
             // (3000 − 955) / 29.7 = 68.855218855… → 68.85521886; notional 2065.6565658,
             // realised −934.3434342, fee 30.984848487 → 30.98484849;
             // 955 − 934.3434342 − 30.98484849 = −10.32828269.
-            let bars = series([.flat("100"), Bar("40", "41", "39", "40"), .flat("40")])
+            // The bar opens above the liquidation price and trades through it (no gap).
+            let bars = series([.flat("100"), Bar("80", "81", "39", "40"), .flat("40")])
             let (result, seen) = run(bars, [0: .enter(.long, leverage: Rate(3))], config: venue(taker: "0.015"))
             #expect(result.fills.last?.price == px("68.85521886"))
             #expect(result.fills.last?.fee == usd("30.98484849"))
@@ -282,7 +287,7 @@ extension VenueTests {
         func noCollateralNoPosition() {
             // The shortfall scenario leaves the balance at zero; `.enter` then refuses to trade
             // (`guard balance > 0`), and so do `.target` and market orders.
-            let bars = series([.flat("100"), Bar("40", "41", "39", "40"), .flat("40"), .flat("40"), .flat("40")])
+            let bars = series([.flat("100"), Bar("80", "81", "39", "40"), .flat("40"), .flat("40"), .flat("40")])
             let config = venue(taker: "0.015")
             let (entered, _) = run(bars, [0: .enter(.long, leverage: Rate(3)), 2: .enter(.long, leverage: Rate(3))], config: config)
             #expect(entered.fills.count == 2)
@@ -319,12 +324,14 @@ extension VenueTests {
             #expect(
                 result.fills == [
                     // 100 + 0.1; fee 1001 · 0.0005 = 0.5005.
+                    // Stamped with the bar's close (issue 10, point 6).
                     FillRecord(
-                        time: Timestamp(milliseconds: t0), bar: 0, side: .long, quantity: qty("10"), price: px("100.1"), fee: usd("0.5005"),
+                        time: Timestamp(milliseconds: t0 + hour), bar: 0, side: .long, quantity: qty("10"), price: px("100.1"),
+                        fee: usd("0.5005"),
                         realizedPnL: .zero, reason: .signal),
                     // 100 − 0.1; fee 999 · 0.0005 = 0.4995; realised 999 − 1001 = −2.
                     FillRecord(
-                        time: Timestamp(milliseconds: t0 + hour), bar: 1, side: .short, quantity: qty("10"), price: px("99.9"),
+                        time: Timestamp(milliseconds: t0 + 2 * hour), bar: 1, side: .short, quantity: qty("10"), price: px("99.9"),
                         fee: usd("0.4995"),
                         realizedPnL: usd("-2"), reason: .signal),
                 ])
@@ -377,7 +384,8 @@ extension VenueTests {
             #expect(
                 result.fills == [
                     FillRecord(
-                        time: Timestamp(milliseconds: t0), bar: 0, side: .long, quantity: qty("10"), price: px("100"), fee: usd("0.5"),
+                        time: Timestamp(milliseconds: t0 + hour), bar: 0, side: .long, quantity: qty("10"), price: px("100"),
+                        fee: usd("0.5"),
                         realizedPnL: .zero,
                         reason: .limit)
                 ])
@@ -519,20 +527,24 @@ extension VenueTests {
             let bars = series([.flat("100"), .flat("100"), Bar("150", "151", "149", "150")])
             let (result, _) = run(bars, [0: .enter(.short, leverage: Rate(3)), 1: stop])
             #expect(result.fills.map(\.reason) == [.signal, .liquidation])
-            #expect(result.fills.last?.price == px(VenueTests.Liquidations.shortLiquidation))
-            #expect(result.finalEquity == usd("37.60965375"))
+            // Through the gap: closed at the open, 150; 998.5 − 30 · 50 − 2.25 < 0.
+            #expect(result.fills.last?.price == px("150"))
+            #expect(result.finalEquity.isZero)
+            #expect(result.insuranceFundDraws == usd("503.75"))
         }
 
         @Test("a gap through a long's liquidation price and a deeper stop: liquidation first")
         func longGapLiquidationFirst() {
             // The path from the previous close (100) down to the open (50) passes the liquidation
             // price 67.3905724 before the stop at 60, as it does for a short gapping up and as it
-            // does inside a bar; with no stop resting, the same gap liquidates at 67.3905724.
+            // does inside a bar; both would fill at the open, 50: the liquidation takes it.
             let bars = series([.flat("100"), .flat("100"), Bar("50", "51", "45", "48")])
             let (result, _) = run(bars, [0: .enter(.long, leverage: Rate(3)), 1: Self.deepStop])
             #expect(result.fills.map(\.reason) == [.signal, .liquidation])
-            #expect(result.insuranceFundDraws.isZero)
-            #expect(result.finalEquity == usd("19.20631341"))
+            #expect(result.fills.last?.price == px("50"))
+            // 998.5 − 30 · 50 − 0.75 = −502.25: the insurance fund's.
+            #expect(result.insuranceFundDraws == usd("502.25"))
+            #expect(result.finalEquity.isZero)
         }
 
         @Test("a flip from long to short realises PnL only on the closed part")
@@ -611,11 +623,17 @@ extension VenueTests {
             var maintenance = "0.05"
             /// A taker fee above the maintenance fraction makes liquidations end in shortfalls.
             var taker = "0.0005"
-            var testDescription: String { "seed \(seed) \(mode.rawValue) \(slippage) m \(maintenance) fee \(taker)" }
+            var rule = LiquidationRule.keepRemainder
+            var testDescription: String { "seed \(seed) \(mode.rawValue) \(slippage) m \(maintenance) fee \(taker) \(rule.name)" }
         }
 
         static let cases: [Case] = (1...6).flatMap { seed -> [Case] in
-            [
+            let seed = UInt64(seed)
+            let forfeiting: [Case] = [
+                Case(seed: seed, mode: .cross, slippage: .none, rule: .binanceUSDM),
+                Case(seed: seed, mode: .isolated, slippage: .fixed(rate("0.0005")), rule: .binanceUSDM),
+            ]
+            return forfeiting + [
                 Case(seed: UInt64(seed), mode: .cross, slippage: .none),
                 Case(seed: UInt64(seed), mode: .isolated, slippage: .fixed(rate("0.0005"))),
                 Case(seed: UInt64(seed), mode: .cross, slippage: .volumeShare(impact: rate("0.1"), cap: rate("0.01"))),
@@ -629,7 +647,7 @@ extension VenueTests {
             let count = 300
             let bars = randomWalk(seed: run.seed &* 7919, bars: count, jump: 150_000)
             let funding = hourlyFunding(seed: run.seed &* 104_729, bars: count)
-            var config = venue(mode: run.mode, maintenance: run.maintenance, taker: run.taker, slippage: run.slippage)
+            var config = venue(mode: run.mode, maintenance: run.maintenance, taker: run.taker, slippage: run.slippage, rule: run.rule)
             config.lotSize = qty("0.01")
             var tester = Backtester(strategy: RandomTrader(seed: run.seed, bars: count), config: config, initialCapital: usd("1000"))
             let result = tester.run(bars, funding: funding)
@@ -663,11 +681,13 @@ extension VenueTests {
             let fundingSum = result.funding.reduce(Notional.zero) { $0 + $1.payment }
             #expect(fees == result.feesPaid)
             #expect(fundingSum == result.fundingPaid)
-            // balance + margin = capital + Σ realised − fees − funding + insurance draws, so
-            // final equity = that + unrealised PnL at the last close.
+            // balance + margin = capital + Σ realised − fees − funding − margin forfeited at
+            // liquidations + insurance draws, so final equity = that + unrealised PnL at the last close.
             let expected =
-                result.initialCapital + realized - result.feesPaid - result.fundingPaid + result.insuranceFundDraws
-                + Notional(raw: ledger.unrealized(at: lastClose))
+                result.initialCapital + realized - result.feesPaid - result.fundingPaid - result.marginForfeited
+                + result.insuranceFundDraws + Notional(raw: ledger.unrealized(at: lastClose))
+            #expect(result.fills.reduce(Notional.zero) { $0 + $1.forfeited } == result.marginForfeited)
+            if run.rule == .keepRemainder { #expect(result.marginForfeited.isZero) }
             #expect(result.finalEquity == expected)
             #expect(result.equity.equity.last == result.finalEquity.raw)
             #expect(result.equity.position.last == ledger.quantity)
