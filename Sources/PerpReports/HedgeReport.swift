@@ -87,7 +87,12 @@ public enum HedgeReport {
                 "opened",
                 "at $\(result.initialPrice) with collateral \(usd(result.initialCollateral)); liquidation price \(firstLiquidation)"
             ),
-            ("liquidations", result.liquidations == 0 ? "0 (survived)" : String(result.liquidations)),
+            (
+                "liquidations",
+                (result.liquidations == 0 ? "0 (survived)" : String(result.liquidations))
+                    + "; rule \(config.liquidationRule.name)"
+                    + (result.forfeited.isPositive ? ", margin forfeited \(usd(result.forfeited))" : "")
+            ),
             ("rebalances", String(result.rebalances)),
             ("collateral deposited", "\(usd(result.collateralDeposited)) (opening \(usd(result.initialCollateral)) included)"),
             ("collateral withdrawn", usd(result.collateralWithdrawn)),
@@ -125,13 +130,14 @@ public enum HedgeReport {
 
     private static func liquidationsTable(_ events: [HedgeEvent]) -> String {
         ReportPage.listTable(
-            events, headings: ["#", "Time", "Price", "Collateral left", "Shortfall"], limit: maximumLiquidationRows,
+            events, headings: ["#", "Time", "Price", "Collateral left", "Forfeited", "Shortfall"], limit: maximumLiquidationRows,
             empty: "None: the short was never liquidated.",
             shortened: { "The first \(maximumLiquidationRows) of \($0) liquidations; the JSON output lists them all." },
             cells: { index, event in
                 let shortfall = event.shortfall.isPositive ? usd(event.shortfall) : ""
                 let cells = [
-                    String(index + 1), event.time.iso8601, "$" + event.price.formatted(places: 4), usd(event.collateralAfter), shortfall,
+                    String(index + 1), event.time.iso8601, "$" + event.price.formatted(places: 4), usd(event.collateralAfter),
+                    event.forfeited.isPositive ? usd(event.forfeited) : "", shortfall,
                 ]
                 return cells.map { ReportPage.Cell($0) }
             })

@@ -201,15 +201,17 @@ public struct HedgeSimulation: Sendable {
     /// The arguments must be valid (positive stake, multiples and periods; `M` in (0, 1)).
     public static func survivalTable(
         series: CandleSeries, funding: [FundingRate], stake: Quantity, multiples: [Rate] = defaultMultiples,
-        periods: [TimeSpan] = defaultPeriods, maintenance: Rate = HedgeSimulation.lighterMaintenance, takerFee: Rate = .zero
+        periods: [TimeSpan] = defaultPeriods, maintenance: Rate = HedgeSimulation.lighterMaintenance, takerFee: Rate = .zero,
+        liquidationRule: LiquidationRule = .lighter
     ) -> [[SurvivalCell]] {
         let sorted = sortedByTime(funding)
         let values = StakeValues(series: series, stake: stake)
         return multiples.map { k in
             periods.map { period in
-                let config = Config(
+                var config = Config(
                     stake: stake, collateralMultiple: k, rebalance: period, maintenanceFraction: maintenance, takerFee: takerFee,
                     recordSeries: false)
+                config.liquidationRule = liquidationRule
                 return SurvivalCell(run(series, sortedFunding: sorted, config: config, stakeValues: values))
             }
         }

@@ -47,6 +47,10 @@ struct HedgeHistory {
 
 /// Option parsing shared by the two commands.
 enum HedgeOptions {
+    /// The help text of the hedge commands' `--liquidation-rule` (Lighter's by default: the hedge venue).
+    static let liquidationRuleHelp =
+        "What a liquidation leaves in the hedge account: lighter (default) and conservative (the venue keeps the margin left), binance-usdm (the same, as Binance USD-M does), keep-remainder (optimistic: you keep it). See docs/venues.md."
+
     static func fee(_ text: String) throws -> Rate {
         let fee: Rate = try Parse.nonNegative(text, "--fee", "a fraction of the traded notional", example: "0.0005")
         guard fee < Rate.one else {
@@ -82,8 +86,9 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
             after each boundary) realise the short's PnL and move the collateral back to k·q·P at the \
             new price: a deposit when the price rose, a withdrawal when it fell. Each bar the short \
             is liquidated if the bar's high reaches its exact liquidation price for the collateral it \
-            has (T + q·(E − P_liq) = M·q·P_liq); it then closes at that price, keeps what is left, \
-            and re-opens at the next rebalance. Funding settles at each bar's open from --funding \
+            has (T + q·(E − P_liq) = M·q·P_liq); it then closes at that price (at the open when the bar \
+            opens past it), what is left follows --liquidation-rule (Lighter's, by default: the venue \
+            keeps it), and the short re-opens at the next rebalance. Funding settles at each bar's open from --funding \
             (positive rate: longs pay shorts, so the short receives).
 
             Hedged value = stake value + collateral equity − net deposits, so money you moved in is \
@@ -105,6 +110,7 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
     @Option(help: "Taker fee as a fraction of traded notional (0.0005 = 5 bps), on opening, re-opening and liquidation.") var fee: String =
         "0"
     @Option(help: "Also write an HTML report with charts of the hedged and unhedged value to this file.") var report: String?
+    @Option(help: ArgumentHelp(HedgeOptions.liquidationRuleHelp)) var liquidationRule: String = "lighter"
     @Flag(help: "Print JSON.") var json = false
 
     func config() throws -> HedgeSimulation.Config {
@@ -113,8 +119,9 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
         let period = try HedgeOptions.period(rebalance, "--rebalance")
         let margin = try Parse.fraction(marginFraction, "--margin-fraction", example: "0.2")
         let fee = try HedgeOptions.fee(self.fee)
-        let config = HedgeSimulation.Config(
+        var config = HedgeSimulation.Config(
             stake: stake, collateralMultiple: k, rebalance: period, maintenanceFraction: margin, takerFee: fee)
+        config.liquidationRule = try Parse.liquidationRule(liquidationRule)
         do { try config.validate() } catch { throw CLIError(String(describing: error)) }
         return config
     }
@@ -124,6 +131,7 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
         let history = try HedgeHistory.load(data: data, funding: funding)
         let result = HedgeSimulation.run(history.series, funding: history.funding, config: config)
         var notes = history.notes
+        notes.append("liquidation rule \(config.liquidationRule.name): \(config.liquidationRule.summary)")
         if result.liquidations > 0 {
             notes.append(
                 "liquidated \(result.liquidations) time(s): raise --collateral-multiple or shorten --rebalance (see `nmrperp hedge survival`)"
@@ -142,6 +150,7 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
         for event in liquidations.prefix(20) {
             print(
                 "  liquidated \(event.time.iso8601) at $\(event.price.formatted(places: 4)): $\(event.collateralAfter.formatted(places: 2)) left"
+                    + (event.forfeited.isPositive ? ", $\(event.forfeited.formatted(places: 2)) forfeited to the venue" : "")
                     + (event.shortfall.isPositive ? ", shortfall $\(event.shortfall.formatted(places: 2))" : ""))
         }
         if liquidations.count > 20 { print("  … \(liquidations.count - 20) more (see --json)") }
@@ -169,6 +178,7 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
             ("initial_collateral", .exact(result.initialCollateral)),
             ("funding_settlements", .int(result.fundingSettlements)), ("fees_paid", .exact(result.feesPaid)),
             ("shortfall", .exact(result.shortfall)),
+            ("liquidation_rule", .string(config.liquidationRule.name)), ("margin_forfeited", .exact(result.forfeited)),
             ("max_collateral_drawdown", .double(result.maxCollateralDrawdown)),
             ("max_liquidation_proximity", .double(result.maxLiquidationProximity)),
             ("final_collateral_equity", .exact(result.finalCollateralEquity)), ("short_open_at_end", .bool(result.shortOpenAtEnd)),
@@ -214,6 +224,7 @@ struct HedgeSurvivalCommand: AsyncParsableCommand {
     @Option(help: "Rebalancing periods to try, comma-separated (1d, 7d, 30d, 12h).") var periods: String = "7d,30d,90d"
     @Option(help: "Maintenance margin fraction M of the venue (Lighter NMR: 0.2).") var marginFraction: String = "0.2"
     @Option(help: "Taker fee as a fraction of traded notional (0.0005 = 5 bps).") var fee: String = "0"
+    @Option(help: ArgumentHelp(HedgeOptions.liquidationRuleHelp)) var liquidationRule: String = "lighter"
     @Flag(help: "Print JSON: a list of cells.") var json = false
 
     func run() async throws {
@@ -224,13 +235,14 @@ struct HedgeSurvivalCommand: AsyncParsableCommand {
         let periods = try HedgeOptions.list(self.periods, "--periods", example: "7d,30d,90d") { try HedgeOptions.period($0, "--periods") }
         let margin = try Parse.fraction(marginFraction, "--margin-fraction", example: "0.2")
         let fee = try HedgeOptions.fee(self.fee)
+        let rule = try Parse.liquidationRule(liquidationRule)
         let history = try HedgeHistory.load(data: data, funding: funding)
         let table = HedgeSimulation.survivalTable(
             series: history.series, funding: history.funding, stake: stake, multiples: multiples, periods: periods, maintenance: margin,
-            takerFee: fee)
+            takerFee: fee, liquidationRule: rule)
         if json {
             for note in history.notes { printError("note: \(note)") }
-            emit(json: .array(table.flatMap { $0.map { HedgeSurvivalCommand.cellJSON($0, stake: stake, margin: margin) } }))
+            emit(json: .array(table.flatMap { $0.map { HedgeSurvivalCommand.cellJSON($0, stake: stake, margin: margin, rule: rule) } }))
             return
         }
         let header = ["k"] + periods.map(\.description)
@@ -240,6 +252,7 @@ struct HedgeSurvivalCommand: AsyncParsableCommand {
         print(
             "ok: never liquidated; N liq: liquidated N times (re-hedged at the next rebalance). \(history.series.count) bars, stake \(stake) NMR, M = \(margin)."
         )
+        print("liquidation rule \(rule.name): \(rule.summary) (the counts do not depend on it; what is left does)")
         let smallest = periods.indices.map { column -> String in
             let safe = zip(multiples, table).filter { $0.1[column].survived }.map(\.0).min()
             return "\(periods[column]): \(safe.map(\.description) ?? "none of these")"
@@ -248,7 +261,7 @@ struct HedgeSurvivalCommand: AsyncParsableCommand {
         for note in history.notes { print("note: \(note)") }
     }
 
-    static func cellJSON(_ cell: SurvivalCell, stake: Quantity, margin: Rate) -> JSONValue {
+    static func cellJSON(_ cell: SurvivalCell, stake: Quantity, margin: Rate, rule: LiquidationRule) -> JSONValue {
         .object([
             ("collateral_multiple", .exact(cell.collateralMultiple)), ("period", .string(cell.period.description)),
             ("period_days", .double(cell.period.days)), ("liquidations", .int(cell.liquidations)), ("survived", .bool(cell.survived)),
@@ -256,7 +269,7 @@ struct HedgeSurvivalCommand: AsyncParsableCommand {
             ("max_liquidation_proximity", .double(cell.maxLiquidationProximity)), ("collateral_deposited", .exact(cell.deposited)),
             ("collateral_withdrawn", .exact(cell.withdrawn)), ("funding_paid", .exact(cell.fundingPaid)),
             ("shortfall", .exact(cell.shortfall)),
-            ("stake_nmr", .exact(stake)), ("margin_fraction", .exact(margin)),
+            ("stake_nmr", .exact(stake)), ("margin_fraction", .exact(margin)), ("liquidation_rule", .string(rule.name)),
         ])
     }
 }

@@ -22,8 +22,10 @@ struct PoolSimulate: AsyncParsableCommand {
             rounded down) after every deposit and withdrawal and every --rebalance period. Funding is \
             paid at each settlement (position × mark × rate; a positive rate is paid by longs, so the \
             short receives it). When a bar's high reaches the short's liquidation price \
-            (collateral + q·E) / (q·(1 + M)), the short is closed there, the loss is counted (NAV never \
-            goes below zero) and the hedge is restored at the bar's close. Trades and liquidations pay no fee.
+            (collateral + q·E) / (q·(1 + M)), the short is closed there (at the open when the bar opens \
+            past it), what is left follows --liquidation-rule (Lighter's by default: the venue keeps it), \
+            a loss beyond the collateral is the venue's insurance fund's (NAV never goes below zero), \
+            and the hedge is restored at the bar's close. Trades and liquidations pay no fee.
 
             Shares. The operator seeds the pool with --operator-deposit at one share per USDC. A deposit \
             mints ⌊amount × shares / NAV⌋ shares; a withdrawal pays ⌊shares × NAV / total shares⌋; both \
@@ -61,6 +63,7 @@ struct PoolSimulate: AsyncParsableCommand {
     @Option(help: "Largest random deposit (USDC).") var maxDeposit: String = "10000"
     @Option(help: "Chance that a request by a holder is a withdrawal.") var withdrawProbability: String = "0.4"
     @Flag(help: "Do not let the operator top up after deposits dilute it below its minimum share.") var noTopUp = false
+    @Option(help: ArgumentHelp(HedgeOptions.liquidationRuleHelp)) var liquidationRule: String = "lighter"
     @Flag(help: "Print JSON.") var json = false
 
     func configuration() throws -> PoolSimulationConfig {
@@ -97,6 +100,7 @@ struct PoolSimulate: AsyncParsableCommand {
             )
         }
         config.withdrawalProbability = probability
+        config.liquidationRule = try Parse.liquidationRule(liquidationRule)
         config.operatorTopUp = !noTopUp
         return config
     }
@@ -145,6 +149,7 @@ struct PoolSimulate: AsyncParsableCommand {
             ("operator_deposits", .int(result.events.filter { $0.kind == .operatorDeposit }.count)),
             ("rebalances", .int(result.rebalances)),
             ("liquidations", .int(result.liquidations)), ("insurance_shortfall", .exact(result.insuranceShortfall)),
+            ("liquidation_rule", .string(result.liquidationRule.name)), ("margin_forfeited", .exact(result.marginForfeited)),
             ("funding_received", .exact(result.fundingReceived)), ("funding_settlements", .int(result.fundingSettlements)),
             ("operator_fees", .exact(result.operatorFeesEarned)), ("max_invariant_error", .exact(result.maxInvariantError)),
             ("invariant_checks", .int(result.invariantChecks)), ("invariant_violations", .int(result.violations.count)),
@@ -214,8 +219,9 @@ struct PoolSimulate: AsyncParsableCommand {
             ("rebalances", String(result.rebalances)),
             (
                 "liquidations",
-                result.insuranceShortfall.isZero
-                    ? String(result.liquidations) : "\(result.liquidations) (insurance fund covered $\(money(result.insuranceShortfall)))"
+                "\(result.liquidations) (rule \(result.liquidationRule.name)"
+                    + (result.marginForfeited.isZero ? "" : "; margin forfeited $\(money(result.marginForfeited))")
+                    + (result.insuranceShortfall.isZero ? "" : "; insurance fund covered $\(money(result.insuranceShortfall))") + ")"
             ),
             (
                 "funding",
