@@ -46,12 +46,16 @@ public struct OrderRequest: Hashable, Sendable {
     public var kind: Kind
     /// Never increases the position: trimmed (or dropped) to what would reduce it.
     public var reduceOnly: Bool
+    /// Why its fill happens (a bot's take-profit target: ``FillReason/target``); `nil`: the
+    /// order's kind says (`signal` at the close, `limit` or `stop` when reached).
+    public var reason: FillReason?
 
-    public init(side: Side, quantity: Quantity, kind: Kind, reduceOnly: Bool = false) {
+    public init(side: Side, quantity: Quantity, kind: Kind, reduceOnly: Bool = false, reason: FillReason? = nil) {
         self.side = side
         self.quantity = quantity
         self.kind = kind
         self.reduceOnly = reduceOnly
+        self.reason = reason
     }
 }
 
@@ -62,8 +66,11 @@ public enum StrategyAction: Hashable, Sendable {
     case enter(Side, leverage: Rate)
     /// Trade at the close to a signed position of exactly this size.
     case target(Quantity)
-    /// Close everything at the close.
+    /// Close everything at the close (reason ``FillReason/signal``).
     case flatten
+    /// Close everything at the close because of a rule (a time exit, the circuit breaker, the
+    /// kill switch): as `flatten`, the fill and the trade carry `reason`.
+    case exit(FillReason)
     /// Place these orders (market orders fill at the close; others rest).
     case submit([OrderRequest])
     /// Cancel every resting order.
