@@ -182,6 +182,13 @@ struct BacktestCommand: AsyncParsableCommand {
                     "\(result.fundingPaid.formatted(places: 2)) over \(result.funding.count) settlements (negative: received)"
                 ),
             ]))
+        if !metrics.exitsByReason.isEmpty {
+            print("\nexits by reason" + (metrics.openTrades > 0 ? " (\(metrics.openTrades) still open at the end, not counted)" : ""))
+            print(
+                TextTable.grid(
+                    ["exit", "trades", "won", "net P&L"],
+                    metrics.exitsByReason.map { [$0.label, String($0.trades), String($0.wins), $0.netPnL.formatted(places: 2)] }))
+        }
         if strategy == .nmrBot {
             let counts = Dictionary(grouping: botJournal, by: \.event).mapValues(\.count)
             let summary = JournalEvent.allCases.compactMap { event in counts[event].map { "\(event.rawValue) \($0)" } }.joined(

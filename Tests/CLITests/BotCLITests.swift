@@ -199,4 +199,30 @@ import Testing
         let unknown = try CLI.run(["bot", "journal", "--run", "nope"], environment: env)
         #expect(unknown.stderr.contains("no run \"nope\""), "\(unknown.stderr)")
     }
+
+    /// The summary, `--json` and the trades CSV say why each trade closed.
+    @Test func exitsAreCountedByReason() throws {
+        let data = try Self.bars()
+        let home = try BotConfigCLITests.folder()
+        let env = ["NMRPERP_HOME": home]
+        let csv = home + "/trades.csv"
+        let json = try CLI.run(["backtest", "--strategy", "nmr-bot", "--data", data, "--json", "--trades", csv], environment: env)
+        #expect(json.status == 0, "\(json.stderr)")
+        let object = try json.json()
+        let exits = try #require(object["exits_by_reason"] as? [String: [String: Any]], "\(json.stdout)")
+        let closed = try #require(object["trades"] as? Int) - (object["open_trades"] as? Int ?? 0)
+        #expect(exits.values.compactMap { $0["trades"] as? Int }.reduce(0, +) == closed)
+        #expect(exits["circuit_breaker"] != nil || exits["stop"] != nil, "\(exits)")
+        #expect(Set(exits.keys).isSubset(of: ["stop", "target", "time_exit", "circuit_breaker", "kill_switch", "liquidation", "end"]))
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").dropFirst()
+        for row in rows {
+            let reason = row.split(separator: ",", omittingEmptySubsequences: false)[6]
+            #expect(reason.isEmpty || exits[String(reason)] != nil, "\(row)")
+        }
+
+        let text = try CLI.run(["backtest", "--strategy", "nmr-bot", "--data", data], environment: env)
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("exits by reason"), "\(text.stdout)")
+        #expect(text.stdout.contains("net P&L"))
+    }
 }
