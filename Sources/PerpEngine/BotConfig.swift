@@ -50,8 +50,14 @@ public struct BotConfig: Sendable, Equatable {
         public var stopLoss = Rate("0.025")!
         /// Take profit, fixed at entry.
         public var takeProfit = Rate("0.05")!
-        /// Close a position that has not moved favourably within this time.
+        /// Time exit (spec §4): from this long after entry on, a position is closed at the first
+        /// bar close at which it is not in profit by at least `timeExitMinProfit` (checked at
+        /// every close while it is open, not once; see ``TradingKernel/inProfit(_:entry:close:byAtLeast:)``).
         public var timeExit = TimeSpan.hours(6)
+        /// The time exit's minimum profit, a fraction of the entry price on the price alone
+        /// (0.002 = 0.2 %); at 0 any close beyond the entry in the position's favour is in
+        /// profit, a close exactly at the entry is not. From 0 up to, not including, `takeProfit`.
+        public var timeExitMinProfit = Rate.zero
         /// Circuit breaker: a move larger than this within `circuitWindow` closes everything and
         /// blocks entries for `circuitCooldown`.
         public var circuitMove = Rate("0.08")!
@@ -140,6 +146,11 @@ public struct BotConfig: Sendable, Equatable {
         fraction(r.circuitMove, "risk.circuit_move")
         fraction(r.riskPerTrade, "risk.risk_per_trade")
         positive(r.timeExit, "risk.time_exit")
+        if r.timeExitMinProfit.isNegative || r.timeExitMinProfit >= r.takeProfit {
+            found.append(
+                "risk.time_exit_min_profit must be from 0 up to, not including, risk.take_profit (\(r.takeProfit)) (got \(r.timeExitMinProfit))"
+            )
+        }
         positive(r.circuitWindow, "risk.circuit_window")
         positive(r.circuitCooldown, "risk.circuit_cooldown")
         positive(r.volatilityWindow, "risk.volatility_window")

@@ -4,14 +4,16 @@ import PerpSimulation
 /// Runs the trading kernel on the simulated venue (backtests; paper trading feeds the same
 /// kernel from live data). Each bar: the fills and funding since the last bar, then the bar
 /// itself, go to the kernel; its commands become venue actions; its journal rows are kept.
+/// Every exit carries its rule's ``FillReason``: the stop `stop`, the target `target`, the
+/// kernel's closes `time_exit`, `circuit_breaker` or `kill_switch`.
 public struct BotStrategy: Strategy, Sendable {
     public private(set) var kernel: TradingKernel
     public private(set) var journal: [JournalEntry] = []
     /// Funding rates to feed the funding-anomaly signal, by time.
     private var fundingRates: [FundingRate]
     private var fundingIndex = 0
-    /// A close asked for between bars (the kill switch).
-    private var closeRequested = false
+    /// A close asked for between bars (the kill switch), with its reason.
+    private var closeRequested: FillReason?
 
     public init(kernel: TradingKernel, fundingRates: [FundingRate] = []) {
         self.kernel = kernel
@@ -32,7 +34,7 @@ public struct BotStrategy: Strategy, Sendable {
         for command in kernel.handle(event) {
             switch command {
             case .journal(let entry): journal.append(entry)
-            case .close: closeRequested = true
+            case .close(let reason): closeRequested = reason
             case .open, .cancelOrders: break
             }
         }
@@ -64,11 +66,11 @@ public struct BotStrategy: Strategy, Sendable {
             candle, equity: { balance + margin + mark.times(position) - costBasis }, position: position, journal: &journal,
             actions: &actions)
         // Most bars: nothing at all to do.
-        if actions.isEmpty && !closeRequested { return nil }
+        if actions.isEmpty && closeRequested == nil { return nil }
         var action: StrategyAction?
-        if closeRequested {
-            closeRequested = false
-            if !account.isFlat { action = .flatten }
+        if let reason = closeRequested {
+            closeRequested = nil
+            if !account.isFlat { action = .exit(reason) }
         }
         for command in actions {
             switch command {
@@ -79,10 +81,10 @@ public struct BotStrategy: Strategy, Sendable {
                 action = .replaceOrders([
                     OrderRequest(side: side, quantity: quantity, kind: .market),
                     OrderRequest(side: exit, quantity: quantity, kind: .stop(stop), reduceOnly: true),
-                    OrderRequest(side: exit, quantity: quantity, kind: .limit(target), reduceOnly: true),
+                    OrderRequest(side: exit, quantity: quantity, kind: .limit(target), reduceOnly: true, reason: .target),
                 ])
-            case .close:
-                action = .flatten
+            case .close(let reason):
+                action = .exit(reason)
             case .cancelOrders:
                 if action == nil { action = .cancelAll }
             }

@@ -45,8 +45,9 @@ public enum KernelEvent: Sendable {
 public enum KernelCommand: Sendable, Equatable {
     /// A market entry with its exit plan fixed before entry: a reduce-only stop and target.
     case open(side: Side, quantity: Quantity, stop: Price, target: Price)
-    /// Close everything and cancel the exit orders.
-    case close(reason: String)
+    /// Close everything and cancel the exit orders; the fill and the trade carry `reason`
+    /// (``FillReason/timeExit``, ``FillReason/circuitBreaker`` or ``FillReason/killSwitch``).
+    case close(reason: FillReason)
     /// Cancel resting orders (after a stop or target filled).
     case cancelOrders
     case journal(JournalEntry)
@@ -89,7 +90,6 @@ public struct TradingKernel: Sendable {
     private var side: Side?
     private var entryPrice: Price?
     private var entryTime: Timestamp?
-    private var bestFavorable: Price?
     private var pendingEntry:
         (side: Side, stop: Price, target: Price, leverage: Rate, signals: JournalSignals, reason: String, decided: Timestamp)?
 
@@ -132,7 +132,7 @@ public struct TradingKernel: Sendable {
                 .journal(JournalEntry(time: time, event: .stateChange, reason: "kill switch: \(reason); reducing only"))
             ]
             // Close whatever the venue holds, even an entry whose fill the kernel has not seen yet.
-            commands.append(.close(reason: "kill switch"))
+            commands.append(.close(reason: .killSwitch))
             clearPosition()
             pendingEntry = nil
             return commands
@@ -177,7 +177,6 @@ public struct TradingKernel: Sendable {
                 entryPrice = fill.price
                 // Market entries execute at the close of the bar that decided them.
                 entryTime = pending.decided
-                bestFavorable = fill.price
                 commands.append(
                     .journal(
                         JournalEntry(
@@ -195,7 +194,7 @@ public struct TradingKernel: Sendable {
             case .stop:
                 event = .stop
                 reason = "stop loss \(config.risk.stopLoss) from entry"
-            case .limit:
+            case .target:
                 event = .target
                 reason = "take profit \(config.risk.takeProfit) from entry"
             case .liquidation:
@@ -228,7 +227,6 @@ public struct TradingKernel: Sendable {
         side = nil
         entryPrice = nil
         entryTime = nil
-        bestFavorable = nil
     }
 
     // MARK: Bars
@@ -311,24 +309,27 @@ public struct TradingKernel: Sendable {
                         "price moved \(formatPercent(move)) within \(config.risk.circuitWindow) (limit \(formatPercent(config.risk.circuitMove.doubleValue))); no entries until \(until.iso8601)"
                 ))
             if !position.isZero {
-                actions.append(.close(reason: "circuit breaker"))
+                actions.append(.close(reason: .circuitBreaker))
                 pendingExit(.circuitBreaker)
             }
             pendingEntry = nil
             return
         }
 
-        // Managing an open position: the time exit.
+        // Managing an open position: the time exit (spec §4), at every bar's close from
+        // `time_exit` after entry on while the position is open.
         if let held = side, let entryPrice, let entryTime, !position.isZero {
-            let favorable = held == .long ? bar.high : bar.low
-            if let best = bestFavorable { bestFavorable = held == .long ? max(best, favorable) : min(best, favorable) }
-            let moved = held == .long ? (bestFavorable ?? entryPrice) > entryPrice : (bestFavorable ?? entryPrice) < entryPrice
-            if decisionTime - entryTime >= config.risk.timeExit, !moved {
+            let minimum = config.risk.timeExitMinProfit
+            if decisionTime - entryTime >= config.risk.timeExit,
+                !Self.inProfit(held, entry: entryPrice, close: bar.close, byAtLeast: minimum)
+            {
                 journal.append(
                     JournalEntry(
                         time: decisionTime, event: .timeExit, side: held, price: bar.close, quantity: position.magnitude,
-                        reason: "no favourable move within \(config.risk.timeExit) of entry"))
-                actions.append(.close(reason: "time exit"))
+                        reason:
+                            "\(decisionTime - entryTime) after entry (time exit \(config.risk.timeExit)): close \(bar.close) vs entry \(entryPrice) is not in profit by at least \(minimum) of the entry price"
+                    ))
+                actions.append(.close(reason: .timeExit))
                 pendingExit(.timeExit)
             }
             return
@@ -411,6 +412,17 @@ public struct TradingKernel: Sendable {
         let end = config.risk.quietEndHour
         if start == end { return false }
         return start < end ? (hour >= start && hour < end) : (hour >= start || hour < end)
+    }
+
+    /// Whether a position of `side` entered at `entry` is in profit at `close` by at least
+    /// `minimum` of the entry price (spec §4 time exit): for a long `close − entry ≥ entry ×
+    /// minimum`, for a short `entry − close ≥ entry × minimum`, and in either case a profit
+    /// above zero, so at a minimum of 0 a close exactly at the entry is not in profit. On the
+    /// price alone, before fees and funding (a minimum above the round-trip fees asks for a net
+    /// profit). Exact: both sides are compared in 128 bits, nothing is rounded.
+    public static func inProfit(_ side: Side, entry: Price, close: Price, byAtLeast minimum: Rate) -> Bool {
+        let profit = side == .long ? Int128(close.raw) - Int128(entry.raw) : Int128(entry.raw) - Int128(close.raw)
+        return profit > 0 && profit * Int128(Rate.scale) >= Int128(entry.raw) * Int128(minimum.raw)
     }
 
     /// After asking to close, the position is treated as gone (the fill confirms it).

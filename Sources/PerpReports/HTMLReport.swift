@@ -37,6 +37,7 @@ public enum HTMLReport {
         html += "<h2>Equity and drawdown</h2>\n" + equityChart(result)
         html += "<h2>Price with entries and exits</h2>\n" + priceChart(result, prices: prices)
         html += "<h2>Cumulative funding paid</h2>\n" + fundingChart(result)
+        html += "<h2>Exits by reason</h2>\n" + exitsTable(metrics)
         html += "<h2>Trades</h2>\n" + tradesTable(result.trades)
         html += ReportPage.foot
         return html
@@ -77,6 +78,19 @@ public enum HTMLReport {
         rows.append(("Insurance fund draws", m.insuranceFundDraws.description))
         rows.append(("Fills", "\(m.fills)"))
         return ReportPage.pairsTable(rows)
+    }
+
+    /// Closed trades by exit reason (``ExitReasonSummary``): count, wins and net PnL.
+    private static func exitsTable(_ m: PerformanceMetrics) -> String {
+        ReportPage.listTable(
+            m.exitsByReason, headings: ["Exit", "Trades", "Won", "Net PnL"], limit: FillReason.allCases.count,
+            empty: "No closed trades.", shortened: { _ in "" },
+            cells: { _, row in
+                let netClass = row.netPnL.isPositive ? "pos" : (row.netPnL.isNegative ? "neg" : "")
+                return [ReportPage.Cell(row.label), ReportPage.Cell(String(row.trades)), ReportPage.Cell(String(row.wins))]
+                    + [ReportPage.Cell(row.netPnL.description, className: netClass)]
+            })
+            + (m.openTrades > 0 ? "<p>\(m.openTrades) trade\(m.openTrades == 1 ? "" : "s") still open at the end, not counted.</p>\n" : "")
     }
 
     private static func tradesTable(_ trades: [TradeRecord]) -> String {

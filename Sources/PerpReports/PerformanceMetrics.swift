@@ -97,6 +97,8 @@ public struct PerformanceMetrics: Sendable, Hashable {
     public var netTradePnL: Notional
     /// `grossProfit / |grossLoss|`; `nil` without a losing trade.
     public var profitFactor: Double?
+    /// Closed trades by exit reason: count, wins and net PnL (``ExitReasonSummary``).
+    public var exitsByReason: [ExitReasonSummary] = []
 
     public var fills: Int
     public var feesPaid: Notional
@@ -210,6 +212,7 @@ public struct PerformanceMetrics: Sendable, Hashable {
             }
         }
         if metrics.trades > 0 { metrics.winRate = Double(metrics.wins) / Double(metrics.trades) }
+        metrics.exitsByReason = ExitReasonSummary.table(result.trades)
         if metrics.grossLoss.isNegative {
             metrics.profitFactor = Double(metrics.grossProfit.raw) / Double(-metrics.grossLoss.raw)
         }
@@ -360,6 +363,7 @@ extension PerformanceMetrics {
             ("gross_loss", money(grossLoss)),
             ("net_trade_pnl", money(netTradePnL)),
             ("profit_factor", ratio(profitFactor)),
+            ("exits_by_reason", ExitReasonSummary.json(exitsByReason)),
             ("fills", .int(fills)),
             ("fees_paid", money(feesPaid)),
             ("funding_paid", money(fundingPaid)),

@@ -515,10 +515,12 @@ public struct Backtester<S: Strategy> {
             defer { namedMargin = nil }
             perform(.target(target), bar: bar, time: time, close: close, volume: volume)
         case .flatten:
+            perform(.exit(.signal), bar: bar, time: time, close: close, volume: volume)
+        case .exit(let reason):
             let delta = -position.quantity
             fill(
                 delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time,
-                reason: .signal)
+                reason: reason)
             resting.removeAll()
         case .cancelAll:
             resting.removeAll()
@@ -532,14 +534,14 @@ public struct Backtester<S: Strategy> {
                     let delta = withoutNewExposure(signedSize(order))
                     fill(
                         delta: delta, price: slipped(close, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time,
-                        reason: .signal)
+                        reason: order.reason ?? .signal)
                 case .limit(let limit):
                     // A limit that is marketable at the close fills now as a taker at the close.
                     let marketable = order.side == .long ? close <= limit.raw : close >= limit.raw
                     if marketable {
                         fill(
                             delta: withoutNewExposure(signedSize(order)), price: close, feeRate: config.takerFee, bar: bar, time: time,
-                            reason: .limit)
+                            reason: order.reason ?? .limit)
                     } else {
                         resting.append(order)
                     }
@@ -663,11 +665,11 @@ public struct Backtester<S: Strategy> {
             let price = atOpen ? end : trigger.price
             switch order.kind {
             case .limit:
-                fill(delta: delta, price: price, feeRate: config.makerFee, bar: bar, time: time, reason: .limit)
+                fill(delta: delta, price: price, feeRate: config.makerFee, bar: bar, time: time, reason: order.reason ?? .limit)
             case .stop, .market:
                 fill(
                     delta: delta, price: slipped(price, delta: delta, volume: volume), feeRate: config.takerFee, bar: bar, time: time,
-                    reason: .stop)
+                    reason: order.reason ?? .stop)
             }
         }
     }

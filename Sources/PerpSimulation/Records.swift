@@ -1,6 +1,11 @@
 import PerpModel
 
-/// Why a fill happened.
+/// Why a fill happened; a trade's exit reason is that of the fill that closed it, so the
+/// reports count exits by these (spec §4 "Journal": every trade with its exit reason).
+///
+/// A strategy names the rule behind an order or a close (``OrderRequest/reason``,
+/// ``StrategyAction/exit(_:)``); without one, a fill takes its reason from the order's kind:
+/// `signal` at the close, `limit` or `stop` when a resting order is reached.
 public enum FillReason: String, Sendable, Hashable, CaseIterable {
     /// The strategy asked for it (market order, or a marketable limit).
     case signal
@@ -8,6 +13,15 @@ public enum FillReason: String, Sendable, Hashable, CaseIterable {
     case limit
     /// A stop order triggered.
     case stop
+    /// A take-profit target (a reduce-only limit fixed at entry) was reached.
+    case target
+    /// The time exit closed the position (spec §4: not in profit by the minimum `time_exit`
+    /// after entry).
+    case timeExit = "time_exit"
+    /// The circuit breaker closed the position (spec §4).
+    case circuitBreaker = "circuit_breaker"
+    /// The operator's kill switch closed the position.
+    case killSwitch = "kill_switch"
     /// The venue closed the position at its liquidation price.
     case liquidation
     /// A hedge or pool rebalance.

@@ -54,12 +54,16 @@ public struct OrderRequest: Hashable, Sendable {
     public var kind: Kind
     /// Never increases the position: trimmed (or dropped) to what would reduce it.
     public var reduceOnly: Bool
+    /// Why its fill happens (a bot's take-profit target: ``FillReason/target``); `nil`: the
+    /// order's kind says (`signal` at the close, `limit` or `stop` when reached).
+    public var reason: FillReason?
 
-    public init(side: Side, quantity: Quantity, kind: Kind, reduceOnly: Bool = false) {
+    public init(side: Side, quantity: Quantity, kind: Kind, reduceOnly: Bool = false, reason: FillReason? = nil) {
         self.side = side
         self.quantity = quantity
         self.kind = kind
         self.reduceOnly = reduceOnly
+        self.reason = reason
     }
 }
 
@@ -73,8 +77,11 @@ public enum StrategyAction: Hashable, Sendable {
     /// As `.target`, posting `margin` as the position's isolated margin (ignored under cross
     /// margin): a hedge that names its collateral.
     case targetWithMargin(Quantity, margin: Notional)
-    /// Close everything at the close.
+    /// Close everything at the close (reason ``FillReason/signal``).
     case flatten
+    /// Close everything at the close because of a rule (a time exit, the circuit breaker, the
+    /// kill switch): as `flatten`, the fill and the trade carry `reason`.
+    case exit(FillReason)
     /// Place these orders (market orders fill at the close; others rest).
     case submit([OrderRequest])
     /// Cancel every resting order.

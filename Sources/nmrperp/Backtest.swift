@@ -22,9 +22,12 @@ struct BacktestCommand: AsyncParsableCommand {
         abstract: "Backtest a strategy on a simulated perp venue with funding, fees, slippage and liquidation.",
         discussion: """
             Per bar: funding settled at its own time on the notional at mark (positive rate: longs
-            pay), resting orders and liquidation along the bar's path (liquidation at the exact
-            liquidation price with the taker fee; the account never goes below zero, a shortfall is an
-            insurance-fund draw), then the strategy at the close (docs/decisions/0004-simulated-venue.md).
+            pay), resting orders and liquidation along the bar's path, then the strategy at the close
+            (docs/decisions/0004-simulated-venue.md). Liquidation reads the mark price when --mark is
+            given; it closes the whole position at the liquidation price, or at the open when the bar
+            opens past it, with the taker fee. What is left of the margin follows
+            --liquidation-rule (Binance USD-M's by default: the venue keeps it); a loss beyond the
+            collateral is the insurance fund's, and the account never goes below zero.
 
             Strategies: sma-cross (SMA fast/slow crossover, notional = leverage × balance),
             hold-short (the hedge leg alone), funding-carry (spot long + perp short), nmr-bot (the
@@ -234,6 +237,13 @@ struct BacktestCommand: AsyncParsableCommand {
                     "\(result.fundingPaid.formatted(places: 2)) over \(result.funding.count) settlements (negative: received)"
                 ),
             ]))
+        if !metrics.exitsByReason.isEmpty {
+            print("\nexits by reason" + (metrics.openTrades > 0 ? " (\(metrics.openTrades) still open at the end, not counted)" : ""))
+            print(
+                TextTable.grid(
+                    ["exit", "trades", "won", "net P&L"],
+                    metrics.exitsByReason.map { [$0.label, String($0.trades), String($0.wins), $0.netPnL.formatted(places: 2)] }))
+        }
         if strategy == .nmrBot {
             let counts = Dictionary(grouping: botJournal, by: \.event).mapValues(\.count)
             let summary = JournalEvent.allCases.compactMap { event in counts[event].map { "\(event.rawValue) \($0)" } }.joined(

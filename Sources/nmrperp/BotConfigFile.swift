@@ -447,7 +447,17 @@ private struct Setting {
                 comment: ["Take profit this fraction in favour of the entry price, fixed at entry (0.05 = 5 %)."]),
             Setting(
                 group: "risk", key: "time_exit", kind: .span(\.risk.timeExit),
-                comment: ["Close a position that has not moved in its favour within this time (spec §4: 6 h)."]),
+                comment: [
+                    "Time exit (spec §4: 6 h): from this long after entry on, a position is closed at the",
+                    "first bar close at which it is not in profit by at least time_exit_min_profit.",
+                ]),
+            Setting(
+                group: "risk", key: "time_exit_min_profit", kind: .rate(\.risk.timeExitMinProfit),
+                comment: [
+                    "The time exit's minimum profit, a fraction of the entry price (0.002 = 0.2 %), on the",
+                    "price alone (fees not counted). At 0 a close exactly at the entry is not in profit and",
+                    "the position closes. From 0 up to, not including, take_profit.",
+                ]),
             Setting(
                 group: "risk", key: "circuit_move", kind: .rate(\.risk.circuitMove),
                 comment: [

@@ -28,11 +28,13 @@ import Testing
         #expect((json["changed"] as? [Any])?.isEmpty == true, "\(checked.stdout)")
         let settings = json["settings"] as? [String: Any] ?? [:]
         let risk = settings["risk"] as? [String: Any] ?? [:]
-        #expect(risk.count == 16)
+        #expect(risk.count == 17)
         #expect(risk["max_leverage"] as? Double == 3)
         #expect(risk["max_exposure"] as? Double == 0.4)
         #expect(risk["stop_loss"] as? Double == 0.025)
         #expect(risk["time_exit"] as? String == "6h")
+        #expect(risk["time_exit_min_profit"] as? Double == 0)
+        #expect(text.contains("time_exit_min_profit: 0\n"))
         #expect(risk["circuit_window"] as? String == "15m")
         #expect(risk["quiet_start_hour"] as? Int == 2)
         #expect((settings["signals"] as? [String: Any])?.count == 9)
@@ -123,8 +125,29 @@ import Testing
 
         let table = try CLI.run(["bot", "check", "--config", path])
         #expect(table.status == 0)
-        #expect(table.stdout.contains("4 of 35 settings differ"))
+        #expect(table.stdout.contains("4 of 36 settings differ"))
         #expect(table.stdout.contains("(default 0.025)"))
+    }
+
+    /// The time exit's minimum profit (spec §4): exact, from 0 up to, not including, take_profit.
+    @Test func theTimeExitMinimumProfitIsReadExactlyAndBounded() throws {
+        let path = try CLI.temporaryFile("risk:\n  time_exit_min_profit: 0.002\n", suffix: ".yaml")
+        let result = try CLI.run(["bot", "check", "--config", path, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try result.json()["changed"] as? [String] == ["risk.time_exit_min_profit"])
+        #expect(result.stdout.contains("\"time_exit_min_profit\": 0.002"))
+
+        let bad = try CLI.temporaryFile("risk:\n  time_exit_min_profit: -0.001\n  take_profit: 0.03\n", suffix: ".yaml")
+        let negative = try CLI.run(["bot", "check", "--config", bad])
+        #expect(negative.status != 0)
+        #expect(negative.stderr.contains("1 problem:"), "\(negative.stderr)")
+        #expect(
+            negative.stderr.contains(
+                "  - risk.time_exit_min_profit: must be from 0 up to, not including, risk.take_profit (0.03) (got -0.001) (line 2)"))
+        let high = try CLI.temporaryFile("risk:\n  time_exit_min_profit: 0.05\n", suffix: ".yaml")
+        let atTarget = try CLI.run(["bot", "check", "--config", high])
+        #expect(atTarget.status != 0)
+        #expect(atTarget.stderr.contains("risk.time_exit_min_profit: must be from 0"), "\(atTarget.stderr)")
     }
 
     @Test func aMissingFileSaysHowToMakeOne() throws {
@@ -175,5 +198,31 @@ import Testing
         #expect(exported.stdout == (try String(contentsOfFile: jsonl, encoding: .utf8)), "SQLite gives back exactly the JSONL journal")
         let unknown = try CLI.run(["bot", "journal", "--run", "nope"], environment: env)
         #expect(unknown.stderr.contains("no run \"nope\""), "\(unknown.stderr)")
+    }
+
+    /// The summary, `--json` and the trades CSV say why each trade closed.
+    @Test func exitsAreCountedByReason() throws {
+        let data = try Self.bars()
+        let home = try BotConfigCLITests.folder()
+        let env = ["NMRPERP_HOME": home]
+        let csv = home + "/trades.csv"
+        let json = try CLI.run(["backtest", "--strategy", "nmr-bot", "--data", data, "--json", "--trades", csv], environment: env)
+        #expect(json.status == 0, "\(json.stderr)")
+        let object = try json.json()
+        let exits = try #require(object["exits_by_reason"] as? [String: [String: Any]], "\(json.stdout)")
+        let closed = try #require(object["trades"] as? Int) - (object["open_trades"] as? Int ?? 0)
+        #expect(exits.values.compactMap { $0["trades"] as? Int }.reduce(0, +) == closed)
+        #expect(exits["circuit_breaker"] != nil || exits["stop"] != nil, "\(exits)")
+        #expect(Set(exits.keys).isSubset(of: ["stop", "target", "time_exit", "circuit_breaker", "kill_switch", "liquidation", "end"]))
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").dropFirst()
+        for row in rows {
+            let reason = row.split(separator: ",", omittingEmptySubsequences: false)[6]
+            #expect(reason.isEmpty || exits[String(reason)] != nil, "\(row)")
+        }
+
+        let text = try CLI.run(["backtest", "--strategy", "nmr-bot", "--data", data], environment: env)
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("exits by reason"), "\(text.stdout)")
+        #expect(text.stdout.contains("net P&L"))
     }
 }

@@ -48,8 +48,25 @@ import Testing
             let equity = Notional(raw: result.equity.equity[bar])
             #expect(decided.times(entry.quantity!) <= equity.times(Rate("1.2")!) + Notional(1))
         }
+        // Every exit names its rule: none arrives as a plain signal or limit.
+        let closed = result.trades.filter { $0.exitTime != nil }
+        let ruled: Set<FillReason> = [.stop, .target, .timeExit, .circuitBreaker, .liquidation]
+        #expect(closed.allSatisfy { ruled.contains($0.exitReason!) }, "\(Set(closed.map(\.exitReason)))")
+        // The time exit (spec §4): a position still open after a close at or beyond 6 h from its
+        // entry was in profit at that close.
+        let closes = try MarketDataFiles.loadCandles(Self.file!.path).closes
+        var heldLonger = 0
+        for trade in closed where trade.exitBar! > trade.entryBar + 24 {
+            heldLonger += 1
+            for bar in (trade.entryBar + 24)..<trade.exitBar! {
+                #expect(
+                    TradingKernel.inProfit(trade.side, entry: trade.entryPrice, close: Price(raw: closes[bar]), byAtLeast: .zero),
+                    "trade entered \(trade.entryTime) still open at bar \(bar)")
+            }
+        }
+        for trade in closed where trade.exitReason == .timeExit { #expect(trade.exitTime! - trade.entryTime >= .hours(6)) }
         print(
-            "must-show: \(entries.count) entries, \(trips.count) trips on the crash day, \(journal.count) journal rows, \(result.liquidations) liquidations"
+            "must-show: \(entries.count) entries, \(trips.count) trips on the crash day, \(journal.count) journal rows, \(result.liquidations) liquidations, \(heldLonger) trades held past 6 h"
         )
     }
 }

@@ -44,7 +44,8 @@ struct HedgeReportTests {
         #expect(html.contains("class=\"collateral\""))
         #expect(html.contains("class=\"liquidation\""), "liquidations marked")
         #expect(html.contains("class=\"rehedge\""), "re-hedges marked")
-        #expect(html.contains("<th>liquidations</th><td>\(result.liquidations)</td>"))
+        // The count, and the rule the liquidations followed (issue 10).
+        #expect(html.contains("<th>liquidations</th><td>\(result.liquidations); rule lighter"))
         #expect(html.contains("<h2>Liquidations</h2>\n<table"))
         #expect(!html.contains("http"), "no links or namespaces to anything outside the file")
         #expect(!html.contains("<script"))
