@@ -228,8 +228,9 @@ struct HedgeSurvivalCommand: AsyncParsableCommand {
         let table = HedgeSimulation.survivalTable(
             series: history.series, funding: history.funding, stake: stake, multiples: multiples, periods: periods, maintenance: margin,
             takerFee: fee)
+        let notes = history.notes + HedgeSurvivalCommand.cutOffNotes(history.series, periods: periods)
         if json {
-            for note in history.notes { printError("note: \(note)") }
+            for note in notes { printError("note: \(note)") }
             emit(json: .array(table.flatMap { $0.map { HedgeSurvivalCommand.cellJSON($0, stake: stake, margin: margin) } }))
             return
         }
@@ -245,7 +246,22 @@ struct HedgeSurvivalCommand: AsyncParsableCommand {
             return "\(periods[column]): \(safe.map(\.description) ?? "none of these")"
         }
         print("smallest k that survived: \(smallest.joined(separator: ", "))")
-        for note in history.notes { print("note: \(note)") }
+        for note in notes { print("note: \(note)") }
+    }
+
+    /// Which periods' last rebalancing period is cut off by the end of the data. It is simulated
+    /// with the bars it has, like a cut-off window of g (spec §1): a squeeze in it counts.
+    static func cutOffNotes(_ series: PerpModel.CandleSeries, periods: [TimeSpan]) -> [String] {
+        guard series.count >= 2, let interval = series.barInterval else { return [] }
+        let span = series.openTimes[series.count - 1] + interval.milliseconds - series.openTimes[0]
+        let cut = periods.filter { span % $0.milliseconds != 0 }.map { period in
+            let left = span % period.milliseconds
+            return "\(period) (\(formatFixed(Double(left) / 86_400_000, 1)) of \(formatFixed(period.days, 1)) days)"
+        }
+        guard !cut.isEmpty else { return [] }
+        return [
+            "the last period is cut off by the end of the data for \(cut.joined(separator: ", ")); it counts with the bars it has, so a liquidation in it counts"
+        ]
     }
 
     static func cellJSON(_ cell: SurvivalCell, stake: Quantity, margin: Rate) -> JSONValue {

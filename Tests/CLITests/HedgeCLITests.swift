@@ -80,7 +80,10 @@ import Testing
         }
         let weekly = try CLI.run(["hedge", "worst-case", "--data", file, "--json"]).json()
         #expect(abs((weekly["g"] as? Double ?? 0) - 25.25 / 11.19) < 1e-9)
-        #expect(weekly["windows"] as? Int == 57)
+        // 57 full weekly windows and 4 cut off by the end of the data (2023-09-04 … 2023-09-25).
+        #expect(weekly["windows"] as? Int == 61)
+        #expect(weekly["full_windows"] as? Int == 57 && weekly["cut_off_windows"] as? Int == 4)
+        #expect(weekly["worst_window_cut_off"] as? Bool == false)
         #expect(weekly["worst_window_start"] as? String == "2023-08-21T00:00:00Z")
         #expect(weekly["bars"] as? Int == 121_748)
         #expect((weekly["gaps"] as? [Any])?.count == 1)
@@ -126,6 +129,42 @@ import Testing
         for (entry, value) in zip(horizons, expected) {
             #expect(abs((entry["g"] as? Double ?? 0) - value) < 1e-6)
         }
+    }
+}
+
+@Suite struct HorizonsCutOffCLITests {
+    @Test func gNeverFallsWithTheHorizonOnTheSqueezeYear() throws {
+        // Issue 10.8: g(60d) printed 2.36 below g(30d) 2.44, because the 60-day windows holding
+        // the 2023-08 squeeze run past the end of the file and were dropped.
+        guard let file = CLI.shared("binance_spot_NMRUSDT_5m_2022-08_2023-09.csv") else {
+            print("skipped: ../shared/data/binance_spot_NMRUSDT_5m_2022-08_2023-09.csv is absent")
+            return
+        }
+        let json = try CLI.run(["hedge", "horizons", "--data", file, "--json"], timeout: 300).json()
+        let horizons = json["horizons"] as? [[String: Any]] ?? []
+        let gs = horizons.map { $0["g"] as? Double ?? 0 }
+        #expect(gs.count == 7 && gs == gs.sorted(), "\(gs)")
+        #expect(gs[5] >= gs[4] && gs[4] >= 2.44 - 0.005, "\(gs)")
+        #expect(horizons.allSatisfy { ($0["cut_off_windows"] as? Int ?? 0) > 0 })
+        #expect(horizons[5]["worst_window_cut_off"] as? Bool == true)
+        let table = try CLI.run(["hedge", "horizons", "--data", file], timeout: 300)
+        #expect(table.stdout.contains("worst cut off") && table.stdout.contains("the true worst case may be higher"), "\(table.stdout)")
+    }
+
+    @Test func aSqueezeInTheLastPartialWindowIsFlagged() throws {
+        // 40 calm days of hourly bars, then a squeeze to 3× in the last hour.
+        var csv = "open_time_ms,open,high,low,close,volume\n"
+        let hours = 40 * 24
+        for hour in 0..<hours { csv += "\(Int64(hour) * 3_600_000),10,\(hour == hours - 1 ? 30 : 10),10,10,0\n" }
+        let file = try CLI.temporaryFile(csv)
+        let json = try CLI.run(["hedge", "worst-case", "--data", file, "--json"]).json()
+        #expect(json["g"] as? Double == 3)
+        #expect(json["worst_window_cut_off"] as? Bool == true)
+        // Starts every 7 days up to the last bar: 0 and 7 end inside the 40 days; 14, 21, 28, 35 do not.
+        #expect(json["windows"] as? Int == 6 && json["cut_off_windows"] as? Int == 4)
+        let table = try CLI.run(["hedge", "worst-case", "--data", file])
+        #expect(table.stdout.contains("cut off by the end of the data"), "\(table.stdout)")
+        #expect(table.stdout.contains("may be higher"), "\(table.stdout)")
     }
 }
 
