@@ -128,14 +128,17 @@ struct BacktestCommand: AsyncParsableCommand {
         }
         if let halt = result.halt { throw CLIError("\(data): the backtest \(halt)") }
         let metrics = PerformanceMetrics.compute(result)
+        let coverage = FundingCoverage(series: series, rates: funding == nil ? nil : rates)
+        let coverageNotes = coverage.notes(source: funding)
         if let trades { try writeAtomically(TradeCSV.render(result.trades), to: trades) }
         if let report {
-            let notes = [
-                "strategy \(strategy.rawValue)" + (strategy == .smaCross ? " (\(fast)/\(slow))" : "")
-                    + ", leverage \(leverage), capital \(capital)",
-                "\(config.marginMode.rawValue) margin, maintenance \(config.maintenanceFraction), taker \(config.takerFee), maker \(config.makerFee)",
-                "data \(data)" + (funding.map { ", funding \($0)" } ?? ", no funding file"),
-            ]
+            let notes =
+                [
+                    "strategy \(strategy.rawValue)" + (strategy == .smaCross ? " (\(fast)/\(slow))" : "")
+                        + ", leverage \(leverage), capital \(capital)",
+                    "\(config.marginMode.rawValue) margin, maintenance \(config.maintenanceFraction), taker \(config.takerFee), maker \(config.makerFee)",
+                    "data \(data)" + (funding.map { ", funding \($0)" } ?? ", no funding file"),
+                ] + coverageNotes
             try writeAtomically(
                 HTMLReport.render(
                     title: "NMRPerp backtest: \(strategy.rawValue)", result: result, metrics: metrics,
@@ -148,6 +151,7 @@ struct BacktestCommand: AsyncParsableCommand {
                 ("final_equity", .exact(result.finalEquity)), ("total_return", metrics.totalReturn.map { .double($0) } ?? .null),
                 ("max_drawdown", metrics.maxDrawdown.map { .double($0) } ?? .null), ("sharpe", metrics.sharpe.map { .double($0) } ?? .null),
                 ("fees_paid", .exact(result.feesPaid)), ("funding_paid", .exact(result.fundingPaid)),
+                ("funding_coverage", coverage.json(source: funding)), ("notes", .array(coverageNotes.map { .string($0) })),
             ]
             if case .object(let extra) = metrics.json() {
                 let known = Set(members.map(\.0))
@@ -191,6 +195,7 @@ struct BacktestCommand: AsyncParsableCommand {
                 print("journal in SQLite: \(JournalRuns.path) run \"\(journalRun)\" (`nmrperp bot journal --run \"\(journalRun)\"`)")
             }
         }
+        for note in coverageNotes { print("note: \(note)") }
         if let report { print("report: \(report)") }
         if let trades { print("trades: \(trades)") }
     }

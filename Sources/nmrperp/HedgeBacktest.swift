@@ -15,25 +15,9 @@ struct HedgeHistory {
     static func load(data: String, funding path: String?) throws -> HedgeHistory {
         let series = try Load.candles(data)
         guard series.count >= 2 else { throw CLIError("\(data): at least two bars are needed to simulate a hedge (got \(series.count))") }
-        var notes: [String] = []
-        var funding: [FundingRate] = []
-        let first = series.openTimes[0]
-        let last = series.openTimes[series.count - 1]
-        if let path {
-            funding = try Load.funding(path, defaultInterval: .hours(8))
-            let inside = funding.filter { $0.time.milliseconds > first && $0.time.milliseconds <= last }
-            if inside.isEmpty {
-                notes.append(
-                    "\(path) has no settlement between the first and last bar (\(Timestamp(milliseconds: first).isoDate) to \(Timestamp(milliseconds: last).isoDate)): no funding was paid"
-                )
-            } else if let from = inside.first?.time, let to = inside.last?.time,
-                from.milliseconds - first > 86_400_000 || last - to.milliseconds > 86_400_000
-            {
-                notes.append("funding covers only \(from.isoDate) to \(to.isoDate) of the price history; the rest has none")
-            }
-        } else {
-            notes.append("no --funding file: funding is not included (fetch one with `nmrperp funding fetch`)")
-        }
+        let funding = try path.map { try Load.funding($0, defaultInterval: .hours(8)) }
+        let coverage = FundingCoverage(series: series, rates: funding)
+        var notes = coverage.notes(source: path)
         let gaps = series.gaps()
         if !gaps.isEmpty {
             let missing = gaps.reduce(Int64(0)) { $0 + $1.missingBars }
@@ -41,7 +25,7 @@ struct HedgeHistory {
                 "the price history has \(gaps.count) gap(s), \(missing) bars missing; they are not bridged: a move inside a gap shows at the bar after it"
             )
         }
-        return HedgeHistory(series: series, funding: funding, notes: notes)
+        return HedgeHistory(series: series, funding: funding ?? [], notes: notes)
     }
 }
 
