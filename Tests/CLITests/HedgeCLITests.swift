@@ -205,17 +205,30 @@ import Testing
             return
         }
         let json = try CLI.run(["funding", "stats", "--data", file, "--json"]).json()
-        // Independent: sum rates per UTC day straight from the CSV text.
+        // Independent: straight from the CSV text. Every settlement of this file covers 8 hours,
+        // so the time-weighted mean is Σ rates / (8 h × settlements) × 24 h; the std is over the
+        // UTC days with all three settlements.
         let text = try String(contentsOfFile: file, encoding: .utf8)
-        var byDay: [Int: Double] = [:]
+        var byDay: [Int: (sum: Double, count: Int)] = [:]
+        var total = 0.0
+        var count = 0
         for line in text.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: ",")
-            byDay[Int(fields[0])! / 86_400_000, default: 0] += Double(fields[2])!
+            let rate = Double(fields[2])!
+            byDay[Int(fields[0])! / 86_400_000, default: (0, 0)].sum += rate
+            byDay[Int(fields[0])! / 86_400_000, default: (0, 0)].count += 1
+            total += rate
+            count += 1
         }
-        let daily = byDay.keys.sorted().map { byDay[$0]! }
-        let mean = daily.reduce(0, +) / Double(daily.count)
-        let std = (daily.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(daily.count - 1)).squareRoot()
-        #expect(json["days"] as? Int == daily.count)
+        let mean = total / Double(count * 8) * 24
+        let daily = byDay.keys.sorted().map { byDay[$0]! }.filter { $0.count == 3 }.map(\.sum)
+        let dailyMean = daily.reduce(0, +) / Double(daily.count)
+        let std = (daily.map { ($0 - dailyMean) * ($0 - dailyMean) }.reduce(0, +) / Double(daily.count - 1)).squareRoot()
+        #expect(json["days"] as? Int == byDay.count)
+        #expect(json["complete_days"] as? Int == daily.count)
+        // The calendar-day mean understated it: 31 days for 29.7 days of funding.
+        let calendarMean = total / Double(byDay.count)
+        #expect(abs(mean) > abs(calendarMean) * 1.04)
         #expect(abs((json["mean_bps_per_day"] as? Double ?? 0) - mean * 10_000) < 1e-6)
         #expect(abs((json["std_bps_per_day"] as? Double ?? 0) - std * 10_000) < 1e-6)
         #expect(abs((json["apr"] as? Double ?? 0) - mean * 365) < 1e-9)
