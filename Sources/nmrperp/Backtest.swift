@@ -132,17 +132,16 @@ struct BacktestCommand: AsyncParsableCommand {
         let coverageNotes = coverage.notes(source: funding)
         if let trades { try writeAtomically(TradeCSV.render(result.trades), to: trades) }
         if let report {
-            let notes =
-                [
-                    "strategy \(strategy.rawValue)" + (strategy == .smaCross ? " (\(fast)/\(slow))" : "")
-                        + ", leverage \(leverage), capital \(capital)",
-                    "\(config.marginMode.rawValue) margin, maintenance \(config.maintenanceFraction), taker \(config.takerFee), maker \(config.makerFee)",
-                    "data \(data)" + (funding.map { ", funding \($0)" } ?? ", no funding file"),
-                ] + coverageNotes
+            let notes = [
+                "strategy \(strategy.rawValue)" + (strategy == .smaCross ? " (\(fast)/\(slow))" : "")
+                    + ", leverage \(leverage), capital \(capital)",
+                "\(config.marginMode.rawValue) margin, maintenance \(config.maintenanceFraction), taker \(config.takerFee), maker \(config.makerFee)",
+                "data \(data)" + (funding.map { ", funding \($0)" } ?? ", no funding file"),
+            ]
             try writeAtomically(
                 HTMLReport.render(
                     title: "NMRPerp backtest: \(strategy.rawValue)", result: result, metrics: metrics,
-                    prices: (series.openTimes, series.closes), notes: notes),
+                    prices: (series.openTimes, series.closes), notes: notes + coverageNotes),
                 to: report)
         }
         if json {
