@@ -168,6 +168,22 @@ import Testing
     }
 }
 
+@Suite struct SurvivalCutOffCLITests {
+    @Test func theCutOffLastPeriodIsNamed() throws {
+        // 40 days of hourly bars: the last 7-day period has 5 days, the last 30-day one 10; 10-day
+        // periods fit exactly.
+        var csv = "open_time_ms,open,high,low,close,volume\n"
+        for hour in 0..<(40 * 24) { csv += "\(Int64(hour) * 3_600_000),10,10,10,10,0\n" }
+        let file = try CLI.temporaryFile(csv)
+        let result = try CLI.run(["hedge", "survival", "--data", file, "--periods", "7d,10d,30d"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(
+            result.stdout.contains("the last period is cut off by the end of the data for 7d (5.0 of 7.0 days), 30d (10.0 of 30.0 days)"),
+            "\(result.stdout)")
+        #expect(!result.stdout.contains("10d ("), "\(result.stdout)")
+    }
+}
+
 @Suite struct CalcAndFundingCLITests {
     @Test func liquidationGolden() throws {
         // Binance-style isolated, maintenance 2 %, amount 0: short 100 @ 15 with 300 → 17.647059, long → 12.244898.
