@@ -31,7 +31,7 @@ echo "$pandas_json"
 python3 - "$swift_json" "$pandas_json" <<'PY'
 import json, sys
 s, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print("== same g:", abs(s["g"] - p["g"]) < 1e-12, "windows", s["windows"], p["windows"])
+print("== same g:", abs(s["g"] - p["g"]) < 1e-12, "full windows", s["full_windows"], p["windows"])
 print(f"load: swift {s['load_seconds']:.3f} s, pandas {p['load_seconds']:.3f} s, pandas/swift = {p['load_seconds']/s['load_seconds']:.2f}x  (goal < 2 s)")
 print(f"g:    swift {s['g_seconds']:.3f} s, pandas {p['g_seconds']:.3f} s, pandas/swift = {p['g_seconds']/s['g_seconds']:.2f}x  (goal < 0.3 s)")
 PY

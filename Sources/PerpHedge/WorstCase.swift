@@ -19,25 +19,47 @@ public enum WindowStep: Hashable, Sendable, CustomStringConvertible {
 /// The worst price multiple over windows of a price history (spec §1, "Estimating g",
 /// seed 003 Appendix A), generalised to every start.
 ///
-/// Windows `[s, s + H)` start at the first bar's open time and every step `S` after it (or at
-/// every bar's open time). A window counts only if the data reaches its end: the last bar's open
-/// time plus the bar interval is at or after `s + H`. For each window
+/// Windows `[s, s + H)` start at the first bar's open time and every step `S` after it, up to
+/// the last bar's open time (or at every bar's open time). For each window
 /// `g_w = max(high of bars in the window) / open of the first bar at or after s`, and
-/// `g = max g_w`. A monotonic deque gives the sliding maximum in O(n) for any step.
+/// `g = max g_w` over every window that holds a bar. A window that runs past the end of the data
+/// (`s + H` after the last bar's open time plus the bar interval) is *cut off*: it counts with the
+/// bars it has, and its `g_w` is a lower bound of the true one (spec §1; docs/decisions/0002).
+/// Each window of a longer horizon contains the window of a shorter one with the same start, and
+/// the starts do not depend on `H`, so `g` never falls as `H` grows.
+///
+/// The distribution (``values``, ``quantile(_:)``, ``shareAtOrAbove(_:)``) is taken over the
+/// full windows only: the cut-off ones are biased low (with every start, the last of them hold a
+/// handful of bars), so including them would make the typical window look calmer than it was.
+/// `g` and the worst window are over all windows, and ``worstIsCutOff`` says when the worst one
+/// was cut off (then the true worst case over that start may be higher still).
+///
+/// At least one full window is required: with less data than one window every `g_w` is only a
+/// lower bound, and a plan built on it would flatter the user. A monotonic deque gives the
+/// sliding maximum in O(n + windows) for any step.
 public struct WorstCase: Sendable {
     /// `g`, the largest `g_w`.
     public var g: Double
     /// `g` as an exact ratio of two prices (the window's peak high over its first open).
     public var peakHigh: Price
     public var startOpen: Price
-    /// Windows that counted.
+    /// Windows that counted, full and cut off.
     public var windows: Int
+    /// Counted windows that run past the end of the data (their `g_w` is a lower bound).
+    public var cutOffWindows: Int
+    /// Whether the worst window is one of the cut-off ones.
+    public var worstIsCutOff: Bool
+    /// Windows that the data covers to their end.
+    public var fullWindows: Int { windows - cutOffWindows }
+    /// The last bar's open time plus the bar interval: where the data ends.
+    public var dataEnd: Timestamp
     /// Start of the worst window (the `s` of the spec), and the open time of its first bar.
     public var worstWindowStart: Timestamp
     public var worstFirstBar: Timestamp
     /// Open time of the bar that made the peak high.
     public var worstPeakTime: Timestamp
-    /// Every counted window's `g_w`, in start order (empty unless requested).
+    /// Every full window's `g_w`, in start order (empty unless requested); cut-off windows are
+    /// left out (see the type's documentation).
     public var values: [Double]
     public var window: TimeSpan
     public var step: WindowStep
@@ -62,11 +84,13 @@ public struct WorstCase: Sendable {
         let h = window.milliseconds
 
         var result = WorstCase(
-            g: 0, peakHigh: .zero, startOpen: .zero, windows: 0, worstWindowStart: Timestamp(milliseconds: times[0]),
+            g: 0, peakHigh: .zero, startOpen: .zero, windows: 0, cutOffWindows: 0, worstIsCutOff: false,
+            dataEnd: Timestamp(milliseconds: dataEnd), worstWindowStart: Timestamp(milliseconds: times[0]),
             worstFirstBar: Timestamp(milliseconds: times[0]), worstPeakTime: Timestamp(milliseconds: times[0]), values: [],
             window: window, step: step, bars: n, barInterval: interval)
         if keepValues {
-            result.values.reserveCapacity(step == .everyBar ? n : Int((dataEnd - times[0]) / max(1, stepMilliseconds(step, interval))) + 1)
+            result.values.reserveCapacity(
+                step == .everyBar ? n : Int((times[n - 1] - times[0]) / max(1, stepMilliseconds(step, interval))) + 1)
         }
 
         // Monotonic deque of bar indices with decreasing highs, stored in a flat ring.
@@ -92,10 +116,11 @@ public struct WorstCase: Sendable {
                             } else {
                                 s = t[0] + stepIndex * stepMs
                                 stepIndex += 1
+                                guard s <= t[n - 1] else { return }
                                 while first < n, t[first] < s { first += 1 }
                             }
                             let windowEnd = s + h
-                            if dataEnd < windowEnd { return }
+                            let cutOff = windowEnd > dataEnd
                             while end < n, t[end] < windowEnd {
                                 let value = hi[end]
                                 while tail > head, hi[dq[tail - 1]] <= value { tail -= 1 }
@@ -107,8 +132,9 @@ public struct WorstCase: Sendable {
                             if first < end, head < tail {
                                 let peakIndex = dq[head]
                                 let ratio = Double(hi[peakIndex]) / Double(op[first])
-                                if keepValues { result.values.append(ratio) }
+                                if keepValues, !cutOff { result.values.append(ratio) }
                                 result.windows += 1
+                                if cutOff { result.cutOffWindows += 1 }
                                 if ratio > bestRatio {
                                     bestRatio = ratio
                                     result.peakHigh = Price(raw: hi[peakIndex])
@@ -116,6 +142,7 @@ public struct WorstCase: Sendable {
                                     result.worstWindowStart = Timestamp(milliseconds: s)
                                     result.worstFirstBar = Timestamp(milliseconds: t[first])
                                     result.worstPeakTime = Timestamp(milliseconds: t[peakIndex])
+                                    result.worstIsCutOff = cutOff
                                 }
                             }
                             if everyBar { first += 1 }
@@ -124,7 +151,7 @@ public struct WorstCase: Sendable {
                 }
             }
         }
-        guard result.windows > 0 else {
+        guard result.fullWindows > 0 else {
             throw HedgeError.invalid(
                 "no \(window) window fits in the data (\(Timestamp(milliseconds: times[0]).iso8601) to \(Timestamp(milliseconds: dataEnd).iso8601)); use a shorter --window or more data"
             )
@@ -146,7 +173,7 @@ public struct WorstCase: Sendable {
         Quantiles.compute(values, [p]).first
     }
 
-    /// The share of counted windows whose multiple reaches `multiple` (for instance the
+    /// The share of full windows whose multiple reaches `multiple` (for instance the
     /// liquidation multiple of a chosen collateral), in 0…1.
     public func shareAtOrAbove(_ multiple: Double) -> Double {
         guard !values.isEmpty else { return 0 }
@@ -218,18 +245,25 @@ public enum Horizons {
 
     public struct Entry: Hashable, Sendable {
         public var days: Int64
-        /// `nil` when the data is shorter than the horizon.
+        /// `nil` when the data is shorter than the horizon (no full window).
         public var g: Double?
+        /// Windows counted, full and cut off by the end of the data (see ``WorstCase``).
         public var windows: Int
+        public var cutOffWindows: Int
+        public var worstIsCutOff: Bool
         public var worstWindowStart: Timestamp?
     }
 
+    /// `g` for each horizon in `days`, every window counted as ``WorstCase`` counts it (cut-off
+    /// windows included), so `g` is non-decreasing in the horizon wherever it is defined.
     public static func compute(_ series: CandleSeries, step: WindowStep, days: [Int64] = defaultDays) -> [Entry] {
         days.map { day in
             guard let result = try? WorstCase.analyse(series, window: .days(day), step: step, keepValues: false) else {
-                return Entry(days: day, g: nil, windows: 0, worstWindowStart: nil)
+                return Entry(days: day, g: nil, windows: 0, cutOffWindows: 0, worstIsCutOff: false, worstWindowStart: nil)
             }
-            return Entry(days: day, g: result.g, windows: result.windows, worstWindowStart: result.worstWindowStart)
+            return Entry(
+                days: day, g: result.g, windows: result.windows, cutOffWindows: result.cutOffWindows,
+                worstIsCutOff: result.worstIsCutOff, worstWindowStart: result.worstWindowStart)
         }
     }
 }

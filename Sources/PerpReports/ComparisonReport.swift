@@ -58,7 +58,8 @@ public enum ComparisonReport {
 
     private static func metricsTable(_ variants: [Variant]) -> String {
         func percent(_ value: Double?) -> String { value.map { Numerics.percent($0) } ?? dash }
-        func ratio(_ value: Double?) -> String { value.map { Numerics.fixed($0, places: 3) } ?? dash }
+        // An undefined ratio (a flat curve's Sharpe, see PerformanceMetrics) says "n/a", not a dash.
+        func ratio(_ value: Double?) -> String { value.map { Numerics.fixed($0, places: 3) } ?? "n/a" }
         let rows: [(String, (PerformanceMetrics) -> String)] = [
             ("Total return", { percent($0.totalReturn) }),
             ("Annualised return", { percent($0.annualizedReturn) }),

@@ -49,7 +49,8 @@ public enum HTMLReport {
 
     private static func metricsTable(_ m: PerformanceMetrics) -> String {
         func percent(_ value: Double?) -> String { value.map { Numerics.percent($0) } ?? dash }
-        func ratio(_ value: Double?) -> String { value.map { Numerics.fixed($0, places: 3) } ?? dash }
+        // An undefined ratio (a flat curve's Sharpe, see PerformanceMetrics) says "n/a", not a dash.
+        func ratio(_ value: Double?) -> String { value.map { Numerics.fixed($0, places: 3) } ?? "n/a" }
         var rows: [(String, String)] = [
             ("Initial capital", m.initialCapital.description),
             ("Final equity", m.finalEquity.description),

@@ -36,8 +36,14 @@ public enum ReturnSampling: Sendable, Hashable {
 /// - Sharpe `mean(r) / sd(r) × √N` with the sample deviation (n − 1); Sortino
 ///   `mean(r) / dd(r) × √N` with the downside deviation `dd = √(Σ min(r, 0)² / n)`; `r` are
 ///   returns between consecutive sampled equities (see ``ReturnSampling``; daily by default,
-///   `N = 365`). Returns stop at the first sampled equity ≤ 0. `nil` with fewer than two
-///   returns, or when the deviation is zero;
+///   `N = 365`). Returns stop at the first sampled equity ≤ 0. Each ratio is `nil` ("n/a" in
+///   tables and reports, `null` in JSON) when it would not measure the strategy (issue 10,
+///   point 9; see ``ReturnStatistics/ratiosAreMeaningful``): with fewer than two returns; when
+///   the equity changed in fewer than two sampled periods (with one change `r` among `n` returns
+///   the Sharpe is `sign(r)·√(N/n)` whatever `r` is, so a curve that pays one fee and stays flat,
+///   such as funding-carry without funding, would print about −1 for a year of days); or when its
+///   deviation is at rounding level, `≤ 10⁻¹² × max(|mean|, 10⁻¹²)`. Sortino also needs at
+///   least one return below zero;
 /// - max drawdown `max (peak − equity) / peak` over the equity curve preceded by the initial
 ///   capital, with the times of that peak and trough (the open time of the bar at whose close the
 ///   equity was recorded; the first bar's open for the initial capital);
@@ -113,14 +119,20 @@ public struct PerformanceMetrics: Sendable, Hashable {
     /// return annualised by √`periodsPerYear` (525,600 for 1-minute bars).
     /// The Sharpe ratio of an equity series sampled once a period (mean over sample standard
     /// deviation of the period returns, × √`periodsPerYear`), by the same rule as ``compute(_:periodsPerYear:)``;
-    /// `nil` with fewer than two returns or no variation.
+    /// `nil` when the ratio would be meaningless (see ``compute(_:periodsPerYear:)``).
     public static func sharpe(equities: [Int64], periodsPerYear: Double) -> Double? {
         sharpe(ReturnStatistics(equities: equities), root: periodsPerYear.squareRoot())
     }
 
     static func sharpe(_ stats: ReturnStatistics, root: Double) -> Double? {
-        guard let deviation = stats.sampleDeviation, deviation > 0, deviation > abs(stats.mean) * 1e-12 else { return nil }
+        guard stats.ratiosAreMeaningful, let deviation = stats.sampleDeviation, !stats.isNegligible(deviation) else { return nil }
         return stats.mean / deviation * root
+    }
+
+    /// `mean(r) / dd(r) × root`, `nil` by the rules of ``compute(_:periodsPerYear:)``.
+    static func sortino(_ stats: ReturnStatistics, root: Double) -> Double? {
+        guard stats.ratiosAreMeaningful, stats.downsideCount > 0, !stats.isNegligible(stats.downsideDeviation) else { return nil }
+        return stats.mean / stats.downsideDeviation * root
     }
 
     public static func compute(_ result: BacktestResult, periodsPerYear: Double? = nil) -> PerformanceMetrics {
@@ -158,9 +170,7 @@ public struct PerformanceMetrics: Sendable, Hashable {
         let root = sampling.periodsPerYear.squareRoot()
         if let deviation = stats.sampleDeviation { metrics.annualizedVolatility = deviation * root }
         metrics.sharpe = sharpe(stats, root: root)
-        if stats.count >= 2, stats.downsideDeviation > 0, stats.downsideDeviation > abs(stats.mean) * 1e-12 {
-            metrics.sortino = stats.mean / stats.downsideDeviation * root
-        }
+        metrics.sortino = sortino(stats, root: root)
 
         // Drawdown.
         if curve.count > 0 {
@@ -295,13 +305,31 @@ struct ReturnStatistics {
     var sampleDeviation: Double?
     /// `√(Σ min(r, 0)² / n)`.
     var downsideDeviation = 0.0
+    /// Returns that are not exactly zero: periods in which the (exact, fixed-point) equity changed.
+    var changes = 0
+    /// Returns below zero.
+    var downsideCount = 0
+
+    /// Whether a ratio of the mean to a deviation can say anything about the returns: at least
+    /// two returns, at least two of them non-zero. With a single non-zero return `r` among `n`,
+    /// `mean / sd = sign(r) / √n` and `mean / dd = sign(r) / √n` whatever `r` is: the ratio
+    /// measures how many periods were sampled, not the strategy.
+    var ratiosAreMeaningful: Bool { count >= 2 && changes >= 2 }
+
+    /// A deviation at rounding level: `≤ 10⁻¹² × max(|mean|, 10⁻¹²)` (`Double` carries about 16
+    /// digits, so a spread twelve orders below the mean is noise from the division `e₁ / e₀`,
+    /// and returns below 10⁻¹² are finer than any ledger here records on a sane balance).
+    func isNegligible(_ deviation: Double) -> Bool {
+        !(deviation > 1e-12 * max(abs(mean), 1e-12))
+    }
 
     init(equities: [Int64]) {
         var returns: [Double] = []
         returns.reserveCapacity(max(equities.count - 1, 0))
         var index = 1
         while index < equities.count, equities[index - 1] > 0 {
-            returns.append(Double(equities[index]) / Double(equities[index - 1]) - 1)
+            // Equal equities give exactly 0, so `changes` counts exact ledger changes.
+            returns.append(equities[index] == equities[index - 1] ? 0 : Double(equities[index]) / Double(equities[index - 1]) - 1)
             index += 1
         }
         self.init(returns: returns)
@@ -314,7 +342,11 @@ struct ReturnStatistics {
         var downside = 0.0
         for value in returns {
             sum += value
-            if value < 0 { downside += value * value }
+            if value != 0 { changes += 1 }
+            if value < 0 {
+                downside += value * value
+                downsideCount += 1
+            }
         }
         mean = sum / Double(count)
         downsideDeviation = (downside / Double(count)).squareRoot()

@@ -181,6 +181,8 @@ struct BacktestCommand: AsyncParsableCommand {
         }
         if let halt = result.halt { throw CLIError("\(data): the backtest \(halt)") }
         let metrics = PerformanceMetrics.compute(result)
+        let coverage = FundingCoverage(series: series, rates: funding == nil ? nil : rates)
+        let coverageNotes = coverage.notes(source: funding)
         if let trades { try writeAtomically(TradeCSV.render(result.trades), to: trades) }
         if let report {
             let notes = [
@@ -193,7 +195,7 @@ struct BacktestCommand: AsyncParsableCommand {
             try writeAtomically(
                 HTMLReport.render(
                     title: "NMRPerp backtest: \(strategy.rawValue)", result: result, metrics: metrics,
-                    prices: (series.openTimes, series.closes), notes: notes),
+                    prices: (series.openTimes, series.closes), notes: notes + coverageNotes),
                 to: report)
         }
         if json {
@@ -208,6 +210,7 @@ struct BacktestCommand: AsyncParsableCommand {
                     "liquidation_on_mark",
                     result.liquidationOnMark.map { .object([("bars", .int($0.bars)), ("of", .int($0.of))]) } ?? .null
                 ),
+                ("funding_coverage", coverage.json(source: funding)), ("notes", .array(coverageNotes.map { .string($0) })),
             ]
             if case .object(let extra) = metrics.json() {
                 let known = Set(members.map(\.0))
@@ -253,6 +256,7 @@ struct BacktestCommand: AsyncParsableCommand {
                 print("journal in SQLite: \(JournalRuns.path) run \"\(journalRun)\" (`nmrperp bot journal --run \"\(journalRun)\"`)")
             }
         }
+        for note in coverageNotes { print("note: \(note)") }
         if let report { print("report: \(report)") }
         if let trades { print("trades: \(trades)") }
     }

@@ -54,7 +54,7 @@ struct BenchG: AsyncParsableCommand {
                     ("rows", .int(series.count)), ("load_seconds", .double(loadSeconds, significant: 4)),
                     ("g_seconds", .double(gSeconds, significant: 4)),
                     ("quantile_seconds", .double(seconds(quantileTime), significant: 4)), ("g", .double(result!.g, significant: 17)),
-                    ("windows", .int(result!.windows)),
+                    ("windows", .int(result!.windows)), ("full_windows", .int(result!.fullWindows)),
                     ("worst_window_start_ms", .int(result!.worstWindowStart.milliseconds)),
                 ]))
             return

@@ -16,9 +16,12 @@ struct FundingStatsCommand: AsyncParsableCommand {
         commandName: "stats",
         abstract: "Daily funding in basis points: mean, standard deviation, APR and APY.",
         discussion: """
-            A day's figure is the sum of the rates settled in that UTC day; APR = mean × 365,
-            APY = (1 + mean)^365 − 1 (spec §1). Signs as the venue quotes them: positive means longs
-            pay shorts, so a positive figure is income for a short hedge and a negative one its cost.
+            The mean is time-weighted: the sum of all rates over the hours their intervals cover,
+            × 24, so partly covered first and last days weigh by the hours they have. The standard
+            deviation (sample) is over the complete UTC days, each day's rates summed (scaled to
+            24 h). APR = mean × 365, APY = (1 + mean)^365 − 1 (spec §1). Signs as the venue quotes
+            them: positive means longs pay shorts, so a positive figure is income for a short hedge
+            and a negative one its cost.
 
             Example: nmrperp funding stats --data binance_usdm_NMRUSDT_funding_8h_2023-07_2023-08.csv --days 30
             """)
@@ -38,7 +41,9 @@ struct FundingStatsCommand: AsyncParsableCommand {
         if json {
             emit(
                 json: .object([
-                    ("days", .int(stats.days.count)), ("mean_bps_per_day", .double(stats.meanBpsPerDay)),
+                    ("days", .int(stats.days.count)), ("complete_days", .int(stats.completeDays)),
+                    ("covered_hours", .double(stats.coveredHours)), ("mean_bps_per_day", .double(stats.meanBpsPerDay)),
+                    ("mean_method", .string("time-weighted: sum of rates / covered hours × 24")),
                     ("std_bps_per_day", stats.stdBpsPerDay.map { .double($0) } ?? .null), ("apr", .double(stats.apr)),
                     ("apy", .double(stats.apy)),
                     ("settlements", .int(stats.settlements)), ("partial_days", .int(stats.partialDays)),
@@ -51,6 +56,7 @@ struct FundingStatsCommand: AsyncParsableCommand {
                                 .object([
                                     ("date", .string(Timestamp(milliseconds: $0.day * 86_400_000).isoDate)),
                                     ("rate_bps", .double($0.rate.basisPoints)), ("settlements", .int($0.settlements)),
+                                    ("covered_hours", .double($0.coveredHours)), ("complete", .bool($0.isComplete)),
                                 ])
                             })
                     ),
@@ -64,14 +70,21 @@ struct FundingStatsCommand: AsyncParsableCommand {
                     "days",
                     "\(stats.days.count) (\(stats.first.isoDate) to \(stats.last.isoDate); \(stats.settlements) settlements every \(intervals.map(\.description).joined(separator: "/")))"
                 ),
-                ("mean", "\(formatFixed(stats.meanBpsPerDay, 2)) bps/day  (\(side))"),
-                ("std", stats.stdBpsPerDay.map { "\(formatFixed($0, 2)) bps/day (sample)" } ?? "n/a (one day)"),
+                (
+                    "mean",
+                    "\(formatFixed(stats.meanBpsPerDay, 2)) bps/day  (\(side); time-weighted over \(formatFixed(stats.coveredHours, 0)) hours)"
+                ),
+                (
+                    "std",
+                    stats.stdBpsPerDay.map { "\(formatFixed($0, 2)) bps/day (sample, \(stats.completeDays) complete days)" }
+                        ?? "n/a (fewer than two complete days)"
+                ),
                 ("APR", "\(percent(stats.apr)) = mean × 365"),
                 ("APY", "\(percent(stats.apy)) = (1 + mean)^365 − 1"),
             ]))
         if stats.partialDays > 0 {
             print(
-                "note: \(stats.partialDays) day(s) are only partly covered by the data (usually the first and last); their sums are smaller"
+                "note: \(stats.partialDays) day(s) are only partly covered by the data (usually the first and last): they count by the hours they cover in the mean and are left out of the std"
             )
         }
     }

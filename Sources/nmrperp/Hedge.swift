@@ -127,7 +127,7 @@ struct HedgePlan: AsyncParsableCommand {
             analysis = result
             g = result.gRate
             gSource = "\(data), \(result.window) windows, step \(result.step)"
-            notes += HedgeWorstCase.understatementNotes(series, result: result)
+            notes += HedgeWorstCase.understatementNotes(series, result: result) + HedgeWorstCase.cutOffNotes(result)
         } else if offline {
             g = forumG
             gSource = "forum (offline)"
@@ -139,6 +139,7 @@ struct HedgePlan: AsyncParsableCommand {
                 analysis = result
                 g = result.gRate
                 gSource = "binance spot NMRUSDT 5m, last 365 days, \(result.window) windows, step \(result.step)"
+                notes += HedgeWorstCase.cutOffNotes(result)
             } catch {
                 g = forumG
                 gSource = "forum (network unavailable)"
@@ -168,7 +169,12 @@ struct HedgePlan: AsyncParsableCommand {
                 ("g_source", .string(gSource)), ("stake_source", .string(stakeSource)), ("price_source", .string(priceSource)),
                 ("margin_source", .string(marginSource)),
             ]
-            if let historicalShare { members.append(("historical_liquidation_share", .double(historicalShare))) }
+            if let historicalShare, let analysis {
+                members.append(("historical_liquidation_share", .double(historicalShare)))
+                members.append(("historical_full_windows", .int(analysis.fullWindows)))
+                members.append(("cut_off_windows", .int(analysis.cutOffWindows)))
+                members.append(("worst_window_cut_off", .bool(analysis.worstIsCutOff)))
+            }
             members.append(("notes", .array(notes.map { .string($0) })))
             emit(json: .object(members))
             return
@@ -190,7 +196,10 @@ struct HedgePlan: AsyncParsableCommand {
         ]
         if let historicalShare {
             rows.append(
-                ("history", "\(percent(historicalShare, places: 3)) of the \(analysis!.windows) windows would have liquidated this short"))
+                (
+                    "history",
+                    "\(percent(historicalShare, places: 3)) of the \(analysis!.fullWindows) full windows would have liquidated this short"
+                ))
         }
         print(TextTable.pairs(rows))
         for note in notes { print("note: \(note)") }
@@ -214,10 +223,13 @@ struct HedgeWorstCase: AsyncParsableCommand {
         commandName: "worst-case",
         abstract: "The worst price multiple g over rebalancing windows of a price history, its distribution and the data's gaps.",
         discussion: """
-            Windows [s, s + H) start at the first bar and every step S after it; a window counts only
-            if the data reaches its end; g_w = max(high in the window) / open of the first bar at or
-            after s; g = max g_w (spec §1). The forum stepped by 7 days; a step of one bar (--step 5m
-            on 5m data, or --step bar) checks every start, which on real NMR data finds a worse g.
+            Windows [s, s + H) start at the first bar and every step S after it, up to the last bar;
+            g_w = max(high in the window) / open of the first bar at or after s; g = max g_w (spec §1).
+            A window that runs past the end of the data counts with the bars it has (its g_w is a
+            lower bound); the output says how many were cut off and whether the worst one was. The
+            quantiles are over the full windows only. The forum stepped by 7 days; a step of one bar
+            (--step 5m on 5m data, or --step bar) checks every start, which on real NMR data finds a
+            worse g.
 
             Example: nmrperp hedge worst-case --data binance_spot_NMRUSDT_5m_2022-08_2023-09.csv --step 5m
             """)
@@ -242,16 +254,32 @@ struct HedgeWorstCase: AsyncParsableCommand {
         ]
     }
 
+    /// What the windows cut off by the end of the data mean for `g` (spec §1).
+    static func cutOffNotes(_ result: WorstCase) -> [String] {
+        guard result.worstIsCutOff else { return [] }
+        return [
+            "the worst window (from \(result.worstWindowStart.iso8601)) runs past the end of the data (\(result.dataEnd.iso8601)): g counts the bars it has, so the true worst case over it may be higher"
+        ]
+    }
+
+    /// "61 of 30d, step 7d (4 cut off by the end of the data, counted with the bars they have)".
+    static func windowsText(_ result: WorstCase) -> String {
+        "\(result.windows) of \(result.window), step \(result.step)"
+            + (result.cutOffWindows > 0
+                ? " (\(result.cutOffWindows) cut off by the end of the data, counted with the bars they have)" : "")
+    }
+
     func run() async throws {
         let series = try Load.candles(data)
         let result = try HedgeWorstCase.analyse(series, windows: windows)
         let quantiles = Quantiles.compute(result.values, [0.5, 0.9, 0.99])
         let gaps = series.gaps()
-        let notes = HedgeWorstCase.understatementNotes(series, result: result)
+        let notes = HedgeWorstCase.understatementNotes(series, result: result) + HedgeWorstCase.cutOffNotes(result)
         if json {
             emit(
                 json: .object([
-                    ("g", .double(result.g)), ("windows", .int(result.windows)),
+                    ("g", .double(result.g)), ("windows", .int(result.windows)), ("full_windows", .int(result.fullWindows)),
+                    ("cut_off_windows", .int(result.cutOffWindows)), ("worst_window_cut_off", .bool(result.worstIsCutOff)),
                     ("worst_window_start", .string(result.worstWindowStart.iso8601)),
                     ("worst_peak_time", .string(result.worstPeakTime.iso8601)), ("worst_open", .exact(result.startOpen)),
                     ("worst_high", .exact(result.peakHigh)),
@@ -259,6 +287,7 @@ struct HedgeWorstCase: AsyncParsableCommand {
                         "quantiles",
                         .object([("p50", .double(quantiles[0])), ("p90", .double(quantiles[1])), ("p99", .double(quantiles[2]))])
                     ),
+                    ("quantiles_over", .string("full windows")),
                     ("bars", .int(result.bars)), ("bar_interval", .string(result.barInterval.description)),
                     ("window", .string(result.window.description)), ("step", .string(result.step.description)),
                     ("first_bar", .string(Timestamp(milliseconds: series.openTimes[0]).iso8601)),
@@ -273,11 +302,12 @@ struct HedgeWorstCase: AsyncParsableCommand {
                 (
                     "worst window",
                     "\(result.worstWindowStart.iso8601): open \(result.startOpen) → high \(result.peakHigh) at \(result.worstPeakTime.iso8601)"
+                        + (result.worstIsCutOff ? " (cut off by the end of the data)" : "")
                 ),
-                ("windows", "\(result.windows) of \(result.window), step \(result.step)"),
+                ("windows", HedgeWorstCase.windowsText(result)),
                 (
                     "g_w quantiles",
-                    "p50 \(formatFixed(quantiles[0], 4))  p90 \(formatFixed(quantiles[1], 4))  p99 \(formatFixed(quantiles[2], 4))"
+                    "p50 \(formatFixed(quantiles[0], 4))  p90 \(formatFixed(quantiles[1], 4))  p99 \(formatFixed(quantiles[2], 4))  (over the \(result.fullWindows) full windows)"
                 ),
                 (
                     "bars",
@@ -301,7 +331,13 @@ struct HedgeHorizons: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "horizons",
         abstract: "g as a function of the rebalancing period: 1, 3, 7, 14, 30, 60 and 90 days.",
-        discussion: "Longer periods need more collateral. Example: nmrperp hedge horizons --data nmr_5m.csv --step 5m")
+        discussion: """
+            Longer periods need more collateral. Windows cut off by the end of the data count with the
+            bars they have (spec §1), so g never falls as the period grows; "cut off" says how many
+            were, and "worst cut off" whether the worst window was one of them (then its g is a lower
+            bound).
+            Example: nmrperp hedge horizons --data nmr_5m.csv --step 5m
+            """)
 
     @Option(help: "Price history (CSV, Binance or Lighter JSON).") var data: String
     @Option(help: "Step between window starts: a length, or 'bar' (the default) for every start.") var step: String = "bar"
@@ -322,8 +358,9 @@ struct HedgeHorizons: AsyncParsableCommand {
                             entries.map { entry in
                                 .object([
                                     ("days", .int(entry.days)), ("g", entry.g.map { .double($0) } ?? .null),
-                                    ("windows", .int(entry.windows)),
+                                    ("windows", .int(entry.windows)), ("cut_off_windows", .int(entry.cutOffWindows)),
                                     ("worst_window_start", entry.worstWindowStart.map { .string($0.iso8601) } ?? .null),
+                                    ("worst_window_cut_off", .bool(entry.worstIsCutOff)),
                                 ])
                             })
                     ),
@@ -332,13 +369,17 @@ struct HedgeHorizons: AsyncParsableCommand {
         }
         print(
             TextTable.grid(
-                ["days", "g", "windows", "worst window start"],
+                ["days", "g", "windows", "cut off", "worst window start", "worst cut off"],
                 entries.map { entry in
                     [
                         String(entry.days), entry.g.map { formatFixed($0, 4) } ?? "data too short", String(entry.windows),
-                        entry.worstWindowStart?.iso8601 ?? "-",
+                        String(entry.cutOffWindows), entry.worstWindowStart?.iso8601 ?? "-", entry.worstIsCutOff ? "yes" : "no",
                     ]
                 }))
+        print("cut off: windows that run past the end of the data; they count with the bars they have (spec §1)")
+        if entries.contains(where: \.worstIsCutOff) {
+            print("note: where the worst window is cut off, g counts the bars it has and the true worst case may be higher")
+        }
     }
 }
 

@@ -15,25 +15,9 @@ struct HedgeHistory {
     static func load(data: String, funding path: String?) throws -> HedgeHistory {
         let series = try Load.candles(data)
         guard series.count >= 2 else { throw CLIError("\(data): at least two bars are needed to simulate a hedge (got \(series.count))") }
-        var notes: [String] = []
-        var funding: [FundingRate] = []
-        let first = series.openTimes[0]
-        let last = series.openTimes[series.count - 1]
-        if let path {
-            funding = try Load.funding(path, defaultInterval: .hours(8))
-            let inside = funding.filter { $0.time.milliseconds > first && $0.time.milliseconds <= last }
-            if inside.isEmpty {
-                notes.append(
-                    "\(path) has no settlement between the first and last bar (\(Timestamp(milliseconds: first).isoDate) to \(Timestamp(milliseconds: last).isoDate)): no funding was paid"
-                )
-            } else if let from = inside.first?.time, let to = inside.last?.time,
-                from.milliseconds - first > 86_400_000 || last - to.milliseconds > 86_400_000
-            {
-                notes.append("funding covers only \(from.isoDate) to \(to.isoDate) of the price history; the rest has none")
-            }
-        } else {
-            notes.append("no --funding file: funding is not included (fetch one with `nmrperp funding fetch`)")
-        }
+        let funding = try path.map { try Load.funding($0, defaultInterval: .hours(8)) }
+        let coverage = FundingCoverage(series: series, rates: funding)
+        var notes = coverage.notes(source: path)
         let gaps = series.gaps()
         if !gaps.isEmpty {
             let missing = gaps.reduce(Int64(0)) { $0 + $1.missingBars }
@@ -41,7 +25,7 @@ struct HedgeHistory {
                 "the price history has \(gaps.count) gap(s), \(missing) bars missing; they are not bridged: a move inside a gap shows at the bar after it"
             )
         }
-        return HedgeHistory(series: series, funding: funding, notes: notes)
+        return HedgeHistory(series: series, funding: funding ?? [], notes: notes)
     }
 }
 
@@ -240,8 +224,9 @@ struct HedgeSurvivalCommand: AsyncParsableCommand {
         let table = HedgeSimulation.survivalTable(
             series: history.series, funding: history.funding, stake: stake, multiples: multiples, periods: periods, maintenance: margin,
             takerFee: fee, liquidationRule: rule)
+        let notes = history.notes + HedgeSurvivalCommand.cutOffNotes(history.series, periods: periods)
         if json {
-            for note in history.notes { printError("note: \(note)") }
+            for note in notes { printError("note: \(note)") }
             emit(json: .array(table.flatMap { $0.map { HedgeSurvivalCommand.cellJSON($0, stake: stake, margin: margin, rule: rule) } }))
             return
         }
@@ -258,7 +243,22 @@ struct HedgeSurvivalCommand: AsyncParsableCommand {
             return "\(periods[column]): \(safe.map(\.description) ?? "none of these")"
         }
         print("smallest k that survived: \(smallest.joined(separator: ", "))")
-        for note in history.notes { print("note: \(note)") }
+        for note in notes { print("note: \(note)") }
+    }
+
+    /// Which periods' last rebalancing period is cut off by the end of the data. It is simulated
+    /// with the bars it has, like a cut-off window of g (spec §1): a squeeze in it counts.
+    static func cutOffNotes(_ series: PerpModel.CandleSeries, periods: [TimeSpan]) -> [String] {
+        guard series.count >= 2, let interval = series.barInterval else { return [] }
+        let span = series.openTimes[series.count - 1] + interval.milliseconds - series.openTimes[0]
+        let cut = periods.filter { span % $0.milliseconds != 0 }.map { period in
+            let left = span % period.milliseconds
+            return "\(period) (\(formatFixed(Double(left) / 86_400_000, 1)) of \(formatFixed(period.days, 1)) days)"
+        }
+        guard !cut.isEmpty else { return [] }
+        return [
+            "the last period is cut off by the end of the data for \(cut.joined(separator: ", ")); it counts with the bars it has, so a liquidation in it counts"
+        ]
     }
 
     static func cellJSON(_ cell: SurvivalCell, stake: Quantity, margin: Rate, rule: LiquidationRule) -> JSONValue {

@@ -80,7 +80,10 @@ import Testing
         }
         let weekly = try CLI.run(["hedge", "worst-case", "--data", file, "--json"]).json()
         #expect(abs((weekly["g"] as? Double ?? 0) - 25.25 / 11.19) < 1e-9)
-        #expect(weekly["windows"] as? Int == 57)
+        // 57 full weekly windows and 4 cut off by the end of the data (2023-09-04 … 2023-09-25).
+        #expect(weekly["windows"] as? Int == 61)
+        #expect(weekly["full_windows"] as? Int == 57 && weekly["cut_off_windows"] as? Int == 4)
+        #expect(weekly["worst_window_cut_off"] as? Bool == false)
         #expect(weekly["worst_window_start"] as? String == "2023-08-21T00:00:00Z")
         #expect(weekly["bars"] as? Int == 121_748)
         #expect((weekly["gaps"] as? [Any])?.count == 1)
@@ -129,6 +132,58 @@ import Testing
     }
 }
 
+@Suite struct HorizonsCutOffCLITests {
+    @Test func gNeverFallsWithTheHorizonOnTheSqueezeYear() throws {
+        // Issue 10.8: g(60d) printed 2.36 below g(30d) 2.44, because the 60-day windows holding
+        // the 2023-08 squeeze run past the end of the file and were dropped.
+        guard let file = CLI.shared("binance_spot_NMRUSDT_5m_2022-08_2023-09.csv") else {
+            print("skipped: ../shared/data/binance_spot_NMRUSDT_5m_2022-08_2023-09.csv is absent")
+            return
+        }
+        let json = try CLI.run(["hedge", "horizons", "--data", file, "--json"], timeout: 300).json()
+        let horizons = json["horizons"] as? [[String: Any]] ?? []
+        let gs = horizons.map { $0["g"] as? Double ?? 0 }
+        #expect(gs.count == 7 && gs == gs.sorted(), "\(gs)")
+        #expect(gs[5] >= gs[4] && gs[4] >= 2.44 - 0.005, "\(gs)")
+        #expect(horizons.allSatisfy { ($0["cut_off_windows"] as? Int ?? 0) > 0 })
+        #expect(horizons[5]["worst_window_cut_off"] as? Bool == true)
+        let table = try CLI.run(["hedge", "horizons", "--data", file], timeout: 300)
+        #expect(table.stdout.contains("worst cut off") && table.stdout.contains("the true worst case may be higher"), "\(table.stdout)")
+    }
+
+    @Test func aSqueezeInTheLastPartialWindowIsFlagged() throws {
+        // 40 calm days of hourly bars, then a squeeze to 3× in the last hour.
+        var csv = "open_time_ms,open,high,low,close,volume\n"
+        let hours = 40 * 24
+        for hour in 0..<hours { csv += "\(Int64(hour) * 3_600_000),10,\(hour == hours - 1 ? 30 : 10),10,10,0\n" }
+        let file = try CLI.temporaryFile(csv)
+        let json = try CLI.run(["hedge", "worst-case", "--data", file, "--json"]).json()
+        #expect(json["g"] as? Double == 3)
+        #expect(json["worst_window_cut_off"] as? Bool == true)
+        // Starts every 7 days up to the last bar: 0 and 7 end inside the 40 days; 14, 21, 28, 35 do not.
+        #expect(json["windows"] as? Int == 6 && json["cut_off_windows"] as? Int == 4)
+        let table = try CLI.run(["hedge", "worst-case", "--data", file])
+        #expect(table.stdout.contains("cut off by the end of the data"), "\(table.stdout)")
+        #expect(table.stdout.contains("may be higher"), "\(table.stdout)")
+    }
+}
+
+@Suite struct SurvivalCutOffCLITests {
+    @Test func theCutOffLastPeriodIsNamed() throws {
+        // 40 days of hourly bars: the last 7-day period has 5 days, the last 30-day one 10; 10-day
+        // periods fit exactly.
+        var csv = "open_time_ms,open,high,low,close,volume\n"
+        for hour in 0..<(40 * 24) { csv += "\(Int64(hour) * 3_600_000),10,10,10,10,0\n" }
+        let file = try CLI.temporaryFile(csv)
+        let result = try CLI.run(["hedge", "survival", "--data", file, "--periods", "7d,10d,30d"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(
+            result.stdout.contains("the last period is cut off by the end of the data for 7d (5.0 of 7.0 days), 30d (10.0 of 30.0 days)"),
+            "\(result.stdout)")
+        #expect(!result.stdout.contains("10d ("), "\(result.stdout)")
+    }
+}
+
 @Suite struct CalcAndFundingCLITests {
     @Test func liquidationGolden() throws {
         // Binance-style isolated, maintenance 2 %, amount 0: short 100 @ 15 with 300 → 17.647059, long → 12.244898.
@@ -166,17 +221,30 @@ import Testing
             return
         }
         let json = try CLI.run(["funding", "stats", "--data", file, "--json"]).json()
-        // Independent: sum rates per UTC day straight from the CSV text.
+        // Independent: straight from the CSV text. Every settlement of this file covers 8 hours,
+        // so the time-weighted mean is Σ rates / (8 h × settlements) × 24 h; the std is over the
+        // UTC days with all three settlements.
         let text = try String(contentsOfFile: file, encoding: .utf8)
-        var byDay: [Int: Double] = [:]
+        var byDay: [Int: (sum: Double, count: Int)] = [:]
+        var total = 0.0
+        var count = 0
         for line in text.split(separator: "\n").dropFirst() {
             let fields = line.split(separator: ",")
-            byDay[Int(fields[0])! / 86_400_000, default: 0] += Double(fields[2])!
+            let rate = Double(fields[2])!
+            byDay[Int(fields[0])! / 86_400_000, default: (0, 0)].sum += rate
+            byDay[Int(fields[0])! / 86_400_000, default: (0, 0)].count += 1
+            total += rate
+            count += 1
         }
-        let daily = byDay.keys.sorted().map { byDay[$0]! }
-        let mean = daily.reduce(0, +) / Double(daily.count)
-        let std = (daily.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(daily.count - 1)).squareRoot()
-        #expect(json["days"] as? Int == daily.count)
+        let mean = total / Double(count * 8) * 24
+        let daily = byDay.keys.sorted().map { byDay[$0]! }.filter { $0.count == 3 }.map(\.sum)
+        let dailyMean = daily.reduce(0, +) / Double(daily.count)
+        let std = (daily.map { ($0 - dailyMean) * ($0 - dailyMean) }.reduce(0, +) / Double(daily.count - 1)).squareRoot()
+        #expect(json["days"] as? Int == byDay.count)
+        #expect(json["complete_days"] as? Int == daily.count)
+        // The calendar-day mean understated it: 31 days for 29.7 days of funding.
+        let calendarMean = total / Double(byDay.count)
+        #expect(abs(mean) > abs(calendarMean) * 1.04)
         #expect(abs((json["mean_bps_per_day"] as? Double ?? 0) - mean * 10_000) < 1e-6)
         #expect(abs((json["std_bps_per_day"] as? Double ?? 0) - std * 10_000) < 1e-6)
         #expect(abs((json["apr"] as? Double ?? 0) - mean * 365) < 1e-9)

@@ -5,8 +5,12 @@ import PerpModel
 import Testing
 
 /// An independent g: a sparse table answers range-maximum queries in O(1) and each window's end
-/// is found by binary search, with the window rule written out again from spec §1.
-func referenceG(_ series: CandleSeries, window: Int64, step: Int64?) -> (g: Double, windows: Int, start: Int64, values: [Double]) {
+/// is found by binary search, with the window rule written out again from spec §1: starts up to
+/// the last bar's open time, windows past the end of the data counted (and counted as cut off),
+/// `values` over the full windows only.
+func referenceG(_ series: CandleSeries, window: Int64, step: Int64?) -> (
+    g: Double, windows: Int, start: Int64, values: [Double], cutOff: Int, worstCutOff: Bool
+) {
     let t = series.openTimes
     let n = t.count
     var interval = Int64.max
@@ -27,16 +31,20 @@ func referenceG(_ series: CandleSeries, window: Int64, step: Int64?) -> (g: Doub
     var starts: [Int64] = []
     if let step {
         var s = t[0]
-        while s + window <= t[n - 1] + interval {
+        while s <= t[n - 1] {
             starts.append(s)
             s += step
         }
     } else {
-        starts = t.filter { $0 + window <= t[n - 1] + interval }
+        starts = t
     }
+    let dataEnd = t[n - 1] + interval
     var best = -1.0
     var bestStart: Int64 = 0
+    var bestCutOff = false
     var values: [Double] = []
+    var counted = 0
+    var cutOff = 0
     var lo = 0
     for s in starts {
         while lo < n && t[lo] < s { lo += 1 }
@@ -48,14 +56,17 @@ func referenceG(_ series: CandleSeries, window: Int64, step: Int64?) -> (g: Doub
         }
         guard lo < a else { continue }
         let g = Double(rangeMax(lo, a - 1)) / Double(series.opens[lo])
-        values.append(g)
+        let isCut = s + window > dataEnd
+        counted += 1
+        if isCut { cutOff += 1 } else { values.append(g) }
         if g > best {
             best = g
             bestStart = s
+            bestCutOff = isCut
         }
     }
     _ = firstAtOrAfter
-    return (best, values.count, bestStart, values)
+    return (best, counted, bestStart, values, cutOff, bestCutOff)
 }
 
 /// A deterministic random walk with gaps, for property checks.
@@ -88,6 +99,7 @@ func syntheticSeries(seed: UInt64, bars: Int, intervalMs: Int64) -> CandleSeries
                 series, window: TimeSpan(milliseconds: window), step: step.map { .every(TimeSpan(milliseconds: $0)) } ?? .everyBar)
             #expect(result.g == expected.g, "step \(String(describing: step))")
             #expect(result.windows == expected.windows)
+            #expect(result.cutOffWindows == expected.cutOff && result.worstIsCutOff == expected.worstCutOff)
             #expect(result.worstWindowStart.milliseconds == expected.start)
             #expect(result.values == expected.values)
             #expect(result.gRate >= Rate(approximating: expected.g, rule: .down)!)
@@ -134,9 +146,66 @@ func syntheticSeries(seed: UInt64, bars: Int, intervalMs: Int64) -> CandleSeries
         }
         let result = try WorstCase.analyse(series, window: .hours(2), step: .every(.hours(1)))
         #expect(result.values == [1.5, 1.5, 26.0 / 12.0])
-        #expect(result.windows == 3)
+        // The start at 3h runs past the end (4h): it counts with its one bar (26 / 13 = 2).
+        #expect(result.windows == 4 && result.cutOffWindows == 1 && result.fullWindows == 3)
         #expect(result.peakHigh == Price(26) && result.startOpen == Price(12))
         #expect(result.worstWindowStart == Timestamp(milliseconds: 2 * 3_600_000))
+        #expect(!result.worstIsCutOff)
+    }
+
+    /// Hourly bars at `opens` with highs equal to opens, except where `highs` says otherwise.
+    func hourly(_ opens: [Int], highs: [Int: Int] = [:]) -> CandleSeries {
+        var series = CandleSeries()
+        for (hour, open) in opens.enumerated() {
+            let high = highs[hour] ?? open
+            series.append(
+                Candle(
+                    openTime: Timestamp(milliseconds: Int64(hour) * 3_600_000), open: Price(open), high: Price(high), low: Price(open),
+                    close: Price(open), volume: .zero))
+        }
+        return series
+    }
+
+    @Test func aSqueezeInTheLastPartialWindowIsCountedAndFlagged() throws {
+        // Ten calm hours, then a squeeze to 30 in the last bar. With 6-hour windows stepped by
+        // 3 hours the starts are 0, 3, 6 and 9 h; only 0 and 3 h end inside the data (10 h).
+        let series = hourly([10, 10, 10, 10, 10, 10, 10, 10, 10, 10], highs: [1: 11, 9: 30])
+        let result = try WorstCase.analyse(series, window: .hours(6), step: .every(.hours(3)))
+        #expect(result.windows == 4 && result.cutOffWindows == 2)
+        #expect(result.g == 3 && result.worstIsCutOff)
+        #expect(result.worstWindowStart == Timestamp(milliseconds: 6 * 3_600_000))
+        #expect(result.values == [1.1, 1])  // the distribution: full windows only
+        #expect(result.quantile(1) == 1.1)
+        // Every start: the full window from 4 h already holds the squeeze, so the worst window
+        // is a full one (a cut-off window never exceeds the full windows that contain it).
+        let every = try WorstCase.analyse(series, window: .hours(6), step: .everyBar)
+        #expect(every.g == 3 && !every.worstIsCutOff && every.windows == 10 && every.cutOffWindows == 5)
+        #expect(every.worstWindowStart == Timestamp(milliseconds: 4 * 3_600_000))
+    }
+
+    @Test(arguments: [UInt64(5), 6, 7])
+    func gNeverFallsAsTheHorizonGrows(seed: UInt64) throws {
+        // Two weeks of hourly bars with a squeeze planted in the last days.
+        var series = syntheticSeries(seed: seed, bars: 24 * 14, intervalMs: 3_600_000)
+        var squeezed = CandleSeries()
+        for index in 0..<series.count {
+            let bar = series[index]
+            let high = index >= series.count - 30 ? bar.high.scaled(by: Rate(3)) : bar.high
+            squeezed.append(Candle(openTime: bar.openTime, open: bar.open, high: high, low: bar.low, close: bar.close, volume: .zero))
+        }
+        series = squeezed
+        for step in [WindowStep.everyBar, .every(.hours(7)), .every(.days(1))] {
+            var previous = 0.0
+            for hours in [1, 2, 6, 12, 24, 48, 72, 120, 168, 240, 336] as [Int64] {
+                let result = try WorstCase.analyse(series, window: .hours(hours), step: step)
+                #expect(result.g >= previous, "step \(step), \(hours)h: \(result.g) < \(previous)")
+                previous = result.g
+            }
+            let horizons = Horizons.compute(series, step: step, days: [1, 3, 7, 14, 30])
+            let gs = horizons.compactMap(\.g)
+            #expect(gs == gs.sorted(), "step \(step)")
+            #expect(horizons.last?.g == nil)  // 30 days of a 14-day file: no full window
+        }
     }
 }
 
@@ -161,6 +230,20 @@ func syntheticSeries(seed: UInt64, bars: Int, intervalMs: Int64) -> CandleSeries
         let referenceWeekly = referenceG(series, window: 30 * 86_400_000, step: 7 * 86_400_000)
         #expect(weekly.g == referenceWeekly.g && weekly.windows == referenceWeekly.windows)
         #expect(series.gaps().count == 1)
+    }
+
+    @Test(.enabled(if: file != nil, "../shared/data is absent: real-data checks skipped"))
+    func theAugust2023SqueezeCountsAtEveryHorizon() throws {
+        // Issue 10.8: dropping the windows cut off by the end of the data lost the 2023-08
+        // squeeze at 60 days (2.3625 < 2.4373 at 30 days).
+        let series = try MarketDataFiles.loadCandles(Self.file!.path)
+        let horizons = Horizons.compute(series, step: .everyBar)
+        let gs = horizons.map { $0.g ?? 0 }
+        #expect(gs == gs.sorted(), "\(gs)")
+        let byDays = Dictionary(uniqueKeysWithValues: horizons.map { ($0.days, $0) })
+        #expect(byDays[60]!.g! >= byDays[30]!.g!)
+        #expect(byDays[30]!.g! == 25.25 / 10.36)
+        #expect(byDays[60]!.cutOffWindows > 0)
     }
 }
 

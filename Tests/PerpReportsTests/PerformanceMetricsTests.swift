@@ -186,6 +186,65 @@ struct PerformanceMetricsTests {
         #expect(empty.returnPeriods == 0)
     }
 
+    /// A funding-carry-like curve: one fee at the first bar, then `days` of flat equity, plus an
+    /// optional change of `later` on day `laterDay`.
+    static func oneFeeThenFlat(days: Int, later: String? = nil, laterDay: Int = 0) -> BacktestResult {
+        var points: [(Int64, String)] = []
+        for day in 0..<days {
+            let equity = later != nil && day >= laterDay ? later! : "999750"
+            points.append((F.start + Int64(day) * F.day, equity))
+        }
+        return F.result(initial: "1000000", points: points)
+    }
+
+    @Test("a curve that pays one fee and stays flat has no Sharpe or Sortino", arguments: [31, 366, 731])
+    func oneFeeThenFlatIsNotARatio(days: Int) throws {
+        // Issue 10.9: funding-carry without funding printed −0.9986 for a year and −3.43 for a
+        // month: −√(365/n), fixed by the number of days, whatever the fee.
+        let metrics = PerformanceMetrics.compute(Self.oneFeeThenFlat(days: days))
+        #expect(metrics.returnPeriods == days)
+        #expect(metrics.sharpe == nil)
+        #expect(metrics.sortino == nil)
+        #expect(PerformanceMetrics.sharpe(equities: [1_000_000] + Array(repeating: 999_750, count: days), periodsPerYear: 365) == nil)
+        let json = metrics.json()
+        #expect(json["sharpe"] == .null && json["sortino"] == .null)
+        // Per bar too.
+        let perBar = PerformanceMetrics.compute(Self.oneFeeThenFlat(days: days), periodsPerYear: 8760)
+        #expect(perBar.sharpe == nil && perBar.sortino == nil)
+        // The report says n/a.
+        let html = HTMLReport.render(
+            title: "flat", result: Self.oneFeeThenFlat(days: days), metrics: metrics, prices: ([], []), notes: [])
+        #expect(html.contains("n/a"))
+    }
+
+    @Test("a second change of equity makes the ratios defined again")
+    func feeThenOneFundingPayment() {
+        // The fee, then funding received once: two changes, a real spread.
+        let metrics = PerformanceMetrics.compute(Self.oneFeeThenFlat(days: 30, later: "999800", laterDay: 10))
+        #expect(metrics.sharpe != nil)
+        #expect(metrics.sortino != nil)
+        let returns = F.returns([1_000_000] + Array(repeating: 999_750, count: 10) + Array(repeating: 999_800, count: 20))
+        let (mean, sd, downside) = F.moments(returns)
+        #expect(approximately(metrics.sharpe, mean / sd * Double(365).squareRoot(), tolerance: 1e-10))
+        #expect(approximately(metrics.sortino, mean / downside * Double(365).squareRoot(), tolerance: 1e-10))
+    }
+
+    @Test("no change at all has no ratios; gains only have a Sharpe but no Sortino")
+    func flatCurvesWithoutAnyChange() {
+        // No change at all (capital equal to every equity): nothing to measure.
+        let flat = PerformanceMetrics.compute(
+            F.result(initial: "999750", points: Self.oneFeeThenFlat(days: 40).equity.times.map { ($0, "999750") }))
+        #expect(flat.sharpe == nil && flat.sortino == nil)
+        // Only gains, many of them: a Sharpe, but no Sortino (no downside return).
+        var rising: [(Int64, String)] = []
+        for day in 0..<10 {
+            let equity: Int = 1000 + 10 * (day + 1) + day * day
+            rising.append((F.start + Int64(day) * F.day, String(equity)))
+        }
+        let gains = PerformanceMetrics.compute(F.result(points: rising))
+        #expect(gains.sharpe != nil && gains.sortino == nil)
+    }
+
     @Test("JSON has snake_case keys in a fixed order, exact money and null for the undefined")
     func json() throws {
         let result = F.result(
