@@ -408,6 +408,7 @@ struct BacktestCommand: AsyncParsableCommand {
                                 ])
                             })
                     ),
+                    ("liquidation_rule", .string(baseConfig.liquidationRule.name)),
                     ("threads", .int(workers)), ("wall_seconds", .double(seconds(wall), significant: 4)),
                     ("busy_seconds", .double(seconds(busy), significant: 4)),
                     ("speedup", .double(seconds(busy) / max(seconds(wall), 1e-9), significant: 3)),
@@ -424,6 +425,7 @@ struct BacktestCommand: AsyncParsableCommand {
                         m.maxDrawdown.map { percent($0) } ?? "n/a", String(m.trades), String(m.liquidations),
                     ]
                 }))
+        print("liq: liquidations, under the \(baseConfig.liquidationRule.name) rule (\(baseConfig.liquidationRule.summary))")
         print(
             "\(combinations.count) runs on \(workers) threads in \(formatFixed(seconds(wall), 3)) s (\(formatFixed(seconds(busy) / max(seconds(wall), 1e-9), 2))× one thread's time)"
         )
