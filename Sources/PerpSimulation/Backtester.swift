@@ -60,8 +60,6 @@ public struct Backtester<S: Strategy> {
     var insurance: Int64 = 0
     /// Margin the venue kept at liquidations (``LiquidationRule``), raw.
     var forfeited: Int64 = 0
-    /// Bars whose liquidation read the mark series.
-    var markCoverage = 0
     /// A bar's close time minus its open time: the time of fills at the close.
     var closeOffset: Int64 = 0
     var fees: Int64 = 0
@@ -90,7 +88,6 @@ public struct Backtester<S: Strategy> {
         closeOffset = series.barInterval?.milliseconds ?? 0
         // The prices liquidation reads: the mark's, bar by bar, when a mark series is given.
         let markBars = mark.map { MarkBars(mark: $0, series: series) }
-        markCoverage = markBars?.covered ?? 0
         var barsInMarket = 0
         let times = series.openTimes
         let opens = series.opens
@@ -164,7 +161,7 @@ public struct Backtester<S: Strategy> {
         result.halt = halt
         result.liquidationRule = config.liquidationRule
         result.marginForfeited = Notional(raw: forfeited)
-        result.liquidationOnMark = markBars == nil ? nil : MarkCoverage(bars: markCoverage, of: n)
+        result.liquidationOnMark = markBars.map { MarkCoverage(bars: $0.covered, of: n) }
         return result
     }
 
