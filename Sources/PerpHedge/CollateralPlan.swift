@@ -66,5 +66,22 @@ public struct CollateralPlan: Hashable, Sendable {
             throw HedgeError.invalid(
                 "the margin fraction must be between 0 and 1, exclusive (got \(maintenanceFraction)); Lighter's NMR market uses 0.2")
         }
+        try HedgeError.checkCarried(stake: stake, price: price)
+        guard g <= CarryLimit.multiple else {
+            throw HedgeError.invalid("g must be at most \(CarryLimit.multiple), the largest price multiple the tool carries (got \(g))")
+        }
+        guard alpha <= CarryLimit.multiple else {
+            throw HedgeError.invalid(
+                "alpha must be at most \(CarryLimit.multiple), the largest safety factor the tool carries (got \(alpha))")
+        }
+        // k·q·P, estimated (15 significant digits are plenty to compare with a limit that
+        // leaves the exact arithmetic below 17 times headroom in 128 bits).
+        let k = Fraction(g) - Fraction(Rate.one) + Fraction(alpha) * Fraction(g) * Fraction(maintenanceFraction)
+        let estimate = k.doubleValue * stake.doubleValue * price.doubleValue
+        guard estimate <= CarryLimit.notional.doubleValue else {
+            throw HedgeError.invalid(
+                "the collateral would be about \(Int64(min(estimate, 9e18))) USDC, beyond the \(CarryLimit.notional) the tool carries; check --stake, --price and g"
+            )
+        }
     }
 }

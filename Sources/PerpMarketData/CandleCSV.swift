@@ -6,7 +6,7 @@ import PerpModel
 /// `time` (epoch milliseconds; in `time` also epoch seconds below 10^11 or ISO 8601), then
 /// `open`, `high`, `low`, `close`, and `volume` (optional, zero when absent). Other columns are
 /// ignored. Prices parse exactly to 8 decimals. Rows must be strictly increasing in time; prices
-/// positive and finite; `high ≥ low`. Errors name the source and line.
+/// positive, finite and at most ``CarryLimit/price``; `high ≥ low`. Errors name the source and line.
 public enum CandleCSV {
     public static let timeColumns = ["open_time_ms", "timestamp_ms", "time"]
 
@@ -244,7 +244,8 @@ struct CandleCSVParser {
                 reader.position = next
                 var (t, o, h, l, c, v) = values
                 if secondsAllowed, t < 100_000_000_000 { t *= 1000 }
-                if o > 0, h > 0, l > 0, c > 0, h >= l, o >= l, o <= h, c >= l, c <= h, t > previous, t <= Timestamp.representable.upperBound
+                if o > 0, l > 0, c > 0, h >= l, o >= l, o <= h, c >= l, c <= h, h <= CarryLimit.price.raw, t > previous,
+                    t <= Timestamp.representable.upperBound
                 {
                     previous = t
                     times.append(t)
@@ -274,6 +275,11 @@ struct CandleCSVParser {
                 }
                 guard value > 0 else {
                     throw .nonPositivePrice(source: source, row: line, column: name, value: text(buffer, starts[column], ends[column]))
+                }
+                guard value <= CarryLimit.price.raw else {
+                    throw .beyondLimit(
+                        source: source, row: line, column: name, value: text(buffer, starts[column], ends[column]),
+                        limit: "the highest price the tool carries (\(CarryLimit.price) USDC per NMR)")
                 }
                 return value
             }

@@ -73,6 +73,11 @@ public struct CandleBuilder {
                 throw .badValue(source: source, row: row, column: name, value: value ?? "missing", expected: "a decimal number")
             }
             guard price.isPositive else { throw .nonPositivePrice(source: source, row: row, column: name, value: value) }
+            guard price <= CarryLimit.price else {
+                throw .beyondLimit(
+                    source: source, row: row, column: name, value: value,
+                    limit: "the highest price the tool carries (\(CarryLimit.price) USDC per NMR)")
+            }
             return price
         }
         let o = try price(open, "open")

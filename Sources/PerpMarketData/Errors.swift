@@ -7,6 +7,8 @@ public enum MarketDataError: Error, Equatable, CustomStringConvertible {
     case missingColumns(source: String, missing: [String], found: [String])
     case badValue(source: String, row: Int, column: String, value: String, expected: String)
     case nonPositivePrice(source: String, row: Int, column: String, value: String)
+    /// A value beyond what the tool carries (``CarryLimit``): `limit` names the bound.
+    case beyondLimit(source: String, row: Int, column: String, value: String, limit: String)
     case highBelowLow(source: String, row: Int, high: String, low: String)
     case outsideRange(source: String, row: Int, detail: String)
     case outOfOrder(source: String, row: Int, time: String, previous: String)
@@ -25,6 +27,8 @@ public enum MarketDataError: Error, Equatable, CustomStringConvertible {
             return "\(source):\(row): \(column) is \"\(value)\", expected \(expected)"
         case .nonPositivePrice(let source, let row, let column, let value):
             return "\(source):\(row): \(column) is \(value); prices must be greater than zero"
+        case .beyondLimit(let source, let row, let column, let value, let limit):
+            return "\(source):\(row): \(column) \(value) is beyond \(limit); check the file's units and this row"
         case .highBelowLow(let source, let row, let high, let low):
             return "\(source):\(row): high \(high) is below low \(low)"
         case .outsideRange(let source, let row, let detail):

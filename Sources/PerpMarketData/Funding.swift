@@ -43,12 +43,18 @@ public enum FundingFormats {
                         source: source, row: line, column: names[rateIndex], value: text(buffer, starts[rateIndex], ends[rateIndex]),
                         expected: "a decimal fraction such as 0.0001")
                 }
+                guard Rate(raw: raw).isWithin(CarryLimit.rate) else {
+                    throw .beyondLimit(
+                        source: source, row: line, column: names[rateIndex], value: text(buffer, starts[rateIndex], ends[rateIndex]),
+                        limit: "the largest funding rate the tool carries (±1, 100 % per interval)")
+                }
                 var interval: TimeSpan?
                 if let intervalIndex {
                     let field = text(buffer, starts[intervalIndex], ends[intervalIndex])
-                    guard let hours = Quantity(field), hours.isPositive else {
+                    guard let hours = Quantity(field), hours.isPositive, hours <= Quantity(24 * 366) else {
                         throw .badValue(
-                            source: source, row: line, column: "interval_hours", value: field, expected: "a positive number of hours")
+                            source: source, row: line, column: "interval_hours", value: field,
+                            expected: "a positive number of hours, at most a year")
                     }
                     interval = TimeSpan(milliseconds: FixedMath.mulDiv(hours.raw, 3_600_000, Quantity.scale, .toNearestOrEven))
                 }
@@ -82,6 +88,11 @@ public enum FundingFormats {
                 throw .badValue(
                     source: source, row: index + 1, column: "fundingRate", value: row["fundingRate"]?.numericText ?? "missing",
                     expected: "a decimal fraction")
+            }
+            guard rate.isWithin(CarryLimit.rate) else {
+                throw .beyondLimit(
+                    source: source, row: index + 1, column: "fundingRate", value: text,
+                    limit: "the largest funding rate the tool carries (±1, 100 % per interval)")
             }
             try checkOrder(time, previous: times.last, source: source, row: index + 1)
             times.append(time)
@@ -119,6 +130,11 @@ public enum FundingFormats {
                 throw .badValue(source: source, row: index + 1, column: "direction", value: direction, expected: "\"long\" or \"short\"")
             }
             let fraction = Rate(raw: Int64(FixedMath.divide(Int128(percent.magnitude.raw), 100, .toNearestOrEven)))
+            guard fraction.isWithin(CarryLimit.rate) else {
+                throw .beyondLimit(
+                    source: source, row: index + 1, column: "rate", value: text,
+                    limit: "the largest funding rate the tool carries (100 % per interval)")
+            }
             guard seconds >= 0, seconds < 100_000_000_000 else {
                 throw .badValue(source: source, row: index + 1, column: "timestamp", value: String(seconds), expected: "epoch seconds")
             }

@@ -297,11 +297,12 @@ public enum DecimalParser {
                 }
             }
             result = FixedMath.divide(negative ? -numerator : numerator, divisor, rule)
-            guard let narrow = Int64(exactly: result) else { return nil }
+            // `Int64.min` has no positive twin (`magnitude` and negation would trap): out of range.
+            guard let narrow = Int64(exactly: result), narrow != .min else { return nil }
             return narrow
         }
         if negative { result = -result }
-        guard let narrow = Int64(exactly: result) else { return nil }
+        guard let narrow = Int64(exactly: result), narrow != .min else { return nil }
         return narrow
     }
 }

@@ -89,7 +89,8 @@ extension FixedPointValue {
 extension Price {
     /// ``times(_:rule:)`` that throws an ``ArithmeticOverflow`` naming `what` instead of trapping.
     @inlinable
-    public func times(_ quantity: Quantity, rule: RoundingRule = .toNearestOrEven, _ what: @autoclosure () -> String) throws(ArithmeticOverflow)
+    public func times(_ quantity: Quantity, rule: RoundingRule = .toNearestOrEven, _ what: @autoclosure () -> String)
+        throws(ArithmeticOverflow)
         -> Notional
     {
         guard let raw = FixedMath.mulDivReportingOverflow(raw, quantity.raw, Quantity.scale, rule) else { throw ArithmeticOverflow(what()) }

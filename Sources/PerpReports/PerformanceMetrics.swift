@@ -32,7 +32,9 @@ public enum ReturnSampling: Sendable, Hashable {
 /// - total return `R = finalEquity / initialCapital − 1`;
 /// - annualised return `(1 + R)^(365.25 d / span) − 1`, where `span` runs from the first bar's
 ///   open to the last bar's close (last open time plus the bar interval, the smallest gap
-///   between consecutive equity times); `−1` once equity is gone;
+///   between consecutive equity times); `−1` once equity is gone; `nil` ("n/a") when the span
+///   is shorter than ``minimumAnnualisedSpan`` (30 days) and equity remains: compounding a few hours' return over a
+///   year prints numbers such as 6.9 × 10²⁵ % that measure nothing (issue 11);
 /// - Sharpe `mean(r) / sd(r) × √N` with the sample deviation (n − 1); Sortino
 ///   `mean(r) / dd(r) × √N` with the downside deviation `dd = √(Σ min(r, 0)² / n)`; `r` are
 ///   returns between consecutive sampled equities (see ``ReturnSampling``; daily by default,
@@ -53,8 +55,15 @@ public struct PerformanceMetrics: Sendable, Hashable {
     public var finalEquity: Notional
     /// `nil` when the initial capital is not positive.
     public var totalReturn: Double?
-    /// `nil` without an equity curve of at least two bars.
+    /// `nil` without an equity curve of at least two bars, or over less than
+    /// ``minimumAnnualisedSpan``.
     public var annualizedReturn: Double?
+
+    /// Why there is no annualised return when the run is too short to annualise, else `nil`.
+    public var annualizedReturnNote: String? {
+        guard annualizedReturn == nil, let span, span < Self.minimumAnnualisedSpan else { return nil }
+        return "not annualised: the run spans less than \(Self.minimumAnnualisedSpan)"
+    }
 
     /// First bar's open time.
     public var startTime: Timestamp?
@@ -135,6 +144,9 @@ public struct PerformanceMetrics: Sendable, Hashable {
         return stats.mean / stats.downsideDeviation * root
     }
 
+    /// The shortest run whose return is annualised: 30 days.
+    public static let minimumAnnualisedSpan = TimeSpan.days(30)
+
     public static func compute(_ result: BacktestResult, periodsPerYear: Double? = nil) -> PerformanceMetrics {
         let curve = result.equity
         let sampling: ReturnSampling = periodsPerYear.map { .perBar(periodsPerYear: $0) } ?? .daily
@@ -149,8 +161,8 @@ public struct PerformanceMetrics: Sendable, Hashable {
             metrics.totalReturn = growth - 1
             if let span = spanOf(curve), span.milliseconds > 0 {
                 if growth <= 0 {
-                    metrics.annualizedReturn = -1
-                } else {
+                    metrics.annualizedReturn = -1  // gone is gone, over any span
+                } else if span >= minimumAnnualisedSpan {
                     let annual = Numerics.pow(growth, 365.25 / span.days) - 1
                     metrics.annualizedReturn = annual.isFinite ? annual : nil
                 }
@@ -371,6 +383,7 @@ extension PerformanceMetrics {
         return .object([
             ("total_return", ratio(totalReturn)),
             ("annualized_return", ratio(annualizedReturn)),
+            ("annualized_return_note", annualizedReturnNote.map { JSONValue.string($0) } ?? .null),
             ("sharpe", ratio(sharpe)),
             ("sortino", ratio(sortino)),
             ("return_sampling", .string(sampling.name)),

@@ -104,6 +104,29 @@ public struct HedgeSimulation: Sendable {
         }
     }
 
+    /// Whether a hedge of `stake` with collateral multiples `multiples` stays within what the
+    /// tool carries over `series` (issue 11): the stake's value at the highest price, plus the
+    /// largest collateral `k·q·P` at that price, must be at most ``CarryLimit/notional``, and
+    /// every `k` at most ``CarryLimit/multiple``. Then every amount of a run (collateral, fees,
+    /// funding, PnL) fits the ledger with room to spare. Throws a ``HedgeError`` that names the
+    /// bar otherwise.
+    public static func checkCarried(series: CandleSeries, stake: Quantity, multiples: [Rate]) throws {
+        for k in multiples where !k.isWithin(CarryLimit.multiple) {
+            throw HedgeError.invalid(
+                "the collateral multiple k must be at most \(CarryLimit.multiple), the largest multiple the tool carries (got \(k))")
+        }
+        guard let top = series.highs.indices.max(by: { series.highs[$0] < series.highs[$1] }) else { return }
+        let high = Price(raw: series.highs[top])
+        try HedgeError.checkCarried(stake: stake, price: high)
+        let largest = multiples.max() ?? .zero
+        let value = Fraction(stake) * Fraction(high) * (Fraction(Rate.one) + Fraction(largest))
+        guard !(Fraction(CarryLimit.notional) < value) else {
+            throw HedgeError.invalid(
+                "a stake of \(stake) NMR with k = \(largest) needs more than \(CarryLimit.notional) USDC at the bar of \(Timestamp(milliseconds: series.openTimes[top]).iso8601) (high \(high)), beyond what the tool carries; check the prices' unit, --stake and k"
+            )
+        }
+    }
+
     /// Lighter NMR's maintenance margin fraction, 2000 out of 10,000 = 0.20 (spec §1).
     public static let lighterMaintenance = Rate(basisPointsOf10000: 2000)
 

@@ -11,12 +11,12 @@ public struct SMACross: Strategy {
     public let leverage: Rate
     private var fastRing: [Int64]
     private var slowRing: [Int64]
-    private var fastSum: Int64 = 0
-    private var slowSum: Int64 = 0
+    private var fastSum: Int128 = 0
+    private var slowSum: Int128 = 0
     private var seen = 0
     private var fastIndex = 0
     private var slowIndex = 0
-    private var previous: Int64 = 0
+    private var previous: Int128 = 0
     private var armed = false
 
     public init(fast: Int = 50, slow: Int = 200, leverage: Rate = Rate(3)) {
@@ -31,8 +31,8 @@ public struct SMACross: Strategy {
     public mutating func onBar(_ bar: BarView, account: AccountView) -> StrategyAction? {
         let close = bar.close.raw
         // Ring buffers with wrapping indices (no division on the per-bar path).
-        fastSum += close - fastRing[fastIndex]
-        slowSum += close - slowRing[slowIndex]
+        fastSum += Int128(close - fastRing[fastIndex])
+        slowSum += Int128(close - slowRing[slowIndex])
         fastRing[fastIndex] = close
         slowRing[slowIndex] = close
         fastIndex = fastIndex + 1 == fast ? 0 : fastIndex + 1
@@ -41,7 +41,8 @@ public struct SMACross: Strategy {
             seen += 1
             return nil
         }
-        let difference = Int64(slow) * fastSum - Int64(fast) * slowSum
+        // In 128 bits: `slow × Σfast` reaches 10²⁰ at prices the tool carries (issue 11).
+        let difference = Int128(slow) * fastSum - Int128(fast) * slowSum
         defer {
             previous = difference
             armed = true
@@ -93,6 +94,22 @@ public enum FundingCarry {
         }
         let half = Notional(raw: capital.raw / 2)
         let firstClose = Price(raw: series.closes[0])
+        // The spot leg must stay within what the ledger carries at every close (issue 11):
+        // beyond it the run stops there, like the perp leg (``AmountLimit``).
+        let highestClose = series.closes.max() ?? firstClose.raw
+        let largest = Notional(raw: FixedMath.mulDivReportingOverflow(half.raw, highestClose, firstClose.raw, .towardZero) ?? .max)
+        if largest > AmountLimit.notional || config.lotSize.raw <= 0 {
+            var tester = Backtester(strategy: HoldShort(), config: config, initialCapital: capital)
+            var result = tester.run(series, funding: funding, mark: mark)
+            let bar =
+                series.closes.firstIndex { Int128(half.raw) * Int128($0) > Int128(AmountLimit.notional.raw) * Int128(firstClose.raw) } ?? 0
+            result.halt = BacktestHalt(
+                bar: bar, time: Timestamp(milliseconds: series.openTimes[bar]),
+                reason:
+                    "the spot leg bought with \(half) USDC at \(firstClose) would be worth more than \(AmountLimit.notional) USDC at this bar's close \(Price(raw: series.closes[bar])), beyond what the simulated venue carries; check the prices' unit and --capital"
+            )
+            return result
+        }
         let spot = half.divided(by: firstClose, rule: .towardZero).rounded(toMultipleOf: config.lotSize, rule: .towardZero)
         let spotCost = firstClose.times(spot)
         var tester = Backtester(strategy: HoldShort(quantity: spot), config: config, initialCapital: capital - spotCost)

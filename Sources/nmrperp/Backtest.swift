@@ -133,7 +133,7 @@ struct BacktestCommand: AsyncParsableCommand {
     func run() async throws {
         var config = try venueConfig()
         let capital = try Parse.capital(self.capital, currency: "USDC")
-        let leverage: Rate = try Parse.positive(self.leverage ?? "3", "--leverage", "a positive multiple", example: "3")
+        let leverage: Rate = try Parse.leverage(self.leverage ?? "3")
         guard fast > 0, slow > fast else { throw CLIError("--fast and --slow must satisfy 0 < fast < slow (got \(fast), \(slow))") }
         let quantity: Quantity? = try self.quantity.map { try Parse.positive($0, "--quantity", "a positive NMR size", example: "100") }
         let collateral: Notional? = try self.collateral.map {
@@ -225,7 +225,7 @@ struct BacktestCommand: AsyncParsableCommand {
                 ("bars", "\(result.bars)"),
                 ("final equity", "\(result.finalEquity.formatted(places: 2)) from \(capital.formatted(places: 2))"),
                 ("total return", optional(metrics.totalReturn) { percent($0) }),
-                ("annualised", optional(metrics.annualizedReturn) { percent($0) }),
+                ("annualised", BacktestCommand.annualisedLine(metrics)),
                 (
                     "sharpe / sortino",
                     "\(optional(metrics.sharpe) { formatFixed($0, 2) }) / \(optional(metrics.sortino) { formatFixed($0, 2) })"
@@ -280,6 +280,17 @@ struct BacktestCommand: AsyncParsableCommand {
             throw CLIError("--signals \(folder) holds none of staked.csv, activity.csv, sentiment.csv")
         }
         return inputs
+    }
+
+    /// The annualised return, or why there is none: a run shorter than 30 days is not
+    /// annualised (issue 11), nor one without a return.
+    static func annualisedLine(_ metrics: PerformanceMetrics) -> String {
+        if let annual = metrics.annualizedReturn { return percent(annual) }
+        if let span = metrics.span, span < PerformanceMetrics.minimumAnnualisedSpan {
+            return
+                "n/a (the run spans \(formatFixed(span.days, 2)) days; a return is annualised from \(PerformanceMetrics.minimumAnnualisedSpan) on)"
+        }
+        return "n/a"
     }
 
     /// The liquidations line: how many, under which rule, what the venue kept and what the
@@ -341,7 +352,7 @@ struct BacktestCommand: AsyncParsableCommand {
                 }
                 if pieces[0] == "fast" { fasts = numbers } else { slows = numbers }
             case "leverage":
-                leverages = try values.map { try Parse.positive($0, "--sweep leverage", "a positive multiple", example: "3") }
+                leverages = try values.map { try Parse.leverage($0, "--sweep leverage") }
             default:
                 throw CLIError("--sweep can vary fast, slow and leverage (got \"\(pieces[0])\")")
             }

@@ -43,7 +43,7 @@ struct CalcLiquidation: AsyncParsableCommand {
         case (let text?, nil):
             collateral = try Parse.nonNegative(text, "--collateral", "a USDC amount", example: "300")
         case (nil, let text?):
-            let leverage: Rate = try Parse.positive(text, "--leverage", "a positive leverage", example: "20")
+            let leverage: Rate = try Parse.leverage(text)
             collateral = (Fraction(notional) / Fraction(leverage)).rounded(to: Notional.self, .down)
         default:
             throw CLIError("give exactly one of --collateral T or --leverage L")

@@ -36,7 +36,7 @@ enum HedgeOptions {
         "What a liquidation leaves in the hedge account: lighter (default) and conservative (the venue keeps the margin left), binance-usdm (the same, as Binance USD-M does), keep-remainder (optimistic: you keep it). See docs/venues.md."
 
     static func fee(_ text: String) throws -> Rate {
-        let fee: Rate = try Parse.nonNegative(text, "--fee", "a fraction of the traded notional", example: "0.0005")
+        let fee: Rate = try Parse.feeRate(text, "--fee", example: "0.0005")
         guard fee < Rate.one else {
             throw CLIError("--fee is a fraction of the traded notional and must be below 1, e.g. --fee 0.0005 for 5 bps (got \(text))")
         }
@@ -113,6 +113,9 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try config()
         let history = try HedgeHistory.load(data: data, funding: funding)
+        do { try HedgeSimulation.checkCarried(series: history.series, stake: config.stake, multiples: [config.collateralMultiple]) } catch {
+            throw CLIError(String(describing: error))
+        }
         let result = HedgeSimulation.run(history.series, funding: history.funding, config: config)
         var notes = history.notes
         notes.append("liquidation rule \(config.liquidationRule.name): \(config.liquidationRule.summary)")
@@ -221,6 +224,9 @@ struct HedgeSurvivalCommand: AsyncParsableCommand {
         let fee = try HedgeOptions.fee(self.fee)
         let rule = try Parse.liquidationRule(liquidationRule)
         let history = try HedgeHistory.load(data: data, funding: funding)
+        do { try HedgeSimulation.checkCarried(series: history.series, stake: stake, multiples: multiples) } catch {
+            throw CLIError(String(describing: error))
+        }
         let table = HedgeSimulation.survivalTable(
             series: history.series, funding: history.funding, stake: stake, multiples: multiples, periods: periods, maintenance: margin,
             takerFee: fee, liquidationRule: rule)

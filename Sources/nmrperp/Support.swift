@@ -15,30 +15,87 @@ struct CLIError: Error, CustomStringConvertible {
 
 /// Parses option text into exact units with messages that name the option.
 enum Parse {
-    static func positive<Unit: FixedPointValue>(_ text: String, _ option: String, _ what: String, example: String) throws -> Unit {
-        guard let value = Unit(text) else { throw CLIError("\(option) must be \(what), e.g. \(option) \(example) (got \"\(text)\")") }
+    /// A positive value of `Unit`, at most `limit` (by default what the tool carries of that
+    /// unit, ``CarryLimit``); every message names the option, and a value beyond the limit
+    /// names the limit (issue 11).
+    static func positive<Unit: FixedPointValue>(
+        _ text: String, _ option: String, _ what: String, example: String, atMost limit: Unit? = nil, limitName: String? = nil
+    ) throws -> Unit {
+        let value: Unit = try number(text, option, what, example: example, atMost: limit, limitName: limitName)
         guard value.isPositive else { throw CLIError("\(option) must be greater than zero (got \(text))") }
         return value
     }
 
-    /// A starting capital for the simulated venue: positive and at most ``AmountLimit/notional``.
-    static func capital(_ text: String, currency: String) throws -> Notional {
-        let capital: Notional = try positive(text, "--capital", "a \(currency) amount", example: "10000")
-        guard capital <= AmountLimit.notional else {
-            throw CLIError("--capital must be at most \(AmountLimit.notional) (the most the simulated venue carries; got \(capital))")
-        }
-        return capital
-    }
-
-    static func nonNegative<Unit: FixedPointValue>(_ text: String, _ option: String, _ what: String, example: String) throws -> Unit {
-        guard let value = Unit(text) else { throw CLIError("\(option) must be \(what), e.g. \(option) \(example) (got \"\(text)\")") }
+    /// A value of `Unit` that is zero or more, at most `limit` (see ``positive(_:_:_:example:atMost:limitName:)``).
+    static func nonNegative<Unit: FixedPointValue>(
+        _ text: String, _ option: String, _ what: String, example: String, atMost limit: Unit? = nil, limitName: String? = nil
+    ) throws -> Unit {
+        let value: Unit = try number(text, option, what, example: example, atMost: limit, limitName: limitName)
         guard !value.isNegative else { throw CLIError("\(option) cannot be negative (got \(text))") }
         return value
     }
 
+    /// Parses `text` exactly and checks it against `limit` (or the unit's ``CarryLimit``).
+    private static func number<Unit: FixedPointValue>(
+        _ text: String, _ option: String, _ what: String, example: String, atMost limit: Unit?, limitName: String?
+    ) throws -> Unit {
+        let (defaultLimit, defaultName) = carried(Unit.self)
+        let bound = limit ?? defaultLimit
+        let name = limitName ?? defaultName
+        guard let value = Unit(text) else {
+            if looksNumeric(text) {
+                throw CLIError("\(option) must be at most \(bound) (\(name); got \(clipped(text)))")
+            }
+            throw CLIError("\(option) must be \(what), e.g. \(option) \(example) (got \"\(clipped(text))\")")
+        }
+        guard value.magnitude <= bound else { throw CLIError("\(option) must be at most \(bound) (\(name); got \(clipped(text)))") }
+        return value
+    }
+
+    /// What the tool carries of a unit, and its name in messages.
+    static func carried<Unit: FixedPointValue>(_: Unit.Type) -> (Unit, String) {
+        if let limit = CarryLimit.price as? Unit { return (limit, "the highest price the tool carries, in USDC per NMR") }
+        if let limit = CarryLimit.quantity as? Unit { return (limit, "the most NMR the tool carries") }
+        if let limit = CarryLimit.notional as? Unit { return (limit, "the most USDC the tool carries") }
+        if let limit = CarryLimit.multiple as? Unit { return (limit, "the largest multiple the tool carries") }
+        return (Unit(raw: Int64.max), "the largest value the tool carries")
+    }
+
+    /// Whether `text` is a number (sign, digits, point, exponent) that simply does not fit.
+    static func looksNumeric(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.contains(where: { $0 >= 48 && $0 <= 57 })
+            && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || $0 == 43 || $0 == 45 || $0 == 46 || $0 == 101 || $0 == 69 }
+    }
+
+    /// `text` cut to 40 characters for a message.
+    static func clipped(_ text: String) -> String { text.count <= 40 ? text : String(text.prefix(40)) + "…" }
+
+    /// A starting capital for the simulated venue: positive and at most ``CarryLimit/notional``.
+    static func capital(_ text: String, currency: String) throws -> Notional {
+        try positive(
+            text, "--capital", "a \(currency) amount", example: "10000", atMost: CarryLimit.notional,
+            limitName: "the most the simulated venue carries")
+    }
+
+    /// `--leverage`: between ``CarryLimit/minimumLeverage`` and ``CarryLimit/leverage``.
+    static func leverage(_ text: String, _ option: String = "--leverage") throws -> Rate {
+        let value: Rate = try positive(
+            text, option, "a positive multiple", example: "3", atMost: CarryLimit.leverage,
+            limitName: "the highest leverage the tool carries; Binance offers at most 125")
+        guard value >= CarryLimit.minimumLeverage else {
+            throw CLIError("\(option) must be at least \(CarryLimit.minimumLeverage) (got \(clipped(text)))")
+        }
+        return value
+    }
+
+    /// A fee or slippage rate: from 0 to 1 (100 %).
+    static func feeRate(_ text: String, _ option: String, example: String) throws -> Rate {
+        try nonNegative(text, option, "a fee rate (a fraction)", example: example, atMost: CarryLimit.rate, limitName: "100 %")
+    }
+
     static func fraction(_ text: String, _ option: String, example: String) throws -> Rate {
         guard let value = Rate(text) else {
-            throw CLIError("\(option) must be a fraction between 0 and 1, e.g. \(option) \(example) (got \"\(text)\")")
+            throw CLIError("\(option) must be a fraction between 0 and 1, e.g. \(option) \(example) (got \"\(clipped(text))\")")
         }
         guard value.isPositive, value < Rate.one else {
             throw CLIError("\(option) must be between 0 and 1, exclusive (got \(text)); Lighter's NMR maintenance fraction is 0.2")
@@ -60,9 +117,10 @@ enum Parse {
         }
         config.marginMode = mode
         config.maintenanceFraction = try fraction(maintenanceFraction, "--maintenance-fraction", example: "0.01")
-        config.takerFee = try nonNegative(feeTaker, "--fee-taker", "a fee rate", example: "0.0005")
-        config.makerFee = try nonNegative(feeMaker, "--fee-maker", "a fee rate", example: "0.0002")
-        let bps: Rate = try nonNegative(slippageBps, "--slippage-bps", "basis points", example: "5")
+        config.takerFee = try feeRate(feeTaker, "--fee-taker", example: "0.0005")
+        config.makerFee = try feeRate(feeMaker, "--fee-maker", example: "0.0002")
+        let bps: Rate = try nonNegative(
+            slippageBps, "--slippage-bps", "basis points", example: "5", atMost: Rate(10_000), limitName: "10000 bps, 100 %")
         config.slippage = bps.isZero ? .none : .fixed(Rate(raw: bps.raw / 10_000))
         if let liquidationRule { config.liquidationRule = try self.liquidationRule(liquidationRule) }
         return config
@@ -208,10 +266,14 @@ enum TextTable {
 
 func percent(_ fraction: Double, places: Int = 2) -> String { formatFixed(fraction * 100, places) + " %" }
 
+/// `value` with exactly `places` decimals; never traps (a value too large for them prints its
+/// 15 significant digits).
 func formatFixed(_ value: Double, _ places: Int) -> String {
     guard value.isFinite else { return String(value) }
     let factor = (0..<places).reduce(1.0) { acc, _ in acc * 10 }
     let rounded = (abs(value) * factor).rounded(.toNearestOrEven)
+    // Beyond what an Int64 holds at `places` decimals: the significant digits instead (issue 11).
+    guard rounded < 9.0e18 else { return formatDouble(value, significant: 15) }
     let raw = Int64(rounded) * (value < 0 ? -1 : 1)
     return DecimalFormatter.string(raw: raw, decimals: places, minimumFraction: places)
 }

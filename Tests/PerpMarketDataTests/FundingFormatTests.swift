@@ -103,11 +103,11 @@ struct FundingFormatTests {
             ("funding_time_ms,funding_rate\n1,nan\n", "funding.csv:2: funding_rate is \"nan\", expected a decimal fraction such as 0.0001"),
             (
                 "funding_time_ms,funding_rate,interval_hours\n1,0.1,0\n",
-                "funding.csv:2: interval_hours is \"0\", expected a positive number of hours"
+                "funding.csv:2: interval_hours is \"0\", expected a positive number of hours, at most a year"
             ),
             (
                 "funding_time_ms,funding_rate,interval_hours\n1,0.1,eight\n",
-                "funding.csv:2: interval_hours is \"eight\", expected a positive number of hours"
+                "funding.csv:2: interval_hours is \"eight\", expected a positive number of hours, at most a year"
             ),
             (
                 "funding_time_ms,funding_rate\n28800000,0.1\n0,0.1\n",

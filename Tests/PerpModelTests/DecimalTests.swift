@@ -99,13 +99,22 @@ struct DecimalTests {
         "parses every in-range value with 19 significant digits exactly",
         arguments: [
             ("92233720368.54775807", Int64.max),
-            ("-92233720368.54775808", Int64.min),
+            ("-92233720368.54775807", -Int64.max),
             ("12345678901.12345678", 1_234_567_890_112_345_678),
             ("10000000000.00000001", 1_000_000_000_000_000_001),
         ])
     func parsesNineteenDigits(text: String, raw: Int64) throws {
         let price = try #require(Price(text))
         #expect(price.raw == raw)
+    }
+
+    /// `Int64.min` has no positive twin: its magnitude or negation would trap, so it is out of
+    /// range like any value beyond `Int64` (issue 11).
+    @Test("the one value without a negation is out of range")
+    func int64MinIsOutOfRange() {
+        #expect(Price("-92233720368.54775808") == nil)
+        #expect(Rate("-9223372.036854775808") == nil)
+        #expect(Rate("-9223372.036854775807")?.raw == -Int64.max)
     }
 
     // MARK: Formatting

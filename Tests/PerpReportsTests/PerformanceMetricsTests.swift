@@ -163,7 +163,8 @@ struct PerformanceMetricsTests {
         #expect(metrics.sortino == nil)
         #expect(metrics.maxDrawdown == 0)
         #expect(metrics.totalReturn == 0)
-        #expect(metrics.annualizedReturn == 0)
+        #expect(metrics.annualizedReturn == nil, "three days are not annualised")
+        #expect(metrics.annualizedReturnNote != nil)
         #expect(metrics.winRate == nil, "no trades")
         #expect(metrics.profitFactor == nil)
         #expect(metrics.exposure == 0)
@@ -257,7 +258,7 @@ struct PerformanceMetricsTests {
         }
         let keys = members.map(\.0)
         #expect(
-            Array(keys.prefix(4)) == ["total_return", "annualized_return", "sharpe", "sortino"])
+            Array(keys.prefix(5)) == ["total_return", "annualized_return", "annualized_return_note", "sharpe", "sortino"])
         for key in [
             "max_drawdown", "exposure", "trades", "win_rate", "fees_paid", "funding_paid", "liquidations", "final_equity",
             "insurance_fund_draws", "max_drawdown_peak_time",
