@@ -331,11 +331,14 @@ private struct Setting {
             guard let value = Double(raw), value.isFinite else { return "must be \(expected) \(got)" }
             config[keyPath: path] = value
         case .span(let path):
-            guard let value = TimeSpan(parsing: raw) else {
+            switch TimeSpan.parse(raw) {
+            case .success(let value): config[keyPath: path] = value
+            case .failure(.notALength):
                 if Int(raw) != nil { return "must be \(expected): add a unit, e.g. \(raw)h or \(raw)m \(got)" }
                 return "must be \(expected) \(got)"
+            case .failure(.notPositive): return "must be a positive length such as \(example) \(got)"
+            case .failure(.tooLong(let limit)): return "must be at most \(limit.inYears) \(got)"
             }
-            config[keyPath: path] = value
         case .int(let path):
             guard let value = Int(raw) else { return "must be \(expected) \(got)" }
             config[keyPath: path] = value
