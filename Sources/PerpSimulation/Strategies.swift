@@ -2,7 +2,8 @@ import PerpModel
 
 /// Moving-average crossover, the backtester issue's reference semantics (shared/bench/limit.c):
 /// SMA(fast) and SMA(slow) of closes compared exactly (the sign of `slow·Σfast − fast·Σslow`,
-/// integers); the first bar with both defined only arms the detector; when the difference
+/// integers, in 128 bits so no window or price can overflow them); the first bar with both
+/// defined only arms the detector; when the difference
 /// changes sign, go long (up) or short (down) with notional `leverage × balance` at the close,
 /// closing any opposite position first.
 public struct SMACross: Strategy {
@@ -11,16 +12,27 @@ public struct SMACross: Strategy {
     public let leverage: Rate
     private var fastRing: [Int64]
     private var slowRing: [Int64]
-    private var fastSum: Int64 = 0
-    private var slowSum: Int64 = 0
+    private var fastSum: Int128 = 0
+    private var slowSum: Int128 = 0
     private var seen = 0
     private var fastIndex = 0
     private var slowIndex = 0
-    private var previous: Int64 = 0
+    private var previous: Int128 = 0
     private var armed = false
 
+    /// What is wrong with the windows `fast` and `slow` (bars), or `nil`: they need
+    /// `0 < fast < slow ≤ ` ``CarryLimit/bars`` (each window is a ring buffer of that many
+    /// closes). Callers check input with this; ``init(fast:slow:leverage:)`` traps on a pair it
+    /// refuses (a broken invariant, never input).
+    public static func problem(fast: Int, slow: Int) -> String? {
+        if fast <= 0 { return "--fast must be a positive number of bars (got \(fast))" }
+        if slow > CarryLimit.bars { return "--slow must be at most \(CarryLimit.bars) bars (got \(slow))" }
+        if slow <= fast { return "--slow must be greater than --fast (got --fast \(fast), --slow \(slow))" }
+        return nil
+    }
+
     public init(fast: Int = 50, slow: Int = 200, leverage: Rate = Rate(3)) {
-        precondition(fast > 0 && slow > fast, "SMACross needs 0 < fast < slow")
+        precondition(Self.problem(fast: fast, slow: slow) == nil, "SMACross needs 0 < fast < slow ≤ CarryLimit.bars")
         self.fast = fast
         self.slow = slow
         self.leverage = leverage
@@ -31,8 +43,8 @@ public struct SMACross: Strategy {
     public mutating func onBar(_ bar: BarView, account: AccountView) -> StrategyAction? {
         let close = bar.close.raw
         // Ring buffers with wrapping indices (no division on the per-bar path).
-        fastSum += close - fastRing[fastIndex]
-        slowSum += close - slowRing[slowIndex]
+        fastSum += Int128(close - fastRing[fastIndex])
+        slowSum += Int128(close - slowRing[slowIndex])
         fastRing[fastIndex] = close
         slowRing[slowIndex] = close
         fastIndex = fastIndex + 1 == fast ? 0 : fastIndex + 1
@@ -41,7 +53,7 @@ public struct SMACross: Strategy {
             seen += 1
             return nil
         }
-        let difference = Int64(slow) * fastSum - Int64(fast) * slowSum
+        let difference = Int128(slow) * fastSum - Int128(fast) * slowSum
         defer {
             previous = difference
             armed = true
