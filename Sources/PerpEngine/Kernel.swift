@@ -433,7 +433,7 @@ public struct TradingKernel: Sendable {
     /// or a balance can overflow; `nil` when a setting is not positive (a configuration with
     /// problems, which the kernel never sizes with). `positionLeverage` is notional at the close
     /// ÷ margin, rounded up (`nil` when the margin is zero).
-    static func entrySize(equity: Notional, exposure: Rate, leverage: Rate, risk: BotConfig.Risk, close: Price, lotSize: Quantity)
+    public static func entrySize(equity: Notional, exposure: Rate, leverage: Rate, risk: BotConfig.Risk, close: Price, lotSize: Quantity)
         -> (notional: Notional, quantity: Quantity, positionLeverage: Rate?)?
     {
         guard equity.isPositive, exposure.isPositive, leverage.isPositive, risk.riskPerTrade.isPositive, risk.stopLoss.isPositive,
