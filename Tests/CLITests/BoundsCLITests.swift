@@ -103,6 +103,28 @@ import Testing
         }
     }
 
+    /// Numbers too large to read into a rate or a whole number still name the key's range, and
+    /// every problem is listed at once.
+    @Test func numbersTooLargeToReadNameTheRange() throws {
+        let folder = try Self.fixture().folder
+        let path = folder + "/bot.yaml"
+        let yaml =
+            "min_agreeing_signals: 99999999999999999999\nrisk:\n  max_leverage: 1e308\n  stop_loss: 1e30\n"
+            + "  quiet_start_hour: -99999999999999999999\n  time_exit: 0d\n"
+        try Data(yaml.utf8).write(to: URL(fileURLWithPath: path))
+        let result = try CLI.run(["bot", "check", "--config", path])
+        #expect(result.status == 1)
+        let lines = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").map(String.init)
+        #expect(
+            Array(lines.dropFirst()) == [
+                "  - min_agreeing_signals: must be from 1 to 6 (got \"99999999999999999999\") (line 1)",
+                "  - risk.max_leverage: must be from 1 to 1000 (got \"1e308\") (line 3)",
+                "  - risk.stop_loss: must be a fraction from 0 to 1 (got \"1e30\") (line 4)",
+                "  - risk.quiet_start_hour: must be an hour from 0 to 24 (got \"-99999999999999999999\") (line 5)",
+                "  - risk.time_exit: must be a positive length such as 6h (got \"0d\") (line 6)",
+            ], "\(result.stderr)")
+    }
+
     /// Every key at hostile values: each is refused with exit code 1 or accepted, never a trap.
     @Test func hostileValuesForEveryKeyNeverTrap() throws {
         let folder = try Self.fixture().folder
