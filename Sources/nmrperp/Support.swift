@@ -112,7 +112,12 @@ enum Parse {
     /// `--step`: a length (`7d`, `5m`), or `bar` for every bar's open time.
     static func step(_ text: String) throws -> WindowStep {
         if ["bar", "every", "all"].contains(text.lowercased()) { return .everyBar }
-        return .every(try span(text, "--step"))
+        switch TimeSpan.parse(text) {
+        case .success(let span): return .every(span)
+        case .failure(.notALength):
+            throw CLIError("--step must be a length such as 7d or 5m, or bar for every bar's open time (got \"\(text)\")")
+        case .failure(let error): throw CLIError(spanProblem(error, "--step", text))
+        }
     }
 }
 
