@@ -24,10 +24,11 @@ import Testing
         #expect(SMACross.problem(fast: CarryLimit.bars - 1, slow: CarryLimit.bars) == nil)
     }
 
-    /// 100,001 closes of 900,000 USDC sum to 9 × 10¹⁹ raw, past `Int64`: the 128-bit sums carry
-    /// them, and the fall at the end is still seen as a cross down.
+    /// 110,000 closes of 900,000 USDC sum to 9.9 × 10¹⁸ raw, past `Int64` (and `slow × Σfast`
+    /// long before): the 128-bit sums and products carry them, and the fall at the end is still
+    /// seen as a cross down.
     @Test func sumsBeyondInt64DoNotOverflow() {
-        let slow = 100_001
+        let slow = 110_000
         let bars = Array(repeating: Bar.flat("900000"), count: slow + 5) + Array(repeating: Bar.flat("450000"), count: 3)
         var tester = Backtester(strategy: SMACross(fast: 2, slow: slow, leverage: Rate(1)), config: venue(), initialCapital: usd("1000"))
         let result = tester.run(series(bars))
