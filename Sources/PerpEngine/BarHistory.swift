@@ -51,11 +51,11 @@ struct BarHistory {
     private var momentumHint = 0
 
     init(circuitWindow: TimeSpan, volatilityWindow: TimeSpan, meanReversionWindow: TimeSpan, momentumWindow: TimeSpan) {
-        circuitSpan = circuitWindow.milliseconds
-        volatilitySpan = volatilityWindow.milliseconds
-        reversionSpan = meanReversionWindow.milliseconds
+        circuitSpan = circuitWindow.windowMilliseconds
+        volatilitySpan = volatilityWindow.windowMilliseconds
+        reversionSpan = meanReversionWindow.windowMilliseconds
         // One bar more than the window so "the close one window ago" is kept.
-        momentumSpan = momentumWindow.milliseconds * 2
+        momentumSpan = momentumWindow.windowMilliseconds * 2
         bars = [Bar](repeating: Bar(time: 0, openRaw: 0, closeRaw: 0, simpleReturn: 0), count: 256)
         mask = 255
         roomUntil = 256
@@ -218,4 +218,13 @@ struct BarHistory {
         let variance = max(0, (sumSquares - sum * sum / n) / (n - 1))
         return variance.squareRoot()
     }
+}
+
+extension TimeSpan {
+    /// The window's length for the engine's `time − window` arithmetic: held from 0 to 2⁶⁰ ms
+    /// (36 million years), so twice it, taken from any ``Timestamp/representable`` time, stays
+    /// inside `Int64` even for a window no check refused (a kernel built in code). A checked
+    /// configuration's windows (at most ``CarryLimit/span``) pass unchanged.
+    @inline(__always)
+    var windowMilliseconds: Int64 { min(max(milliseconds, 0), 1 << 60) }
 }

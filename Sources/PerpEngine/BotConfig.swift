@@ -102,8 +102,19 @@ public struct BotConfig: Sendable, Equatable {
 
     public init() {}
 
-    /// Every problem with the configuration, each a sentence saying what to change (empty when
-    /// valid). All are reported at once.
+    /// The largest weight, threshold or scale a statistical setting may take (issue 11): far
+    /// beyond any meaningful value, and small enough that the blend's sums stay finite.
+    public static let largestSetting = 1_000_000.0
+    /// The smallest positive scale (`momentum_full_scale`, `mean_reversion_z`,
+    /// `activity_change`, `high_volatility_threshold`): its reciprocal, which the signals
+    /// multiply by, stays finite.
+    public static let smallestScale = 0.000_000_001
+
+    /// Every problem with the configuration, each a sentence starting with the dotted key and
+    /// saying what to change (empty when valid). All are reported at once. Every value the
+    /// engine cannot run is refused here, with the limit it is over (issue 11), so a
+    /// configuration without problems never traps the kernel, the signals or the walk-forward;
+    /// the file loader, `backtest` and `paper` all refuse a configuration with problems.
     public func problems() -> [String] {
         var found: [String] = []
         func fraction(_ value: Rate, _ name: String, allowOne: Bool = false) {
@@ -111,13 +122,25 @@ public struct BotConfig: Sendable, Equatable {
                 found.append("\(name) must be between 0 and 1\(allowOne ? "" : ", exclusive") (got \(value))")
             }
         }
-        func positive(_ span: TimeSpan, _ name: String) {
-            if span.milliseconds <= 0 { found.append("\(name) must be a positive length such as 15m or 6h") }
+        func length(_ span: TimeSpan, _ name: String) {
+            if span.milliseconds <= 0 {
+                found.append("\(name) must be a positive length such as 15m or 6h (got \(span))")
+            } else if span > CarryLimit.span {
+                found.append("\(name) must be at most \(CarryLimit.span.inYears) (got \(span))")
+            }
+        }
+        /// A positive scale whose reciprocal the signals use.
+        func scale(_ value: Double, _ name: String) {
+            if !(value >= Self.smallestScale && value <= Self.largestSetting) {
+                found.append(
+                    "\(name) must be positive, from \(formatDouble(Self.smallestScale)) to \(formatDouble(Self.largestSetting)) (got \(value))"
+                )
+            }
         }
         let w = weights
         for (name, value) in [("weights.price", w.price), ("weights.network", w.network), ("weights.sentiment", w.sentiment)]
-        where !(value >= 0 && value.isFinite) {
-            found.append("\(name) must be zero or more (got \(value))")
+        where !(value >= 0 && value <= Self.largestSetting) {
+            found.append("\(name) must be from 0 to \(formatDouble(Self.largestSetting)) (got \(value))")
         }
         if w.price + w.network + w.sentiment <= 0 { found.append("the weights must not all be zero") }
         if minAgreeingSignals < 1 || minAgreeingSignals > 6 {
@@ -125,18 +148,20 @@ public struct BotConfig: Sendable, Equatable {
         }
         if !(entryThreshold > 0 && entryThreshold <= 1) { found.append("entry_threshold must be in (0, 1] (got \(entryThreshold))") }
         let s = signals
-        positive(s.momentumWindow, "signals.momentum_window")
-        positive(s.meanReversionWindow, "signals.mean_reversion_window")
-        positive(s.stakeWindow, "signals.stake_window")
-        positive(s.activityWindow, "signals.activity_window")
-        if !(s.momentumFullScale > 0) { found.append("signals.momentum_full_scale must be positive") }
-        if !(s.meanReversionZ > 0) { found.append("signals.mean_reversion_z must be positive") }
+        length(s.momentumWindow, "signals.momentum_window")
+        length(s.meanReversionWindow, "signals.mean_reversion_window")
+        length(s.stakeWindow, "signals.stake_window")
+        length(s.activityWindow, "signals.activity_window")
+        scale(s.momentumFullScale, "signals.momentum_full_scale")
+        scale(s.meanReversionZ, "signals.mean_reversion_z")
         fraction(s.fundingAnomalyPer8h, "signals.funding_anomaly_per_8h")
         if !(s.stakeDrop > 0 && s.stakeDrop < 1) { found.append("signals.stake_drop must be between 0 and 1 (got \(s.stakeDrop))") }
-        if !(s.activityChange > 0) { found.append("signals.activity_change must be positive") }
+        scale(s.activityChange, "signals.activity_change")
         let r = risk
-        if !(r.maxLeverage >= Rate.one) { found.append("risk.max_leverage must be at least 1 (got \(r.maxLeverage))") }
-        if !(r.highVolatilityLeverage >= Rate.one) { found.append("risk.high_volatility_leverage must be at least 1") }
+        for (name, value) in [("risk.max_leverage", r.maxLeverage), ("risk.high_volatility_leverage", r.highVolatilityLeverage)]
+        where !(value >= Rate.one && value <= CarryLimit.leverage) {
+            found.append("\(name) must be from 1 to \(CarryLimit.leverage) (got \(value))")
+        }
         if r.highVolatilityLeverage > r.maxLeverage { found.append("risk.high_volatility_leverage cannot exceed risk.max_leverage") }
         fraction(r.maxExposure, "risk.max_exposure", allowOne: true)
         fraction(r.highVolatilityExposure, "risk.high_volatility_exposure", allowOne: true)
@@ -145,29 +170,31 @@ public struct BotConfig: Sendable, Equatable {
         fraction(r.takeProfit, "risk.take_profit")
         fraction(r.circuitMove, "risk.circuit_move")
         fraction(r.riskPerTrade, "risk.risk_per_trade")
-        positive(r.timeExit, "risk.time_exit")
+        length(r.timeExit, "risk.time_exit")
         if r.timeExitMinProfit.isNegative || r.timeExitMinProfit >= r.takeProfit {
             found.append(
                 "risk.time_exit_min_profit must be from 0 up to, not including, risk.take_profit (\(r.takeProfit)) (got \(r.timeExitMinProfit))"
             )
         }
-        positive(r.circuitWindow, "risk.circuit_window")
-        positive(r.circuitCooldown, "risk.circuit_cooldown")
-        positive(r.volatilityWindow, "risk.volatility_window")
-        positive(r.staleAfter, "risk.stale_after")
-        if !(r.highVolatilityThreshold > 0) { found.append("risk.high_volatility_threshold must be positive") }
+        length(r.circuitWindow, "risk.circuit_window")
+        length(r.circuitCooldown, "risk.circuit_cooldown")
+        length(r.volatilityWindow, "risk.volatility_window")
+        length(r.staleAfter, "risk.stale_after")
+        scale(r.highVolatilityThreshold, "risk.high_volatility_threshold")
         for (name, hour) in [("risk.quiet_start_hour", r.quietStartHour), ("risk.quiet_end_hour", r.quietEndHour)]
         where !(0...24).contains(hour) {
             found.append("\(name) must be an hour from 0 to 24 (got \(hour))")
         }
         let m = model
-        positive(m.horizon, "model.horizon")
-        positive(m.trainWindow, "model.train_window")
-        positive(m.testWindow, "model.test_window")
+        length(m.horizon, "model.horizon")
+        length(m.trainWindow, "model.train_window")
+        length(m.testWindow, "model.test_window")
         if m.horizon.milliseconds > 0, m.horizon >= m.trainWindow {
             found.append("model.horizon (\(m.horizon)) must be shorter than model.train_window (\(m.trainWindow))")
         }
-        if !(m.l2 >= 0 && m.l2.isFinite) { found.append("model.l2 must be zero or more (got \(m.l2))") }
+        if !(m.l2 >= 0 && m.l2 <= Self.largestSetting) {
+            found.append("model.l2 must be from 0 to \(formatDouble(Self.largestSetting)) (got \(m.l2))")
+        }
         if !(m.minConviction >= 0 && m.minConviction < 1) {
             found.append("model.min_conviction must be from 0 to 1, exclusive of 1 (got \(m.minConviction))")
         }

@@ -92,11 +92,17 @@ public struct TradingKernel: Sendable {
     private var entryTime: Timestamp?
     private var pendingEntry:
         (side: Side, stop: Price, target: Price, leverage: Rate, signals: JournalSignals, reason: String, decided: Timestamp)?
+    /// ``BotConfig/problems()`` of `config`: a kernel made with a configuration that has any
+    /// (built in code, not loaded through a checked file) observes bars but opens nothing, and
+    /// says so once in the journal, so no setting the checks refuse reaches the sizing.
+    private let configProblems: [String]
+    private var configProblemsJournalled = false
 
     public init(config: BotConfig, inputs: SignalInputs = SignalInputs(), barInterval: TimeSpan, lotSize: Quantity = Quantity("0.01")!) {
         self.config = config
         self.barInterval = barInterval
         self.lotSize = lotSize
+        configProblems = config.problems()
         signals = SignalEngine(config: config.signals, inputs: inputs)
         blend = BlendWeights(config.weights)
         history = BarHistory(
@@ -299,7 +305,8 @@ public struct TradingKernel: Sendable {
         }
 
         if move > circuitLimit {
-            let until = decisionTime + config.risk.circuitCooldown
+            // Saturating: a cooldown past the end of time halts until the end of time.
+            let until = decisionTime.saturatingAdding(config.risk.circuitCooldown)
             // The kill switch's `reducing` outlives any cooldown: only the operator lifts it.
             if state != .reducing { state = .halted(until: until) }
             journal.append(
@@ -361,6 +368,18 @@ public struct TradingKernel: Sendable {
         }
         // Catching up on past bars (paper start-up or restart): signals only, no entries.
         guard feedLive else { return }
+        guard configProblems.isEmpty else {
+            if !configProblemsJournalled {
+                configProblemsJournalled = true
+                journal.append(
+                    JournalEntry(
+                        time: decisionTime, event: .riskDenied,
+                        reason:
+                            "the configuration has \(configProblems.count) problem\(configProblems.count == 1 ? "" : "s") (\(configProblems[0])); no entries"
+                    ))
+            }
+            return
+        }
         let wanted: Side = blended > 0 ? .long : .short
         let named = JournalSignals.scores(scores, probabilityUp: probabilityUp)
         func deny(_ reason: JournalText) {
@@ -385,17 +404,16 @@ public struct TradingKernel: Sendable {
         let highVolatility = annualVolatility > config.risk.highVolatilityThreshold
         let leverage = highVolatility ? config.risk.highVolatilityLeverage : config.risk.maxLeverage
         let exposure = highVolatility ? config.risk.highVolatilityExposure : config.risk.maxExposure
-        let margin = equity.times(exposure, rule: .down)
-        let byLeverage = margin.times(leverage, rule: .down)
-        let byRisk = (Fraction(equity) * Fraction(config.risk.riskPerTrade) / Fraction(config.risk.stopLoss)).rounded(
-            to: Notional.self, .down)
-        let notional = min(byLeverage, byRisk)
-        let quantity = notional.divided(by: bar.close, rule: .towardZero).rounded(toMultipleOf: lotSize, rule: .towardZero)
-        guard quantity.isPositive else { return deny(.text("the caps leave no size at this price (notional \(notional))")) }
+        guard
+            let size = Self.entrySize(
+                equity: equity, exposure: exposure, leverage: leverage, risk: config.risk, close: bar.close, lotSize: lotSize)
+        else { return deny(.text("the caps leave no size at this price")) }
+        guard size.quantity.isPositive else { return deny(.text("the caps leave no size at this price (notional \(size.notional))")) }
+        let quantity = size.quantity
         let sign: Int64 = wanted == .long ? 1 : -1
         let stop = Price(raw: bar.close.raw - sign * FixedMath.mulDiv(bar.close.raw, config.risk.stopLoss.raw, Rate.scale, .down))
         let target = Price(raw: bar.close.raw + sign * FixedMath.mulDiv(bar.close.raw, config.risk.takeProfit.raw, Rate.scale, .down))
-        let positionLeverage = margin.isPositive ? bar.close.times(quantity).ratio(to: margin, rule: .up) : leverage
+        let positionLeverage = size.positionLeverage ?? leverage
         let score =
             probabilityUp.map {
                 "\(model?.name(at: decisionTime) ?? "model") p(up) \(formatDouble(($0 * 1000).rounded() / 1000, significant: 6)), conviction \(formatSigned(blended))"
@@ -405,6 +423,38 @@ public struct TradingKernel: Sendable {
             "\(score); \(highVolatility ? "high-volatility" : "normal") regime (σ \(formatPercent(annualVolatility)) a year): leverage ≤ \(leverage), exposure ≤ \(exposure)"
         pendingEntry = (wanted, stop, target, positionLeverage, named, reason, decisionTime)
         actions.append(.open(side: wanted, quantity: quantity, stop: stop, target: target))
+    }
+
+    /// An entry's size under the caps (spec §4): the margin `equity × exposure`, the notional the
+    /// smaller of `margin × leverage` and `equity × risk per trade ÷ stop loss` (the loss at the
+    /// stop), and never more than ``CarryLimit/notional`` (what the venue carries exactly); the
+    /// quantity that notional ÷ close rounded toward zero to the lot, at most
+    /// ``CarryLimit/quantity``. Computed in 128 bits, rounded down, so no product of a leverage
+    /// or a balance can overflow; `nil` when a setting is not positive (a configuration with
+    /// problems, which the kernel never sizes with). `positionLeverage` is notional at the close
+    /// ÷ margin, rounded up (`nil` when the margin is zero).
+    public static func entrySize(equity: Notional, exposure: Rate, leverage: Rate, risk: BotConfig.Risk, close: Price, lotSize: Quantity)
+        -> (notional: Notional, quantity: Quantity, positionLeverage: Rate?)?
+    {
+        guard equity.isPositive, exposure.isPositive, leverage.isPositive, risk.riskPerTrade.isPositive, risk.stopLoss.isPositive,
+            close.isPositive, lotSize.isPositive
+        else { return nil }
+        let scale = Int128(Rate.scale)
+        let cap = Int128(CarryLimit.notional.raw)
+        // Held at Int64's range, so the product with a leverage stays inside Int128.
+        let margin = min(Int128(equity.raw) * Int128(exposure.raw) / scale, Int128(Int64.max))
+        let byLeverage = margin * Int128(leverage.raw) / scale
+        let byRisk = Int128(equity.raw) * Int128(risk.riskPerTrade.raw) / Int128(risk.stopLoss.raw)
+        let notional = Notional(raw: Int64(min(byLeverage, byRisk, cap)))
+        let units = min(Int128(notional.raw) * Int128(Price.scale) / Int128(close.raw), Int128(CarryLimit.quantity.raw))
+        let quantity = Quantity(raw: Int64(units)).rounded(toMultipleOf: lotSize, rule: .towardZero)
+        var positionLeverage: Rate?
+        if margin > 0 {
+            // close × quantity ≤ notional ≤ the cap, so neither step can overflow.
+            let value = Int128(close.times(quantity).raw) * scale
+            positionLeverage = Int64(exactly: (value + margin - 1) / margin).map { Rate(raw: $0) }
+        }
+        return (notional, quantity, positionLeverage)
     }
 
     private func inQuietHours(_ hour: Int) -> Bool {

@@ -273,7 +273,7 @@ struct RollingWindow {
     private(set) var sumSquares = 0.0
 
     init(span: TimeSpan, keepsSums: Bool = true) {
-        self.span = span.milliseconds
+        self.span = span.windowMilliseconds
         self.keepsSums = keepsSums
         entries = [Entry](repeating: Entry(time: 0, value: 0), count: 64)
         mask = 63
@@ -502,7 +502,7 @@ struct SignalEngine {
     ) -> (scores: SignalScores, reversion: PendingReversion?) {
         var scores = SignalScores()
         // Momentum: the return since one window ago, scaled to ±1 at the full-scale return.
-        if let then = history.momentumClose(atOrAfter: time - config.momentumWindow.milliseconds), then > 0 {
+        if let then = history.momentumClose(atOrAfter: time - config.momentumWindow.windowMilliseconds), then > 0 {
             scores.momentum = clamp((close / then - 1) * inverseMomentumFullScale)
         }
         // Mean reversion: minus the z-score over the window, ±1 at ±z (with ten closes or more).
@@ -516,11 +516,11 @@ struct SignalEngine {
         // Staked NMR: a drop of `stakeDrop` over the window scores −1 (spec §4), a rise as much +1.
         if let staked = inputs.staked {
             scores.staked = stakedChange.score(
-                of: staked, at: time, window: config.stakeWindow.milliseconds, fullScale: config.stakeDrop)
+                of: staked, at: time, window: config.stakeWindow.windowMilliseconds, fullScale: config.stakeDrop)
         }
         if let activity = inputs.activity {
             scores.activity = activityChange.score(
-                of: activity, at: time, window: config.activityWindow.milliseconds, fullScale: config.activityChange)
+                of: activity, at: time, window: config.activityWindow.windowMilliseconds, fullScale: config.activityChange)
         }
         if let sentiment = inputs.sentiment, let value = sentimentNow.value(of: sentiment, at: time) {
             scores.sentiment = clamp(value)

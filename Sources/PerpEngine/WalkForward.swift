@@ -9,6 +9,11 @@ public enum WalkForwardError: Error, Sendable, Equatable, CustomStringConvertibl
     case tooFewBars(Int)
     /// The configuration's problems (``BotConfig/problems()``).
     case invalidConfig([String])
+    /// The test window steps the folds so finely that there would be more than
+    /// ``WalkForwardPlan/largestFoldCount`` of them (each trains a model).
+    case tooManyFolds(folds: Int64, test: TimeSpan)
+    /// The test window is shorter than one bar, so most folds would hold no bar.
+    case testShorterThanBar(test: TimeSpan, bar: TimeSpan)
 
     public var description: String {
         switch self {
@@ -17,6 +22,11 @@ public enum WalkForwardError: Error, Sendable, Equatable, CustomStringConvertibl
                 "walk-forward needs at least \(need) of bars (train \(train) + test \(test)); the data covers \(have). Use more data or shorter windows (--train, --test)"
         case .tooFewBars(let count): return "walk-forward needs at least two bars (got \(count))"
         case .invalidConfig(let problems): return "invalid configuration: " + problems.joined(separator: "; ")
+        case .tooManyFolds(let folds, let test):
+            return
+                "a test window of \(test) makes \(folds) folds of this data; at most \(WalkForwardPlan.largestFoldCount) (each trains a model): make --test (model.test_window) longer"
+        case .testShorterThanBar(let test, let bar):
+            return "the test window (\(test)) must be at least one bar (\(bar)): make --test (model.test_window) longer"
         }
     }
 }
@@ -45,6 +55,10 @@ public struct WalkForwardFold: Sendable, Equatable {
 /// trains on the `trainWindow` before its test window, minus the last `horizonBars` rows whose
 /// labels would reach into it (purge).
 public struct WalkForwardPlan: Sendable, Equatable {
+    /// The most folds one walk-forward may make (each trains a logistic regression): 10,000,
+    /// e.g. daily folds over 27 years.
+    public static let largestFoldCount: Int64 = 10_000
+
     public var folds: [WalkForwardFold]
     /// The label horizon in bars: `⌈horizon / interval⌉`.
     public var horizonBars: Int
@@ -59,6 +73,7 @@ public struct WalkForwardPlan: Sendable, Equatable {
         guard train > 0, test > 0, model.horizon.milliseconds > 0 else {
             throw .invalidConfig(["model windows and horizon must be positive"])
         }
+        guard test >= interval else { throw .testShorterThanBar(test: model.testWindow, bar: barInterval) }
         let horizonBars = Int((model.horizon.milliseconds + interval - 1) / interval)
         let first = openTimes[0]
         let lastEnd = openTimes[n - 1] + interval
@@ -76,6 +91,9 @@ public struct WalkForwardPlan: Sendable, Equatable {
             }
             return low
         }
+        // Bounded before the loop: `(lastEnd − first − train) ÷ test` steps at most.
+        let steps = (lastEnd - first - train) / test + 1
+        guard steps <= Self.largestFoldCount else { throw .tooManyFolds(folds: steps, test: model.testWindow) }
         var folds: [WalkForwardFold] = []
         var from = first + train
         while from < lastEnd {

@@ -11,6 +11,9 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     public static let representable: ClosedRange<Int64> = -62_135_596_800_000...253_402_300_799_999
 
     @inlinable public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.milliseconds < rhs.milliseconds }
+    /// `lhs + rhs`. Traps when the sum leaves `Int64`, which a ``representable`` time and a span
+    /// within ``CarryLimit/span`` never do (the sum stays within about 2.6 × 10¹⁴ ms); use
+    /// ``adding(_:)`` or ``saturatingAdding(_:)`` where either side comes unchecked from input.
     @inlinable public static func + (lhs: Timestamp, rhs: TimeSpan) -> Timestamp {
         Timestamp(milliseconds: lhs.milliseconds + rhs.milliseconds)
     }
@@ -19,6 +22,28 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
     @inlinable public static func - (lhs: Timestamp, rhs: Timestamp) -> TimeSpan {
         TimeSpan(milliseconds: lhs.milliseconds - rhs.milliseconds)
+    }
+
+    /// `self + span`, or `nil` when the sum leaves ``representable``.
+    @inlinable public func adding(_ span: TimeSpan) -> Timestamp? {
+        let (sum, overflow) = milliseconds.addingReportingOverflow(span.milliseconds)
+        guard !overflow, Self.representable.contains(sum) else { return nil }
+        return Timestamp(milliseconds: sum)
+    }
+
+    /// `self − span`, or `nil` when the difference leaves ``representable``.
+    @inlinable public func subtracting(_ span: TimeSpan) -> Timestamp? {
+        let (difference, overflow) = milliseconds.subtractingReportingOverflow(span.milliseconds)
+        guard !overflow, Self.representable.contains(difference) else { return nil }
+        return Timestamp(milliseconds: difference)
+    }
+
+    /// `self + span`, held at the ends of `Int64` instead of trapping: for deadlines ("halted
+    /// until"), where a time past every representable one means "never" and compares as such.
+    @inlinable public func saturatingAdding(_ span: TimeSpan) -> Timestamp {
+        let (sum, overflow) = milliseconds.addingReportingOverflow(span.milliseconds)
+        guard overflow else { return Timestamp(milliseconds: sum) }
+        return Timestamp(milliseconds: span.milliseconds > 0 ? .max : .min)
     }
 
     /// The UTC day this instant falls in, as days since 1970-01-01.
@@ -46,10 +71,13 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// Parses `2023-01-05`, `2023-01-05T07:30`, `2023-01-05T07:30:00Z`, `…T07:30:00.250Z`
     /// (UTC; a `Z` or `+00:00` suffix is accepted, other offsets are not), or a plain integer of
-    /// epoch milliseconds. Returns `nil` for anything else.
+    /// epoch milliseconds. Returns `nil` for anything else, and for a time outside
+    /// ``representable`` (years 0001 to 9999), so a parsed time plus any span within
+    /// ``CarryLimit/span`` never overflows.
     public init?(parsing text: String) {
         let unsigned = text.hasPrefix("-") ? Substring(text.dropFirst()) : Substring(text)
-        if !unsigned.isEmpty, unsigned.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let ms = Int64(text) {
+        if !unsigned.isEmpty, unsigned.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) {
+            guard let ms = Int64(text), Self.representable.contains(ms) else { return nil }
             self.init(milliseconds: ms)
             return
         }
@@ -85,6 +113,8 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
                 }
             }
         }
+        // Year 0000 is the only four-digit year before the range.
+        guard Self.representable.contains(ms) else { return nil }
         self.init(milliseconds: ms)
     }
 }
@@ -141,17 +171,51 @@ public struct TimeSpan: Hashable, Comparable, Sendable, CustomStringConvertible 
     @inlinable public static func < (lhs: TimeSpan, rhs: TimeSpan) -> Bool { lhs.milliseconds < rhs.milliseconds }
     @inlinable public static func * (lhs: Int64, rhs: TimeSpan) -> TimeSpan { TimeSpan(milliseconds: lhs * rhs.milliseconds) }
 
-    /// Parses `30d`, `7d`, `12h`, `5m`, `90s`, `250ms`, `2w` (a positive integer and a unit).
+    /// Parses `30d`, `7d`, `12h`, `5m`, `90s`, `250ms`, `2w` (a positive integer and a unit) up
+    /// to ``CarryLimit/span`` (100 years). Returns `nil` for anything else; ``parse(_:atMost:)``
+    /// says why.
     public init?(parsing text: String) {
+        guard case .success(let span) = Self.parse(text) else { return nil }
+        self = span
+    }
+
+    /// Why a text is not a length ``parse(_:atMost:)`` accepts.
+    public enum ParseError: Error, Equatable, Sendable {
+        /// Not a whole number and a unit (`30d`, `12h`, `5m`, `90s`, `250ms`, `2w`).
+        case notALength
+        /// A number and a unit, but zero or negative.
+        case notPositive
+        /// Longer than `limit` (the number may not even fit in 64 bits of milliseconds).
+        case tooLong(limit: TimeSpan)
+    }
+
+    /// Parses a positive length of at most `limit` (``CarryLimit/span`` unless told), with the
+    /// reason when the text is refused. The multiplication by the unit is checked: a count whose
+    /// milliseconds leave `Int64` (`106751991168d`, `9999999999999999999ms`) is ``ParseError/tooLong(limit:)``, never a trap.
+    public static func parse(_ text: String, atMost limit: TimeSpan = CarryLimit.span) -> Result<TimeSpan, ParseError> {
         let units: [(String, Int64)] = [("ms", 1), ("s", 1000), ("m", 60_000), ("h", 3_600_000), ("d", 86_400_000), ("w", 604_800_000)]
-        for (suffix, factor) in units.sorted(by: { $0.0.count > $1.0.count }) where text.hasSuffix(suffix) {
-            guard let count = Int64(text.dropLast(suffix.count)), count > 0 else { return nil }
+        for (suffix, factor) in units where text.hasSuffix(suffix) {
+            let digits = text.dropLast(suffix.count)
+            let unsigned = digits.hasPrefix("-") || digits.hasPrefix("+") ? digits.dropFirst() : digits
+            // Plain digits only (an optional sign): `Int64` also takes `+5`, not `5 ` or `0x5`.
+            guard !unsigned.isEmpty, unsigned.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return .failure(.notALength) }
+            if digits.hasPrefix("-") || unsigned.utf8.allSatisfy({ $0 == 48 }) { return .failure(.notPositive) }
+            // Too many digits for `Int64` is a length far beyond any limit.
+            guard let count = Int64(unsigned) else { return .failure(.tooLong(limit: limit)) }
             let (ms, overflow) = count.multipliedReportingOverflow(by: factor)
-            guard !overflow else { return nil }
-            self.init(milliseconds: ms)
-            return
+            guard !overflow, ms <= limit.milliseconds else { return .failure(.tooLong(limit: limit)) }
+            return .success(TimeSpan(milliseconds: ms))
         }
-        return nil
+        return .failure(.notALength)
+    }
+
+    /// The limit in words for messages: `100 years (36525d)`, or the span itself when it is not
+    /// a whole number of years.
+    public var inYears: String {
+        let year = Int64(36_525) * 86_400_000 / 100
+        guard milliseconds > 0, milliseconds % year == 0 else { return description }
+        let years = milliseconds / year
+        return "\(years) year\(years == 1 ? "" : "s") (\(description))"
     }
 
     /// The shortest exact form: `30d`, `5m`, `36h`, `1500ms`.

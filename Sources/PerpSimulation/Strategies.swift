@@ -2,8 +2,9 @@ import PerpModel
 
 /// Moving-average crossover, the backtester issue's reference semantics (shared/bench/limit.c):
 /// SMA(fast) and SMA(slow) of closes compared exactly (the sign of `slow·Σfast − fast·Σslow`,
-/// integers); the first bar with both defined only arms the detector; when the difference
-/// changes sign, go long (up) or short (down) with notional `leverage × balance` at the close,
+/// integers: in 64 bits while they fit, in 128 bits from the first bar on which a sum or a
+/// product would not, so no window or price overflows them); the first bar with both defined
+/// only arms the detector; when the difference changes sign, go long (up) or short (down) with notional `leverage × balance` at the close,
 /// closing any opposite position first.
 public struct SMACross: Strategy {
     public let fast: Int
@@ -11,16 +12,30 @@ public struct SMACross: Strategy {
     public let leverage: Rate
     private var fastRing: [Int64]
     private var slowRing: [Int64]
-    private var fastSum: Int128 = 0
-    private var slowSum: Int128 = 0
+    private var fastSum: Int64 = 0
+    private var slowSum: Int64 = 0
+    /// The sums in 128 bits, from the first bar on which a 64-bit sum would overflow on.
+    private var wideSums: (fast: Int128, slow: Int128)?
     private var seen = 0
     private var fastIndex = 0
     private var slowIndex = 0
-    private var previous: Int128 = 0
+    /// The sign of the previous bar's difference.
+    private var previous = 0
     private var armed = false
 
+    /// What is wrong with the windows `fast` and `slow` (bars), or `nil`: they need
+    /// `0 < fast < slow ≤ ` ``CarryLimit/bars`` (each window is a ring buffer of that many
+    /// closes). Callers check input with this; ``init(fast:slow:leverage:)`` traps on a pair it
+    /// refuses (a broken invariant, never input).
+    public static func problem(fast: Int, slow: Int) -> String? {
+        if fast <= 0 { return "--fast must be a positive number of bars (got \(fast))" }
+        if slow > CarryLimit.bars { return "--slow must be at most \(CarryLimit.bars) bars (got \(slow))" }
+        if slow <= fast { return "--slow must be greater than --fast (got --fast \(fast), --slow \(slow))" }
+        return nil
+    }
+
     public init(fast: Int = 50, slow: Int = 200, leverage: Rate = Rate(3)) {
-        precondition(fast > 0 && slow > fast, "SMACross needs 0 < fast < slow")
+        precondition(Self.problem(fast: fast, slow: slow) == nil, "SMACross needs 0 < fast < slow ≤ CarryLimit.bars")
         self.fast = fast
         self.slow = slow
         self.leverage = leverage
@@ -31,8 +46,21 @@ public struct SMACross: Strategy {
     public mutating func onBar(_ bar: BarView, account: AccountView) -> StrategyAction? {
         let close = bar.close.raw
         // Ring buffers with wrapping indices (no division on the per-bar path).
-        fastSum += Int128(close - fastRing[fastIndex])
-        slowSum += Int128(close - slowRing[slowIndex])
+        // Closes are positive, so neither difference overflows.
+        let fastDelta = close - fastRing[fastIndex]
+        let slowDelta = close - slowRing[slowIndex]
+        if let wide = wideSums {
+            wideSums = (wide.fast + Int128(fastDelta), wide.slow + Int128(slowDelta))
+        } else {
+            let (fastNext, fastOverflow) = fastSum.addingReportingOverflow(fastDelta)
+            let (slowNext, slowOverflow) = slowSum.addingReportingOverflow(slowDelta)
+            if fastOverflow || slowOverflow {
+                wideSums = (Int128(fastSum) + Int128(fastDelta), Int128(slowSum) + Int128(slowDelta))
+            } else {
+                fastSum = fastNext
+                slowSum = slowNext
+            }
+        }
         fastRing[fastIndex] = close
         slowRing[slowIndex] = close
         fastIndex = fastIndex + 1 == fast ? 0 : fastIndex + 1
@@ -41,8 +69,7 @@ public struct SMACross: Strategy {
             seen += 1
             return nil
         }
-        // In 128 bits: `slow × Σfast` reaches 10²⁰ at prices the tool carries (issue 11).
-        let difference = Int128(slow) * fastSum - Int128(fast) * slowSum
+        let difference = differenceSign()
         defer {
             previous = difference
             armed = true
@@ -51,6 +78,22 @@ public struct SMACross: Strategy {
         if previous <= 0 && difference > 0 { return .enter(.long, leverage: leverage) }
         if previous >= 0 && difference < 0 { return .enter(.short, leverage: leverage) }
         return nil
+    }
+
+    /// The sign of `slow·Σfast − fast·Σslow`: in 64 bits when both products fit, else in 128.
+    @inline(__always)
+    private func differenceSign() -> Int {
+        if let wide = wideSums {
+            let slowTimesFast: Int128 = Int128(slow) * wide.fast
+            let fastTimesSlow: Int128 = Int128(fast) * wide.slow
+            return slowTimesFast == fastTimesSlow ? 0 : (slowTimesFast > fastTimesSlow ? 1 : -1)
+        }
+        let (slowTimesFast, overflowA) = Int64(slow).multipliedReportingOverflow(by: fastSum)
+        let (fastTimesSlow, overflowB) = Int64(fast).multipliedReportingOverflow(by: slowSum)
+        if !overflowA && !overflowB { return slowTimesFast == fastTimesSlow ? 0 : (slowTimesFast > fastTimesSlow ? 1 : -1) }
+        let wideA: Int128 = Int128(slow) * Int128(fastSum)
+        let wideB: Int128 = Int128(fast) * Int128(slowSum)
+        return wideA == wideB ? 0 : (wideA > wideB ? 1 : -1)
     }
 }
 

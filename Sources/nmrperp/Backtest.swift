@@ -134,7 +134,8 @@ struct BacktestCommand: AsyncParsableCommand {
         var config = try venueConfig()
         let capital = try Parse.capital(self.capital, currency: "USDC")
         let leverage: Rate = try Parse.leverage(self.leverage ?? "3")
-        guard fast > 0, slow > fast else { throw CLIError("--fast and --slow must satisfy 0 < fast < slow (got \(fast), \(slow))") }
+        if let problem = SMACross.problem(fast: fast, slow: slow) { throw CLIError(problem) }
+        if let threads, threads < 1 { throw CLIError("--threads must be at least 1 (got \(threads))") }
         let quantity: Quantity? = try self.quantity.map { try Parse.positive($0, "--quantity", "a positive NMR size", example: "100") }
         let collateral: Notional? = try self.collateral.map {
             try Parse.positive($0, "--collateral", "a positive USDC amount", example: "10000")
@@ -146,6 +147,7 @@ struct BacktestCommand: AsyncParsableCommand {
         let series = try Load.candles(data)
         let rates = try funding.map { try Load.funding($0, defaultInterval: .hours(8)) } ?? []
         let markSeries = try mark.map { try Load.candles($0) }
+        if strategy == .smaCross, sweep == nil { try BacktestCommand.checkWindow(slow, "--slow", series: series) }
         if let sweep {
             try runSweep(sweep, series: series, rates: rates, mark: markSeries, config: config, capital: capital, leverage: leverage)
             return
@@ -333,6 +335,16 @@ struct BacktestCommand: AsyncParsableCommand {
         }
     }
 
+    /// The most runs one `--sweep` may ask for (each keeps its equity curve).
+    static let largestSweep = 10_000
+
+    /// Refuses a window of more bars than `series` has: it would never fill.
+    static func checkWindow(_ bars: Int, _ option: String, series: CandleSeries) throws {
+        guard bars <= series.count else {
+            throw CLIError("the data has \(series.count) bars; \(option) \(bars) needs more (a window longer than the data never fills)")
+        }
+    }
+
     /// Parses `fast=20,50;slow=100,200;leverage=1,3` into every combination, in order.
     static func grid(_ text: String, fast: Int, slow: Int, leverage: Rate) throws -> [(fast: Int, slow: Int, leverage: Rate)] {
         var fasts = [fast]
@@ -348,6 +360,9 @@ struct BacktestCommand: AsyncParsableCommand {
                     guard let value = Int(text), value > 0 else {
                         throw CLIError("--sweep \(pieces[0]) values are positive bar counts (got \"\(text)\")")
                     }
+                    guard value <= CarryLimit.bars else {
+                        throw CLIError("--sweep \(pieces[0]) values must be at most \(CarryLimit.bars) bars (got \(text))")
+                    }
                     return value
                 }
                 if pieces[0] == "fast" { fasts = numbers } else { slows = numbers }
@@ -356,6 +371,11 @@ struct BacktestCommand: AsyncParsableCommand {
             default:
                 throw CLIError("--sweep can vary fast, slow and leverage (got \"\(pieces[0])\")")
             }
+        }
+        guard fasts.count * slows.count * leverages.count <= largestSweep else {
+            throw CLIError(
+                "--sweep asks for \(fasts.count) × \(slows.count) × \(leverages.count) runs; at most \(largestSweep) (each keeps its equity curve)"
+            )
         }
         var combinations: [(fast: Int, slow: Int, leverage: Rate)] = []
         for f in fasts {
@@ -372,6 +392,7 @@ struct BacktestCommand: AsyncParsableCommand {
         leverage: Rate
     ) throws {
         let combinations = try BacktestCommand.grid(text, fast: fast, slow: slow, leverage: leverage)
+        if let longest = combinations.map(\.slow).max() { try BacktestCommand.checkWindow(longest, "--sweep slow", series: series) }
         var sweepConfig = baseConfig
         sweepConfig.recordEquity = true
         let config = sweepConfig

@@ -304,6 +304,16 @@ private struct Setting {
         }
     }
 
+    /// The range ``BotConfig/problems()`` holds a rate or whole-number key to, for a number
+    /// too large to read into the key's type at all (`max_leverage: 1e308`).
+    var range: String? {
+        switch kind {
+        case .rate: return key.hasSuffix("leverage") ? "from 1 to \(CarryLimit.leverage)" : "a fraction from 0 to 1"
+        case .int: return key == "min_agreeing_signals" ? "from 1 to 6" : "an hour from 0 to 24"
+        case .double, .span: return nil
+        }
+    }
+
     /// Sets the value from `node`, or says what is wrong with it.
     func assign(_ node: Node, to config: inout BotConfig) -> String? {
         let example = text(BotConfig())
@@ -324,20 +334,34 @@ private struct Setting {
         switch kind {
         case .rate(let path):
             if raw.hasSuffix("%") { return "must be \(expected): write fractions as decimals, so 2.5 % is 0.025 \(got)" }
-            guard let value = Rate(raw) else { return "must be \(expected) \(got)" }
+            guard let value = Rate(raw) else {
+                // A number too large (or too precise) for a rate: say the key's range.
+                if Double(raw)?.isFinite == true, let range { return "must be \(range) \(got)" }
+                return "must be \(expected) \(got)"
+            }
             config[keyPath: path] = value
         case .double(let path):
             if raw.hasSuffix("%") { return "must be \(expected): write fractions as decimals, so 25 % is 0.25 \(got)" }
             guard let value = Double(raw), value.isFinite else { return "must be \(expected) \(got)" }
             config[keyPath: path] = value
         case .span(let path):
-            guard let value = TimeSpan(parsing: raw) else {
+            switch TimeSpan.parse(raw) {
+            case .success(let value): config[keyPath: path] = value
+            case .failure(.notALength):
                 if Int(raw) != nil { return "must be \(expected): add a unit, e.g. \(raw)h or \(raw)m \(got)" }
                 return "must be \(expected) \(got)"
+            case .failure(.notPositive): return "must be a positive length such as \(example) \(got)"
+            case .failure(.tooLong(let limit)): return "must be at most \(limit.inYears) \(got)"
             }
-            config[keyPath: path] = value
         case .int(let path):
-            guard let value = Int(raw) else { return "must be \(expected) \(got)" }
+            guard let value = Int(raw) else {
+                // Digits beyond `Int`: say the key's range.
+                let digits = raw.hasPrefix("-") || raw.hasPrefix("+") ? raw.dropFirst() : Substring(raw)
+                if !digits.isEmpty, digits.allSatisfy(\.isASCII), digits.allSatisfy(\.isNumber), let range {
+                    return "must be \(range) \(got)"
+                }
+                return "must be \(expected) \(got)"
+            }
             config[keyPath: path] = value
         }
         return nil

@@ -139,16 +139,30 @@ enum Parse {
     static let liquidationRuleHelp =
         "What a liquidation leaves you: binance-usdm (default; the venue keeps the remaining margin), lighter and conservative (you keep nothing of the position's margin), keep-remainder (optimistic: you keep what is left after the fill and its fee). See docs/venues.md."
 
-    static func span(_ text: String, _ option: String) throws -> TimeSpan {
-        guard let span = TimeSpan(parsing: text) else {
-            throw CLIError("\(option) must be a length such as 30d, 12h, 5m or 90s (got \"\(text)\")")
+    /// A positive length of at most `limit` (``CarryLimit/span``, 100 years, unless told): the
+    /// message names the option, and the limit when the length is beyond it.
+    static func span(_ text: String, _ option: String, atMost limit: TimeSpan = CarryLimit.span) throws -> TimeSpan {
+        switch TimeSpan.parse(text, atMost: limit) {
+        case .success(let span): return span
+        case .failure(let error): throw CLIError(spanProblem(error, option, text))
         }
-        return span
     }
 
+    /// The sentence for a refused length, shared by flags and the bot configuration's keys.
+    static func spanProblem(_ error: TimeSpan.ParseError, _ name: String, _ text: String) -> String {
+        switch error {
+        case .notALength: return "\(name) must be a length such as 30d, 12h, 5m or 90s (got \"\(text)\")"
+        case .notPositive: return "\(name) must be a positive length such as 30d, 12h, 5m or 90s (got \(text))"
+        case .tooLong(let limit): return "\(name) must be at most \(limit.inYears) (got \(text))"
+        }
+    }
+
+    /// A UTC time from years 0001 to 9999 (``Timestamp/representable``).
     static func timestamp(_ text: String, _ option: String) throws -> Timestamp {
         guard let stamp = Timestamp(parsing: text) else {
-            throw CLIError("\(option) must be a UTC date or time such as 2025-01-31 or 2025-01-31T12:00:00Z (got \"\(text)\")")
+            throw CLIError(
+                "\(option) must be a UTC date or time from 0001-01-01 to 9999-12-31, such as 2025-01-31 or 2025-01-31T12:00:00Z (got \"\(text)\")"
+            )
         }
         return stamp
     }
@@ -156,7 +170,12 @@ enum Parse {
     /// `--step`: a length (`7d`, `5m`), or `bar` for every bar's open time.
     static func step(_ text: String) throws -> WindowStep {
         if ["bar", "every", "all"].contains(text.lowercased()) { return .everyBar }
-        return .every(try span(text, "--step"))
+        switch TimeSpan.parse(text) {
+        case .success(let span): return .every(span)
+        case .failure(.notALength):
+            throw CLIError("--step must be a length such as 7d or 5m, or bar for every bar's open time (got \"\(text)\")")
+        case .failure(let error): throw CLIError(spanProblem(error, "--step", text))
+        }
     }
 }
 

@@ -15,10 +15,9 @@ extension BacktestCommand {
         var problems: [String] = []
         func span(_ text: String?, _ option: String, _ path: WritableKeyPath<BotConfig, TimeSpan>) {
             guard let text else { return }
-            if let value = TimeSpan(parsing: text), value.milliseconds > 0 {
-                botConfig[keyPath: path] = value
-            } else {
-                problems.append("\(option) must be a positive length such as 90d, 30d or 6h (got \"\(text)\")")
+            switch TimeSpan.parse(text) {
+            case .success(let value): botConfig[keyPath: path] = value
+            case .failure(let error): problems.append(Parse.spanProblem(error, option, text))
             }
         }
         func number(_ text: String?, _ option: String, _ path: WritableKeyPath<BotConfig, Double>) {

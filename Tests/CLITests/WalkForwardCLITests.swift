@@ -98,7 +98,7 @@ import Testing
         ])
         #expect(many.status != 0)
         #expect(many.stderr.contains("2 problems:"), "\(many.stderr)")
-        #expect(many.stderr.contains("--test must be a positive length"))
-        #expect(many.stderr.contains("model.l2 must be zero or more"))
+        #expect(many.stderr.contains("--test must be a length such as"))
+        #expect(many.stderr.contains("model.l2 must be from 0 to"))
     }
 }
