@@ -173,6 +173,11 @@ public enum MarketDataFiles {
                 guard let lastNewline = buffer[0..<filled].lastIndex(of: 10) else {
                     // A line longer than the buffer: grow it, up to the longest line accepted.
                     guard buffer.count <= InputLimits.maxLineBytes else {
+                        if parser == nil {
+                            try buffer.withUnsafeBufferPointer { (all) throws(MarketDataError) -> Void in
+                                try InputLimits.probeBinary(UnsafeBufferPointer(rebasing: all[0..<filled]), source: path)
+                            }
+                        }
                         throw MarketDataError.lineTooLong(source: path, row: linesBefore + 1, limit: InputLimits.maxLineBytes)
                     }
                     buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count))

@@ -37,14 +37,7 @@ public enum InputLimits {
         _ buffer: UnsafeBufferPointer<UInt8>, source: String, firstLine: Int = 1, probeBinary: Bool = true
     ) throws(MarketDataError) -> Int {
         guard let base = buffer.baseAddress, !buffer.isEmpty else { return 0 }
-        if probeBinary {
-            let probe = min(buffer.count, binaryProbeBytes)
-            if let found = memchr(base, 0, probe) {
-                let offset = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
-                let line = firstLine + UnsafeBufferPointer(rebasing: buffer[0..<offset]).reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
-                throw .binary(source: source, row: line)
-            }
-        }
+        if probeBinary { try self.probeBinary(buffer, source: source, firstLine: firstLine) }
         var start = 0
         var lines = 0
         while start < buffer.count {
@@ -59,6 +52,16 @@ public enum InputLimits {
             start = end + 1
         }
         return lines
+    }
+
+    /// Throws ``MarketDataError/binary(source:row:)`` when the first ``binaryProbeBytes`` of
+    /// `buffer` (text starting at line `firstLine`) hold a NUL byte.
+    public static func probeBinary(_ buffer: UnsafeBufferPointer<UInt8>, source: String, firstLine: Int = 1) throws(MarketDataError) {
+        guard let base = buffer.baseAddress, !buffer.isEmpty else { return }
+        guard let found = memchr(base, 0, min(buffer.count, binaryProbeBytes)) else { return }
+        let offset = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        let line = firstLine + UnsafeBufferPointer(rebasing: buffer[0..<offset]).reduce(0) { $0 + ($1 == 10 ? 1 : 0) }
+        throw .binary(source: source, row: line)
     }
 
     /// ``check(_:source:firstLine:probeBinary:)`` over a whole file's bytes.
