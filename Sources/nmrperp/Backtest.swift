@@ -143,6 +143,8 @@ struct BacktestCommand: AsyncParsableCommand {
         // The account's leverage setting: an isolated --quantity short posts notional / leverage.
         if strategy == .holdShort { config.leverage = leverage }
         if sweep != nil && strategy != .smaCross { throw CLIError("--sweep varies sma-cross parameters; use --strategy sma-cross") }
+        // Every output is checked before the work; all are written at the end, or none.
+        let outputs = try OutputFiles([("--trades", trades), ("--report", report), ("--journal", journal)])
         let series = try Load.candles(data)
         let rates = try funding.map { try Load.funding($0, defaultInterval: .hours(8)) } ?? []
         let markSeries = try mark.map { try Load.candles($0) }
@@ -172,7 +174,6 @@ struct BacktestCommand: AsyncParsableCommand {
             var tester = Backtester(strategy: BotStrategy(kernel: kernel, fundingRates: rates), config: config, initialCapital: capital)
             result = tester.run(series, funding: rates, mark: markSeries)
             botJournal = tester.strategy.journal
-            if let journal { try writeAtomically(JournalJSONL.render(botJournal), to: journal) }
             journalRun = try JournalRuns.record(botJournal, source: data)
         } else {
             result = BacktestCommand.execute(
@@ -183,20 +184,22 @@ struct BacktestCommand: AsyncParsableCommand {
         let metrics = PerformanceMetrics.compute(result)
         let coverage = FundingCoverage(series: series, rates: funding == nil ? nil : rates)
         let coverageNotes = coverage.notes(source: funding)
-        if let trades { try writeAtomically(TradeCSV.render(result.trades), to: trades) }
-        if let report {
-            let notes = [
-                "strategy \(strategy.rawValue)" + (strategy == .smaCross ? " (\(fast)/\(slow))" : "")
-                    + ", leverage \(leverage), capital \(capital)",
-                "\(config.marginMode.rawValue) margin, maintenance \(config.maintenanceFraction), taker \(config.takerFee), maker \(config.makerFee)",
-                BacktestCommand.liquidationNote(result),
-                "data \(data)" + (funding.map { ", funding \($0)" } ?? ", no funding file"),
-            ]
-            try writeAtomically(
-                HTMLReport.render(
+        try outputs.write { flag in
+            switch flag {
+            case "--trades": return TradeCSV.render(result.trades)
+            case "--journal": return JournalJSONL.render(botJournal)
+            default:
+                let notes = [
+                    "strategy \(strategy.rawValue)" + (strategy == .smaCross ? " (\(fast)/\(slow))" : "")
+                        + ", leverage \(leverage), capital \(capital)",
+                    "\(config.marginMode.rawValue) margin, maintenance \(config.maintenanceFraction), taker \(config.takerFee), maker \(config.makerFee)",
+                    BacktestCommand.liquidationNote(result),
+                    "data \(data)" + (funding.map { ", funding \($0)" } ?? ", no funding file"),
+                ]
+                return HTMLReport.render(
                     title: "NMRPerp backtest: \(strategy.rawValue)", result: result, metrics: metrics,
-                    prices: (series.openTimes, series.closes), notes: notes + coverageNotes),
-                to: report)
+                    prices: (series.openTimes, series.closes), notes: notes + coverageNotes)
+            }
         }
         if json {
             var members: [(String, JSONValue)] = [

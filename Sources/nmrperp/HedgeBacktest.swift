@@ -112,6 +112,7 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try config()
+        let outputs = try OutputFiles([("--report", report)])
         let history = try HedgeHistory.load(data: data, funding: funding)
         let result = HedgeSimulation.run(history.series, funding: history.funding, config: config)
         var notes = history.notes
@@ -121,10 +122,7 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
                 "liquidated \(result.liquidations) time(s): raise --collateral-multiple or shorten --rebalance (see `nmrperp hedge survival`)"
             )
         }
-        if let report {
-            let html = HedgeReport.render(result: result, dataPath: data, fundingPath: funding, notes: notes)
-            try writeAtomically(html, to: report)
-        }
+        try outputs.write { _ in HedgeReport.render(result: result, dataPath: data, fundingPath: funding, notes: notes) }
         if json {
             emit(json: HedgeBacktestCommand.json(result, notes: notes, report: report))
             return
