@@ -87,15 +87,8 @@ enum JournalRuns {
     static func record(_ entries: [JournalEntry], source: String) throws -> String {
         let store = try JournalStore(path: path)
         let base = URL(fileURLWithPath: source).lastPathComponent
-        var run = "backtest \(Environment.now.iso8601) \(base)"
-        let existing = Set(try store.runs())
-        var suffix = 2
-        while existing.contains(run) {
-            run = "backtest \(Environment.now.iso8601) \(base) #\(suffix)"
-            suffix += 1
-        }
-        try store.append(entries, run: run)
-        return run
+        // Chosen and stored in one transaction: two backtests in the same millisecond get `… #2`.
+        return try store.appendNewRun(entries, base: "backtest \(Environment.now.iso8601) \(base)")
     }
 }
 
