@@ -33,7 +33,7 @@ public enum MarketDataFiles {
             switch info.st_mode & S_IFMT {
             case S_IFREG: nil
             case S_IFDIR: "a folder, not a file"
-            case S_IFIFO: "a named pipe (FIFO), not a regular file; save the data to a file first"
+            case S_IFIFO: "a named pipe (FIFO), not a regular file"
             case S_IFCHR: "a character device, not a regular file"
             case S_IFBLK: "a block device, not a regular file"
             case S_IFSOCK: "a socket, not a regular file"

@@ -147,7 +147,7 @@ struct BacktestCommand: AsyncParsableCommand {
         let outputs = try OutputFiles([("--trades", trades), ("--report", report), ("--journal", journal)])
         let series = try Load.candles(data)
         let rates = try funding.map { try Load.funding($0, defaultInterval: .hours(8)) } ?? []
-        let markSeries = try mark.map { try Load.candles($0) }
+        let markSeries = try mark.map { try Load.candles($0, flag: "--mark") }
         if let sweep {
             try runSweep(sweep, series: series, rates: rates, mark: markSeries, config: config, capital: capital, leverage: leverage)
             return

@@ -34,7 +34,7 @@ struct FundingStatsCommand: AsyncParsableCommand {
     func run() async throws {
         let fallback = try Parse.span(defaultInterval, "--default-interval")
         if let days, days <= 0 { throw CLIError("--days must be a positive number of days (got \(days))") }
-        let rates = try Load.funding(data, defaultInterval: fallback)
+        let rates = try Load.funding(data, defaultInterval: fallback, flag: "--data")
         let stats: FundingStats
         do { stats = try FundingStats(rates: rates, lastDays: days) } catch { throw CLIError(String(describing: error)) }
         let intervals = Set(rates.filter { $0.time >= stats.first }.map(\.interval)).sorted()

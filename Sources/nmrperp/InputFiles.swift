@@ -33,3 +33,29 @@ enum InputFiles {
         return span
     }
 }
+
+/// One line for a data file that could not be loaded: the flag it was given with, and, when it
+/// is the other kind of history (funding given where bars are read, or bars where funding is),
+/// a hint that fits that flag (issue 11, "Clear messages").
+enum InputMessages {
+    enum Wanted { case candles, funding }
+
+    static func error(_ error: any Error, flag: String, wants: Wanted) -> CLIError {
+        if let error = error as? FileReadError { return CLIError("cannot read \(flag) \(error.path): \(error.reason)") }
+        guard let error = error as? MarketDataError else { return CLIError(String(describing: error)) }
+        let bars = "\(flag) takes price bars (open_time_ms, open, high, low, close)"
+        let funding = "\(flag) takes a funding history (funding_time_ms, funding_rate)"
+        switch (error, wants) {
+        case (.missingColumns(let source, _, let found), .candles)
+        where found.contains(where: { FundingFormats.rateColumns.contains($0.lowercased()) }):
+            return CLIError("\(source): this is a funding history; \(bars)")
+        case (.missingColumns(let source, _, let found), .funding)
+        where found.contains(where: { ["open", "close"].contains($0.lowercased()) }):
+            return CLIError("\(source): these are price bars; \(funding)")
+        case (.unrecognisedFormat(let source, let detail), .candles) where detail.hasPrefix("this is a funding history"):
+            return CLIError("\(source): this is a funding history; \(bars)")
+        default:
+            return CLIError(error.description)
+        }
+    }
+}

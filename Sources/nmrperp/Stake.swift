@@ -66,6 +66,7 @@ struct StakeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let record { try StakeRecord.precheck(record) }
         let stakes = try await StakeCommand.stakes(models: models, tournament: tournament)
         let total = stakes.reduce(Quantity.zero) { $0 + $1.1 }
         if let record { try StakeCommand.append(total: total, at: Environment.now, to: record) }

@@ -48,6 +48,26 @@ enum StakeRecord {
         throw CLIError("--record \(path): the file keeps appearing and disappearing; is another program replacing it?")
     }
 
+    /// Checks `path` before the stake is fetched: an existing file must be a history this command
+    /// can append to, a new one's folder must exist. ``append(value:at:to:)`` checks again under
+    /// the lock.
+    static func precheck(_ path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            guard errno == ENOENT else { throw CLIError("--record \(path): \(String(cString: strerror(errno)))") }
+            let folder = OutputFiles.folder(of: path)
+            guard stat(folder, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else {
+                throw CLIError("--record \(path): the folder \(folder) does not exist")
+            }
+            return
+        }
+        let bytes: [UInt8]
+        do { bytes = try MarketDataFiles.readBytes(path, limit: InputLimits.maxSeriesBytes) } catch {
+            throw CLIError("--record \(path): \(error.reason)")
+        }
+        _ = try check(bytes, path: path)
+    }
+
     /// Creates `path` holding `text`, whole or not at all; `false` when it already exists.
     private static func create(_ path: String, text: String) throws -> Bool {
         let folder = OutputFiles.folder(of: path)
@@ -82,7 +102,7 @@ enum StakeRecord {
         defer { _ = flock(descriptor, LOCK_UN) }
         let bytes: [UInt8]
         do { bytes = try MarketDataFiles.readBytes(path, limit: InputLimits.maxSeriesBytes) } catch {
-            throw CLIError("--record \(error)")
+            throw CLIError("--record \(path): \(error.reason)")
         }
         let last = try check(bytes, path: path)
         if let last, time <= last { return .skipped(last: last) }

@@ -99,7 +99,9 @@ import Testing
         #expect(try String(contentsOfFile: folder + "/new.csv", encoding: .utf8).hasPrefix("side,"))
     }
 
-    @Test func devNullIsWrittenThroughAndStaysADevice() throws {
+    /// Skipped when /dev/null is not a device to begin with (another program on the machine replaced it).
+    @Test(.enabled(if: WritesCLITests.fileType("/dev/null") == S_IFCHR))
+    func devNullIsWrittenThroughAndStaysADevice() throws {
         let folder = try Self.folder()
         let data = try Self.bars(in: folder)
         let result = try Self.backtest(data, ["--trades", "/dev/null", "--report", "/dev/null"])
@@ -189,6 +191,26 @@ import Testing
         #expect(big.stderr.contains("more than the 1 MiB"), "\(big.stderr)")
     }
 
+    @Test func theOtherKindOfHistoryGetsAHintThatFitsItsFlag() throws {
+        let folder = try Self.folder()
+        let bars = try Self.bars(in: folder)
+        let funding = folder + "/funding.csv"
+        try Data("funding_time_ms,funding_rate\n1700000000000,0.0001\n".utf8).write(to: URL(fileURLWithPath: funding))
+        let cases: [([String], String)] = [
+            (["backtest", "--strategy", "sma-cross", "--data", bars, "--mark", funding], "--mark takes price bars"),
+            (["backtest", "--strategy", "sma-cross", "--data", bars, "--funding", bars], "--funding takes a funding history"),
+            (["hedge", "worst-case", "--data", funding], "--data takes price bars"),
+            (["funding", "stats", "--data", bars], "--data takes a funding history"),
+            (["backtest", "--strategy", "sma-cross", "--data", bars, "--funding", folder + "/none.csv"], "cannot read --funding"),
+        ]
+        for (arguments, expected) in cases {
+            let result = try CLI.run(arguments)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains(expected), "\(arguments): \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1)
+        }
+    }
+
     @Test func warmupIsBounded() throws {
         let result = try CLI.run(["paper", "--warmup", "100000d", "--max-polls", "1"])
         #expect(result.status != 0)
@@ -237,6 +259,20 @@ import Testing
         #expect(result.stderr.contains("staked.csv") && result.stderr.contains(expected), "\(result.stderr)")
         #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
         #expect(try String(contentsOfFile: path, encoding: .utf8) == content)
+    }
+
+    @Test func aBadRecordFileIsRefusedBeforeTheStakeIsFetched() throws {
+        let (env, server) = try Self.environment()
+        defer { server.stop() }
+        let folder = try WritesCLITests.folder()
+        #expect(mkfifo(folder + "/pipe", 0o600) == 0)
+        for (path, expected) in [(folder + "/missing/staked.csv", "does not exist"), (folder + "/pipe", "named pipe"), (folder, "folder")] {
+            let result = try Self.record(path, env)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("--record") && result.stderr.contains(expected), "\(result.stderr)")
+        }
+        #expect(server.requests.isEmpty, "nothing fetched")
+        #expect(WritesCLITests.fileType(folder + "/pipe") == S_IFIFO)
     }
 
     @Test func aTimeTheFileHasIsNotWrittenAgain() throws {
