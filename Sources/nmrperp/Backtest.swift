@@ -145,6 +145,9 @@ struct BacktestCommand: AsyncParsableCommand {
         if sweep != nil && strategy != .smaCross { throw CLIError("--sweep varies sma-cross parameters; use --strategy sma-cross") }
         // Every output is checked before the work; all are written at the end, or none.
         let outputs = try OutputFiles([("--trades", trades), ("--report", report), ("--journal", journal)])
+        if sweep != nil, let first = outputs.destinations.first {
+            throw CLIError("\(first.flag) writes one run's file; --sweep prints a table of many runs: leave \(first.flag) out")
+        }
         let series = try Load.candles(data)
         let rates = try funding.map { try Load.funding($0, defaultInterval: .hours(8)) } ?? []
         let markSeries = try mark.map { try Load.candles($0, flag: "--mark") }

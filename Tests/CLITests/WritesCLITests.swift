@@ -69,6 +69,15 @@ import Testing
         #expect(left.isEmpty, "\(left)")
     }
 
+    @Test func aSweepRefusesOneRunsOutputs() throws {
+        let folder = try Self.folder()
+        let data = try Self.bars(in: folder)
+        let result = try Self.backtest(data, ["--sweep", "fast=5;slow=20", "--trades", folder + "/trades.csv"])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--trades writes one run's file"), "\(result.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/trades.csv"))
+    }
+
     @Test func twoFlagsNamingOneFileAreRefused() throws {
         let folder = try Self.folder()
         let data = try Self.bars(in: folder)
