@@ -43,6 +43,17 @@ struct OutputFiles {
 
         /// `--trades out.csv`, for messages.
         var label: String { "\(flag) \(path)" }
+
+        /// The same for every spelling of one file (`out.csv`, `./out.csv`, a link to it): the
+        /// device and inode of an existing file, the resolved folder and name of a new one.
+        var identity: String {
+            var info = stat()
+            if stat(target, &info) == 0 { return "\(info.st_dev):\(info.st_ino)" }
+            let name = target.split(separator: "/").last.map(String.init) ?? target
+            guard let folder = realpath(OutputFiles.folder(of: target), nil) else { return target }
+            defer { free(folder) }
+            return String(cString: folder) + "/" + name
+        }
     }
 
     private(set) var destinations: [Destination] = []
@@ -55,7 +66,7 @@ struct OutputFiles {
             guard let path else { continue }
             let destination = try Self.check(flag: flag, path: path)
             if destination.kind != .writeThrough,
-                let other = destinations.first(where: { $0.kind != .writeThrough && $0.target == destination.target })
+                let other = destinations.first(where: { $0.kind != .writeThrough && $0.identity == destination.identity })
             {
                 throw CLIError("\(other.flag) and \(flag) both name \(path); give each its own file")
             }

@@ -81,10 +81,15 @@ import Testing
     @Test func twoFlagsNamingOneFileAreRefused() throws {
         let folder = try Self.folder()
         let data = try Self.bars(in: folder)
-        let result = try Self.backtest(data, ["--trades", folder + "/out", "--report", folder + "/out"])
+        let result = try Self.backtest(data, ["--trades", folder + "/out", "--report", folder + "/./out"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("--trades and --report"), "\(result.stderr)")
         #expect(!FileManager.default.fileExists(atPath: folder + "/out"))
+        try Data("old\n".utf8).write(to: URL(fileURLWithPath: folder + "/out"))
+        try FileManager.default.createSymbolicLink(atPath: folder + "/link", withDestinationPath: "out")
+        let linked = try Self.backtest(data, ["--trades", folder + "/link", "--report", folder + "/out"])
+        #expect(linked.stderr.contains("--trades and --report"), "\(linked.stderr)")
+        #expect(try String(contentsOfFile: folder + "/out", encoding: .utf8) == "old\n")
     }
 
     @Test func aSymbolicLinkIsWrittenThroughAndStaysALink() throws {
