@@ -218,7 +218,9 @@ struct OutputFiles {
     /// Writes `text` to a new temporary file beside the destination, synced; returns its path.
     static func stage(_ text: String, for destination: Destination) throws(IOFailure) -> String {
         let folder = folder(of: destination.target)
-        let base = destination.target.split(separator: "/").last.map(String.init) ?? "output"
+        // At most 100 bytes of the name, so that a long file name still leaves room for the suffix.
+        var base = destination.target.split(separator: "/").last.map(String.init) ?? "output"
+        while base.utf8.count > 100 { base.removeLast() }
         var descriptor: Int32 = -1
         var temporary = ""
         for attempt in 0..<100 {

@@ -69,6 +69,46 @@ import Testing
         #expect(left.isEmpty, "\(left)")
     }
 
+    /// A write that fails part-way (here the file size limit, `ulimit -f`, with SIGXFSZ ignored so
+    /// the write returns EFBIG) leaves every destination as it was and no temporary file behind.
+    @Test func aWriteThatFailsPartWayChangesNothing() throws {
+        let folder = try Self.folder()
+        let data = try Self.bars(in: folder)
+        try Data("old\n".utf8).write(to: URL(fileURLWithPath: folder + "/trades.csv"))
+        let script = "trap '' XFSZ; ulimit -f 16; exec \"$0\" \"$@\""
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = [
+            "-c", script, CLI.binary.path, "backtest", "--data", data, "--strategy", "sma-cross", "--fast", "5", "--slow", "20",
+            "--trades", folder + "/trades.csv", "--report", folder + "/report.html",
+        ]
+        var env = ProcessInfo.processInfo.environment
+        env["NMRPERP_OFFLINE"] = "1"
+        env["NMRPERP_HOME"] = folder + "/home"
+        process.environment = env
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        let message = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(message.contains("--report") && message.contains("no output file was written"), "\(message)")
+        #expect(try String(contentsOfFile: folder + "/trades.csv", encoding: .utf8) == "old\n")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/report.html"))
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix(".") }
+        #expect(left.isEmpty, "\(left)")
+    }
+
+    @Test func aLongFileNameIsWritten() throws {
+        let folder = try Self.folder()
+        let data = try Self.bars(in: folder)
+        let name = String(repeating: "t", count: 240) + ".csv"
+        let result = try Self.backtest(data, ["--trades", folder + "/" + name])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(FileManager.default.fileExists(atPath: folder + "/" + name))
+    }
+
     @Test func aSweepRefusesOneRunsOutputs() throws {
         let folder = try Self.folder()
         let data = try Self.bars(in: folder)
