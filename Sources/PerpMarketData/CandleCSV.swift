@@ -17,6 +17,7 @@ public enum CandleCSV {
     }
 
     public static func parse(_ buffer: UnsafeBufferPointer<UInt8>, source: String) throws(MarketDataError) -> CandleSeries {
+        try InputLimits.check(buffer, source: source)
         var reader = CSVReader(buffer: buffer)
         guard let header = reader.header() else { throw .empty(source: source) }
         var parser = try CandleCSVParser(header: header, source: source, expectedRows: buffer.count / 48)

@@ -16,21 +16,26 @@ public enum MarketDataError: Error, Equatable, CustomStringConvertible {
     case wrongFieldCount(source: String, row: Int, expected: Int, found: Int)
     case unrecognisedFormat(source: String, detail: String)
     case invalidJSON(source: String, detail: String)
+    /// A line longer than `limit` bytes (``InputLimits/maxLineBytes``): not a data file.
+    case lineTooLong(source: String, row: Int, limit: Int)
+    /// A NUL byte: a binary file, not text.
+    case binary(source: String, row: Int)
 
     public var description: String {
         switch self {
         case .empty(let source):
             return "\(source): no data rows"
         case .missingColumns(let source, let missing, let found):
-            return "\(source): missing column(s) \(missing.joined(separator: ", ")); the header has \(found.joined(separator: ", "))"
+            let names = found.prefix(12).map { InputLimits.excerpt($0) } + (found.count > 12 ? ["… (\(found.count) columns)"] : [])
+            return "\(source): missing column(s) \(missing.joined(separator: ", ")); the header has \(names.joined(separator: ", "))"
         case .badValue(let source, let row, let column, let value, let expected):
-            return "\(source):\(row): \(column) is \"\(value)\", expected \(expected)"
+            return "\(source):\(row): \(column) is \"\(InputLimits.excerpt(value))\", expected \(expected)"
         case .nonPositivePrice(let source, let row, let column, let value):
-            return "\(source):\(row): \(column) is \(value); prices must be greater than zero"
+            return "\(source):\(row): \(column) is \(InputLimits.excerpt(value)); prices must be greater than zero"
         case .beyondLimit(let source, let row, let column, let value, let limit):
-            return "\(source):\(row): \(column) \(value) is beyond \(limit); check the file's units and this row"
+            return "\(source):\(row): \(column) \(InputLimits.excerpt(value)) is beyond \(limit); check the file's units and this row"
         case .highBelowLow(let source, let row, let high, let low):
-            return "\(source):\(row): high \(high) is below low \(low)"
+            return "\(source):\(row): high \(InputLimits.excerpt(high)) is below low \(InputLimits.excerpt(low))"
         case .outsideRange(let source, let row, let detail):
             return "\(source):\(row): \(detail)"
         case .outOfOrder(let source, let row, let time, let previous):
@@ -43,6 +48,10 @@ public enum MarketDataError: Error, Equatable, CustomStringConvertible {
             return "\(source): \(detail)"
         case .invalidJSON(let source, let detail):
             return "\(source): \(detail)"
+        case .lineTooLong(let source, let row, let limit):
+            return "\(source):\(row): a line longer than \(limit / 1024) KiB; this is not a CSV data file"
+        case .binary(let source, let row):
+            return "\(source):\(row): a NUL byte; this is a binary file, not CSV or JSON text"
         }
     }
 }

@@ -14,6 +14,7 @@ public enum FundingFormats {
         -> [FundingRate]
     {
         try bytes.withUnsafeBufferPointer { (buffer) throws(MarketDataError) -> [FundingRate] in
+            try InputLimits.check(buffer, source: source)
             var reader = CSVReader(buffer: buffer)
             guard let header = reader.header() else { throw .empty(source: source) }
             let names = header.map { $0.lowercased() }

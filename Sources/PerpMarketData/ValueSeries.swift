@@ -6,6 +6,7 @@ import PerpModel
 public enum ValueSeriesCSV {
     public static func parse(_ bytes: [UInt8], source: String) throws(MarketDataError) -> [(time: Int64, value: Double)] {
         try bytes.withUnsafeBufferPointer { (buffer) throws(MarketDataError) -> [(time: Int64, value: Double)] in
+            try InputLimits.check(buffer, source: source)
             var reader = CSVReader(buffer: buffer)
             guard let header = reader.header() else { throw .empty(source: source) }
             let names = header.map { $0.lowercased() }

@@ -88,6 +88,26 @@ public final class JournalStore: Sendable, SQLiteBacked {
         }
     }
 
+    /// Appends `entries` as a new run named `base`, or `base #2`, `base #3`… when a run of that
+    /// name already has entries; the name is chosen and the rows inserted in one (immediate)
+    /// transaction, so two writers, even two processes started in the same millisecond, never
+    /// share a run. Returns the name (`base` when `entries` is empty: nothing is stored).
+    ///
+    /// - Throws: a database error (nothing is written).
+    public func appendNewRun(_ entries: [JournalEntry], base: String) throws(StoreError) -> String {
+        guard !entries.isEmpty else { return base }
+        return try write("appending \(entries.count) journal entries to a new run \(base.debugDescription)") { db in
+            var run = base
+            var suffix = 2
+            while try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM journal WHERE run = ?)", arguments: [run]) == true {
+                run = "\(base) #\(suffix)"
+                suffix += 1
+            }
+            try Self.insert(entries, run: run, into: db)
+            return run
+        }
+    }
+
     /// Inserts `entries` for `run` inside the caller's transaction (``PaperStore`` writes them
     /// with the events that produced them).
     static func insert(_ entries: [JournalEntry], run: String, into db: Database) throws {

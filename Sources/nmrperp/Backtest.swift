@@ -144,9 +144,14 @@ struct BacktestCommand: AsyncParsableCommand {
         // The account's leverage setting: an isolated --quantity short posts notional / leverage.
         if strategy == .holdShort { config.leverage = leverage }
         if sweep != nil && strategy != .smaCross { throw CLIError("--sweep varies sma-cross parameters; use --strategy sma-cross") }
+        // Every output is checked before the work; all are written at the end, or none.
+        let outputs = try OutputFiles([("--trades", trades), ("--report", report), ("--journal", journal)])
+        if sweep != nil, let first = outputs.destinations.first {
+            throw CLIError("\(first.flag) writes one run's file; --sweep prints a table of many runs: leave \(first.flag) out")
+        }
         let series = try Load.candles(data)
         let rates = try funding.map { try Load.funding($0, defaultInterval: .hours(8)) } ?? []
-        let markSeries = try mark.map { try Load.candles($0) }
+        let markSeries = try mark.map { try Load.candles($0, flag: "--mark") }
         if strategy == .smaCross, sweep == nil { try BacktestCommand.checkWindow(slow, "--slow", series: series) }
         if let sweep {
             try runSweep(sweep, series: series, rates: rates, mark: markSeries, config: config, capital: capital, leverage: leverage)
@@ -174,7 +179,6 @@ struct BacktestCommand: AsyncParsableCommand {
             var tester = Backtester(strategy: BotStrategy(kernel: kernel, fundingRates: rates), config: config, initialCapital: capital)
             result = tester.run(series, funding: rates, mark: markSeries)
             botJournal = tester.strategy.journal
-            if let journal { try writeAtomically(JournalJSONL.render(botJournal), to: journal) }
             journalRun = try JournalRuns.record(botJournal, source: data)
         } else {
             result = BacktestCommand.execute(
@@ -185,20 +189,22 @@ struct BacktestCommand: AsyncParsableCommand {
         let metrics = PerformanceMetrics.compute(result)
         let coverage = FundingCoverage(series: series, rates: funding == nil ? nil : rates)
         let coverageNotes = coverage.notes(source: funding)
-        if let trades { try writeAtomically(TradeCSV.render(result.trades), to: trades) }
-        if let report {
-            let notes = [
-                "strategy \(strategy.rawValue)" + (strategy == .smaCross ? " (\(fast)/\(slow))" : "")
-                    + ", leverage \(leverage), capital \(capital)",
-                "\(config.marginMode.rawValue) margin, maintenance \(config.maintenanceFraction), taker \(config.takerFee), maker \(config.makerFee)",
-                BacktestCommand.liquidationNote(result),
-                "data \(data)" + (funding.map { ", funding \($0)" } ?? ", no funding file"),
-            ]
-            try writeAtomically(
-                HTMLReport.render(
+        try outputs.write { flag in
+            switch flag {
+            case "--trades": return TradeCSV.render(result.trades)
+            case "--journal": return JournalJSONL.render(botJournal)
+            default:
+                let notes = [
+                    "strategy \(strategy.rawValue)" + (strategy == .smaCross ? " (\(fast)/\(slow))" : "")
+                        + ", leverage \(leverage), capital \(capital)",
+                    "\(config.marginMode.rawValue) margin, maintenance \(config.maintenanceFraction), taker \(config.takerFee), maker \(config.makerFee)",
+                    BacktestCommand.liquidationNote(result),
+                    "data \(data)" + (funding.map { ", funding \($0)" } ?? ", no funding file"),
+                ]
+                return HTMLReport.render(
                     title: "NMRPerp backtest: \(strategy.rawValue)", result: result, metrics: metrics,
-                    prices: (series.openTimes, series.closes), notes: notes + coverageNotes),
-                to: report)
+                    prices: (series.openTimes, series.closes), notes: notes + coverageNotes)
+            }
         }
         if json {
             var members: [(String, JSONValue)] = [

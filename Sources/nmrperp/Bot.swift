@@ -30,10 +30,11 @@ struct BotInit: AsyncParsableCommand {
     @Flag(help: "Overwrite the file if it exists.") var force = false
 
     func run() async throws {
-        if !force && FileManager.default.fileExists(atPath: out) {
+        let outputs = try OutputFiles([("--out", out)])
+        if !force, outputs.destinations.contains(where: { if case .replace = $0.kind { true } else { false } }) {
             throw CLIError("\(out) already exists; pass --force to overwrite it, or --out another path")
         }
-        try writeAtomically(BotConfigFile.defaultYAML(), to: out)
+        try outputs.write { _ in BotConfigFile.defaultYAML() }
         print("wrote the default bot configuration to \(out); check it with: nmrperp bot check --config \(out)")
     }
 }
@@ -86,15 +87,8 @@ enum JournalRuns {
     static func record(_ entries: [JournalEntry], source: String) throws -> String {
         let store = try JournalStore(path: path)
         let base = URL(fileURLWithPath: source).lastPathComponent
-        var run = "backtest \(Environment.now.iso8601) \(base)"
-        let existing = Set(try store.runs())
-        var suffix = 2
-        while existing.contains(run) {
-            run = "backtest \(Environment.now.iso8601) \(base) #\(suffix)"
-            suffix += 1
-        }
-        try store.append(entries, run: run)
-        return run
+        // Chosen and stored in one transaction: two backtests in the same millisecond get `… #2`.
+        return try store.appendNewRun(entries, base: "backtest \(Environment.now.iso8601) \(base)")
     }
 }
 
@@ -117,6 +111,7 @@ struct BotJournal: AsyncParsableCommand {
     @Option(help: "Write the export here instead of standard output.") var out: String?
 
     func run() async throws {
+        let outputs = try OutputFiles([("--out", out)])
         guard FileManager.default.fileExists(atPath: JournalRuns.path) else {
             throw CLIError("no journal yet at \(JournalRuns.path): run `nmrperp backtest --strategy nmr-bot --data FILE` first")
         }
@@ -131,6 +126,6 @@ struct BotJournal: AsyncParsableCommand {
             throw CLIError("no run \"\(run)\" in \(JournalRuns.path); `nmrperp bot journal` lists them")
         }
         let text = JournalJSONL.render(try store.entries(run: run))
-        if let out { try writeAtomically(text, to: out) } else { print(text, terminator: "") }
+        if outputs.isEmpty { print(text, terminator: "") } else { try outputs.write { _ in text } }
     }
 }

@@ -43,8 +43,7 @@ enum BotConfigFile {
         guard FileManager.default.fileExists(atPath: path) else {
             throw CLIError("\(path): no such file; create one with `nmrperp bot init --out \(path)`")
         }
-        guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("\(path): cannot read the file") }
-        guard let text = String(data: data, encoding: .utf8) else { throw CLIError("\(path): not UTF-8 text") }
+        let text = try InputFiles.configText(path)
         return try parse(yaml: text, file: path)
     }
 

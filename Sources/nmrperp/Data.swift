@@ -32,6 +32,7 @@ struct DataFetch: AsyncParsableCommand {
             throw CLIError("--interval \(self.interval) is not a Binance interval; use 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h or 1d")
         }
         let from = try Parse.timestamp(self.from, "--from")
+        let outputs = try OutputFiles([("--out", out)])
         let now = Environment.now
         let to = try self.to.map { try Parse.timestamp($0, "--to") } ?? now
         guard from < to else { throw CLIError("--from must be before --to") }
@@ -47,7 +48,7 @@ struct DataFetch: AsyncParsableCommand {
             let bar = series[index]
             csv += "\(bar.openTime.milliseconds),\(bar.openTime.iso8601),\(bar.open),\(bar.high),\(bar.low),\(bar.close),\(bar.volume)\n"
         }
-        try writeAtomically(csv, to: out)
+        try outputs.write { _ in csv }
         let gaps = series.gaps()
         print("wrote \(series.count) bars to \(out)" + (gaps.isEmpty ? "" : " (\(gaps.count) gaps in Binance's data, not bridged)"))
     }

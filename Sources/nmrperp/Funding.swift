@@ -34,7 +34,7 @@ struct FundingStatsCommand: AsyncParsableCommand {
     func run() async throws {
         let fallback = try Parse.span(defaultInterval, "--default-interval")
         if let days, days <= 0 { throw CLIError("--days must be a positive number of days (got \(days))") }
-        let rates = try Load.funding(data, defaultInterval: fallback)
+        let rates = try Load.funding(data, defaultInterval: fallback, flag: "--data")
         let stats: FundingStats
         do { stats = try FundingStats(rates: rates, lastDays: days) } catch { throw CLIError(String(describing: error)) }
         let intervals = Set(rates.filter { $0.time >= stats.first }.map(\.interval)).sorted()
@@ -108,6 +108,7 @@ struct FundingFetch: AsyncParsableCommand {
 
     func run() async throws {
         guard days > 0 else { throw CLIError("--days must be positive (got \(days))") }
+        let outputs = try OutputFiles([("--out", out)])
         try Environment.requireNetwork("funding fetch")
         let now = Environment.now
         let history = try Environment.history()
@@ -128,14 +129,7 @@ struct FundingFetch: AsyncParsableCommand {
         for rate in rates {
             csv += "\(rate.time.milliseconds),\(rate.time.iso8601),\(rate.rate),\(formatDouble(rate.interval.hours))\n"
         }
-        try writeAtomically(csv, to: out)
+        try outputs.write { _ in csv }
         print("wrote \(rates.count) funding rates to \(out)")
-    }
-}
-
-/// Writes through a temporary file and a rename, so an interrupted write never leaves half a file.
-func writeAtomically(_ text: String, to path: String) throws {
-    do { try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
-        throw CLIError("cannot write \(path): \(error.localizedDescription)")
     }
 }

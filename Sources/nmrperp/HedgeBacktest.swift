@@ -112,6 +112,7 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try config()
+        let outputs = try OutputFiles([("--report", report)])
         let history = try HedgeHistory.load(data: data, funding: funding)
         do { try HedgeSimulation.checkCarried(series: history.series, stake: config.stake, multiples: [config.collateralMultiple]) } catch {
             throw CLIError(String(describing: error))
@@ -124,10 +125,7 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
                 "liquidated \(result.liquidations) time(s): raise --collateral-multiple or shorten --rebalance (see `nmrperp hedge survival`)"
             )
         }
-        if let report {
-            let html = HedgeReport.render(result: result, dataPath: data, fundingPath: funding, notes: notes)
-            try writeAtomically(html, to: report)
-        }
+        try outputs.write { _ in HedgeReport.render(result: result, dataPath: data, fundingPath: funding, notes: notes) }
         if json {
             emit(json: HedgeBacktestCommand.json(result, notes: notes, report: report))
             return

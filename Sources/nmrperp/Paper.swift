@@ -105,7 +105,7 @@ struct PaperRunCommand: AsyncParsableCommand {
         var venue = try Parse.venue(
             margin: margin, maintenanceFraction: maintenanceFraction, feeTaker: feeTaker, feeMaker: feeMaker, slippageBps: slippageBps)
         venue.lotSize = try Parse.positive(lot, "--lot", "an NMR size step", example: "0.1")
-        let warmup = try Parse.span(self.warmup, "--warmup")
+        let warmup = try InputFiles.warmup(Parse.span(self.warmup, "--warmup"))
         if let maxPolls, maxPolls < 1 { throw CLIError("--max-polls must be at least 1 (got \(maxPolls))") }
 
         // Every option is checked before the session file is touched.

@@ -53,22 +53,11 @@ struct StakeCommand: AsyncParsableCommand {
         return result
     }
 
-    /// Appends one `time_ms,value` line, writing the header first for a new file.
+    /// Appends one `time_ms,value` line, writing the header first for a new file; locked,
+    /// checked and idempotent (``StakeRecord``). A time the file already has is not written again.
     static func append(total: Quantity, at time: Timestamp, to path: String) throws {
-        let manager = FileManager.default
-        if !manager.fileExists(atPath: path) {
-            guard manager.createFile(atPath: path, contents: Data("time_ms,value\n".utf8)) else {
-                throw CLIError("cannot create \(path)")
-            }
-        }
-        guard let handle = FileHandle(forWritingAtPath: path) else { throw CLIError("cannot open \(path) for appending") }
-        defer { try? handle.close() }
-        do {
-            try handle.seekToEnd()
-            try handle.write(contentsOf: Data("\(time.milliseconds),\(total)\n".utf8))
-            try handle.synchronize()
-        } catch {
-            throw CLIError("cannot append to \(path): \(error.localizedDescription)")
+        if case .skipped(let last) = try StakeRecord.append(value: total.description, at: time, to: path) {
+            printError("note: \(path) already has a row at \(Timestamp(milliseconds: last).iso8601); not recorded again")
         }
     }
 
@@ -77,6 +66,7 @@ struct StakeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let record { try StakeRecord.precheck(record) }
         let stakes = try await StakeCommand.stakes(models: models, tournament: tournament)
         let total = stakes.reduce(Quantity.zero) { $0 + $1.1 }
         if let record { try StakeCommand.append(total: total, at: Environment.now, to: record) }

@@ -208,15 +208,18 @@ struct Environment {
     }
 }
 
-/// Loads a data file, turning any failure into one clear line.
+/// Loads a data file, turning any failure into one clear line that names the flag and, when the
+/// file is the other kind of history, says which flag takes it (``InputMessages``).
 enum Load {
-    static func candles(_ path: String) throws -> CandleSeries {
-        do { return try MarketDataFiles.loadCandles(path) } catch { throw CLIError(String(describing: error)) }
+    static func candles(_ path: String, flag: String = "--data") throws -> CandleSeries {
+        do { return try MarketDataFiles.loadCandles(path) } catch {
+            throw InputMessages.error(error, flag: flag, wants: .candles)
+        }
     }
 
-    static func funding(_ path: String, defaultInterval: TimeSpan) throws -> [FundingRate] {
+    static func funding(_ path: String, defaultInterval: TimeSpan, flag: String = "--funding") throws -> [FundingRate] {
         do { return try MarketDataFiles.loadFunding(path, defaultInterval: defaultInterval) } catch {
-            throw CLIError(String(describing: error))
+            throw InputMessages.error(error, flag: flag, wants: .funding)
         }
     }
 }

@@ -45,6 +45,7 @@ extension BacktestCommand {
 
     func runWalkForward(series: CandleSeries, rates: [FundingRate], mark: CandleSeries?, venue: VenueConfig, capital: Notional) throws {
         let botConfig = try walkForwardConfig()
+        let outputs = try OutputFiles([("--journal", journal), ("--report", report)])
         let lotSize = venue.lotSize.isPositive && venue.lotSize > Quantity(raw: 1) ? venue.lotSize : Quantity("0.01")!
         let inputs = try BacktestCommand.signalInputs(signals)
         let outcome: WalkForwardResult
@@ -67,17 +68,17 @@ extension BacktestCommand {
             "\(plan.folds.count) fold\(plan.folds.count == 1 ? "" : "s"): train \(model.trainWindow) (rolling), test \(model.testWindow), label horizon \(model.horizon) = \(plan.horizonBars) bars (purged), l2 \(formatDouble(model.l2)), min conviction \(formatDouble(model.minConviction))"
         let span = "out of sample \(first.testFrom.iso8601) → \(Timestamp(milliseconds: series.openTimes[last.testEnd - 1]).iso8601)"
 
-        if let journal {
-            var lines = ""
-            for variant in outcome.variants {
-                for entry in variant.journal {
-                    guard case .object(let members) = entry.json else { continue }
-                    lines += JSONValue.object([("variant", .string(variant.name))] + members).serialized(pretty: false) + "\n"
+        try outputs.write { flag in
+            if flag == "--journal" {
+                var lines = ""
+                for variant in outcome.variants {
+                    for entry in variant.journal {
+                        guard case .object(let members) = entry.json else { continue }
+                        lines += JSONValue.object([("variant", .string(variant.name))] + members).serialized(pretty: false) + "\n"
+                    }
                 }
+                return lines
             }
-            try writeAtomically(lines, to: journal)
-        }
-        if let report {
             let notes = [
                 setup, span,
                 "rules: the blended signals of the config; models: logistic regression on the signal scores (signal model) or on lagged returns and volatility (price model). Every variant trades the same bars under the same risk rules and sizing; the model only picks direction and conviction.",
@@ -85,11 +86,9 @@ extension BacktestCommand {
                     + (funding.map { ", funding \($0)" } ?? ", no funding file"),
             ]
             let variants = zip(outcome.variants, metrics).map { ComparisonReport.Variant(name: $0.name, result: $0.result, metrics: $1) }
-            try writeAtomically(
-                ComparisonReport.render(
-                    title: "NMRPerp walk-forward: rules vs learned model vs price-only model", variants: variants, notes: notes,
-                    tables: [foldTable(outcome)]),
-                to: report)
+            return ComparisonReport.render(
+                title: "NMRPerp walk-forward: rules vs learned model vs price-only model", variants: variants, notes: notes,
+                tables: [foldTable(outcome)])
         }
         if json {
             emit(json: walkForwardJSON(outcome, metrics: metrics, config: botConfig, openTimes: series.openTimes))

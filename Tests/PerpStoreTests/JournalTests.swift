@@ -298,3 +298,43 @@ private func bareEntry(_ n: Int64) -> JournalEntry {
         }
     }
 }
+
+/// Issue 11: two backtests that start in the same millisecond (same run name) never share a run.
+@Suite struct JournalNewRunTests {
+    @Test func sameBaseNamesGetDistinctRunsEvenFromTwoConnectionsAtOnce() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("journal.sqlite").path
+        _ = try JournalStore(path: path)
+        let base = "backtest 2026-01-01T00:00:00.000Z nmr.csv"
+        let names = NameBox()
+        DispatchQueue.concurrentPerform(iterations: 4) { index in
+            guard let store = try? JournalStore(path: path),
+                let run = try? store.appendNewRun([bareEntry(Int64(index)), bareEntry(Int64(index) + 100)], base: base)
+            else { return }
+            names.add(run)
+        }
+        let runs = names.all
+        #expect(runs.count == 4 && Set(runs) == [base, base + " #2", base + " #3", base + " #4"], "\(runs)")
+        let store = try JournalStore(path: path)
+        #expect(Set(try store.runs()) == Set(runs))
+        for run in runs { #expect(try store.entries(run: run).count == 2, "each run holds its own two rows once") }
+        #expect(try store.appendNewRun([], base: base) == base, "nothing to store: nothing stored")
+        #expect(try store.runs().count == 4)
+    }
+}
+
+private final class NameBox: @unchecked Sendable {
+    private var names: [String] = []
+    private let lock = NSLock()
+    func add(_ name: String) {
+        lock.lock()
+        names.append(name)
+        lock.unlock()
+    }
+    var all: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return names
+    }
+}
