@@ -166,6 +166,16 @@ public final class PaperStore: Sendable, SQLiteBacked {
                         "signal", time.milliseconds, nil, nil, nil, nil, nil, nil, nil, nil, nil, signal.rawValue, value,
                         received.milliseconds,
                     ])
+                case .badResponse(let reason, let time):
+                    try statement.execute(arguments: [
+                        "bad_response", time.milliseconds, nil, nil, nil, nil, nil, nil, nil, nil, nil, reason, nil, received.milliseconds,
+                    ])
+                case .missingBars(let first, let last, let time):
+                    // time_ms: the first missing open time; text: the last one; value: when the bars resumed.
+                    try statement.execute(arguments: [
+                        "missing_bars", first.milliseconds, nil, nil, nil, nil, nil, nil, nil, nil, nil, String(last.milliseconds),
+                        Double(time.milliseconds), received.milliseconds,
+                    ])
                 }
             }
             try JournalStore.insert(journal, run: Self.journalRun, into: db)
@@ -250,6 +260,15 @@ public final class PaperStore: Sendable, SQLiteBacked {
             guard let signal = ExternalSignal(rawValue: name) else { throw corrupt("unknown signal \(name.debugDescription)") }
             guard case .double(let value) = values[13] else { throw corrupt("value is missing or not a number") }
             return .signal(signal, value: value, at: time)
+        case "bad_response":
+            return .badResponse(reason: try text(12, "text"), at: time)
+        case "missing_bars":
+            let lastText = try text(12, "text")
+            guard let last = Int64(lastText), last >= time.milliseconds else { throw corrupt("text is not the last missing open time") }
+            guard case .double(let resumed) = values[13], resumed.isFinite, resumed > Double(last), resumed < 9e15 else {
+                throw corrupt("value is not the time the bars resumed")
+            }
+            return .missingBars(first: time, last: Timestamp(milliseconds: last), at: Timestamp(milliseconds: Int64(resumed)))
         default:
             throw corrupt("unknown kind \(kind.debugDescription)")
         }
@@ -264,6 +283,7 @@ extension Schema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("journal-v1") { db in try db.execute(sql: journalV1) }
         migrator.registerMigration(paperMigrationID) { db in try db.execute(sql: paperV1) }
+        migrator.registerMigration("paper-v2") { db in try db.execute(sql: paperV2) }
         return migrator
     }()
 
@@ -305,5 +325,33 @@ extension Schema {
             value REAL,
             received_ms INTEGER NOT NULL
         ) STRICT;
+        """
+
+    /// Two more event kinds: 'bad_response' (`text` the endpoint and a sanitized excerpt of a
+    /// 200 that was not what the endpoint returns) and 'missing_bars' (`time_ms` the first
+    /// missing open time, `text` the last one in decimal, `value` the open time of the bar that
+    /// resumed). SQLite cannot change a CHECK in place: the table is rebuilt, rows and `seq`
+    /// kept.
+    static let paperV2 = """
+        CREATE TABLE paper_event_v2 (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL CHECK (kind IN ('bar', 'funding', 'feed', 'bad_data', 'signal', 'bad_response', 'missing_bars')),
+            time_ms INTEGER NOT NULL,
+            open_raw INTEGER,
+            high_raw INTEGER,
+            low_raw INTEGER,
+            close_raw INTEGER,
+            volume_raw INTEGER,
+            rate_raw INTEGER,
+            interval_ms INTEGER,
+            mark_raw INTEGER,
+            live INTEGER,
+            text TEXT NOT NULL,
+            value REAL,
+            received_ms INTEGER NOT NULL
+        ) STRICT;
+        INSERT INTO paper_event_v2 SELECT * FROM paper_event ORDER BY seq;
+        DROP TABLE paper_event;
+        ALTER TABLE paper_event_v2 RENAME TO paper_event;
         """
 }
