@@ -56,12 +56,31 @@ public final class PaperStore: Sendable, SQLiteBacked {
         try self.init(writer: SQLiteErrors.openFile(path: path, configuration: Self.baseConfiguration()), path: path)
     }
 
+    /// Opens an existing session file for a reader (`paper status`, `paper journal`): a file
+    /// with no paper tables (empty, or another program's database) is refused rather than
+    /// given a paper schema.
+    public convenience init(existing path: String) throws(StoreError) {
+        // Checked before SQLite opens it: opening in WAL mode would write to the file.
+        // Bytes 0-15 are SQLite's magic; 18 and 19 are 2 in a WAL database, as every
+        // session file is.
+        let handle = FileHandle(forReadingAtPath: path)
+        let header = [UInt8]((try? handle?.read(upToCount: 20)) ?? Data())
+        try? handle?.close()
+        guard header.count == 20, header[0..<16].elementsEqual(Array("SQLite format 3\0".utf8)) else {
+            throw .corrupt(path: path, reason: header.isEmpty ? "the file is empty" : "the file is not an SQLite database")
+        }
+        guard header[18] == 2, header[19] == 2 else {
+            throw .cannotOpen(path: path, reason: "the file is an SQLite database but not in WAL mode, so not a paper session")
+        }
+        try self.init(writer: SQLiteErrors.openFile(path: path, configuration: Self.baseConfiguration()), path: path, create: false)
+    }
+
     /// An empty session in memory (tests).
     public static func inMemory() throws(StoreError) -> PaperStore {
         try PaperStore(writer: SQLiteErrors.openMemory(configuration: baseConfiguration()), path: ":memory:")
     }
 
-    init(writer: any DatabaseWriter, path: String) throws(StoreError) {
+    init(writer: any DatabaseWriter, path: String, create: Bool = true) throws(StoreError) {
         self.writer = writer
         self.path = path
         let migrator = Schema.paperMigrator
@@ -71,6 +90,9 @@ public final class PaperStore: Sendable, SQLiteBacked {
         }
         if !applied.isEmpty && !applied.contains(Schema.paperMigrationID) {
             throw .cannotOpen(path: path, reason: "the file is a journal, not a paper session")
+        }
+        if applied.isEmpty && !create {
+            throw .cannotOpen(path: path, reason: "the file holds no paper session (no paper tables)")
         }
         let unknown = applied.subtracting(migrator.migrations).sorted()
         guard unknown.isEmpty else { throw .newerSchema(path: path, unknownMigrations: unknown) }

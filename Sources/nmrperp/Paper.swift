@@ -46,7 +46,7 @@ enum PaperFiles {
         guard FileManager.default.fileExists(atPath: path) else {
             throw CLIError("no paper session \"\(name)\" (\(path)); start one with `nmrperp paper --config bot.yaml --name \(name)`")
         }
-        return try PaperStore(path: path)
+        return try PaperStore(existing: path)
     }
 
     /// The lock file of a session: $NMRPERP_HOME/paper/NAME.lock.

@@ -207,12 +207,17 @@ import Testing
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-paper-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: home + "/paper", withIntermediateDirectories: true)
         try Data(repeating: 0x5A, count: 8192).write(to: URL(fileURLWithPath: home + "/paper/broken.sqlite"))
-        for command in [["paper", "status", "--name", "broken"], ["paper", "journal", "--name", "broken"]] {
+        try Data().write(to: URL(fileURLWithPath: home + "/paper/empty.sqlite"))
+        for command in [
+            ["paper", "status", "--name", "broken"], ["paper", "journal", "--name", "broken"], ["paper", "status", "--name", "empty"],
+        ] {
             let result = try CLI.run(command, environment: ["NMRPERP_HOME": home])
             #expect(result.status == 1, "\(command)")
-            #expect(result.stderr.contains("paper session \"broken\" is unusable"), "\(result.stderr)")
+            #expect(result.stderr.contains("paper session \"\(command[3])\" is unusable"), "\(result.stderr)")
             #expect(result.stderr.contains("--name"), "\(result.stderr)")
             #expect(result.stdout.isEmpty)
         }
+        let empty = try FileManager.default.attributesOfItem(atPath: home + "/paper/empty.sqlite")[.size] as? Int
+        #expect(empty == 0, "a reader writes nothing into a file that is not a session")
     }
 }
