@@ -417,6 +417,10 @@ public struct PaperTrader: Sendable {
         let barDue = next.lastBar.map { now >= $0.openTime + interval + interval + settings.pollDelay } ?? false
         quietPolls = newBars == 0 && barDue ? quietPolls + 1 : 0
         lastBadResponse = nil
+        if quietPolls > 0, let last = next.lastBar {
+            let wait = (nextPollTime(after: now).milliseconds - now.milliseconds + 999) / 1000
+            problems.append("no new bar from the venue since \((last.openTime + interval).iso8601); next poll in \(wait) s")
+        }
         // The mark price for the status line only; its failure never stops the poll.
         let premium = try? await feed.premium()
         return status(

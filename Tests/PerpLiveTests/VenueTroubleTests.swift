@@ -65,10 +65,12 @@ import Testing
         let gapEnd = Timestamp(milliseconds: missing.last! + Self.interval)
         var pollTimes: [Timestamp] = []
         var rows: [JournalEntry] = []
+        var problems: [String] = []
         for _ in 0..<2_000 {
             pollTimes.append(clock.now())
             let status = try await trader.poll()
             rows += status.newJournalRows
+            problems += status.problem.map { [$0] } ?? []
             if let bar = trader.session.lastBar, bar.openTime >= gapEnd { break }
             try await clock.sleep(until: trader.nextPollTime(after: clock.now()))
         }
@@ -86,6 +88,9 @@ import Testing
         #expect(gap.reason.contains(Timestamp(milliseconds: missing.last!).iso8601), "\(gap.reason)")
         #expect(rows.contains { $0.event == .staleFeed }, "the silent feed goes stale")
         #expect(trader.session.isLive, "and live again when bars resume")
+        #expect(
+            problems.contains { $0.contains("no new bar from the venue since") && $0.contains("next poll in 60 s") },
+            "\(problems.suffix(2))")
         // Back to one poll per bar once bars flow again.
         #expect(trader.quietPolls == 0)
     }
