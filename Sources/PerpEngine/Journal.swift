@@ -15,6 +15,12 @@ public enum JournalEvent: String, Sendable, Hashable, CaseIterable {
     case badData = "bad_data"
     case staleFeed = "stale_feed"
     case stateChange = "state_change"
+    /// Paper and live: the venue answered 200 with something that is not what the endpoint
+    /// returns (truncated JSON, an HTML page, `{"code":0}`); it was retried.
+    case badResponse = "bad_response"
+    /// Paper and live: the venue's bars resumed after a gap; the reason names the missing
+    /// open times (reliability.md "Market data": gaps are reported, not bridged).
+    case missingBars = "missing_bars"
 }
 
 /// One journal row.

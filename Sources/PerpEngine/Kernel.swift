@@ -39,6 +39,9 @@ public enum KernelEvent: Sendable {
     /// A value of an external series published at `at` (paper trading: a stake read from
     /// Numerai, a new line in a signals file).
     case signal(ExternalSignal, value: Double, at: Timestamp)
+    /// Venue trouble the shell rode out (``JournalEvent/badResponse``,
+    /// ``JournalEvent/missingBars``): journalled, changes nothing the kernel decides.
+    case venueTrouble(JournalEvent, reason: String, at: Timestamp)
 }
 
 /// What the kernel asks for. The shell (backtest or paper) carries these out.
@@ -153,6 +156,8 @@ public struct TradingKernel: Sendable {
             ]
         case .badData(let reason, let time):
             return [.journal(JournalEntry(time: time, event: .badData, reason: reason))]
+        case .venueTrouble(let event, let reason, let time):
+            return [.journal(JournalEntry(time: time, event: event, reason: reason))]
         case .signal(let signal, let value, let time):
             guard value.isFinite else {
                 return [.journal(JournalEntry(time: time, event: .badData, reason: "\(signal.rawValue) value \(value) is not a number"))]

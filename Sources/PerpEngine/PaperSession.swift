@@ -16,6 +16,12 @@ public enum PaperEvent: Sendable, Equatable {
     case badData(reason: String, at: Timestamp)
     /// A value of an external series (staked NMR from Numerai, a signals file's new line).
     case signal(ExternalSignal, value: Double, at: Timestamp)
+    /// The venue answered 200 with something that is not what the endpoint returns; the shell
+    /// retried. `reason` names the endpoint and a sanitized excerpt of the body.
+    case badResponse(reason: String, at: Timestamp)
+    /// The venue's bars resumed after a gap: no bar opened at `first`, …, `last` (every
+    /// interval between them); `at` is the open time of the bar that resumed.
+    case missingBars(first: Timestamp, last: Timestamp, at: Timestamp)
 }
 
 /// The paper-trading record that spec §4 requires before live trading ("30 days of paper
@@ -134,6 +140,16 @@ public struct PaperSession: Sendable {
                 lastSignalTimes[signal] = time
                 venue.strategy.handle(.signal(signal, value: value, at: time))
             }
+        case .badResponse(let reason, let time):
+            venue.strategy.handle(.venueTrouble(.badResponse, reason: reason, at: time))
+        case .missingBars(let first, let last, let time):
+            let count = (last.milliseconds - first.milliseconds) / interval.milliseconds + 1
+            let span = count == 1 ? "at \(first.iso8601)" : "from \(first.iso8601) to \(last.iso8601)"
+            venue.strategy.handle(
+                .venueTrouble(
+                    .missingBars,
+                    reason: "the venue has no \(interval) \(count == 1 ? "bar" : "bars") \(span) (\(count) missing); not bridged",
+                    at: time))
         }
         let journal = venue.strategy.journal
         defer { journalShown = journal.count }

@@ -67,6 +67,9 @@ public enum PaperError: Error, CustomStringConvertible, Sendable {
     case diverged(path: String, row: Int, stored: String, replayed: String)
     /// The journal holds more rows than its events produce: rows the events cannot explain.
     case journalAhead(path: String, stored: Int, replayed: Int)
+    /// Two processes traded the session at once (builds before the session lock allowed it):
+    /// bars stored twice, and journal rows written by each.
+    case doubledWrites(path: String, bars: Int, firstBar: Timestamp, journalRows: Int)
 
     public var description: String {
         switch self {
@@ -79,7 +82,70 @@ public enum PaperError: Error, CustomStringConvertible, Sendable {
         case .journalAhead(let path, let stored, let replayed):
             return
                 "paper session \(path): the journal has \(stored) rows but replaying its events gives only \(replayed); the file was edited or damaged. Trading stays stopped until you look at it"
+        case .doubledWrites(let path, let bars, let firstBar, let rows):
+            return
+                "paper session \(path) was run by two processes at once (an older build did not stop the second): \(bars) \(bars == 1 ? "bar was" : "bars were") stored twice, the first at \(firstBar.iso8601), and \(rows) journal \(rows == 1 ? "row is" : "rows are") doubled, so its record cannot be trusted. Nothing changed in the configuration. Keep the file to look at, and start a new session with --name (the 30-day record starts again)"
         }
+    }
+}
+
+/// The checks every command runs on a stored paper session before using it (`paper`,
+/// `paper status`, `paper journal`): SQLite's integrity check, every event and journal row
+/// read back, the events replayed through a fresh session, and the replay's journal compared
+/// with the stored one row for row. A session that fails is unusable: nothing trades on it and
+/// nothing reports from it.
+public enum PaperIntegrity {
+    /// A session that passed.
+    public struct Replayed: Sendable {
+        /// The state the stored events give.
+        public var session: PaperSession
+        /// How many events were replayed.
+        public var events: Int
+        /// Journal rows the events give beyond the stored ones (a crash between the two writes;
+        /// never expected, as they share a transaction). `paper` writes them; readers show them.
+        public var unstoredRows: [JournalEntry]
+    }
+
+    /// Replays `store` into `session` (fresh, built from the session's stored settings) and
+    /// checks it. Throws ``PaperError`` or `StoreError` saying why the session is unusable.
+    public static func replay(_ store: PaperStore, into fresh: PaperSession) throws -> Replayed {
+        try store.checkIntegrity()
+        let events = try store.events()
+        let stored = try store.journal()
+        var session = fresh
+        var replayed: [JournalEntry] = []
+        for event in events { replayed += session.apply(event) }
+        let mismatch = stored.count > replayed.count || zip(stored, replayed).contains { $0 != $1 }
+        if mismatch, let doubled = doubledWrites(events: events, journal: stored, path: store.path) { throw doubled }
+        guard stored.count <= replayed.count else {
+            throw PaperError.journalAhead(path: store.path, stored: stored.count, replayed: replayed.count)
+        }
+        for (index, row) in stored.enumerated() where row != replayed[index] {
+            throw PaperError.diverged(
+                path: store.path, row: index + 1, stored: JournalJSONL.render([row]).trimmingCharacters(in: .newlines),
+                replayed: JournalJSONL.render([replayed[index]]).trimmingCharacters(in: .newlines))
+        }
+        return Replayed(session: session, events: events.count, unstoredRows: Array(replayed[stored.count...]))
+    }
+
+    /// The trace two processes leave when both trade one session: the same bar stored twice.
+    /// Only asked when the replay does not match (a venue that repeats a bar gives a stored
+    /// duplicate too, but then the journal says so and the replay matches).
+    static func doubledWrites(events: [PaperEvent], journal: [JournalEntry], path: String) -> PaperError? {
+        var seen = Set<Int64>()
+        var repeated = 0
+        var first: Timestamp?
+        for event in events {
+            guard case .bar(let bar) = event else { continue }
+            if !seen.insert(bar.openTime.milliseconds).inserted {
+                repeated += 1
+                if first == nil { first = bar.openTime }
+            }
+        }
+        guard repeated > 0, let first else { return nil }
+        var rows = Set<JournalEntry>()
+        let doubledRows = journal.filter { !rows.insert($0).inserted }.count
+        return .doubledWrites(path: path, bars: repeated, firstBar: first, journalRows: doubledRows)
     }
 }
 
@@ -202,6 +268,12 @@ public struct PaperTrader: Sendable {
     /// (warm-up, catch-up after downtime).
     public var fetchProgress: (@Sendable (_ done: Int, _ expected: Int) -> Void)?
     private var started = false
+    /// Polls in a row that found no new bar although one had closed (a gap at the venue):
+    /// the next poll waits longer each time (``nextPollTime(after:)``).
+    public private(set) var quietPolls = 0
+    /// The bad answer journalled last in the current run of failures (the same one again is
+    /// not journalled twice in a row).
+    private var lastBadResponse: String?
 
     public init(
         settings: PaperSettings, store: PaperStore, feed: any PaperFeed, clock: any PaperClock, signalSources: [any SignalSource] = []
@@ -232,26 +304,15 @@ public struct PaperTrader: Sendable {
                     name: settings.name, venue: settings.venueName, symbol: settings.symbol, interval: settings.interval,
                     capital: settings.capital, configText: settings.botText, venueText: settings.venueText, created: clock.now()))
         }
-        try store.checkIntegrity()
-        let events = try store.events()
-        let stored = try store.journal()
-        var replayed: [JournalEntry] = []
-        for event in events { replayed += session.apply(event) }
-        guard stored.count <= replayed.count else {
-            throw PaperError.journalAhead(path: store.path, stored: stored.count, replayed: replayed.count)
-        }
-        for (index, row) in stored.enumerated() where row != replayed[index] {
-            throw PaperError.diverged(
-                path: store.path, row: index + 1, stored: JournalJSONL.render([row]).trimmingCharacters(in: .newlines),
-                replayed: JournalJSONL.render([replayed[index]]).trimmingCharacters(in: .newlines))
-        }
+        let replay = try PaperIntegrity.replay(store, into: session)
+        session = replay.session
         // Rows a crash kept from being written (never expected: events and rows share a
         // transaction) are written now rather than lost.
-        if stored.count < replayed.count {
-            try store.append([], journal: Array(replayed[stored.count...]), received: clock.now())
+        if !replay.unstoredRows.isEmpty {
+            try store.append([], journal: replay.unstoredRows, received: clock.now())
         }
         started = true
-        return events.count
+        return replay.events
     }
 
     /// One poll: fetches the bars that closed since the last one (and funding settled since the
@@ -303,12 +364,20 @@ public struct PaperTrader: Sendable {
         }
         var pending = settlements[...]
         var newBars = 0
+        // The last open time the venue gave (a bar, or a bad row with a time): a bar after more
+        // than one interval names the missing ones.
+        var lastOpen = next.lastBar?.openTime
         for row in rows {
             switch row {
             case .bad(let time, let reason):
                 let key = "\(time?.milliseconds ?? -1) \(reason)"
                 if reportedBad.insert(key).inserted { emit(.badData(reason: reason, at: time.map { $0 + interval } ?? now)) }
+                if let time, lastOpen.map({ time > $0 }) ?? true { lastOpen = time }
             case .bar(let candle):
+                if let previous = lastOpen, candle.openTime > previous + interval {
+                    emit(.missingBars(first: previous + interval, last: candle.openTime - interval, at: candle.openTime))
+                }
+                if lastOpen.map({ candle.openTime > $0 }) ?? true { lastOpen = candle.openTime }
                 while let settlement = pending.first, settlement.rate.isDue(atBarOpening: candle.openTime) {
                     emit(.funding(settlement.rate, mark: settlement.mark))
                     pending = pending.dropFirst()
@@ -345,6 +414,13 @@ public struct PaperTrader: Sendable {
         }
         try store.append(events, journal: journal, received: now)
         session = next
+        let barDue = next.lastBar.map { now >= $0.openTime + interval + interval + settings.pollDelay } ?? false
+        quietPolls = newBars == 0 && barDue ? quietPolls + 1 : 0
+        lastBadResponse = nil
+        if quietPolls > 0, let last = next.lastBar {
+            let wait = (nextPollTime(after: now).milliseconds - now.milliseconds + 999) / 1000
+            problems.append("no new bar from the venue since \((last.openTime + interval).iso8601); next poll in \(wait) s")
+        }
         // The mark price for the status line only; its failure never stops the poll.
         let premium = try? await feed.premium()
         return status(
@@ -365,11 +441,33 @@ public struct PaperTrader: Sendable {
     }
 
     /// When to poll next: shortly after the next bar closes (at once while catching up).
+    /// While the venue has no bar where one is due (a gap in its bars), the wait doubles from
+    /// one second up to ``gapPollCap`` instead of asking again at once: asking 4 times a second
+    /// for the whole gap is how an IP earns a 418 ban.
     public func nextPollTime(after now: Timestamp) -> Timestamp {
         let interval = settings.interval
         guard let last = session.lastBar else { return now + settings.pollDelay }
-        let nextClose = last.openTime + interval + interval
-        return max(now, nextClose + settings.pollDelay)
+        let due = last.openTime + interval + interval + settings.pollDelay
+        guard now >= due else { return due }
+        guard quietPolls > 0 else { return now }
+        let backoff = min(gapPollCap.milliseconds, 1000 << Int64(min(quietPolls - 1, 20)))
+        return now + TimeSpan(milliseconds: backoff)
+    }
+
+    /// The longest wait between polls during a gap in the venue's bars: one bar interval, at
+    /// most a minute (and never less than ``PaperSettings/pollDelay``).
+    public var gapPollCap: TimeSpan {
+        TimeSpan(milliseconds: max(settings.pollDelay.milliseconds, min(settings.interval.milliseconds, 60_000)))
+    }
+
+    /// Journals venue trouble the loop rode out (a bad answer): applied to a copy of the
+    /// session, stored with its rows in one transaction, then adopted, like a poll.
+    mutating func journal(_ event: PaperEvent, at now: Timestamp) throws -> [JournalEntry] {
+        var next = session
+        let rows = next.apply(event)
+        try store.append([event], journal: rows, received: now)
+        session = next
+        return rows
     }
 
     /// Polls until cancelled or `maxPolls` polls have run, calling `report` after each. Venue
@@ -393,7 +491,25 @@ public struct PaperTrader: Sendable {
                 failures += 1
                 let pause = max(after ?? 0, min(60, pow(2, Double(min(failures, 6)))))
                 let now = clock.now()
-                report(status(now: now, problem: "\(error); retrying in \(Int(pause.rounded(.up))) s"))
+                let seconds = Int(pause.rounded(.up))
+                var rows: [JournalEntry] = []
+                let problem: String
+                if error.httpStatus == 429 {
+                    problem =
+                        "rate limited (429) on \(error.endpoint), waiting \(seconds) s"
+                        + (error.retryAfterGiven ? " (Retry-After)" : " (no Retry-After: default wait)")
+                } else if let excerpt = error.badResponse {
+                    problem = "bad answer from \(error.endpoint) (\(excerpt.isEmpty ? "empty" : excerpt)); retrying in \(seconds) s"
+                    // Journalled once per run of failures (and again if the answer changes).
+                    let key = "\(error.endpoint) \(excerpt)"
+                    if key != lastBadResponse {
+                        lastBadResponse = key
+                        rows = try journal(.badResponse(reason: "\(error); retried like a 5xx", at: now), at: now)
+                    }
+                } else {
+                    problem = "\(error); retrying in \(seconds) s"
+                }
+                report(status(now: now, journal: rows, problem: problem))
                 try await clock.sleep(until: now + TimeSpan(milliseconds: Int64(pause * 1000)))
             }
         }

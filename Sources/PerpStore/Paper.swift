@@ -56,12 +56,31 @@ public final class PaperStore: Sendable, SQLiteBacked {
         try self.init(writer: SQLiteErrors.openFile(path: path, configuration: Self.baseConfiguration()), path: path)
     }
 
+    /// Opens an existing session file for a reader (`paper status`, `paper journal`): a file
+    /// with no paper tables (empty, or another program's database) is refused rather than
+    /// given a paper schema.
+    public convenience init(existing path: String) throws(StoreError) {
+        // Checked before SQLite opens it: opening in WAL mode would write to the file.
+        // Bytes 0-15 are SQLite's magic; 18 and 19 are 2 in a WAL database, as every
+        // session file is.
+        let handle = FileHandle(forReadingAtPath: path)
+        let header = [UInt8]((try? handle?.read(upToCount: 20)) ?? Data())
+        try? handle?.close()
+        guard header.count == 20, header[0..<16].elementsEqual(Array("SQLite format 3\0".utf8)) else {
+            throw .corrupt(path: path, reason: header.isEmpty ? "the file is empty" : "the file is not an SQLite database")
+        }
+        guard header[18] == 2, header[19] == 2 else {
+            throw .cannotOpen(path: path, reason: "the file is an SQLite database but not in WAL mode, so not a paper session")
+        }
+        try self.init(writer: SQLiteErrors.openFile(path: path, configuration: Self.baseConfiguration()), path: path, create: false)
+    }
+
     /// An empty session in memory (tests).
     public static func inMemory() throws(StoreError) -> PaperStore {
         try PaperStore(writer: SQLiteErrors.openMemory(configuration: baseConfiguration()), path: ":memory:")
     }
 
-    init(writer: any DatabaseWriter, path: String) throws(StoreError) {
+    init(writer: any DatabaseWriter, path: String, create: Bool = true) throws(StoreError) {
         self.writer = writer
         self.path = path
         let migrator = Schema.paperMigrator
@@ -71,6 +90,9 @@ public final class PaperStore: Sendable, SQLiteBacked {
         }
         if !applied.isEmpty && !applied.contains(Schema.paperMigrationID) {
             throw .cannotOpen(path: path, reason: "the file is a journal, not a paper session")
+        }
+        if applied.isEmpty && !create {
+            throw .cannotOpen(path: path, reason: "the file holds no paper session (no paper tables)")
         }
         let unknown = applied.subtracting(migrator.migrations).sorted()
         guard unknown.isEmpty else { throw .newerSchema(path: path, unknownMigrations: unknown) }
@@ -166,6 +188,16 @@ public final class PaperStore: Sendable, SQLiteBacked {
                         "signal", time.milliseconds, nil, nil, nil, nil, nil, nil, nil, nil, nil, signal.rawValue, value,
                         received.milliseconds,
                     ])
+                case .badResponse(let reason, let time):
+                    try statement.execute(arguments: [
+                        "bad_response", time.milliseconds, nil, nil, nil, nil, nil, nil, nil, nil, nil, reason, nil, received.milliseconds,
+                    ])
+                case .missingBars(let first, let last, let time):
+                    // time_ms: the first missing open time; text: the last one; value: when the bars resumed.
+                    try statement.execute(arguments: [
+                        "missing_bars", first.milliseconds, nil, nil, nil, nil, nil, nil, nil, nil, nil, String(last.milliseconds),
+                        Double(time.milliseconds), received.milliseconds,
+                    ])
                 }
             }
             try JournalStore.insert(journal, run: Self.journalRun, into: db)
@@ -250,6 +282,15 @@ public final class PaperStore: Sendable, SQLiteBacked {
             guard let signal = ExternalSignal(rawValue: name) else { throw corrupt("unknown signal \(name.debugDescription)") }
             guard case .double(let value) = values[13] else { throw corrupt("value is missing or not a number") }
             return .signal(signal, value: value, at: time)
+        case "bad_response":
+            return .badResponse(reason: try text(12, "text"), at: time)
+        case "missing_bars":
+            let lastText = try text(12, "text")
+            guard let last = Int64(lastText), last >= time.milliseconds else { throw corrupt("text is not the last missing open time") }
+            guard case .double(let resumed) = values[13], resumed.isFinite, resumed > Double(last), resumed < 9e15 else {
+                throw corrupt("value is not the time the bars resumed")
+            }
+            return .missingBars(first: time, last: Timestamp(milliseconds: last), at: Timestamp(milliseconds: Int64(resumed)))
         default:
             throw corrupt("unknown kind \(kind.debugDescription)")
         }
@@ -264,6 +305,7 @@ extension Schema {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("journal-v1") { db in try db.execute(sql: journalV1) }
         migrator.registerMigration(paperMigrationID) { db in try db.execute(sql: paperV1) }
+        migrator.registerMigration("paper-v2") { db in try db.execute(sql: paperV2) }
         return migrator
     }()
 
@@ -305,5 +347,33 @@ extension Schema {
             value REAL,
             received_ms INTEGER NOT NULL
         ) STRICT;
+        """
+
+    /// Two more event kinds: 'bad_response' (`text` the endpoint and a sanitized excerpt of a
+    /// 200 that was not what the endpoint returns) and 'missing_bars' (`time_ms` the first
+    /// missing open time, `text` the last one in decimal, `value` the open time of the bar that
+    /// resumed). SQLite cannot change a CHECK in place: the table is rebuilt, rows and `seq`
+    /// kept.
+    static let paperV2 = """
+        CREATE TABLE paper_event_v2 (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind TEXT NOT NULL CHECK (kind IN ('bar', 'funding', 'feed', 'bad_data', 'signal', 'bad_response', 'missing_bars')),
+            time_ms INTEGER NOT NULL,
+            open_raw INTEGER,
+            high_raw INTEGER,
+            low_raw INTEGER,
+            close_raw INTEGER,
+            volume_raw INTEGER,
+            rate_raw INTEGER,
+            interval_ms INTEGER,
+            mark_raw INTEGER,
+            live INTEGER,
+            text TEXT NOT NULL,
+            value REAL,
+            received_ms INTEGER NOT NULL
+        ) STRICT;
+        INSERT INTO paper_event_v2 SELECT * FROM paper_event ORDER BY seq;
+        DROP TABLE paper_event;
+        ALTER TABLE paper_event_v2 RENAME TO paper_event;
         """
 }

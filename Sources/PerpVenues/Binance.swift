@@ -99,10 +99,22 @@ public struct BinanceUSDMClient: Sendable {
     let http: VenueHTTPClient
     let baseURL: URL
 
-    public init(baseURL: URL, transport: any HTTPTransport = URLSessionTransport(), minimumSpacing: Duration = .milliseconds(700)) {
+    /// - Parameter maxAttempts: tries per request for retryable failures. A long-running
+    ///   caller that shows its own waits and backs off itself (paper trading) passes 1, so a
+    ///   429 or a bad answer reaches it at once instead of being slept through here.
+    public init(
+        baseURL: URL, transport: any HTTPTransport = URLSessionTransport(), minimumSpacing: Duration = .milliseconds(700),
+        maxAttempts: Int = 4
+    ) {
         self.baseURL = baseURL
         // 500 requests per 5 minutes per IP for fundingRate: 0.6 s apart stays under it.
-        self.http = VenueHTTPClient(venue: "binance-usdm", transport: transport, minimumSpacing: minimumSpacing)
+        self.http = VenueHTTPClient(venue: "binance-usdm", transport: transport, minimumSpacing: minimumSpacing, maxAttempts: maxAttempts)
+    }
+
+    /// A 200 whose JSON is not the shape `endpoint` returns (`{"code":0}` where an array is
+    /// due): retryable, like a 5xx, with an excerpt.
+    static func wrongShape(_ json: JSONValue, endpoint: String, expected: String) -> VenueError {
+        VenueError.badResponse(endpoint: endpoint, body: Array(json.serialized(pretty: false).utf8), problem: "expected \(expected)")
     }
 
     /// Funding settlements with `from ≤ time < to`, oldest first, each with the interval
@@ -129,7 +141,10 @@ public struct BinanceUSDMClient: Sendable {
                     ("limit", String(BinanceUSDMClient.pageLimit)),
                 ])
             let json = try await http.getJSON(url)
-            guard let page = json.arrayValue, !page.isEmpty else { break }
+            guard let page = json.arrayValue else {
+                throw Self.wrongShape(json, endpoint: "binance-usdm GET /fapi/v1/fundingRate", expected: "a JSON array of settlements")
+            }
+            if page.isEmpty { break }
             rows.append(contentsOf: page)
             progress?(rows.count, 0)
             guard page.count >= BinanceUSDMClient.pageLimit, let last = page.last?["fundingTime"]?.int64Value else { break }
@@ -158,8 +173,8 @@ public struct BinanceUSDMClient: Sendable {
         let url = baseURL.appending(path: "fapi/v1/premiumIndex", query: [("symbol", symbol)])
         let json = try await http.getJSON(url)
         guard let mark = json["markPrice"]?.numericText.flatMap({ Price($0) }), mark.isPositive else {
-            throw VenueError(
-                kind: .notRetryable, endpoint: "binance-usdm premiumIndex", message: "no positive markPrice in the response for \(symbol)")
+            throw Self.wrongShape(
+                json, endpoint: "binance-usdm GET /fapi/v1/premiumIndex", expected: "an object with a positive markPrice for \(symbol)")
         }
         return PremiumIndex(
             mark: mark, index: json["indexPrice"]?.numericText.flatMap { Price($0) },
@@ -192,7 +207,7 @@ public struct BinanceUSDMClient: Sendable {
             ])
         let json = try await http.getJSON(url)
         guard let rows = json.arrayValue else {
-            throw VenueError(kind: .notRetryable, endpoint: "binance-usdm klines", message: "expected a JSON array of klines")
+            throw Self.wrongShape(json, endpoint: "binance-usdm GET /fapi/v1/klines", expected: "a JSON array of klines")
         }
         return rows.enumerated().map { index, row in
             let openTime = row.arrayValue?.first?.int64Value.map(Timestamp.init(milliseconds:))

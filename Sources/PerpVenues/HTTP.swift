@@ -20,14 +20,71 @@ public struct VenueError: Error, CustomStringConvertible, Sendable {
     public var kind: Kind
     public var endpoint: String
     public var message: String
+    /// The HTTP status of the answer that failed, when there was one.
+    public var httpStatus: Int?
+    /// For a 429: whether the venue said how long to wait (`Retry-After`); without it the
+    /// wait in ``Kind/retryable(retryAfterSeconds:)`` is ``VenueHTTPClient/defaultRateLimitWait``.
+    public var retryAfterGiven = false
+    /// For a 2xx answer that is not what the endpoint returns (truncated JSON, an HTML page,
+    /// `{"code":0}`, the wrong shape): a short excerpt of the body, sanitized
+    /// (``VenueError/excerpt(_:)``). Such answers are retryable, like a 5xx.
+    public var badResponse: String?
 
-    public init(kind: Kind, endpoint: String, message: String) {
+    public init(kind: Kind, endpoint: String, message: String, httpStatus: Int? = nil) {
         self.kind = kind
         self.endpoint = endpoint
         self.message = message
+        self.httpStatus = httpStatus
     }
 
     public var description: String { "\(endpoint): \(message)" }
+
+    /// A 2xx answer that is not what `endpoint` returns: retryable (a proxy's error page, a
+    /// body cut short, an empty object during maintenance), with an excerpt for the journal.
+    public static func badResponse(endpoint: String, body: [UInt8], problem: String) -> VenueError {
+        let excerpt = excerpt(body)
+        var error = VenueError(
+            kind: .retryable(retryAfterSeconds: nil), endpoint: endpoint,
+            message: "bad answer (HTTP 200): \(problem); body \(excerpt.isEmpty ? "empty" : "starts " + excerpt.debugDescription)",
+            httpStatus: 200)
+        error.badResponse = excerpt
+        return error
+    }
+
+    /// At most `limit` characters of `body` for a log or journal line: printable ASCII only
+    /// (anything else becomes `?`), whitespace runs as one space, and any run of 24 or more
+    /// letters, digits, `+`, `/`, `_` or `-` (a key, a signature, a token) as `<redacted>`.
+    public static func excerpt(_ body: [UInt8], limit: Int = 80) -> String {
+        var text = ""
+        var lastSpace = false
+        for byte in body.prefix(limit * 4) {
+            let isSpace = byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
+            if isSpace {
+                if !lastSpace && !text.isEmpty { text.append(" ") }
+                lastSpace = true
+                continue
+            }
+            lastSpace = false
+            text.append((0x21...0x7E).contains(byte) ? Character(UnicodeScalar(byte)) : "?")
+        }
+        var redacted = ""
+        var run = ""
+        func flush() {
+            redacted += run.count >= 24 ? "<redacted>" : run
+            run = ""
+        }
+        for character in text {
+            if character.isASCII && (character.isLetter || character.isNumber || "+/_-".contains(character)) {
+                run.append(character)
+            } else {
+                flush()
+                redacted.append(character)
+            }
+        }
+        flush()
+        let trimmed = redacted.trimmingCharacters(in: .whitespaces)
+        return trimmed.count > limit ? String(trimmed.prefix(limit)) + "…" : trimmed
+    }
 }
 
 /// What came back from an HTTP request.
@@ -170,8 +227,8 @@ public actor VenueHTTPClient {
                     do {
                         return try JSONParser.parse(response.body)
                     } catch {
-                        throw VenueError(
-                            kind: .notRetryable, endpoint: endpoint, message: "the answer is not valid JSON (\(error.description))")
+                        throw VenueError.badResponse(
+                            endpoint: endpoint, body: response.body, problem: "not valid JSON (\(error.description))")
                     }
                 }
                 throw VenueHTTPClient.classify(response, endpoint: endpoint)
@@ -194,6 +251,9 @@ public actor VenueHTTPClient {
         if slot > now { try await sleeper(slot - now) }
     }
 
+    /// The wait after a 429 that gives no `Retry-After` (Binance's limits are per minute).
+    public static let defaultRateLimitWait: Double = 60
+
     /// Maps an HTTP error answer to a ``VenueError``, keeping the venue's own message.
     public static func classify(_ response: HTTPResponse, endpoint: String) -> VenueError {
         // Retry-After in seconds; anything not a finite, non-negative number is ignored.
@@ -209,13 +269,22 @@ public actor VenueHTTPClient {
         }
         switch response.status {
         case 429:
-            return VenueError(kind: .retryable(retryAfterSeconds: retryAfter ?? 60), endpoint: endpoint, message: detail + "; rate limited")
+            var error = VenueError(
+                kind: .retryable(retryAfterSeconds: retryAfter ?? defaultRateLimitWait), endpoint: endpoint,
+                message: detail + "; rate limited"
+                    + (retryAfter == nil ? " (no Retry-After: waiting \(Int(defaultRateLimitWait)) s)" : ""),
+                httpStatus: 429)
+            error.retryAfterGiven = retryAfter != nil
+            return error
         case 418:
             return VenueError(
-                kind: .fatal, endpoint: endpoint, message: detail + "; the venue has banned this IP address for a while, stop and wait")
-        case 401, 403: return VenueError(kind: .fatal, endpoint: endpoint, message: detail)
-        case 500...599: return VenueError(kind: .retryable(retryAfterSeconds: retryAfter), endpoint: endpoint, message: detail)
-        default: return VenueError(kind: .notRetryable, endpoint: endpoint, message: detail)
+                kind: .fatal, endpoint: endpoint, message: detail + "; the venue has banned this IP address for a while, stop and wait",
+                httpStatus: 418)
+        case 401, 403: return VenueError(kind: .fatal, endpoint: endpoint, message: detail, httpStatus: response.status)
+        case 500...599:
+            return VenueError(
+                kind: .retryable(retryAfterSeconds: retryAfter), endpoint: endpoint, message: detail, httpStatus: response.status)
+        default: return VenueError(kind: .notRetryable, endpoint: endpoint, message: detail, httpStatus: response.status)
         }
     }
 }

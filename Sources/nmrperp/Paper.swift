@@ -46,20 +46,67 @@ enum PaperFiles {
         guard FileManager.default.fileExists(atPath: path) else {
             throw CLIError("no paper session \"\(name)\" (\(path)); start one with `nmrperp paper --config bot.yaml --name \(name)`")
         }
-        return try PaperStore(path: path)
+        return try PaperStore(existing: path)
     }
 
-    /// The stored session replayed: its settings and state.
-    static func replay(_ store: PaperStore) throws -> (PaperSessionInfo, PaperSession) {
-        guard let info = try store.info() else { throw CLIError("\(store.path) holds no paper session yet") }
-        let (bot, problems) = try BotConfigFile.parse(yaml: info.configText, file: store.path + " (stored configuration)")
-        guard problems.isEmpty else { throw BotConfigFile.error(path: store.path + " (stored configuration)", problems) }
-        guard let venue = PaperSettings.venue(fromText: info.venueText) else {
-            throw CLIError("\(store.path): the stored venue settings are unreadable (\(info.venueText))")
+    /// The lock file of a session: $NMRPERP_HOME/paper/NAME.lock.
+    static func lockPath(name: String) throws -> String { SessionLock.path(forDatabase: try path(name: name)) }
+
+    /// Takes the session's lock for the life of this process, or says who holds it.
+    static func lock(name: String) throws -> SessionLock {
+        let path = try lockPath(name: name)
+        do {
+            return try SessionLock.acquire(path: path, since: SystemPaperClock().now().iso8601)
+        } catch .held(_, let owner) {
+            throw CLIError(
+                "paper session \"\(name)\" is already running (\(owner.map(\.description) ?? "another process; it has not written its pid yet")); stop it first (Ctrl-C in its terminal, or kill its pid)"
+            )
+        } catch {
+            throw CLIError("paper session \"\(name)\": \(error)")
         }
-        var session = PaperSession(config: bot, venue: venue, capital: info.capital, interval: info.interval)
-        for event in try store.events() { _ = session.apply(event) }
-        return (info, session)
+    }
+
+    /// "running (pid 1234 …)" while a `paper` process holds the session, else `nil`.
+    static func running(name: String) -> String? {
+        guard let path = try? lockPath(name: name), case .held(let owner) = SessionLock.state(path: path) else { return nil }
+        return "running (\(owner.map(\.description) ?? "pid not written yet"))"
+    }
+
+    /// The session's settings and the state its stored events give, after the checks `paper`
+    /// runs before trading (``PaperIntegrity/replay(_:into:)``): a session that fails them is
+    /// unusable, and this throws one line saying why and what to do.
+    static func verified(_ store: PaperStore, name: String) throws -> (PaperSessionInfo, PaperIntegrity.Replayed) {
+        func unusable(_ reason: String) -> CLIError {
+            CLIError(
+                "paper session \"\(name)\" is unusable: \(reason). Nothing trades on it or reports from it; keep the file to look at and start a new session with --name"
+            )
+        }
+        do {
+            guard let info = try store.info() else { throw CLIError("\(store.path) holds no paper session yet") }
+            let (bot, problems) = try BotConfigFile.parse(yaml: info.configText, file: store.path + " (stored configuration)")
+            guard problems.isEmpty else { throw BotConfigFile.error(path: store.path + " (stored configuration)", problems) }
+            guard let venue = PaperSettings.venue(fromText: info.venueText) else {
+                throw unusable("the stored venue settings are unreadable (\(info.venueText))")
+            }
+            let fresh = PaperSession(config: bot, venue: venue, capital: info.capital, interval: info.interval)
+            return (info, try PaperIntegrity.replay(store, into: fresh))
+        } catch let error as PaperError {
+            throw CLIError(error.description)
+        } catch let error as StoreError {
+            throw unusable(error.description)
+        }
+    }
+
+    /// Opens the session file for a reader (`status`, `journal`), with the same checks.
+    static func openVerified(name: String) throws -> (PaperStore, PaperSessionInfo, PaperIntegrity.Replayed) {
+        let store: PaperStore
+        do { store = try openExisting(name: name) } catch let error as StoreError {
+            throw CLIError(
+                "paper session \"\(name)\" is unusable: \(error). Nothing trades on it or reports from it; keep the file to look at and start a new session with --name"
+            )
+        }
+        let (info, replayed) = try verified(store, name: name)
+        return (store, info, replayed)
     }
 }
 
@@ -132,6 +179,10 @@ struct PaperRunCommand: AsyncParsableCommand {
         }
         let path = try PaperFiles.path(name: name)
         try Environment.requireNetwork("paper trading")
+        // One owner per session, for the life of this process (released when it ends, however
+        // it ends): a second `paper` on the same name would store every bar twice.
+        let sessionLock = try PaperFiles.lock(name: name)
+        defer { sessionLock.release() }
         let store = try PaperStore(path: path)
         if let info = try store.info() {
             let (stored, _) = try BotConfigFile.parse(yaml: info.configText, file: path + " (stored configuration)")
@@ -148,7 +199,9 @@ struct PaperRunCommand: AsyncParsableCommand {
         settings.interval = interval
         settings.capital = capital
         settings.warmup = warmup
-        let client = BinanceUSDMClient(baseURL: VenueEndpoints.fromEnvironment().binanceUSDM, minimumSpacing: .milliseconds(250))
+        // One try per request: the loop retries itself, showing each wait on the status line.
+        let client = BinanceUSDMClient(
+            baseURL: VenueEndpoints.fromEnvironment().binanceUSDM, minimumSpacing: .milliseconds(250), maxAttempts: 1)
         var trader = PaperTrader(
             settings: settings, store: store, feed: BinanceUSDMPaperFeed(client: client, symbol: settings.symbol, interval: interval),
             clock: SystemPaperClock(), signalSources: sources)
@@ -206,7 +259,9 @@ final class StatusLine: @unchecked Sendable {
     func show(_ status: PaperStatus) {
         lock.withLock {
             if json {
-                print(PaperReport.json(status).serialized(pretty: false))
+                // One line per poll, written at once (print would sit in stdout's buffer when it
+                // is a pipe or a file): `| head -1` sees the first poll, a kill loses nothing.
+                FileHandle.standardOutput.write(Data((PaperReport.json(status).serialized(pretty: false) + "\n").utf8))
                 return
             }
             var text = ""
@@ -297,9 +352,9 @@ struct PaperStatusCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let store = try PaperFiles.openExisting(name: name)
-        try store.checkIntegrity()
-        let (info, session) = try PaperFiles.replay(store)
+        let (store, info, replayed) = try PaperFiles.openVerified(name: name)
+        let session = replayed.session
+        let running = PaperFiles.running(name: name)
         let record = session.record
         let account = session.account
         let days = record.liveDays(interval: info.interval)
@@ -323,6 +378,7 @@ struct PaperStatusCommand: AsyncParsableCommand {
                 ("record_complete", .bool(complete)), ("bad_data", .int(Int64(record.badData))),
                 ("stale_episodes", .int(Int64(record.staleEpisodes))),
                 ("last_bar", record.lastBar.map { .string($0.iso8601) } ?? .null), ("position", .exact(account.position)),
+                ("running", .bool(running != nil)), ("process", running.map { .string($0) } ?? .null),
             ]
             emit(json: .object(fields))
             return
@@ -331,7 +387,8 @@ struct PaperStatusCommand: AsyncParsableCommand {
         let verdict =
             complete ? "complete; live trading may start at 10 % of the intended size (spec §4)" : "live trading stays locked"
         var rows: [(String, String)] = [
-            ("session", "\(info.name) (\(store.path))"), ("market", "\(info.venue) \(info.symbol) \(info.interval) bars"),
+            ("session", "\(info.name) (\(store.path))"), ("process", running ?? "not running"),
+            ("market", "\(info.venue) \(info.symbol) \(info.interval) bars"),
             ("started", info.created.iso8601), ("last bar", record.lastBar?.iso8601 ?? "none yet"), ("capital", "\(info.capital)"),
         ]
         rows += [
@@ -358,8 +415,8 @@ struct PaperJournalCommand: AsyncParsableCommand {
     @Option(help: "Write here instead of standard output.") var out: String?
 
     func run() async throws {
-        let store = try PaperFiles.openExisting(name: name)
-        let text = JournalJSONL.render(try store.journal())
+        let (store, _, replayed) = try PaperFiles.openVerified(name: name)
+        let text = JournalJSONL.render(try store.journal() + replayed.unstoredRows)
         if let out { try writeAtomically(text, to: out) } else { print(text, terminator: "") }
     }
 }

@@ -108,4 +108,116 @@ import Testing
         let missing = try CLI.run(["paper", "status", "--name", "nothing"])
         #expect(missing.stderr.contains("no paper session \"nothing\""), "\(missing.stderr)")
     }
+
+    /// A `paper` session running in the background with --json, as a user would leave it.
+    final class Background: @unchecked Sendable {
+        let process = Process()
+        private let out = Pipe()
+        private let err = Pipe()
+        private let lock = NSLock()
+        private var stdout = Data()
+
+        init(_ arguments: [String], environment: [String: String]) throws {
+            process.executableURL = CLI.binary
+            process.arguments = arguments
+            var env = ProcessInfo.processInfo.environment
+            for (key, value) in environment { env[key] = value }
+            process.environment = env
+            process.standardOutput = out
+            process.standardError = err
+            let handle = out.fileHandleForReading
+            handle.readabilityHandler = { [weak self] handle in
+                let data = handle.availableData
+                guard let self, !data.isEmpty else { return }
+                self.lock.withLock { self.stdout.append(data) }
+            }
+            try process.run()
+        }
+
+        var pid: Int32 { process.processIdentifier }
+
+        /// The first complete stdout line, waiting at most `timeout` seconds for it.
+        func firstLine(timeout: Double) -> String? {
+            let deadline = Date().addingTimeInterval(timeout)
+            while Date() < deadline {
+                let text = lock.withLock { String(decoding: stdout, as: UTF8.self) }
+                if let end = text.firstIndex(of: "\n") { return String(text[..<end]) }
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+            return nil
+        }
+
+        /// Sends `signal` and waits (at most 30 s) for the process to end; its exit status.
+        func stop(_ signal: Int32 = SIGTERM) -> Int32? {
+            kill(pid, signal)
+            let deadline = Date().addingTimeInterval(30)
+            while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            out.fileHandleForReading.readabilityHandler = nil
+            return process.isRunning ? nil : process.terminationStatus
+        }
+
+        deinit { if process.isRunning { kill(pid, SIGKILL) } }
+    }
+
+    /// One owner per session; `--json` lines reach a pipe while the session runs; a kill -9
+    /// leaves no stale lock (issue 11).
+    @Test func aSecondPaperOnTheSameNameIsRefusedNamingTheFirst() throws {
+        let server = try LoopbackHTTPServer(handler: Self.exchange)
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-paper-\(UUID().uuidString)").path
+        let env = ["NMRPERP_OFFLINE": "0", "NMRPERP_BINANCE_USDM_URL": server.baseURL, "NMRPERP_HOME": home]
+
+        let first = try Background(["paper", "--interval", "15m", "--warmup", "2h", "--json"], environment: env)
+        // The first poll's line arrives while the process runs (it then sleeps until the next
+        // bar closes): written and flushed per poll, not held in a buffer until exit.
+        let line = try #require(first.firstLine(timeout: 60), "no --json line while the session runs")
+        let poll = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(poll["state"] as? String == "active")
+        #expect(first.process.isRunning)
+
+        let second = try CLI.run(["paper", "--interval", "15m", "--max-polls", "1"], environment: env)
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("paper session \"default\" is already running (pid \(first.pid)"), "\(second.stderr)")
+        #expect(second.stderr.contains("stop it first"), "\(second.stderr)")
+        #expect(second.stderr.split(separator: "\n").count == 1, "one line: \(second.stderr)")
+
+        // Readers need no lock, and say who runs the session.
+        let status = try CLI.run(["paper", "status"], environment: env)
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.contains("running (pid \(first.pid)"), "\(status.stdout)")
+        let json = try CLI.run(["paper", "status", "--json"], environment: env).json()
+        #expect(json["running"] as? Bool == true)
+        let journal = try CLI.run(["paper", "journal"], environment: env)
+        #expect(journal.status == 0, "\(journal.stderr)")
+
+        #expect(first.stop(SIGTERM) == 0)
+        let after = try CLI.run(["paper", "status"], environment: env)
+        #expect(after.stdout.contains("not running"), "\(after.stdout)")
+
+        // kill -9 leaves the lock file behind but not the lock.
+        let third = try Background(["paper", "--interval", "15m", "--json"], environment: env)
+        _ = try #require(third.firstLine(timeout: 60))
+        _ = third.stop(SIGKILL)
+        let fourth = try CLI.run(["paper", "--interval", "15m", "--max-polls", "1"], environment: env)
+        #expect(fourth.status == 0, "\(fourth.stderr)")
+        #expect(fourth.stderr.contains("resumed"), "\(fourth.stderr)")
+    }
+
+    /// `paper status` and `paper journal` run the checks `paper` runs (issue 11).
+    @Test func statusAndJournalSayWhenASessionIsUnusable() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-paper-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: home + "/paper", withIntermediateDirectories: true)
+        try Data(repeating: 0x5A, count: 8192).write(to: URL(fileURLWithPath: home + "/paper/broken.sqlite"))
+        try Data().write(to: URL(fileURLWithPath: home + "/paper/empty.sqlite"))
+        for command in [
+            ["paper", "status", "--name", "broken"], ["paper", "journal", "--name", "broken"], ["paper", "status", "--name", "empty"],
+        ] {
+            let result = try CLI.run(command, environment: ["NMRPERP_HOME": home])
+            #expect(result.status == 1, "\(command)")
+            #expect(result.stderr.contains("paper session \"\(command[3])\" is unusable"), "\(result.stderr)")
+            #expect(result.stderr.contains("--name"), "\(result.stderr)")
+            #expect(result.stdout.isEmpty)
+        }
+        let empty = try FileManager.default.attributesOfItem(atPath: home + "/paper/empty.sqlite")[.size] as? Int
+        #expect(empty == 0, "a reader writes nothing into a file that is not a session")
+    }
 }

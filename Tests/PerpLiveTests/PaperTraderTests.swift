@@ -33,6 +33,8 @@ final class ReplayExchange: @unchecked Sendable {
     private let lock = NSLock()
     /// Responses to give instead, in order, for the next kline requests (503s, bad rows).
     private var klineOverrides: [HTTPResponseSpec] = []
+    /// Open times of bars the venue never publishes (a gap in its bars).
+    private var hidden: Set<Int64> = []
     private(set) var server: LoopbackHTTPServer!
 
     init(bars: [Candle], settlements: [(time: Int64, rate: String, mark: String)], clock: ManualClock) throws {
@@ -43,6 +45,9 @@ final class ReplayExchange: @unchecked Sendable {
     }
 
     func override(next responses: [HTTPResponseSpec]) { lock.withLock { klineOverrides += responses } }
+    func hide(_ openTimes: some Sequence<Int64>) { lock.withLock { hidden.formUnion(openTimes) } }
+    /// Kline requests served so far.
+    var klineRequests: Int { server.requests.filter { $0.path == "/fapi/v1/klines" }.count }
 
     static func row(_ bar: Candle, interval: Int64) -> String {
         let close = bar.openTime.milliseconds + interval - 1
@@ -57,7 +62,10 @@ final class ReplayExchange: @unchecked Sendable {
             if let override = lock.withLock({ klineOverrides.isEmpty ? nil : klineOverrides.removeFirst() }) { return override }
             let start = Int64(request.query["startTime"] ?? "0") ?? 0
             let limit = Int(request.query["limit"] ?? "500") ?? 500
-            let rows = bars.lazy.filter { $0.openTime.milliseconds >= start && $0.openTime.milliseconds <= now }.prefix(limit)
+            let hidden = lock.withLock { self.hidden }
+            let rows = bars.lazy.filter {
+                $0.openTime.milliseconds >= start && $0.openTime.milliseconds <= now && !hidden.contains($0.openTime.milliseconds)
+            }.prefix(limit)
             return .json("[" + rows.map { Self.row($0, interval: self.interval) }.joined(separator: ",") + "]")
         case "/fapi/v1/fundingRate":
             let start = Int64(request.query["startTime"] ?? "0") ?? 0
@@ -99,7 +107,8 @@ func walk(seed: UInt64, bars count: Int) -> [Candle] { SyntheticBars.walk(seed: 
     static func trader(_ exchange: ReplayExchange, store: PaperStore, clock: ManualClock, settings: PaperSettings = settings())
         -> PaperTrader
     {
-        let client = BinanceUSDMClient(baseURL: exchange.server.url("/"), minimumSpacing: .zero)
+        // One try per request, as `nmrperp paper` does: the loop retries on the manual clock.
+        let client = BinanceUSDMClient(baseURL: exchange.server.url("/"), minimumSpacing: .zero, maxAttempts: 1)
         return PaperTrader(
             settings: settings, store: store, feed: BinanceUSDMPaperFeed(client: client, symbol: "NMRUSDT", interval: .minutes(15)),
             clock: clock)

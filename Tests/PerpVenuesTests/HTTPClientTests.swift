@@ -184,16 +184,44 @@ struct HTTPClientTests {
         }
     }
 
-    @Test func anAnswerThatIsNotJSONIsNotRetryable() async throws {
-        let server = try LoopbackHTTPServer { _ in .text("<html>maintenance</html>") }
+    /// A 200 that is not what the endpoint returns (a proxy's HTML page, a body cut short) is
+    /// retried like a 5xx, and the error carries a sanitized excerpt (issue 11).
+    @Test func anAnswerThatIsNotJSONIsRetriedLikeA5xx() async throws {
+        let secret = String(repeating: "Zq9", count: 12)
+        let server = try LoopbackHTTPServer { _ in .text("<html>maintenance\n\u{01}key=\(secret)</html>") }
         defer { server.stop() }
+        let sleeps = SleepRecorder()
 
         let error = try await #require(throws: VenueError.self) {
-            try await testHTTPClient(sleeps: SleepRecorder()).getJSON(server.url("/x"))
+            try await testHTTPClient(maxAttempts: 3, sleeps: sleeps).getJSON(server.url("/x"))
         }
-        #expect(error.kind == .notRetryable)
+        guard case .retryable = error.kind else {
+            Issue.record("a bad 200 should be retryable, got \(error.kind)")
+            return
+        }
         #expect(error.description.contains("not valid JSON"))
-        #expect(server.requests.count == 1)
+        #expect(error.httpStatus == 200)
+        #expect(error.badResponse == "<html>maintenance ?key=<redacted></html>")
+        #expect(!error.description.contains(secret))
+        #expect(server.requests.count == 3)
+    }
+
+    @Test func aBadAnswerThenAGoodOneSucceeds() async throws {
+        let script = ResponseScript([.json(#"[1,2"#)], then: Self.ok)
+        let server = try LoopbackHTTPServer { _ in script.next() }
+        defer { server.stop() }
+        let json = try await testHTTPClient(maxAttempts: 2, sleeps: SleepRecorder()).getJSON(server.url("/x"))
+        #expect(json["ok"] == .bool(true))
+    }
+
+    @Test func a429WithoutRetryAfterWaitsTheDefaultAndSaysSo() {
+        let error = VenueHTTPClient.classify(
+            HTTPResponse(status: 429, headers: [:], body: Array(#"{"code":-1003,"msg":"Too many requests."}"#.utf8)), endpoint: "e")
+        #expect(error.kind == .retryable(retryAfterSeconds: VenueHTTPClient.defaultRateLimitWait))
+        #expect(!error.retryAfterGiven && error.httpStatus == 429)
+        #expect(error.description.contains("no Retry-After"), "\(error)")
+        let given = VenueHTTPClient.classify(HTTPResponse(status: 429, headers: ["Retry-After": "3"], body: []), endpoint: "e")
+        #expect(given.kind == .retryable(retryAfterSeconds: 3) && given.retryAfterGiven)
     }
 
     @Test func requestsArePacedByMinimumSpacing() async throws {
