@@ -107,7 +107,7 @@ struct CaseBuilder {
             "--entry": ["15", "8", "0.5"], "--quantity": ["100", "1", "0.5"], "--capital": ["10000", "1000000", "100"],
             "--maintenance-fraction": ["0.02", "0.01", "0.05"], "--maintenance-amount": ["0", "25", "1"],
             "--warn-fraction": ["0.5", "0.8"], "--fee": ["0.0005", "0", "0.01"], "--fee-taker": ["0.0005", "0"],
-            "--fee-maker": ["0.0002", "0", "-0.0001"], "--slippage-bps": ["0", "5", "50"],
+            "--fee-maker": ["0.0002", "0"], "--slippage-bps": ["0", "5", "50"],
             "--l2": ["1", "0.1", "10"], "--min-conviction": ["0.1", "0", "0.5"],
         ]
         var valid = decimals[name] ?? ["1", "0.5", "10", "0.02"]
@@ -272,6 +272,8 @@ struct CaseBuilder {
             let specific = CaseBuilder.strategyOptions.values.reduce(into: Set<String>()) { $0.formUnion($1) }
             let mine = CaseBuilder.strategyOptions[strategy] ?? []
             chosen.removeAll { specific.contains($0.name) && !mine.contains($0.name) }
+            // The walk-forward settings are refused without --walk-forward; it adds them back.
+            chosen.removeAll { ["--train", "--test", "--horizon", "--l2", "--min-conviction"].contains($0.name) }
             if !chosen.contains(where: { $0.name == "--data" }), let data = options.first(where: { $0.name == "--data" }) {
                 chosen.append(data)
             }
@@ -285,12 +287,12 @@ struct CaseBuilder {
                 }
                 if names.contains("--walk-forward"), random.chance(0.3) {
                     arguments.append("--walk-forward")
-                    for (flag, values) in [
+                    let settings = [
                         ("--train", ["7d", "3d", "30d"]), ("--test", ["1d", "3d", "7d"]), ("--horizon", ["1h", "6h"]),
+                        ("--l2", ["1", "0.1"]), ("--min-conviction", ["0.1", "0"]),
                     ]
-                    where names.contains(flag) && random.chance(0.7) {
-                        arguments += [flag, random.pick(values)]
-                        chosen.removeAll { $0.name == flag }
+                    for (flag, values) in settings where names.contains(flag) && random.chance(0.6) {
+                        arguments += [flag, random.chance(0.15) ? random.pick(CaseBuilder.boundaryValues) : random.pick(values)]
                     }
                 }
             }

@@ -38,7 +38,7 @@ enum Checks {
 
     /// The `Fatal error:` line without the build's absolute path, e.g.
     /// `PerpModel/FixedPoint.swift:77: Fatal error: …`; for other failures, a short description.
-    static func site(_ result: RunResult, failure: FailureClass) -> String {
+    static func site(_ result: RunResult, failure: FailureClass, limits: Limits) -> String {
         for line in result.stderr.split(separator: "\n") where line.contains("Fatal error") {
             return shorten(String(line))
         }
@@ -46,8 +46,16 @@ enum Checks {
         case .timeout: return "timeout"
         case .stderrTooLong:
             let lines = result.stderr.split(separator: "\n")
+            let longest = lines.map(\.count).max() ?? 0
+            // Most are one message quoting a generated 400–3000-character value back: one site.
+            let echoes = lines.contains {
+                $0.contains(String(repeating: "a", count: 200)) || $0.contains(String(repeating: "9", count: 200))
+            }
+            if longest > limits.lineLength, echoes {
+                return "an error message quotes a long argument value back in full (lines over \(limits.lineLength) characters)"
+            }
             let first = lines.first.map { String($0.prefix(120)) } ?? ""
-            return "stderr \(lines.count) lines, longest \(lines.map(\.count).max() ?? 0): \(first)"
+            return "stderr \(lines.count) lines, longest \(longest): \(first)"
         default: return "\(result.outcome)"
         }
     }

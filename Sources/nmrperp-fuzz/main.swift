@@ -126,6 +126,15 @@ final class Shared: @unchecked Sendable {
         }
     }
 
+    private var untitled = 0
+    /// Whether a failure with no `Fatal error` line may still be re-run for its site (at most 40).
+    func takeUntitledBacktrace() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        untitled += 1
+        return untitled <= 40
+    }
+
     func stop() {
         lock.lock()
         stopped = true
@@ -309,7 +318,7 @@ func main() -> Int32 {
         let result = Runner.run(
             binary: binary, arguments: generated.arguments, directory: absolute, environment: environment, timeout: settings.timeout)
         let failure = Checks.failure(result, limits: settings.limits)
-        let site = failure.map { Checks.site(result, failure: $0) } ?? "passed"
+        let site = failure.map { Checks.site(result, failure: $0, limits: settings.limits) } ?? "passed"
         try? reproScript(generated, binary: binary, settings: settings, outcome: "\(result.outcome)", site: site)
             .write(toFile: directory + "/repro.sh", atomically: true, encoding: .utf8)
         print("cd \(directory) && nmrperp \(generated.arguments.map(shellQuote).joined(separator: " "))")
@@ -338,6 +347,17 @@ func main() -> Int32 {
     let outRoot = URL(fileURLWithPath: settings.out).standardizedFileURL.path
     let limits = settings.limits
     let baseEnvironment = environment
+    /// Runs a case again with Swift's backtracer on; its output goes to backtrace_stderr.txt.
+    @Sendable func backtrace(_ generated: Case, env: [String: String], in directory: String) -> RunResult? {
+        var traced = env
+        traced["SWIFT_BACKTRACE"] = "enable=yes,interactive=no,color=no,sanitize=no"
+        traced["NMRPERP_HOME"] = directory + "/home-backtrace"
+        try? manager.createDirectory(atPath: directory + "/home-backtrace", withIntermediateDirectories: true)
+        defer { try? manager.removeItem(atPath: directory + "/home-backtrace") }
+        return Runner.run(
+            binary: binary, arguments: generated.arguments, directory: directory, environment: traced, timeout: 120,
+            outputPrefix: "backtrace_")
+    }
     DispatchQueue.concurrentPerform(iterations: settings.jobs) { _ in
         while let index = shared.take() {
             let generated = builder.build(index: index)
@@ -354,7 +374,13 @@ func main() -> Int32 {
                 result = RunResult(outcome: .spawnFailed(-1), stdout: "", stderr: "\(error)", seconds: 0)
             }
             let failure = Checks.failure(result, limits: limits)
-            let site = failure.map { Checks.site(result, failure: $0) } ?? ""
+            var site = failure.map { Checks.site(result, failure: $0, limits: limits) } ?? ""
+            var traced: RunResult? = nil
+            if let failure, [.signal, .badExit].contains(failure), !site.contains("Fatal error"), shared.takeUntitledBacktrace() {
+                // A trap without a message (an overflow, a stack overflow): the site is where it trapped.
+                traced = backtrace(generated, env: env, in: directory)
+                if let frames = traced.flatMap({ Checks.ownFrames($0.stderr, depth: 1) }) { site = "\(result.outcome) at \(frames)" }
+            }
             let kept = outRoot + "/\(settings.seed)-\(index)"
             let command = "nmrperp " + generated.arguments.map(shellQuote).joined(separator: " ")
             let wantsBacktrace = shared.record(
@@ -370,15 +396,10 @@ func main() -> Int32 {
                 )
                 .write(toFile: kept + "/repro.sh", atomically: true, encoding: .utf8)
                 chmod(kept + "/repro.sh", 0o755)
-                if wantsBacktrace {
-                    var traced = env
-                    traced["SWIFT_BACKTRACE"] = "enable=yes,interactive=no,color=no,sanitize=no"
-                    try? manager.createDirectory(atPath: kept + "/home", withIntermediateDirectories: true)
-                    traced["NMRPERP_HOME"] = kept + "/home"
-                    let again = Runner.run(
-                        binary: binary, arguments: generated.arguments, directory: kept, environment: traced, timeout: 120,
-                        outputPrefix: "backtrace_")
-                    if let frame = Checks.ownFrames(again.stderr) { shared.addFrame(site: site, frame: frame) }
+                if wantsBacktrace, let again = traced ?? backtrace(generated, env: env, in: kept),
+                    let frame = Checks.ownFrames(again.stderr)
+                {
+                    shared.addFrame(site: site, frame: frame)
                 }
             }
             try? manager.removeItem(atPath: directory)
