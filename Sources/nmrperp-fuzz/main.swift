@@ -375,6 +375,7 @@ func main() -> Int32 {
             }
             let failure = Checks.failure(result, limits: limits)
             var site = failure.map { Checks.site(result, failure: $0, limits: limits) } ?? ""
+            if failure == .timeout { site = "no exit within \(Int(settings.timeout)) s: nmrperp \(generated.command.name)" }
             var traced: RunResult? = nil
             if let failure, [.signal, .badExit].contains(failure), !site.contains("Fatal error"), shared.takeUntitledBacktrace() {
                 // A trap without a message (an overflow, a stack overflow): the site is where it trapped.
