@@ -186,7 +186,10 @@ struct CaseBuilder {
                 switch context.random.below(6) {
                 case 0: arguments.append("--no-such-flag")
                 case 1: arguments.append(context.random.pick(Self.boundaryValues))
-                case 2: arguments.insert(context.random.pick(["--json", "-x", "--", "help"]), at: context.random.int(min(1, arguments.count)...arguments.count))
+                case 2:
+                    arguments.insert(
+                        context.random.pick(["--json", "-x", "--", "help"]),
+                        at: context.random.int(min(1, arguments.count)...arguments.count))
                 case 3: if let last = chosen.last, last.takesValue { arguments.append(last.name) }
                 case 4: arguments.append("--json")
                 default: arguments.append(context.random.pick(["-h", "--help", "--version"]))
