@@ -53,6 +53,8 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
+        // The CLI fuzz harness: Foundation only, so it builds in seconds; it runs a built nmrperp.
+        .executableTarget(name: "nmrperp-fuzz", swiftSettings: strict),
         .testTarget(name: "PerpModelTests", dependencies: ["PerpModel"], swiftSettings: strict),
         .testTarget(name: "PerpMechanicsTests", dependencies: ["PerpMechanics"], swiftSettings: strict),
         .testTarget(
