@@ -63,6 +63,18 @@ public struct RebalancePlan: Hashable, Sendable {
         let target = lotSize.map { newStake.rounded(toMultipleOf: $0, rule: .toNearestOrEven) } ?? newStake
         guard target.isPositive else { throw HedgeError.invalid("the stake \(newStake) rounds to zero at the venue's lot size") }
         newShort = target
+        try HedgeError.checkCarried(stake: target, price: price)
+        try HedgeError.checkCarried(stake: currentShort, price: price)
+        guard collateralMultiple <= CarryLimit.multiple,
+            Fraction(collateralMultiple).doubleValue * target.doubleValue * price.doubleValue <= CarryLimit.notional.doubleValue
+        else {
+            throw HedgeError.invalid(
+                "k·q·P with k = \(collateralMultiple), q = \(target) and P = \(price) is beyond the \(CarryLimit.notional) USDC the tool carries"
+            )
+        }
+        guard currentCollateral.isWithin(CarryLimit.notional) else {
+            throw HedgeError.invalid("the current collateral must be at most \(CarryLimit.notional) USDC (got \(currentCollateral))")
+        }
         let change = target - currentShort
         trade = change.isZero ? .none : (change.isPositive ? .sell(change) : .buy(-change))
         targetCollateral = (Fraction(collateralMultiple) * Fraction(target) * Fraction(price)).rounded(to: Notional.self, .up)

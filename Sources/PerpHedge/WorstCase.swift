@@ -76,6 +76,13 @@ public struct WorstCase: Sendable {
         guard series.count >= 2, let interval = series.barInterval else {
             throw HedgeError.invalid("at least two bars are needed to measure g (got \(series.count))")
         }
+        // A step below one bar only repeats the same starts, a million times over for `1ms`
+        // (issue 11): every bar's open is the finest step there is.
+        if case .every(let span) = step, span < interval {
+            throw HedgeError.invalid(
+                "the step \(span) is shorter than the data's bars (\(interval)); use --step bar for every bar's open, the finest step there is"
+            )
+        }
         let times = series.openTimes
         let highs = series.highs
         let opens = series.opens

@@ -22,7 +22,7 @@ public enum CandleCSV {
         guard let header = reader.header() else { throw .empty(source: source) }
         var parser = try CandleCSVParser(header: header, source: source, expectedRows: buffer.count / 48)
         parser.line = reader.line
-        try parser.consume(UnsafeBufferPointer(rebasing: buffer[reader.position...]))
+        try parser.consume(UnsafeBufferPointer(rebasing: buffer[min(reader.position, buffer.count)...]))
         return try parser.finish()
     }
 

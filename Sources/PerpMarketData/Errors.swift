@@ -27,7 +27,9 @@ public enum MarketDataError: Error, Equatable, CustomStringConvertible {
             return "\(source): no data rows"
         case .missingColumns(let source, let missing, let found):
             let names = found.prefix(12).map { InputLimits.excerpt($0) } + (found.count > 12 ? ["… (\(found.count) columns)"] : [])
-            return "\(source): missing column(s) \(missing.joined(separator: ", ")); the header has \(names.joined(separator: ", "))"
+            var header = names.joined(separator: ", ")
+            if header.count > 200 { header = String(header.prefix(200)) + "… (\(found.count) columns)" }
+            return "\(source): missing column(s) \(missing.joined(separator: ", ")); the header has \(header)"
         case .badValue(let source, let row, let column, let value, let expected):
             return "\(source):\(row): \(column) is \"\(InputLimits.excerpt(value))\", expected \(expected)"
         case .nonPositivePrice(let source, let row, let column, let value):

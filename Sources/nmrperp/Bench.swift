@@ -27,7 +27,7 @@ struct BenchG: AsyncParsableCommand {
 
     func run() async throws {
         let window = try Parse.span(self.window, "--window")
-        guard reps > 0 else { throw CLIError("--reps must be positive") }
+        guard (1...1000).contains(reps) else { throw CLIError("--reps must be between 1 and 1000 (got \(reps))") }
         let clock = ContinuousClock()
         var series = CandleSeries()
         let load = try clock.measure { series = try Load.candles(data) }

@@ -43,7 +43,7 @@ struct BenchBacktest: AsyncParsableCommand {
     }
 
     func run() async throws {
-        guard reps > 0 else { throw CLIError("--reps must be positive") }
+        guard (1...1000).contains(reps) else { throw CLIError("--reps must be between 1 and 1000 (got \(reps))") }
         let rssAtStart = peakRSS()
         let series = try Load.candles(data)
         let rates = try Load.funding(funding, defaultInterval: .hours(1))

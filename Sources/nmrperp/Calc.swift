@@ -1,6 +1,7 @@
 import ArgumentParser
 import PerpMechanics
 import PerpModel
+import PerpSimulation
 
 struct CalcCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -37,6 +38,11 @@ struct CalcLiquidation: AsyncParsableCommand {
         let quantity: Quantity = try Parse.positive(self.quantity, "--quantity", "a positive size", example: "100")
         let m = try Parse.fraction(maintenanceFraction, "--maintenance-fraction", example: "0.02")
         let amount: Notional = try Parse.nonNegative(maintenanceAmount, "--maintenance-amount", "a USDC amount", example: "0")
+        guard !AmountLimit.exceeded(quantity: quantity.raw, price: entry.raw) else {
+            throw CLIError(
+                "--quantity \(quantity) at --entry \(entry) is worth more than \(CarryLimit.notional) USDC, the most the tool carries; check both"
+            )
+        }
         let notional = entry.times(quantity)
         let collateral: Notional
         switch (self.collateral, self.leverage) {
@@ -54,7 +60,11 @@ struct CalcLiquidation: AsyncParsableCommand {
         let result = try Liquidation.price(side: side, entry: entry, quantity: quantity, collateral: collateral, schedule: schedule)
         let bankruptcy = try Liquidation.bankruptcyPrice(side: side, entry: entry, quantity: quantity, collateral: collateral)
         let maintenanceNow = Margin.maintenance(notional: notional, schedule: schedule)
-        let move = result.price.map { Liquidation.adverseMove(entry: entry, liquidation: $0) }
+        // The move as a fraction of the entry; beyond 9 million × (a liquidation price far
+        // from a tiny entry) a `Rate` cannot hold it, and it says nothing more: n/a.
+        let move = result.price.flatMap { price -> Rate? in
+            (price - entry).magnitude.raw / entry.raw < 9_000_000 ? Liquidation.adverseMove(entry: entry, liquidation: price) : nil
+        }
         if json {
             emit(
                 json: .object([
@@ -72,9 +82,14 @@ struct CalcLiquidation: AsyncParsableCommand {
                 "\(collateral.formatted(places: 2)) (\(formatFixed(notional.doubleValue / max(collateral.doubleValue, 1e-12), 2))x)"
             ),
         ]
-        if let price = result.price, let move {
+        if let price = result.price {
             rows.append(("liquidation price", price.formatted(places: 6)))
-            rows.append(("adverse move", "\(percent(move.doubleValue, places: 3)) \(side == .long ? "down" : "up") from entry"))
+            rows.append(
+                (
+                    "adverse move",
+                    move.map { "\(percent($0.doubleValue, places: 3)) \(side == .long ? "down" : "up") from entry" }
+                        ?? "n/a (over 900,000,000 %)"
+                ))
         } else {
             rows.append(("liquidation price", "none: the collateral covers the position at any price"))
         }

@@ -107,7 +107,7 @@ struct FundingFetch: AsyncParsableCommand {
     @Option(help: "CSV file to write.") var out: String
 
     func run() async throws {
-        guard days > 0 else { throw CLIError("--days must be positive (got \(days))") }
+        guard (1...36_525).contains(days) else { throw CLIError("--days must be between 1 and 36525 (100 years) (got \(days))") }
         let outputs = try OutputFiles([("--out", out)])
         try Environment.requireNetwork("funding fetch")
         let now = Environment.now

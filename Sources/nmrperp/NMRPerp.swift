@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct NMRPerp: AsyncParsableCommand {
@@ -22,8 +23,29 @@ struct NMRPerp: AsyncParsableCommand {
     /// Parses the command line with ``NegativeValues/attach(_:)`` applied, so that
     /// `--stake -1` reaches the option's own check ("must be greater than zero") instead of
     /// being read as an unknown flag `-1` ("Missing value for --stake").
+    ///
+    /// Every error ends in at most a few short lines: a value quoted back (ours or the argument
+    /// parser's) is cut to 300 characters, so a 3000-character argument cannot flood the
+    /// terminal or a log (issue 11).
     static func main() async {
-        await main(NegativeValues.attach(Array(CommandLine.arguments.dropFirst())))
+        let arguments = NegativeValues.attach(Array(CommandLine.arguments.dropFirst()))
+        do {
+            var command = try parseAsRoot(arguments)
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            guard code != .success, message.split(separator: "\n").contains(where: { $0.count > 300 }) else { exit(withError: error) }
+            let lines = message.split(separator: "\n", omittingEmptySubsequences: false).map { line in
+                line.count > 300 ? String(line.prefix(300)) + "… (cut)" : String(line)
+            }
+            printError(lines.joined(separator: "\n"))
+            Foundation.exit(code.rawValue)
+        }
     }
 }
 
