@@ -64,7 +64,7 @@ import Testing
         let data = try Self.fixture(spike: "999999")
         BoundsCLITests.expectOneLine(
             try CLI.run(["hedge", "backtest", "--stake", "100", "--collateral-multiple", "999", "--data", data]),
-            "needs more than 1000000000 USDC at the bar of 2024-01-02T20:30:00Z")
+            "needs more than 1000000000 USDC at the bar of 2024-01-02T13:30:00Z")
         BoundsCLITests.expectOneLine(
             try CLI.run(["hedge", "survival", "--stake", "99999999", "--data", data]), "is beyond the 1000000000 USDC the tool carries")
     }
@@ -88,9 +88,15 @@ import Testing
             try CLI.run(["backtest", "--strategy", "hold-short", "--data", data, "--fee-taker", "99999"]),
             "--fee-taker must be at most 1 (100 %")
         BoundsCLITests.expectOneLine(
-            try CLI.run(["calc", "liquidation", "--side", "short", "--entry", "999999", "--quantity", "99999999", "--collateral", "1"]),
+            try CLI.run([
+                "calc", "liquidation", "--side", "short", "--entry", "999999", "--quantity", "99999999", "--collateral", "1",
+                "--maintenance-fraction", "0.02",
+            ]),
             "the most the tool carries")
-        let tiny = try CLI.run(["calc", "liquidation", "--side", "short", "--entry", "0.00000001", "--quantity", "1", "--collateral", "50"])
+        let tiny = try CLI.run([
+            "calc", "liquidation", "--side", "short", "--entry", "0.00000001", "--quantity", "1", "--collateral", "50",
+            "--maintenance-fraction", "0.05",
+        ])
         #expect(tiny.status == 0, "\(tiny.stderr)")
     }
 

@@ -266,9 +266,13 @@ import Testing
     }
 
     @Test func warmupIsBounded() throws {
-        let result = try CLI.run(["paper", "--warmup", "100000d", "--max-polls", "1"])
+        let result = try CLI.run(["paper", "--warmup", "1000d", "--max-polls", "1"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("--warmup must be at most 90d"), "\(result.stderr)")
+        // Past any length the tool carries, the general limit speaks first.
+        let absurd = try CLI.run(["paper", "--warmup", "100000d", "--max-polls", "1"])
+        #expect(absurd.status == 1)
+        #expect(absurd.stderr.contains("--warmup must be at most 100 years"), "\(absurd.stderr)")
     }
 }
 
