@@ -237,7 +237,9 @@ struct HTTPClientTests {
         // The first request goes at once; the second is asked to wait the rest of the 30 s.
         #expect(sleeps.durations.count == 1)
         let wait = try #require(sleeps.durations.first)
-        #expect(wait > .seconds(15) && wait <= .seconds(30))  // the rest of the 30 s, however slow the first request
+        // The rest of the 30 s, however slow the first request: under a loaded CI machine the
+        // first loopback request has been seen to take over 15 s, so only the bounds are fixed.
+        #expect(wait > .zero && wait <= .seconds(30))
         #expect(server.requests.map(\.path) == ["/a", "/b"])
     }
 
