@@ -76,7 +76,7 @@ public struct CollateralPlan: Hashable, Sendable {
         }
         // k·q·P, estimated (15 significant digits are plenty to compare with a limit that
         // leaves the exact arithmetic below 17 times headroom in 128 bits).
-        let k = Fraction(g) - Fraction(Rate.one) + Fraction(alpha) * Fraction(g) * Fraction(maintenanceFraction)
+        let k = multiple(g: g, alpha: alpha, maintenanceFraction: maintenanceFraction)
         let estimate = k.doubleValue * stake.doubleValue * price.doubleValue
         guard estimate <= CarryLimit.notional.doubleValue else {
             throw HedgeError.invalid(

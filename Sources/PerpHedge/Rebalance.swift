@@ -66,7 +66,7 @@ public struct RebalancePlan: Hashable, Sendable {
         try HedgeError.checkCarried(stake: target, price: price)
         try HedgeError.checkCarried(stake: currentShort, price: price)
         guard collateralMultiple <= CarryLimit.multiple,
-            Fraction(collateralMultiple).doubleValue * target.doubleValue * price.doubleValue <= CarryLimit.notional.doubleValue
+            collateralMultiple.doubleValue * target.doubleValue * price.doubleValue <= CarryLimit.notional.doubleValue
         else {
             throw HedgeError.invalid(
                 "k·q·P with k = \(collateralMultiple), q = \(target) and P = \(price) is beyond the \(CarryLimit.notional) USDC the tool carries"

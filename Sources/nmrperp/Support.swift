@@ -67,8 +67,8 @@ enum Parse {
             && text.utf8.allSatisfy { ($0 >= 48 && $0 <= 57) || $0 == 43 || $0 == 45 || $0 == 46 || $0 == 101 || $0 == 69 }
     }
 
-    /// `text` cut to 40 characters for a message.
-    static func clipped(_ text: String) -> String { text.count <= 40 ? text : String(text.prefix(40)) + "…" }
+    /// `text` as a message quotes it: short, control bytes escaped (``InputLimits/excerpt(_:)``).
+    static func clipped(_ text: String) -> String { InputLimits.excerpt(text) }
 
     /// A starting capital for the simulated venue: positive and at most ``CarryLimit/notional``.
     static func capital(_ text: String, currency: String) throws -> Notional {
