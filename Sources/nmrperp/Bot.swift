@@ -62,7 +62,7 @@ struct BotCheck: AsyncParsableCommand {
             }
             emit(json: .object(members))
         }
-        if !problems.isEmpty { throw BotConfigFile.error(path: config, problems) }
+        if !problems.isEmpty { throw BotConfigFile.error(path: config, problems, shown: nil) }
         if json { return }
         let summary =
             changed.isEmpty

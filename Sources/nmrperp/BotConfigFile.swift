@@ -32,9 +32,18 @@ enum BotConfigFile {
 
     /// The error that lists `problems` (the one multi-line ``CLIError``: listing everything at
     /// once saves a round trip per mistake).
-    static func error(path: String, _ problems: [Problem]) -> CLIError {
+    ///
+    /// `shown` caps the list for the commands that only load a configuration (`backtest`,
+    /// `paper`): the first problems, then one line that points at `bot check`, which lists every
+    /// one (`shown: nil`). Five lines at most, so an error stays an error, not a page (issue 11).
+    static func error(path: String, _ problems: [Problem], shown: Int? = 4) -> CLIError {
         let head = "\(path): \(problems.count) problem\(problems.count == 1 ? "" : "s"):"
-        return CLIError(([head] + problems.map { "  - " + $0.text }).joined(separator: "\n"))
+        let limit = shown ?? problems.count
+        var lines = [head] + problems.prefix(limit).map { "  - " + $0.text }
+        if problems.count > limit {
+            lines.append("  … and \(problems.count - limit) more; `nmrperp bot check --config \(path)` lists them all")
+        }
+        return CLIError(lines.joined(separator: "\n"))
     }
 
     /// The configuration in `path` and every problem found in it (empty when valid). Throws only

@@ -115,6 +115,30 @@ import Testing
             try CLI.run(["hedge", "worst-case", "--data", data, "--step", "1ms"], timeout: 20), "is shorter than the data's bars (15m)")
     }
 
+    @Test("a configuration with many problems: bot check lists them all, backtest shows the first four and points at it")
+    func manyConfigProblems() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-carry-bot-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let path = folder.appendingPathComponent("bot.yaml").path
+        let initialised = try CLI.run(["bot", "init", "--out", path])
+        #expect(initialised.status == 0, "\(initialised.stderr)")
+        // Every number in the file becomes -1: a problem for each numeric setting.
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let broken = text.replacingOccurrences(of: #"(:\s+)[0-9][0-9.]*[a-z]*"#, with: "$1-1", options: .regularExpression)
+        try Data(broken.utf8).write(to: URL(fileURLWithPath: path))
+
+        let check = try CLI.run(["bot", "check", "--config", path])
+        #expect(check.status == 1)
+        let listed = check.stderr.split(separator: "\n").filter { $0.hasPrefix("  - ") }.count
+        #expect(listed > 5, "\(check.stderr)")
+
+        let backtest = try CLI.run(["backtest", "--strategy", "nmr-bot", "--config", path, "--data", try Self.fixture()])
+        #expect(backtest.status == 1)
+        let lines = backtest.stderr.split(separator: "\n")
+        #expect(lines.count == 6, "\(backtest.stderr)")
+        #expect(lines.last?.contains("more; `nmrperp bot check --config") == true, "\(backtest.stderr)")
+    }
+
     @Test("a 3000-character argument is quoted back cut short")
     func longArgumentsAreCut() throws {
         let long = String(repeating: "x", count: 3000)
