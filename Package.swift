@@ -19,11 +19,21 @@ let package = Package(
         .library(name: "PerpReports", targets: ["PerpReports"]),
         .library(name: "PerpEngine", targets: ["PerpEngine"]),
         .library(name: "PerpLive", targets: ["PerpLive"]),
+        .library(name: "PerpExecution", targets: ["PerpExecution"]),
+        .library(name: "PerpConfig", targets: ["PerpConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // Live trading (issue 12): signing, logging, the live HTTP transport, the user data
+        // stream's WebSocket client, the latency histogram; Hummingbird for the venue twins.
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // Pure core: no I/O, no clock reads, no Foundation.
@@ -34,22 +44,42 @@ let package = Package(
         .target(name: "PerpSimulation", dependencies: ["PerpModel", "PerpMechanics", "PerpHedge"], swiftSettings: strict),
         .target(name: "PerpReports", dependencies: ["PerpModel", "PerpSimulation"], swiftSettings: strict),
         .target(name: "PerpEngine", dependencies: ["PerpModel", "PerpMechanics", "PerpSimulation"], swiftSettings: strict),
+        // The execution layer's pure core: order state machine, intents, reconciliation.
+        .target(name: "PerpExecution", dependencies: ["PerpModel", "PerpEngine", "PerpSimulation"], swiftSettings: strict),
+        // The bot's configuration file (YAML), read the same way by paper, live and the dashboard.
+        .target(
+            name: "PerpConfig",
+            dependencies: ["PerpModel", "PerpEngine", "PerpSimulation", "PerpMarketData", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict),
         // Shell: venues (HTTP), storage (SQLite), CLI.
-        .target(name: "PerpVenues", dependencies: ["PerpModel", "PerpMarketData", "PerpStore"], swiftSettings: strict),
+        .target(
+            name: "PerpVenues",
+            dependencies: [
+                "PerpModel", "PerpMarketData", "PerpStore", "PerpExecution",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
+            swiftSettings: strict),
         .target(
             name: "PerpStore",
             dependencies: ["PerpModel", "PerpEngine", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strict),
         .target(
             name: "PerpLive",
-            dependencies: ["PerpModel", "PerpEngine", "PerpSimulation", "PerpVenues", "PerpStore", "PerpMarketData"],
+            dependencies: [
+                "PerpModel", "PerpEngine", "PerpSimulation", "PerpVenues", "PerpStore", "PerpMarketData", "PerpExecution",
+                "PerpConfig", .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         .executableTarget(
             name: "nmrperp",
             dependencies: [
                 "PerpModel", "PerpMechanics", "PerpHedge", "PerpMarketData", "PerpVenues", "PerpStore", "PerpSimulation",
-                "PerpReports", "PerpEngine", "PerpLive",
+                "PerpReports", "PerpEngine", "PerpLive", "PerpExecution", "PerpConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),
@@ -62,17 +92,27 @@ let package = Package(
         .testTarget(name: "PerpMarketDataTests", dependencies: ["PerpMarketData"], swiftSettings: strict),
         .testTarget(name: "PerpStoreTests", dependencies: ["PerpStore"], swiftSettings: strict),
         .testTarget(
-            name: "PerpVenuesTests", dependencies: ["PerpVenues", "PerpStore", "TestSupport"],
+            name: "PerpVenuesTests", dependencies: ["PerpVenues", "PerpStore", "PerpExecution", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "PerpSimulationTests", dependencies: ["PerpSimulation", "PerpMarketData", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "PerpReportsTests", dependencies: ["PerpReports"], swiftSettings: strict),
         .testTarget(
             name: "PerpEngineTests", dependencies: ["PerpEngine", "PerpMarketData", "PerpSimulation", "TestSupport"], swiftSettings: strict),
-        .target(name: "TestSupport", dependencies: ["PerpModel"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(
+            name: "TestSupport",
+            dependencies: [
+                "PerpModel", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+            ],
+            path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(
+            name: "PerpExecutionTests", dependencies: ["PerpExecution", "PerpEngine", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"], swiftSettings: strict),
         .testTarget(
-            name: "PerpLiveTests", dependencies: ["PerpLive", "PerpVenues", "PerpStore", "PerpEngine", "TestSupport"],
+            name: "PerpLiveTests",
+            dependencies: ["PerpLive", "PerpVenues", "PerpStore", "PerpEngine", "PerpExecution", "PerpConfig", "TestSupport"],
             swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["nmrperp", "TestSupport"], swiftSettings: strict),
     ]
