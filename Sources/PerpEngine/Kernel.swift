@@ -29,6 +29,9 @@ public enum KernelEvent: Sendable {
     case fundingRate(FundingRate)
     /// The operator's kill switch.
     case kill(reason: String, at: Timestamp)
+    /// The operator started the session again after a kill switch (live trading: a new `live
+    /// run` after `live stop`): `reducing` becomes `active`. Nothing else changes.
+    case resume(reason: String, at: Timestamp)
     /// The shell's view of a live feed (paper trading): `live: false` while it catches up on
     /// bars that closed before now (start-up, restart) or while the feed is silent; the kernel
     /// still observes those bars (signals, exits) but opens nothing until `live: true`.
@@ -145,6 +148,10 @@ public struct TradingKernel: Sendable {
             clearPosition()
             pendingEntry = nil
             return commands
+        case .resume(let reason, let time):
+            guard state == .reducing else { return [] }
+            state = .active
+            return [.journal(JournalEntry(time: time, event: .stateChange, reason: "resumed: \(reason); trading again"))]
         case .feed(let live, let time, let reason):
             guard live != feedLive else { return [] }
             feedLive = live

@@ -57,6 +57,10 @@ public final class JournalStore: Sendable, SQLiteBacked {
         if !applied.isDisjoint(with: Schema.migrator.migrations) {
             throw .cannotOpen(path: path, reason: "the file is a market-data cache, not a journal")
         }
+        if applied.contains(LiveStore.migrationID) {
+            throw .cannotOpen(
+                path: path, reason: "the file is a live session (read it with `nmrperp live journal`), not a journal")
+        }
         if applied.contains(Schema.paperMigrationID) {
             throw .cannotOpen(
                 path: path, reason: "the file is a paper-trading session (read it with `nmrperp paper journal`), not a journal")

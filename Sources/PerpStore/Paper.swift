@@ -88,6 +88,9 @@ public final class PaperStore: Sendable, SQLiteBacked {
         if !applied.isDisjoint(with: Schema.migrator.migrations) {
             throw .cannotOpen(path: path, reason: "the file is a market-data cache, not a paper session")
         }
+        if applied.contains(LiveStore.migrationID) {
+            throw .cannotOpen(path: path, reason: "the file is a live session, not a paper session")
+        }
         if !applied.isEmpty && !applied.contains(Schema.paperMigrationID) {
             throw .cannotOpen(path: path, reason: "the file is a journal, not a paper session")
         }
