@@ -176,12 +176,13 @@ public struct ExecutionEngine: Sendable {
     }
 
     /// Whether a new order may leave now. Cancels and lookups always may.
-    private func mayPlace(reduceOnly: Bool, flatten: Bool) -> Bool {
+    /// `excluding` is an order being resent: its own unknown outcome does not count.
+    private func mayPlace(reduceOnly: Bool, flatten: Bool, excluding: Int? = nil) -> Bool {
         switch baseGate {
         case .awaitingReconciliation: return false
         case .halted: return flatten
         case .reducing: return reduceOnly
-        case .open: return reduceOnly || unresolved.isEmpty
+        case .open: return reduceOnly || !orders.indices.contains { $0 != excluding && orders[$0].isUnresolved }
         }
     }
 
@@ -330,7 +331,9 @@ public struct ExecutionEngine: Sendable {
                 if now < due {
                     orders[index].nextLookupAt = due
                     note(.unknownOutcome, clientID, "not found within the grace after the send: asked again later")
-                } else if !orders[index].resent, mayPlace(reduceOnly: orders[index].intent.reduceOnly, flatten: resendIsFlatten(index)) {
+                } else if !orders[index].resent,
+                    mayPlace(reduceOnly: orders[index].intent.reduceOnly, flatten: resendIsFlatten(index), excluding: index)
+                {
                     // A definitive not-found older than the grace: it never arrived. Resend the same
                     // intent once, same client id (decision 0012, §3).
                     orders[index].resent = true
@@ -429,6 +432,10 @@ public struct ExecutionEngine: Sendable {
             apply(event: event, to: index)
         }
         if operatorHalt != nil, orders[index].isOpen, orders[index].intent.purpose != .killSwitch {
+            requestCancel(index)
+        } else if orders[index].intent.kind.isConditional, orders[index].isOpen, position.isZero {
+            // A stop or target resting with no position to protect (e.g. accepted after the
+            // other one closed it): cancel it.
             requestCancel(index)
         }
         finishIfDone(index)
