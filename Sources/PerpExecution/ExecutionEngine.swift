@@ -31,6 +31,9 @@ public struct ExecutionEngine: Sendable {
     public private(set) var nextSequence: Int64 = 1
     /// Trade ids applied so far.
     public private(set) var seenTradeIDs: Set<String> = []
+    /// The time of the newest fill applied: reconciliation asks the venue for trades from a
+    /// little before it.
+    public private(set) var lastFillTime: Timestamp?
 
     private var baseGate: ExecutionGate = .awaitingReconciliation
     /// The reason of the operator's stop: a reconciliation never reopens such a halt.
@@ -500,6 +503,7 @@ public struct ExecutionEngine: Sendable {
                 return
             }
             seenTradeIDs.insert(fill.tradeID)
+            if lastFillTime.map({ fill.time > $0 }) ?? true { lastFillTime = fill.time }
             orders[index].filledQuantity = filled
             orders[index].fee = fee
             orders[index].realizedPnL = realized
@@ -519,6 +523,7 @@ public struct ExecutionEngine: Sendable {
                 return
             }
             seenTradeIDs.insert(fill.tradeID)
+            if lastFillTime.map({ fill.time > $0 }) ?? true { lastFillTime = fill.time }
             let source = fill.clientID.map { executionExcerpt($0, limit: 40) } ?? "no client id"
             note(
                 missed ? .missedFill : .externalFill, nil,
