@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PerpConfig
 import PerpEngine
 import PerpModel
 import PerpStore

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import PerpConfig
 import PerpEngine
 import PerpLive
 import PerpModel

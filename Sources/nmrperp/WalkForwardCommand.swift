@@ -1,4 +1,5 @@
 import Foundation
+import PerpConfig
 import PerpEngine
 import PerpModel
 import PerpReports

@@ -1,68 +1,134 @@
 import Foundation
 import PerpEngine
+import PerpMarketData
 import PerpModel
 import Yams
+
+/// Why a configuration could not be loaded: one message for a person (``description``, the
+/// text the CLI prints after `Error:`), and for a program which kind of failure it was and, for
+/// a file with problems, every one of them.
+public struct BotConfigError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// What went wrong.
+    public enum Kind: Sendable, Hashable {
+        /// No file at the path.
+        case missing
+        /// The file exists but could not be read as a configuration's text (not a regular file,
+        /// too large, a NUL byte, a line too long, not UTF-8, or the system refused).
+        case unreadable
+        /// The text is not YAML; the message gives the line and column.
+        case notYAML
+        /// The file is YAML and has the ``problems`` listed.
+        case problems
+    }
+
+    public var kind: Kind
+    /// The problems found (`kind == .problems`; empty otherwise), all of them even when the
+    /// message shows only the first few.
+    public var problems: [BotConfigFile.Problem]
+    public var description: String
+
+    public init(kind: Kind, description: String, problems: [BotConfigFile.Problem] = []) {
+        self.kind = kind
+        self.description = description
+        self.problems = problems
+    }
+}
 
 /// Reads and writes the bot's YAML configuration (spec §4). Keys are snake_case and grouped as
 /// in ``BotConfig``; a missing key keeps its default. Exact values (`Rate`) are parsed from the
 /// scalar's text, never through `Double`, so `stop_loss: 0.025` is exactly 0.025.
-enum BotConfigFile {
+///
+/// One reader for every user: the CLI (`bot check`, `backtest`, `paper`), the live runtime and
+/// the dashboard load a file the same way and get the same messages.
+public enum BotConfigFile {
     /// One thing wrong with a file: the dotted key it concerns (`risk.stop_loss`), what to change,
     /// and the line it is on when known.
-    struct Problem: Equatable {
-        var key: String
-        var message: String
-        var line: Int?
+    public struct Problem: Equatable, Sendable {
+        /// The dotted key (`risk.stop_loss`), or `(file)` / `(config)` / a group's name for a
+        /// problem that is not one key's.
+        public var key: String
+        public var message: String
+        /// The file's line (1-based) when known.
+        public var line: Int?
 
-        var text: String { "\(key): \(message)" + (line.map { " (line \($0))" } ?? "") }
+        public init(key: String, message: String, line: Int?) {
+            self.key = key
+            self.message = message
+            self.line = line
+        }
 
-        var json: JSONValue {
+        /// `key: message (line N)`.
+        public var text: String { "\(key): \(message)" + (line.map { " (line \($0))" } ?? "") }
+
+        /// `{"key": …, "message": …, "line": N or null}`.
+        public var json: JSONValue {
             .object([("key", .string(key)), ("message", .string(message)), ("line", line.map { .int($0) } ?? .null)])
         }
     }
 
-    /// Loads `path`, throwing one ``CLIError`` that lists every problem at once: the first line
-    /// is `FILE: N problems:`, then one `  - key: message` line each. Malformed YAML throws the
-    /// parser's line and column on one line.
-    static func load(path: String) throws -> BotConfig {
+    /// Loads `path`, throwing one ``BotConfigError`` that lists every problem at once: the first
+    /// line is `FILE: N problems:`, then one `  - key: message` line each (the first four, see
+    /// ``error(path:_:shown:)``). Malformed YAML throws the parser's line and column on one line;
+    /// a missing or unreadable file says so.
+    public static func load(path: String) throws(BotConfigError) -> BotConfig {
         let (config, problems) = try read(path: path)
         if !problems.isEmpty { throw error(path: path, problems) }
         return config
     }
 
-    /// The error that lists `problems` (the one multi-line ``CLIError``: listing everything at
-    /// once saves a round trip per mistake).
+    /// The error that lists `problems` (the one multi-line message: listing everything at once
+    /// saves a round trip per mistake).
     ///
     /// `shown` caps the list for the commands that only load a configuration (`backtest`,
     /// `paper`): the first problems, then one line that points at `bot check`, which lists every
     /// one (`shown: nil`). Five lines at most, so an error stays an error, not a page (issue 11).
-    static func error(path: String, _ problems: [Problem], shown: Int? = 4) -> CLIError {
+    public static func error(path: String, _ problems: [Problem], shown: Int? = 4) -> BotConfigError {
         let head = "\(path): \(problems.count) problem\(problems.count == 1 ? "" : "s"):"
-        let limit = shown ?? problems.count
+        let limit = max(0, shown ?? problems.count)
         var lines = [head] + problems.prefix(limit).map { "  - " + $0.text }
         if problems.count > limit {
             lines.append("  … and \(problems.count - limit) more; `nmrperp bot check --config \(path)` lists them all")
         }
-        return CLIError(lines.joined(separator: "\n"))
+        return BotConfigError(kind: .problems, description: lines.joined(separator: "\n"), problems: problems)
     }
 
     /// The configuration in `path` and every problem found in it (empty when valid). Throws only
-    /// when the file cannot be read or is not YAML.
-    static func read(path: String) throws -> (BotConfig, [Problem]) {
+    /// when the file is missing, cannot be read, or is not YAML.
+    public static func read(path: String) throws(BotConfigError) -> (BotConfig, [Problem]) {
         guard FileManager.default.fileExists(atPath: path) else {
-            throw CLIError("\(path): no such file; create one with `nmrperp bot init --out \(path)`")
+            throw BotConfigError(kind: .missing, description: "\(path): no such file; create one with `nmrperp bot init --out \(path)`")
         }
-        let text = try InputFiles.configText(path)
-        return try parse(yaml: text, file: path)
+        return try parse(yaml: text(path), file: path)
     }
 
-    /// Parses YAML text; `file` names it in messages.
-    static func parse(yaml: String, file: String) throws -> (BotConfig, [Problem]) {
+    /// A configuration file's text: a regular file of at most ``InputLimits/maxConfigBytes``,
+    /// with no NUL byte and no line longer than ``InputLimits/maxLineBytes``, in UTF-8 (the
+    /// bounded read every input file goes through, PerpMarketData/Files.swift and TextLimits.swift).
+    static func text(_ path: String) throws(BotConfigError) -> String {
+        let bytes: [UInt8]
+        do {
+            bytes = try MarketDataFiles.readBytes(path, limit: InputLimits.maxConfigBytes)
+            try InputLimits.check(bytes, source: path)
+        } catch let error as FileReadError {
+            throw BotConfigError(kind: .unreadable, description: error.description)
+        } catch {
+            throw BotConfigError(kind: .unreadable, description: String(describing: error))
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw BotConfigError(kind: .unreadable, description: "\(path): not UTF-8 text")
+        }
+        return text
+    }
+
+    /// Parses YAML text; `file` names it in messages. Returns the configuration (defaults for
+    /// every key left out or wrong) and every problem found; throws only for text that is not
+    /// YAML (``BotConfigError/Kind/notYAML``).
+    public static func parse(yaml: String, file: String) throws(BotConfigError) -> (BotConfig, [Problem]) {
         let root: Node?
         do { root = try Yams.compose(yaml: yaml) } catch let error as YamlError {
-            throw CLIError(file + ":" + describe(error))
+            throw BotConfigError(kind: .notYAML, description: file + ":" + describe(error))
         } catch {
-            throw CLIError("\(file): not valid YAML: \(oneLine(String(describing: error)))")
+            throw BotConfigError(kind: .notYAML, description: "\(file): not valid YAML: \(oneLine(String(describing: error)))")
         }
         var config = BotConfig()
         var problems: [Problem] = []
@@ -120,8 +186,9 @@ enum BotConfigFile {
 
     // MARK: The default file
 
-    /// A commented configuration holding every default; loading it gives exactly `BotConfig()`.
-    static func defaultYAML() -> String {
+    /// A commented configuration holding every default; loading it gives exactly `BotConfig()`
+    /// (what `nmrperp bot init` writes).
+    public static func defaultYAML() -> String {
         let defaults = BotConfig()
         var lines = [
             "# nmrperp trading bot configuration (spec §4; rules from seeds 000 and 001, corrected).",
@@ -150,7 +217,7 @@ enum BotConfigFile {
     // MARK: Output
 
     /// The effective settings as JSON, grouped like the file.
-    static func json(_ config: BotConfig) -> JSONValue {
+    public static func json(_ config: BotConfig) -> JSONValue {
         var top: [(String, JSONValue)] = []
         var grouped: [String: [(String, JSONValue)]] = [:]
         for setting in Setting.all {
@@ -165,7 +232,7 @@ enum BotConfigFile {
     }
 
     /// Every setting as (dotted key, value, default value).
-    static func rows(_ config: BotConfig) -> [(key: String, value: String, defaultValue: String)] {
+    public static func rows(_ config: BotConfig) -> [(key: String, value: String, defaultValue: String)] {
         let defaults = BotConfig()
         return Setting.all.map { ($0.path, $0.text(config), $0.text(defaults)) }
     }
@@ -233,13 +300,13 @@ enum BotConfigFile {
         let here = settings.filter { $0.group == group }.map(\.key) + (group == nil ? Setting.groups : [])
         let elsewhere = settings.filter { $0.group != group }.map(\.path)
         // The right name in the wrong group.
-        if let path = elsewhere.first(where: { normalize(String($0.split(separator: ".").last!)) == normalized }) {
+        if let path = elsewhere.first(where: { normalize(String($0.split(separator: ".").last ?? "")) == normalized }) {
             let target = path.contains(".") ? "under `\(path.split(separator: ".")[0]):`" : "at the top level, not indented"
             return "unknown key here; \(path) belongs \(target)"
         }
         func closest(_ names: [String]) -> String? {
             let scored = names.map { name -> (String, Int) in
-                let last = String(name.split(separator: ".").last!)
+                let last = String(name.split(separator: ".").last ?? "")
                 return (name, distance(normalized, normalize(last)))
             }
             guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
