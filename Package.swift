@@ -112,7 +112,10 @@ let package = Package(
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "PerpLiveTests",
-            dependencies: ["PerpLive", "PerpVenues", "PerpStore", "PerpEngine", "PerpExecution", "PerpConfig", "TestSupport"],
+            dependencies: [
+                "PerpLive", "PerpVenues", "PerpStore", "PerpEngine", "PerpExecution", "PerpConfig", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["nmrperp", "TestSupport"], swiftSettings: strict),
     ]

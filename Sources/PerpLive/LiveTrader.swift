@@ -169,7 +169,10 @@ public struct LiveTrader: Sendable {
         self.feed = feed
         self.clock = clock
         self.logger = logger
-        let tag = ClientOrderID.tag(session: settings.name, createdAt: created)
+        // A stored session's creation time wins: the client ids of a restart must be the ones
+        // the session has always used.
+        let createdAt = (try? store.info())??.created ?? created
+        let tag = ClientOrderID.tag(session: settings.name, createdAt: createdAt)
         let kernel = TradingKernel(config: settings.bot, barInterval: settings.interval, lotSize: rules.lotSize)
         session = LiveSession(
             kernel: kernel, settings: ExecutionSettings(sessionTag: tag, rules: rules, sizeFraction: settings.sizeFraction),

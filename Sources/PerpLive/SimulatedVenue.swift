@@ -168,6 +168,13 @@ public actor SimulatedExecutionVenue: ExecutionVenue {
     /// The current price (the last bar's close).
     public var currentPrice: Price? { price }
 
+    /// Every order the venue ever accepted, oldest first (tests: no client id twice).
+    public var acceptedOrders: [VenueOrder] { orders }
+    /// Every execution, oldest first.
+    public var executions: [VenueFill] { fills }
+    /// The venue's position (signed).
+    public var positionQuantity: Quantity { position.quantity }
+
     // MARK: ExecutionVenue
 
     public func rules() async throws -> MarketRules { marketRules }
