@@ -101,7 +101,9 @@ public struct BinanceCredentials: Sendable, CustomStringConvertible, CustomDebug
     {
         func clean(_ text: String) -> Bool { text.utf8.count <= 512 && text.utf8.allSatisfy { (0x21...0x7E).contains($0) } }
         guard clean(apiKey) else { throw BinanceCredentialsError("the API key from \(source) has spaces, control or non-ASCII characters") }
-        guard clean(secret) else { throw BinanceCredentialsError("the API secret from \(source) has spaces, control or non-ASCII characters") }
+        guard clean(secret) else {
+            throw BinanceCredentialsError("the API secret from \(source) has spaces, control or non-ASCII characters")
+        }
         return BinanceCredentials(apiKey: apiKey, secret: secret)
     }
 }

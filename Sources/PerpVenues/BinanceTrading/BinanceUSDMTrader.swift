@@ -137,7 +137,8 @@ public actor BinanceUSDMTrader: ExecutionVenue {
             let wait = answer.retryAfterSeconds.map { "retry after \($0) s" } ?? "no Retry-After"
             return .refused(code: answer.code ?? -1003, message: "rate limited (HTTP 429, \(wait)): \(detail)")
         case 418:
-            return .refused(code: 418, message: "IP banned (HTTP 418, \(answer.retryAfterSeconds.map { "\($0) s" } ?? "no Retry-After")): \(detail)")
+            return .refused(
+                code: 418, message: "IP banned (HTTP 418, \(answer.retryAfterSeconds.map { "\($0) s" } ?? "no Retry-After")): \(detail)")
         case 408, 500...599:
             return .ambiguous("HTTP \(status): \(detail)")
         case 400...499:
@@ -191,7 +192,8 @@ public actor BinanceUSDMTrader: ExecutionVenue {
         var answer = try await send(method, path, parameters, security: security, countsAsOrder: countsAsOrder)
         if security == .signed, answer.code == -1021 {
             // Definitive: the request was not processed. Re-sync once, re-sign, resend once.
-            logger.notice("binance-usdm: \(method) \(path) got -1021 (timestamp outside recvWindow); re-syncing the clock and resending once")
+            logger.notice(
+                "binance-usdm: \(method) \(path) got -1021 (timestamp outside recvWindow); re-syncing the clock and resending once")
             await synchronizeClock()
             answer = try await send(method, path, parameters, security: security, countsAsOrder: countsAsOrder)
         }
@@ -418,7 +420,8 @@ public actor BinanceUSDMTrader: ExecutionVenue {
         case .success(let json):
             let order = intent.kind.isConditional ? BinanceWire.algoOrder(json)?.order : BinanceWire.order(json)
             guard let order, order.clientID == intent.clientID else {
-                return .unknown(reason: "HTTP \(answer.response.status) with a body that is not the order: \(VenueError.excerpt(answer.response.body))")
+                return .unknown(
+                    reason: "HTTP \(answer.response.status) with a body that is not the order: \(VenueError.excerpt(answer.response.body))")
             }
             return .accepted(order)
         }
@@ -484,7 +487,8 @@ public actor BinanceUSDMTrader: ExecutionVenue {
         }
         switch Self.classify(answer) {
         case .success(let json):
-            guard let actual = BinanceWire.order(json), actual.venueOrderID == id, let merged = BinanceWire.merge(algo: algo, actual: actual)
+            guard let actual = BinanceWire.order(json), actual.venueOrderID == id,
+                let merged = BinanceWire.merge(algo: algo, actual: actual)
             else { return .unknown(reason: "triggered algo order's actual order \(id) did not read") }
             return .found(merged)
         case .refused(let code, let message): return .unknown(reason: "triggered algo order's actual order \(id): code \(code): \(message)")
