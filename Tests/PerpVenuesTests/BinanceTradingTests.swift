@@ -436,6 +436,29 @@ struct BinanceTradingReadTests {
         #expect(twin.requests("GET", "/fapi/v1/userTrades").first?.query["startTime"] == String(venueTime - 3_600_000))
     }
 
+    @Test func tradesArePagedByWindowAndFromID() async throws {
+        let twin = try BinanceTwin()
+        Self.scripted(twin)
+        func row(_ id: Int) -> String {
+            #"{"id":\#(id),"orderId":9,"side":"BUY","qty":"0.1","price":"8","commission":"0.001","realizedPnl":"0","time":\#(venueTime - 1000)}"#
+        }
+        let full = "[" + (1...1000).map(row).joined(separator: ",") + "]"
+        twin.on("GET", "/fapi/v1/userTrades", .json("[]"), .json(full), .json("[\(row(1000)),\(row(1001))]"))
+        let snapshot = try await twin.trader().snapshot(fillsSince: Timestamp(milliseconds: venueTime - 10 * 86_400_000))
+        let asked = twin.requests("GET", "/fapi/v1/userTrades")
+        #expect(asked.count == 3)
+        // Two windows of at most 7 days, the second paged on by fromId.
+        let first = try #require(asked.first)
+        let spans = asked.compactMap { request -> Int64? in
+            guard let start = request.query["startTime"].flatMap({ Int64($0) }), let end = request.query["endTime"].flatMap({ Int64($0) })
+            else { return nil }
+            return end - start
+        }
+        #expect(spans.allSatisfy { $0 < 7 * 86_400_000 } && first.query["startTime"] == String(venueTime - 10 * 86_400_000))
+        #expect(asked.last?.query["fromId"] == "1001" && asked.last?.query["startTime"] == nil)
+        #expect(snapshot.fills.count == 1001 && Set(snapshot.fills.map(\.tradeID)).count == 1001)
+    }
+
     @Test func aFailedPartIsNeverAPartialSnapshot() async throws {
         for (path, failure) in [
             ("/fapi/v3/positionRisk", HTTPResponseSpec.status(503)),

@@ -85,7 +85,9 @@ extension BinanceUSDMTrader {
         var quiet = logger
         quiet.logLevel = .error
         let keepAlive: @Sendable () async throws -> Void = { [self] in try await self.keepListenKeyAlive() }
-        let close = try await WebSocketClient.connect(url: url, logger: quiet) { inbound, _, _ in
+        let close = try await WebSocketClient.connect(
+            url: url, configuration: WebSocketClientConfiguration(maxFrameSize: Self.maxStreamMessageBytes), logger: quiet
+        ) { inbound, _, _ in
             state.opened.withLock { $0 = true }
             if state.lost.withLock({ value in
                 let was = value
