@@ -102,7 +102,7 @@ struct BinanceTradingUserStreamTests {
         let webSocket = try UserStreamTwin(scripts: [first, second])
         defer { webSocket.stop() }
         let port = try await webSocket.waitForPort()
-        let twin = try BinanceTwin()
+        let twin = try TradingLoopback()
         twin.on("POST", "/fapi/v1/listenKey", .json(#"{"listenKey":"fakeListenKey0123"}"#))
         let sink = LogLines()
         let trader = BinanceUSDMTrader(
@@ -149,7 +149,7 @@ struct BinanceTradingUserStreamTests {
     }
 
     @Test func logsNeverCarryTheSecretKeyOrSignature() async throws {
-        let twin = try BinanceTwin()
+        let twin = try TradingLoopback()
         twin.on("POST", "/fapi/v1/order", binanceError(-1021, "Timestamp outside recvWindow."), .drop)
         twin.on("GET", "/fapi/v1/order", .json(orderJSON()))
         let sink = LogLines()

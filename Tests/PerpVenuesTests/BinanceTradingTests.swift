@@ -29,7 +29,7 @@ final class AnswerTable: Sendable {
     let table = Mutex<[String: [HTTPResponseSpec]]>([:])
 }
 
-final class BinanceTwin: Sendable {
+final class TradingLoopback: Sendable {
     let script = AnswerTable()
     let server: LoopbackHTTPServer
 
@@ -107,7 +107,7 @@ struct BinanceTradingRequestTests {
     }
 
     @Test func signedMarketOrderHasBinancesShape() async throws {
-        let twin = try BinanceTwin()
+        let twin = try TradingLoopback()
         twin.on("POST", "/fapi/v1/order", .json(orderJSON()))
         let transport = AsyncHTTPClientTransport(timeout: .seconds(5))
         let trader = twin.trader(transport: transport)
@@ -141,7 +141,7 @@ struct BinanceTradingRequestTests {
     }
 
     @Test func conditionalOrderGoesToTheAlgoAPI() async throws {
-        let twin = try BinanceTwin()
+        let twin = try TradingLoopback()
         twin.on("POST", "/fapi/v1/algoOrder", .json(algoJSON()))
         let trader = twin.trader()
         let outcome = await trader.submit(intent(.stopMarket, id: "np-abc123-2s", trigger: "7.50"))
@@ -153,7 +153,7 @@ struct BinanceTradingRequestTests {
     }
 
     @Test func invalidTimestampResyncsAndResendsExactlyOnce() async throws {
-        let twin = try BinanceTwin()
+        let twin = try TradingLoopback()
         twin.on(
             "POST", "/fapi/v1/order", binanceError(-1021, "Timestamp for this request is outside of the recvWindow."), .json(orderJSON()))
         let trader = twin.trader()
@@ -161,7 +161,7 @@ struct BinanceTradingRequestTests {
         #expect(twin.requests("POST", "/fapi/v1/order").count == 2)
         #expect(twin.requests("GET", "/fapi/v1/time").count == 2)
 
-        let again = try BinanceTwin()
+        let again = try TradingLoopback()
         again.on("POST", "/fapi/v1/order", binanceError(-1021, "Timestamp for this request is outside of the recvWindow."))
         let second = again.trader()
         #expect(await second.submit(intent()).label == "rejected -1021")
@@ -170,7 +170,7 @@ struct BinanceTradingRequestTests {
     }
 
     @Test func rateLimitIsRejectedAndItsRetryAfterHonoured() async throws {
-        let twin = try BinanceTwin()
+        let twin = try TradingLoopback()
         twin.on("POST", "/fapi/v1/order", binanceError(-1015, "Too many new orders.", status: 429).withHeader("Retry-After", "7"))
         twin.on("GET", "/fapi/v1/order", .json(orderJSON()))
         let sleeps = SleepRecorder()
@@ -187,7 +187,7 @@ struct BinanceTradingRequestTests {
     }
 
     @Test func usedWeightNearTheLimitPacesTheNextRequest() async throws {
-        let twin = try BinanceTwin()
+        let twin = try TradingLoopback()
         twin.on("GET", "/fapi/v1/order", HTTPResponseSpec.json(orderJSON()).withHeader("X-MBX-USED-WEIGHT-1M", "2100"))
         let sleeps = SleepRecorder()
         let clock = FakeClock()
@@ -201,7 +201,7 @@ struct BinanceTradingRequestTests {
     }
 
     @Test func banBlocksEverySendUntilItEnds() async throws {
-        let twin = try BinanceTwin()
+        let twin = try TradingLoopback()
         twin.on(
             "POST", "/fapi/v1/order",
             binanceError(-1003, "Way too many requests; IP banned.", status: 418).withHeader("Retry-After", "300"), .json(orderJSON()))
@@ -225,7 +225,7 @@ struct BinanceTradingRequestTests {
     }
 
     @Test func droppedConnectionAfterAcceptanceIsUnknownAndSentOnce() async throws {
-        let twin = try BinanceTwin()
+        let twin = try TradingLoopback()
         twin.on("POST", "/fapi/v1/order", .drop)
         let transport = AsyncHTTPClientTransport(timeout: .seconds(5))
         let trader = twin.trader(transport: transport)
@@ -236,7 +236,7 @@ struct BinanceTradingRequestTests {
     }
 
     @Test func timeoutIsUnknown() async throws {
-        let twin = try BinanceTwin()
+        let twin = try TradingLoopback()
         twin.on("POST", "/fapi/v1/order", HTTPResponseSpec.json(orderJSON()).delayed(by: 2))
         let transport = AsyncHTTPClientTransport(timeout: .milliseconds(300))
         let trader = twin.trader(transport: transport)
@@ -283,7 +283,7 @@ struct BinanceTradingClassificationTests {
     @Test(arguments: 0..<submitCases.count)
     func submitAnswer(_ index: Int) async throws {
         let (answer, expected) = Self.submitCases[index]
-        let twin = try BinanceTwin()
+        let twin = try TradingLoopback()
         twin.on("POST", "/fapi/v1/order", answer)
         let outcome = await twin.trader().submit(intent())
         #expect(outcome.label == expected, "case \(index): \(outcome)")
@@ -291,7 +291,7 @@ struct BinanceTradingClassificationTests {
     }
 
     @Test func lookupAndCancelCodes() async throws {
-        let twin = try BinanceTwin()
+        let twin = try TradingLoopback()
         let trader = twin.trader()
         twin.on("GET", "/fapi/v1/order", binanceError(-2013, "Order does not exist."))
         #expect(await trader.lookup(clientID: "np-abc123-1e", kind: .market) == .notFound)
@@ -321,7 +321,7 @@ struct BinanceTradingClassificationTests {
     }
 
     @Test func algoLookupFollowsTheActualOrder() async throws {
-        let twin = try BinanceTwin()
+        let twin = try TradingLoopback()
         let trader = twin.trader()
         twin.on("GET", "/fapi/v1/algoOrder", .json(algoJSON(status: "NEW")))
         guard case .found(let resting) = await trader.lookup(clientID: "np-abc123-2s", kind: .stopMarket) else {
@@ -357,7 +357,7 @@ struct BinanceTradingClassificationTests {
     ]
 
     @Test func malformedAnswersNeverCrashAndAreNeverAccepted() async throws {
-        let twin = try BinanceTwin()
+        let twin = try TradingLoopback()
         let trader = twin.trader()
         for body in Self.malformedBodies {
             twin.on("POST", "/fapi/v1/order", .json(body))
@@ -383,7 +383,7 @@ struct BinanceTradingReadTests {
         """#
 
     @Test func rulesTakeTheLargerStep() async throws {
-        let twin = try BinanceTwin()
+        let twin = try TradingLoopback()
         twin.on("GET", "/fapi/v1/exchangeInfo", .json(Self.exchangeInfo))
         let rules = try await twin.trader().rules()
         #expect(rules.tickSize == Price("0.001") && rules.lotSize == Quantity("0.1"))
@@ -407,7 +407,7 @@ struct BinanceTradingReadTests {
         #expect(rules.tickSize == Price("0.0001") && rules.lotSize.isPositive && rules.maxMarketQuantity.isPositive)
     }
 
-    static func scripted(_ twin: BinanceTwin) {
+    static func scripted(_ twin: TradingLoopback) {
         twin.on("GET", "/fapi/v1/openOrders", .json("[\(orderJSON(status: "NEW", executed: "0"))]"))
         twin.on("GET", "/fapi/v1/openAlgoOrders", .json("[\(algoJSON())]"))
         twin.on(
@@ -426,7 +426,7 @@ struct BinanceTradingReadTests {
     }
 
     @Test func snapshotReadsEveryPart() async throws {
-        let twin = try BinanceTwin()
+        let twin = try TradingLoopback()
         Self.scripted(twin)
         let snapshot = try await twin.trader().snapshot(fillsSince: Timestamp(milliseconds: venueTime - 3_600_000))
         #expect(snapshot.openOrders.count == 2)
@@ -437,7 +437,7 @@ struct BinanceTradingReadTests {
     }
 
     @Test func tradesArePagedByWindowAndFromID() async throws {
-        let twin = try BinanceTwin()
+        let twin = try TradingLoopback()
         Self.scripted(twin)
         func row(_ id: Int) -> String {
             #"{"id":\#(id),"orderId":9,"side":"BUY","qty":"0.1","price":"8","commission":"0.001","realizedPnl":"0","time":\#(venueTime - 1000)}"#
@@ -465,7 +465,7 @@ struct BinanceTradingReadTests {
             ("/fapi/v3/positionRisk", .json(#"[{"symbol":"NMRUSDT","positionAmt":"NaN"}]"#)),
             ("/fapi/v3/balance", .json("[]")), ("/fapi/v1/openAlgoOrders", .json(#"{"code":0}"#)), ("/fapi/v1/userTrades", .drop),
         ] {
-            let twin = try BinanceTwin()
+            let twin = try TradingLoopback()
             Self.scripted(twin)
             twin.on("GET", path, failure)
             await #expect(throws: (any Error).self, "\(path)") {
@@ -475,7 +475,7 @@ struct BinanceTradingReadTests {
     }
 
     @Test func prepareAcceptsNoNeedToChange() async throws {
-        let twin = try BinanceTwin()
+        let twin = try TradingLoopback()
         twin.on("POST", "/fapi/v1/marginType", binanceError(-4046, "No need to change margin type."))
         twin.on("POST", "/fapi/v1/leverage", .json(#"{"leverage":3,"maxNotionalValue":"1000000","symbol":"NMRUSDT"}"#))
         try await twin.trader().prepare(leverage: 3, isolated: true)
