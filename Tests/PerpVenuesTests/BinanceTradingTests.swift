@@ -436,6 +436,13 @@ struct BinanceTradingReadTests {
         #expect(twin.requests("GET", "/fapi/v1/userTrades").first?.query["startTime"] == String(venueTime - 3_600_000))
     }
 
+    @Test func aCloseAllStopWithoutQuantityStillLists() throws {
+        let text = algoJSON().replacingOccurrences(of: #""quantity":"1.5""#, with: #""quantity":"0","closePosition":true"#)
+        #expect(BinanceWire.algoOrder(try JSONParser.parse(text))?.order.quantity == .zero)
+        let plain = algoJSON().replacingOccurrences(of: #""quantity":"1.5""#, with: #""quantity":"0""#)
+        #expect(BinanceWire.algoOrder(try JSONParser.parse(plain)) == nil)
+    }
+
     @Test func tradesArePagedByWindowAndFromID() async throws {
         let twin = try TradingLoopback()
         Self.scripted(twin)

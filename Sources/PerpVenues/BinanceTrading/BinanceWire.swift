@@ -99,13 +99,22 @@ enum BinanceWire {
 
     // MARK: Orders
 
+    /// An order's quantity: positive, or zero on a `closePosition=true` order (which closes
+    /// whatever is open and states no quantity), so someone else's close-all stop still lists
+    /// and reconciliation can cancel it instead of failing the whole snapshot.
+    static func orderQuantity(_ json: JSONValue, _ key: String) -> Quantity? {
+        if let quantity = positive(json, key, as: Quantity.self) { return quantity }
+        guard bool(json, "closePosition") == true else { return nil }
+        return nonNegative(json, key, as: Quantity.self)
+    }
+
     /// A regular order (`POST/GET/DELETE /fapi/v1/order`, `openOrders`): `clientOrderId`,
     /// `orderId`, `status`, `side`, `type`/`origType`, `origQty`, `executedQty`, `avgPrice`,
     /// `stopPrice`, `reduceOnly`, `updateTime`.
     static func order(_ json: JSONValue) -> VenueOrder? {
         guard let clientID = identifier(json, "clientOrderId"), let orderID = identifier(json, "orderId"),
             let status = status(text(json, "status")), let side = side(text(json, "side")),
-            let quantity = positive(json, "origQty", as: Quantity.self),
+            let quantity = orderQuantity(json, "origQty"),
             let filled = nonNegative(json, "executedQty", as: Quantity.self), filled <= quantity
         else { return nil }
         let type = text(json, "origType") ?? text(json, "type")
@@ -146,7 +155,7 @@ enum BinanceWire {
     static func algoOrder(_ json: JSONValue) -> (order: VenueOrder, state: AlgoState)? {
         guard let clientID = identifier(json, "clientAlgoId"), let algoID = identifier(json, "algoId"),
             let state = algoState(text(json, "algoStatus")), let side = side(text(json, "side")),
-            let quantity = positive(json, "quantity", as: Quantity.self)
+            let quantity = orderQuantity(json, "quantity")
         else { return nil }
         let actual = identifier(json, "actualOrderId").flatMap { $0 == "0" ? nil : $0 }
         let status: OrderStatus
