@@ -169,6 +169,15 @@ public struct BinanceUSDMClient: Sendable {
         public var time: Timestamp?
     }
 
+    /// The venue's clock (`GET /fapi/v1/time`, weight 1: `{"serverTime": ms}`).
+    public func serverTime() async throws -> Timestamp {
+        let json = try await http.getJSON(baseURL.appending(path: "fapi/v1/time", query: []))
+        guard let milliseconds = json["serverTime"]?.int64Value, milliseconds > 0 else {
+            throw Self.wrongShape(json, endpoint: "binance-usdm GET /fapi/v1/time", expected: #"{"serverTime": milliseconds}"#)
+        }
+        return Timestamp(milliseconds: milliseconds)
+    }
+
     public func premiumIndex(symbol: String) async throws -> PremiumIndex {
         let url = baseURL.appending(path: "fapi/v1/premiumIndex", query: [("symbol", symbol)])
         let json = try await http.getJSON(url)
