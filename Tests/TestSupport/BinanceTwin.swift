@@ -216,7 +216,8 @@ public final class BinanceUSDMTwin: @unchecked Sendable {
         case ("GET", "/fapi/v1/order"): return mutate { Self.queryOrder($0, params) }
         case ("DELETE", "/fapi/v1/order"): return mutate { Self.cancelOrder(&$0, params) }
         case ("GET", "/fapi/v1/openOrders"):
-            return mutate { book in .json("[" + book.orders.filter { $0.status == "NEW" }.map(TwinJSON.order).joined(separator: ",") + "]") }
+            return mutate { book in .json("[" + book.orders.filter { $0.status == "NEW" }.map(TwinJSON.order).joined(separator: ",") + "]")
+            }
         case ("GET", "/fapi/v1/userTrades"): return mutate { Self.userTrades($0, params) }
         case ("GET", "/fapi/v3/positionRisk"), ("GET", "/fapi/v2/positionRisk"):
             return mutate { book in

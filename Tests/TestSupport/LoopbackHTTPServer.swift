@@ -52,9 +52,10 @@ public final class LoopbackHTTPServer: Sendable {
 
     /// A WebSocket session on an upgraded connection: it gets the request path, and writes text
     /// frames with `send`; returning closes the socket.
-    typealias WebSocketSession = @Sendable (
-        _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter
-    ) async throws -> Void
+    typealias WebSocketSession =
+        @Sendable (
+            _ inbound: WebSocketInboundStream, _ outbound: WebSocketOutboundWriter
+        ) async throws -> Void
 
     private let core: ServerCore
 

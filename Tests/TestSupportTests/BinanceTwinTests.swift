@@ -217,7 +217,8 @@ struct BinanceTwinTests {
         let stop = TwinAlgoOrder(
             algoID: 1, clientAlgoID: "s", type: "STOP_MARKET", side: .short, quantity: Quantity(1), triggerPrice: Price(19),
             reduceOnly: true, closePosition: false, status: "NEW", createTime: 0, updateTime: 0)
-        let gap = TwinBar(openTime: Timestamp(milliseconds: 0), open: Price(18), high: Price(18), low: Price(17), close: Price(17), volume: .zero)
+        let gap = TwinBar(
+            openTime: Timestamp(milliseconds: 0), open: Price(18), high: Price(18), low: Price(17), close: Price(17), volume: .zero)
         #expect(TwinBook.triggerFill(stop, gap) == Price(18))
         var buyStop = stop
         buyStop.side = .long
@@ -234,7 +235,9 @@ struct BinanceTwinTests {
         #expect(armed.body.contains(#""countdownTime":"120000""#))
         let start = twin.nowMillis
         twin.advance(toMillis: start + 60_000)
-        #expect(try await client.send("POST", "/fapi/v1/countdownCancelAll", [("symbol", "NMRUSDT"), ("countdownTime", "120000")]).status == 200)
+        #expect(
+            try await client.send("POST", "/fapi/v1/countdownCancelAll", [("symbol", "NMRUSDT"), ("countdownTime", "120000")]).status == 200
+        )
         twin.advance(toMillis: start + 170_000)  // refreshed at +60 s: deadline +180 s
         #expect(twin.algoOrders[0].status == "NEW")
         twin.advance(toMillis: start + 181_000)
@@ -247,9 +250,11 @@ struct BinanceTwinTests {
         let twin = try makeTwin(flatBars(10), closed: 3)
         defer { twin.shutdown() }
         let client = TwinClient(twin: twin)
-        #expect(try await client.send("POST", "/fapi/v1/marginType", [("symbol", "NMRUSDT"), ("marginType", "CROSSED")]).body.contains("-4046"))
+        #expect(
+            try await client.send("POST", "/fapi/v1/marginType", [("symbol", "NMRUSDT"), ("marginType", "CROSSED")]).body.contains("-4046"))
         #expect(try await client.send("POST", "/fapi/v1/marginType", [("symbol", "NMRUSDT"), ("marginType", "ISOLATED")]).status == 200)
-        #expect(try await client.send("POST", "/fapi/v1/leverage", [("symbol", "NMRUSDT"), ("leverage", "3")]).body.contains(#""leverage":3"#))
+        #expect(
+            try await client.send("POST", "/fapi/v1/leverage", [("symbol", "NMRUSDT"), ("leverage", "3")]).body.contains(#""leverage":3"#))
         let klines = try await client.send("GET", "/fapi/v1/klines", [("symbol", "NMRUSDT"), ("interval", "15m")], signed: false)
         #expect(klines.body.components(separatedBy: "],[").count == 3)  // only closed bars
         #expect(klines.body.hasPrefix(#"[[\#(SyntheticBars.start),"20.000","20.100""#))
@@ -420,13 +425,17 @@ private final class WebSocketProbe {
             "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
         guard RawClient.send(fd, Array(request.utf8)) else { throw RawClient.Failure(message: "send failed") }
         let head = RawClient.receive(fd, timeout: 3) { bytes in
-            bytes.count >= 4 && bytes.indices.dropLast(3).contains { bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10 }
+            bytes.count >= 4
+                && bytes.indices.dropLast(3).contains {
+                    bytes[$0] == 13 && bytes[$0 + 1] == 10 && bytes[$0 + 2] == 13 && bytes[$0 + 3] == 10
+                }
         }
         let text = String(decoding: head, as: UTF8.self)
         guard text.hasPrefix("HTTP/1.1 101"), let end = text.range(of: "\r\n\r\n") else {
             throw RawClient.Failure(message: "no upgrade: \(text.prefix(80))")
         }
-        buffer = Array(head[text.utf8.distance(from: text.utf8.startIndex, to: end.upperBound.samePosition(in: text.utf8) ?? text.utf8.endIndex)...])
+        buffer = Array(
+            head[text.utf8.distance(from: text.utf8.startIndex, to: end.upperBound.samePosition(in: text.utf8) ?? text.utf8.endIndex)...])
     }
 
     func close() { _ = Foundation.close(fd) }
