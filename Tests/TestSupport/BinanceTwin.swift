@@ -232,6 +232,7 @@ public final class BinanceUSDMTwin: @unchecked Sendable {
         case ("POST", "/fapi/v1/algoOrder"): return placeAlgoOrder(params)
         case ("GET", "/fapi/v1/algoOrder"): return mutate { Self.queryAlgo($0, params) }
         case ("DELETE", "/fapi/v1/algoOrder"): return mutate { Self.cancelAlgo(&$0, params) }
+        case ("DELETE", "/fapi/v1/algoOpenOrders"): return mutate { Self.cancelAllAlgo(&$0) }
         case ("GET", "/fapi/v1/openAlgoOrders"):
             return mutate { book in .json("[" + book.algoOrders.filter(\.isOpen).map(TwinJSON.algoOrder).joined(separator: ",") + "]") }
         default:
@@ -309,6 +310,15 @@ public final class BinanceUSDMTwin: @unchecked Sendable {
             book.acceptedByClientID[order.clientID, default: 0] += 1
             let index = book.executeMarket(
                 clientID: order.clientID, side: order.side, quantity: order.quantity, reduceOnly: order.reduceOnly)
+            guard order.wantsResult else {
+                // `newOrderRespType=ACK` (the default): the order as accepted, before its fill.
+                var acknowledged = book.orders[index]
+                acknowledged.status = "NEW"
+                acknowledged.executedQuantity = .zero
+                acknowledged.averagePrice = .zero
+                acknowledged.cumulativeQuote = .zero
+                return TwinJSON.order(acknowledged)
+            }
             return TwinJSON.order(book.orders[index])
         }
         return Self.answer(.json(body), after: after)
@@ -354,6 +364,9 @@ public final class BinanceUSDMTwin: @unchecked Sendable {
         var side: Side
         var quantity: Quantity
         var reduceOnly: Bool
+        /// `newOrderRespType=RESULT`: answer the final FILLED state; otherwise (ACK, Binance's
+        /// default) the NEW order with nothing executed.
+        var wantsResult: Bool
     }
 
     /// Binance's client id alphabet and length (`^[\.A-Z\:/a-z0-9_-]{1,36}$`).
@@ -420,7 +433,10 @@ public final class BinanceUSDMTwin: @unchecked Sendable {
         if !reduceOnly && book.price.times(quantity) < book.filters.minNotional {
             return .failure(Refusal(spec: TwinErrors.minNotional))
         }
-        return .success(ValidOrder(clientID: clientID, side: side, quantity: quantity, reduceOnly: reduceOnly))
+        return .success(
+            ValidOrder(
+                clientID: clientID, side: side, quantity: quantity, reduceOnly: reduceOnly,
+                wantsResult: params["newOrderRespType"] == "RESULT"))
     }
 
     static func validateAlgo(_ book: TwinBook, _ params: [String: String]) -> Result<TwinAlgoOrder, Refusal> {
@@ -507,6 +523,18 @@ public final class BinanceUSDMTwin: @unchecked Sendable {
         book.events.append(TwinEvent(json: TwinJSON.algoUpdate(book.algoOrders[index], time: book.now)))
         let algo = book.algoOrders[index]
         return .json(#"{"algoId":\#(algo.algoID),"clientAlgoId":\#(TwinJSON.string(algo.clientAlgoID)),"code":"200","msg":"success"}"#)
+    }
+
+    /// `DELETE /fapi/v1/algoOpenOrders`: cancels every open algo order of the symbol. Guessed
+    /// answer: `{"code":200,"msg":"The operation of cancel all open order is done."}` as the
+    /// regular `allOpenOrders` gives.
+    static func cancelAllAlgo(_ book: inout TwinBook) -> HTTPResponseSpec {
+        for index in book.algoOrders.indices where book.algoOrders[index].isOpen {
+            book.algoOrders[index].status = "CANCELED"
+            book.algoOrders[index].updateTime = book.now
+            book.events.append(TwinEvent(json: TwinJSON.algoUpdate(book.algoOrders[index], time: book.now)))
+        }
+        return .json(#"{"code":200,"msg":"The operation of cancel all open order is done."}"#)
     }
 
     /// `GET /fapi/v1/userTrades`: `fromId` (trades with id ≥ it), else `startTime`/`endTime`

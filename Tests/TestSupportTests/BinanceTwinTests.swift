@@ -151,6 +151,19 @@ struct BinanceTwinTests {
         #expect(try await client.market("BUY", "1.05", id: "x2").body.contains("-1111"))
         #expect(try await client.market("BUY", "0.2", id: "x3").body.contains("-4164"))
         #expect(try await client.market("BUY", "0", id: "x4").body.contains("-4003"))
+
+        // A flip: long 1 at 21, sell 3 at 22 → +1 realized on the closed part, short 2 at 22.
+        // Without RESULT the answer is the ACK (NEW, nothing executed) although it filled.
+        let ack = try await client.send(
+            "POST", "/fapi/v1/order",
+            [("symbol", "NMRUSDT"), ("side", "BUY"), ("type", "MARKET"), ("quantity", "1"), ("newClientOrderId", "np-a-3e")])
+        #expect(ack.body.contains(#""status":"NEW""#) && ack.body.contains(#""executedQty":"0""#))
+        #expect(twin.position.quantity == Quantity(1))
+        twin.setPrice(Price(22))
+        #expect(try await client.market("SELL", "3", id: "np-a-4e").status == 200)
+        #expect(twin.position.quantity == Quantity(-2))
+        #expect(twin.position.entryPrice == Price(22))
+        #expect(twin.position.realizedPnL == Notional(2))
         let lookup = try await client.send("GET", "/fapi/v1/order", [("symbol", "NMRUSDT"), ("origClientOrderId", "nope")])
         #expect(lookup.body.contains("-2013"))
         let cancel = try await client.send("DELETE", "/fapi/v1/order", [("symbol", "NMRUSDT"), ("origClientOrderId", "np-a-1e")])
