@@ -253,7 +253,7 @@ public final class BinanceUSDMTwin: @unchecked Sendable {
         guard let signature = params["signature"]?.lowercased(),
             Self.signature(of: Self.signedPayload(request), secret: credentials.secret) == signature
         else { return TwinErrors.badSignature }
-        guard let timestamp = params["timestamp"].flatMap({ Int64($0) }) else { return TwinErrors.mandatory("timestamp") }
+        guard let timestamp = Self.millis(params["timestamp"]) else { return TwinErrors.mandatory("timestamp") }
         let window = params["recvWindow"].flatMap { Int64($0) } ?? 5000
         guard window > 0, window <= 60_000 else { return TwinErrors.illegal("recvWindow") }
         if timestamp >= serverTime + 1000 { return TwinErrors.aheadTimestamp }
@@ -280,6 +280,13 @@ public final class BinanceUSDMTwin: @unchecked Sendable {
             let hex = String(byte, radix: 16)
             return byte < 16 ? "0" + hex : hex
         }.joined()
+    }
+
+    /// A time parameter in epoch milliseconds, clamped to years 1970…2100 so that the date
+    /// arithmetic on it cannot overflow; nil when it is not an integer.
+    static func millis(_ text: String?) -> Int64? {
+        guard let text, let value = Int64(text) else { return nil }
+        return min(max(value, 0), 4_102_444_800_000)
     }
 
     /// Query and form body parameters together (the body wins on a repeated name).
@@ -395,7 +402,7 @@ public final class BinanceUSDMTwin: @unchecked Sendable {
         guard text.utf8.count <= 40, let quantity = Quantity(text) else { return .failure(Refusal(spec: TwinErrors.illegal("quantity"))) }
         guard quantity.isPositive else { return .failure(Refusal(spec: TwinErrors.nonPositiveQuantity)) }
         guard quantity <= maximum else { return .failure(Refusal(spec: TwinErrors.tooLarge)) }
-        guard quantity.raw % filters.stepSize.raw == 0, quantity >= filters.minQuantity else {
+        guard filters.stepSize.isPositive, quantity.raw % filters.stepSize.raw == 0, quantity >= filters.minQuantity else {
             return .failure(Refusal(spec: TwinErrors.precision))
         }
         return .success(quantity)
@@ -454,7 +461,9 @@ public final class BinanceUSDMTwin: @unchecked Sendable {
         guard triggerText.utf8.count <= 40, let trigger = Price(triggerText) else {
             return .failure(Refusal(spec: TwinErrors.illegal("triggerPrice")))
         }
-        guard trigger >= book.filters.minPrice, trigger <= book.filters.maxPrice, trigger.raw % book.filters.tickSize.raw == 0 else {
+        guard trigger >= book.filters.minPrice, trigger <= book.filters.maxPrice, book.filters.tickSize.isPositive,
+            trigger.raw % book.filters.tickSize.raw == 0
+        else {
             return .failure(Refusal(spec: TwinErrors.precision))
         }
         let closePosition = params["closePosition"]?.lowercased() == "true"
@@ -546,8 +555,8 @@ public final class BinanceUSDMTwin: @unchecked Sendable {
             rows = book.trades.filter { $0.id >= fromID }
         } else {
             let week: Int64 = 7 * 86_400_000
-            let start = params["startTime"].flatMap { Int64($0) }
-            let end = params["endTime"].flatMap { Int64($0) }
+            let start = millis(params["startTime"])
+            let end = millis(params["endTime"])
             let from = start ?? ((end ?? book.now) - week)
             let to = end ?? (start.map { $0 + week } ?? book.now)
             guard to >= from, to - from <= week else {
@@ -633,8 +642,8 @@ public final class BinanceUSDMTwin: @unchecked Sendable {
         guard params["symbol"] == TwinJSON.symbol else { return TwinErrors.invalidSymbol }
         guard params["interval"] == intervalName(book.intervalMillis) else { return TwinErrors.invalidInterval }
         let limit = min(max(params["limit"].flatMap { Int($0) } ?? 500, 1), 1500)
-        let start = params["startTime"].flatMap { Int64($0) }
-        let end = params["endTime"].flatMap { Int64($0) }
+        let start = millis(params["startTime"])
+        let end = millis(params["endTime"])
         var rows = book.closedBars.filter { bar in
             let open = bar.openTime.milliseconds
             return (start.map { open >= $0 } ?? true) && (end.map { open <= $0 } ?? true)
@@ -670,8 +679,8 @@ public final class BinanceUSDMTwin: @unchecked Sendable {
         let interval = book.fundingIntervalMillis
         let first = ((book.bars.first?.openTime.milliseconds ?? book.now) + interval - 1) / interval * interval
         let limit = min(max(params["limit"].flatMap { Int($0) } ?? 100, 1), 1000)
-        let start = max(params["startTime"].flatMap { Int64($0) } ?? first, first)
-        let end = min(params["endTime"].flatMap { Int64($0) } ?? book.now, book.now)
+        let start = max(millis(params["startTime"]) ?? first, first)
+        let end = min(millis(params["endTime"]) ?? book.now, book.now)
         var rows: [String] = []
         var time = (start + interval - 1) / interval * interval
         while time <= end && rows.count < limit {

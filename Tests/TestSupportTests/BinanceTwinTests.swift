@@ -108,6 +108,11 @@ struct BinanceTwinTests {
         #expect(stale.status == 400 && stale.body.contains("-1021"))
         let ahead = try await client.send("GET", "/fapi/v3/balance", timestamp: twin.nowMillis + 1000)
         #expect(ahead.body.contains("-1021"))
+        let extreme = try await client.send("GET", "/fapi/v3/balance", timestamp: .min)  // no overflow
+        #expect(extreme.body.contains("-1021"))
+        let trades = try await client.send(
+            "GET", "/fapi/v1/userTrades", [("symbol", "NMRUSDT"), ("startTime", "9223372036854775807")])
+        #expect(trades.status == 200)
         let edge = try await client.send("GET", "/fapi/v3/balance", timestamp: twin.nowMillis - 5000)
         #expect(edge.status == 200)
     }
