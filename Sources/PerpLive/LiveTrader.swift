@@ -88,6 +88,9 @@ public struct LiveStatus: Sendable {
     public var problem: String?
     public var skippedPaperGate: Bool
     public var sizeFraction: Rate
+    /// Distinct venue trades applied to the record (the venue's count must equal it).
+    public var tradesRecorded: Int
+    public var ordersSent: Int
 
     /// The status as JSON (stored each poll for `live status`; no key or secret is in it).
     public var json: JSONValue {
@@ -122,6 +125,7 @@ public struct LiveStatus: Sendable {
             ("unresolved_orders", .int(unresolved)), ("last_bar", lastBar.map { .string($0.openTime.iso8601) } ?? .null),
             ("last_close", lastBar.map { .exact($0.close) } ?? .null), ("problem", problem.map { .string($0) } ?? .null),
             ("skipped_paper_gate", .bool(skippedPaperGate)), ("size_fraction", .exact(sizeFraction)),
+            ("trades_recorded", .int(tradesRecorded)), ("orders", .int(ordersSent)),
         ])
     }
 }
@@ -362,6 +366,21 @@ public struct LiveTrader: Sendable {
         return status
     }
 
+    /// Ends a run cleanly: applies the events the stream delivered since the last poll and
+    /// reconciles once more, so the record a finished run leaves holds every fill the venue
+    /// made for it (a market order's trades arrive after its answer). Failures are logged: what
+    /// is missing is picked up by the next start's reconciliation.
+    public mutating func finish() async {
+        do {
+            for event in await buffer.drain() { try await apply(.execution(.venue(event, at: clock.now()))) }
+            try await reconcile()
+            let status = self.status(now: clock.now())
+            try store.setStatus(status.json.serialized(pretty: false), at: status.now)
+        } catch {
+            logger.warning("live: the closing reconciliation did not complete: \(error); the next start does it")
+        }
+    }
+
     /// Fetches bars that closed since the last one and applies them.
     private mutating func pollBars(now: Timestamp) async throws -> Int {
         let interval = settings.interval
@@ -405,7 +424,7 @@ public struct LiveTrader: Sendable {
             now: now, gate: engine.gate, riskState: session.kernel.state, position: engine.position, averageEntry: engine.averageEntry,
             balance: engine.balance, openOrders: engine.openOrders, unresolved: engine.unresolved.count, lastBar: session.lastBar,
             newBars: newBars, newJournal: [], problem: problem, skippedPaperGate: settings.skippedPaperGate,
-            sizeFraction: settings.sizeFraction)
+            sizeFraction: settings.sizeFraction, tradesRecorded: engine.seenTradeIDs.count, ordersSent: engine.orders.count)
     }
 
     /// Records how this run ended.

@@ -6,6 +6,7 @@ import PerpConfig
 import PerpEngine
 import PerpExecution
 import PerpLive
+import PerpMarketData
 import PerpModel
 import PerpStore
 import PerpVenues
@@ -96,12 +97,14 @@ enum LiveVenue {
     }
 
     /// The adapter, its name, and the venue's clock (which decides which bars closed).
-    static func make(testnet: Bool, symbol: String, logger: Logger) throws -> (venue: any ExecutionVenue, name: String, clock: VenueSyncedClock) {
+    static func make(testnet: Bool, symbol: String, logger: Logger) throws -> (
+        venue: any ExecutionVenue, name: String, clock: VenueSyncedClock
+    ) {
         let credentials = try credentials()
         let endpoints = endpoints(testnet: testnet)
         let local = SystemPaperClock()
         let trader = BinanceUSDMTrader(
-            baseURL: endpoints.rest, credentials: credentials, symbol: symbol, transport: AsyncHTTPClientTransport(),
+            baseURL: endpoints.rest, credentials: credentials, symbol: symbol, transport: AsyncHTTPClientTransport.shared,
             clock: { local.now().milliseconds }, logger: logger, webSocketBase: endpoints.webSocket, name: endpoints.name)
         let market = BinanceUSDMClient(baseURL: endpoints.rest, minimumSpacing: .milliseconds(50), maxAttempts: 2)
         let clock = VenueSyncedClock(local: local) { try await market.serverTime() }
@@ -135,7 +138,8 @@ struct LiveRunCommand: AsyncParsableCommand {
         guard BinanceSpotClient.intervalName(interval) != nil, interval <= .hours(1) else {
             throw CLIError("--interval must be one of 1m, 3m, 5m, 15m, 30m, 1h (got \(InputLimits.excerpt(self.interval)))")
         }
-        let fraction = try Parse.positive(sizeFraction, "--size-fraction", "a share of the configured size", example: "0.1", atMost: Rate.one)
+        let fraction = try Parse.positive(
+            sizeFraction, "--size-fraction", "a share of the configured size", example: "0.1", atMost: Rate.one)
         if let maxPolls, maxPolls < 1 { throw CLIError("--max-polls must be at least 1 (got \(maxPolls))") }
         let bot = try BotConfigFile.load(path: config)
         let botText = try String(contentsOfFile: config, encoding: .utf8)
@@ -144,7 +148,9 @@ struct LiveRunCommand: AsyncParsableCommand {
         // The paper gate (spec §4: 30 days of paper trading before live).
         var paperName: String?
         if skipPaperGate {
-            printError("live \(name): WARNING --skip-paper-gate: going live without a 30-day paper record; the journal and `live status` record this")
+            printError(
+                "live \(name): WARNING --skip-paper-gate: going live without a 30-day paper record; the journal and `live status` record this"
+            )
         } else {
             guard let paper else {
                 throw CLIError(
@@ -212,6 +218,7 @@ struct LiveRunCommand: AsyncParsableCommand {
                 if maxPolls.map({ polls >= $0 }) ?? false { break }
                 try await clock.sleep(until: trader.nextPollTime(after: clock.now()))
             }
+            await trader.finish()
             trader.end(status: "finished")
             return "finished"
         }
@@ -292,8 +299,11 @@ struct LiveStatusCommand: AsyncParsableCommand {
                 guard let value = statusJSON[key] else { return "—" }
                 return value.stringValue ?? value.numericText ?? (value == .null ? "—" : value.serialized(pretty: false))
             }
-            lines.append("  as of \(status.time.iso8601): gate \(text("gate"))\(statusJSON["gate_reason"]?.stringValue.map { " (\($0))" } ?? "")")
-            lines.append("  position \(text("position")) @ \(text("average_entry")), wallet \(text("wallet")) USDT, last close \(text("last_close"))")
+            lines.append(
+                "  as of \(status.time.iso8601): gate \(text("gate"))\(statusJSON["gate_reason"]?.stringValue.map { " (\($0))" } ?? "")")
+            lines.append(
+                "  position \(text("position")) @ \(text("average_entry")), wallet \(text("wallet")) USDT, last close \(text("last_close"))"
+            )
             let orders = statusJSON["open_orders"]?.arrayValue ?? []
             lines.append("  open orders: \(orders.count)\(orders.isEmpty ? "" : "")")
             for order in orders {
@@ -315,7 +325,8 @@ struct LiveStatusCommand: AsyncParsableCommand {
 }
 
 struct LiveJournalCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "journal", abstract: "Print or write a live session's journal (JSON lines).")
+    static let configuration = CommandConfiguration(
+        commandName: "journal", abstract: "Print or write a live session's journal (JSON lines).")
     @Option(help: "Session name.") var name = "default"
     @Option(help: "Write the journal to this file (JSON lines) instead of standard output.") var out: String?
 
@@ -394,7 +405,8 @@ struct LiveStopCommand: AsyncParsableCommand {
             trader.end(status: "stopped")
         } catch {
             trader.end(status: "failed")
-            throw CLIError("live \(name): the stop could not be carried out: \(error). It stays stored; the next `live run` carries it out first")
+            throw CLIError(
+                "live \(name): the stop could not be carried out: \(error). It stays stored; the next `live run` carries it out first")
         }
         print("live \(name): stopped\(flatten ? " (position closed)" : ""); trading halted until `live run` starts it again")
     }

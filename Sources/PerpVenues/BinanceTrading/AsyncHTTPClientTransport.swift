@@ -34,8 +34,19 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
+    /// One transport for the life of the process (the live commands use it): never released,
+    /// so it never needs shutting down.
+    public static let shared = AsyncHTTPClientTransport()
+
     /// Closes the pooled connections. Requests after this fail.
     public func shutdown() async throws { try await client.shutdown() }
+
+    /// AsyncHTTPClient traps when a client is released without being shut down: a transport
+    /// released without ``shutdown()`` shuts its client down here (asynchronously; the call
+    /// keeps the client alive until it is done, and a second shutdown is answered, not trapped).
+    deinit {
+        client.shutdown { _ in }
+    }
 
     public func send(method: String, url: URL, headers: [String: String], body: [UInt8]?) async throws -> HTTPResponse {
         let endpoint = "\(method) \(url.host ?? "")\(url.path)"

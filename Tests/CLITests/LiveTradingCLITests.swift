@@ -1,0 +1,257 @@
+import Foundation
+import PerpModel
+import TestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `nmrperp live` against the Binance USD-M twin on 127.0.0.1: a real process, real HTTP,
+/// signatures checked by the twin, SIGKILL at random moments.
+@Suite(.serialized) struct LiveTradingCLITests {
+    /// A canary secret: it must appear in no output, log, database or journal.
+    static let canary = Credentials(apiKey: "canary-key-4f1c9e", secret: "canary-secret-d83b5a27e1")
+    typealias Credentials = BinanceUSDMTwin.Credentials
+
+    static let fastConfig = """
+        min_agreeing_signals: 1
+        entry_threshold: 0.05
+        signals:
+          momentum_window: 5m
+          momentum_full_scale: 0.01
+          mean_reversion_window: 30m
+        risk:
+          volatility_window: 30m
+          stop_loss: 0.01
+          take_profit: 0.012
+          time_exit: 3m
+          quiet_start_hour: 0
+          quiet_end_hour: 0
+          circuit_move: 0.5
+        """
+
+    /// Twelve hours ago on the hour: the venue's clock must be within a day of this machine's
+    /// (the live runtime refuses a venue clock further off).
+    static let start = Timestamp(milliseconds: (Int64(Date().timeIntervalSince1970 * 1000) / 3_600_000 - 12) * 3_600_000)
+    static let minute: Int64 = 60_000
+
+    /// Runs of rising and falling one-minute bars: momentum enters, stops and targets fire.
+    static func bars(count: Int) -> [Candle] {
+        var price = 8.0
+        var bars: [Candle] = []
+        for index in 0..<count {
+            let step = (index / 12) % 2 == 0 ? 0.004 : -0.0045
+            let open = price
+            price *= 1 + step
+            func exact(_ value: Double) -> Price { Price(String(format: "%.3f", value))! }
+            bars.append(
+                Candle(
+                    openTime: start + TimeSpan.minutes(Int64(index)), open: exact(open), high: exact(max(open, price) * 1.001),
+                    low: exact(min(open, price) * 0.999), close: exact(price), volume: Quantity(2000)))
+        }
+        return bars
+    }
+
+    /// A private home with the configuration, and the environment pointing at `twin`.
+    struct Session {
+        let home: URL
+        let config: String
+        let environment: [String: String]
+
+        init(twin: BinanceUSDMTwin, credentials: Credentials = LiveTradingCLITests.canary) throws {
+            home = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-live-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+            config = home.appendingPathComponent("bot.yaml").path
+            try LiveTradingCLITests.fastConfig.write(toFile: config, atomically: true, encoding: .utf8)
+            environment = [
+                "NMRPERP_HOME": home.path, "NMRPERP_OFFLINE": "0", "NMRPERP_BINANCE_USDM_URL": twin.baseURL,
+                "NMRPERP_BINANCE_USDM_WS_URL": twin.streamBaseURL, "NMRPERP_BINANCE_API_KEY": credentials.apiKey,
+                "NMRPERP_BINANCE_API_SECRET": credentials.secret, "NMRPERP_LOG_LEVEL": "debug",
+            ]
+        }
+
+        func run(_ arguments: [String], timeout: Double = 60) throws -> CLIResult {
+            try CLI.run(arguments, environment: environment, timeout: timeout)
+        }
+
+        var runArguments: [String] {
+            ["live", "run", "--config", config, "--name", "main", "--skip-paper-gate", "--size-fraction", "0.5", "--max-polls", "1"]
+        }
+
+        func status() throws -> [String: Any] {
+            let result = try run(["live", "status", "--name", "main", "--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            return try result.json()
+        }
+
+        /// Every byte the session left on disk (databases, WAL, journals, locks).
+        func filesContain(_ needle: String) throws -> [String] {
+            var found: [String] = []
+            let files = FileManager.default.enumerator(at: home, includingPropertiesForKeys: nil)
+            while let url = files?.nextObject() as? URL {
+                guard let data = FileManager.default.contents(atPath: url.path) else { continue }
+                if data.range(of: Data(needle.utf8)) != nil { found.append(url.lastPathComponent) }
+            }
+            return found
+        }
+    }
+
+    static func twin(bars: [Candle], at minutes: Int64, credentials: Credentials = canary) throws -> BinanceUSDMTwin {
+        try BinanceUSDMTwin(
+            bars: bars, intervalMillis: minute, credentials: credentials,
+            startMillis: start.milliseconds + minutes * minute + 2_000, wallet: Notional(10_000))
+    }
+
+    @Test func refusesWithoutThePaperRecordOrKeys() throws {
+        let twin = try Self.twin(bars: Self.bars(count: 60), at: 40)
+        defer { twin.shutdown() }
+        let session = try Session(twin: twin)
+        let noGate = try session.run(["live", "run", "--config", session.config, "--name", "main", "--max-polls", "1"])
+        #expect(noGate.status != 0)
+        #expect(noGate.stderr.contains("30-day paper record"))
+        let missingPaper = try session.run([
+            "live", "run", "--config", session.config, "--name", "main", "--paper", "nothing", "--max-polls", "1",
+        ])
+        #expect(missingPaper.status != 0)
+        #expect(missingPaper.stderr.contains("no paper session"))
+        var environment = session.environment
+        environment["NMRPERP_BINANCE_API_SECRET"] = nil
+        let oneKey = try CLI.run(session.runArguments, environment: environment)
+        #expect(oneKey.status != 0)
+        #expect(oneKey.stderr.split(separator: "\n").count <= 2, "\(oneKey.stderr)")
+        #expect(twin.orders.isEmpty && twin.algoOrders.isEmpty)
+    }
+
+    @Test func tradesOnTheTwinAndTheKillSwitchFlattens() throws {
+        let bars = Self.bars(count: 200)
+        let twin = try Self.twin(bars: bars, at: 40)
+        defer { twin.shutdown() }
+        let session = try Session(twin: twin)
+        var outputs = ""
+        for minute in Int64(40)..<Int64(120) {
+            twin.advance(toMillis: Self.start.milliseconds + (minute + 1) * Self.minute + 2_000)
+            let result = try session.run(session.runArguments)
+            #expect(result.status == 0, "\(result.stderr)")
+            outputs += result.stdout + result.stderr
+            if result.status != 0 { break }
+        }
+        #expect(twin.duplicateClientIDs.isEmpty)
+        #expect(twin.orders.count + twin.algoOrders.count >= 6, "the fast configuration should trade")
+        let status = try session.status()
+        #expect(status["skipped_paper_gate"] as? Bool == true)
+        // Open a position if none is open, then stop with flatten from another "terminal".
+        let stop = try session.run(["live", "stop", "--name", "main", "--flatten", "--reason", "test"])
+        #expect(stop.status == 0, "\(stop.stderr)")
+        outputs += stop.stdout + stop.stderr
+        #expect(twin.position.quantity.isZero)
+        #expect(twin.orders.filter { ["NEW", "PARTIALLY_FILLED"].contains($0.status) }.isEmpty)
+        #expect(twin.algoOrders.filter { $0.status == "NEW" }.isEmpty)
+        let journal = try session.run(["live", "journal", "--name", "main"])
+        #expect(journal.stdout.contains(#""event":"entry""#))
+        #expect(journal.stdout.contains("test"))
+        // The canary secret is nowhere.
+        #expect(!outputs.contains(Self.canary.secret))
+        #expect(!journal.stdout.contains(Self.canary.secret))
+        #expect(try session.filesContain(Self.canary.secret).isEmpty)
+        #expect(try session.filesContain(Self.canary.apiKey).isEmpty)
+    }
+
+    /// The crash campaign (issue 12): the live process is killed with SIGKILL at random moments
+    /// of a scripted session and started again each time. No order is doubled, no fill is lost,
+    /// and the final position is the venue's.
+    @Test(arguments: [CampaignFault.none, .dropAfterAccept, .serverErrorAfterAccept, .rateLimited, .streamTrouble])
+    func killedAtRandomPointsNeverDoublesOrLoses(fault: CampaignFault) throws {
+        let kills = fault == .none ? Self.campaignKills : Self.campaignKills / 4
+        let bars = Self.bars(count: 40 + kills + 20)
+        let twin = try Self.twin(bars: bars, at: 40)
+        defer { twin.shutdown() }
+        let session = try Session(twin: twin)
+        var random = SplitMix64(seed: 20_261_203 &+ UInt64(fault.rawValue))
+        var killed = 0
+        var outputs = ""
+        var minute: Int64 = 40
+        while killed < kills {
+            // The venue's time moves one bar on about half the starts, so some restarts happen
+            // inside a bar and find their own unresolved orders.
+            if random.next() % 2 == 0 { minute += 1 }
+            twin.advance(toMillis: Self.start.milliseconds + (minute + 1) * Self.minute + 2_000)
+            fault.apply(to: twin, random: &random)
+            let delay = Double(random.next() % 400) / 1000
+            let result = try Self.runKilled(session: session, after: delay)
+            outputs += result.output
+            if result.killed { killed += 1 }
+        }
+        twin.updateFaults { $0 = TwinFaults() }
+        // A clean run settles everything; then the record must equal the venue.
+        twin.advance(toMillis: Self.start.milliseconds + (minute + 1) * Self.minute + 10_000)
+        let final = try session.run(session.runArguments)
+        #expect(final.status == 0, "\(final.stderr)")
+        let status = try session.status()
+        let state = status["status"] as? [String: Any] ?? [:]
+        #expect(twin.duplicateClientIDs.isEmpty, "orders doubled: \(twin.duplicateClientIDs)")
+        #expect((state["position"] as? Double) == twin.position.quantity.doubleValue, "position: \(state) vs \(twin.position)")
+        #expect(state["trades_recorded"] as? Int == twin.trades.count, "fills: \(state) vs \(twin.trades.count) at the venue")
+        #expect(twin.orders.count + twin.algoOrders.count >= 4, "the campaign should trade")
+        #expect(!outputs.contains(Self.canary.secret))
+        #expect(try session.filesContain(Self.canary.secret).isEmpty)
+    }
+
+    static var campaignKills: Int {
+        Int(ProcessInfo.processInfo.environment["NMRPERP_CRASH_KILLS"] ?? "") ?? 200
+    }
+
+    enum CampaignFault: Int, Sendable, CustomStringConvertible {
+        case none, dropAfterAccept, serverErrorAfterAccept, rateLimited, streamTrouble
+        var description: String { ["none", "drop-after-accept", "5xx-after-accept", "429", "stream"][rawValue] }
+
+        func apply(to twin: BinanceUSDMTwin, random: inout SplitMix64) {
+            let roll = random.next() % 3 == 0
+            twin.updateFaults { faults in
+                switch self {
+                case .none: break
+                case .dropAfterAccept: faults.dropResponseAfterAccept = roll ? 1 : 0
+                case .serverErrorAfterAccept: faults.serverErrorAfterAccept = roll ? 1 : 0
+                case .rateLimited:
+                    faults.rateLimited = roll ? 1 : 0
+                    faults.retryAfterSeconds = 1
+                case .streamTrouble:
+                    faults.streamRepeatNext = 2
+                    faults.streamReorderNextPairs = 1
+                    faults.streamDisconnectAfterEvents = roll ? 1 : nil
+                }
+            }
+        }
+    }
+
+    /// Starts `live run` and sends SIGKILL after `delay` seconds unless it ended first.
+    static func runKilled(session: Session, after delay: Double) throws -> (killed: Bool, output: String) {
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = session.runArguments
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in session.environment { environment[key] = value }
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let reader = DispatchQueue(label: "campaign-output")
+        nonisolated(unsafe) var data = Data()
+        let done = DispatchSemaphore(value: 0)
+        reader.async {
+            data = output.fileHandleForReading.readDataToEndOfFile()
+            done.signal()
+        }
+        Thread.sleep(forTimeInterval: delay)
+        var killed = false
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            killed = true
+        }
+        process.waitUntilExit()
+        _ = done.wait(timeout: .now() + 30)
+        if !killed && process.terminationReason == .uncaughtSignal { killed = true }
+        return (killed, String(decoding: data, as: UTF8.self))
+    }
+}
