@@ -80,6 +80,7 @@ let package = Package(
                 "PerpReports", "PerpEngine", "PerpLive", "PerpExecution", "PerpConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: strict),

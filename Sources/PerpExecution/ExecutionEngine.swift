@@ -145,6 +145,9 @@ public struct ExecutionEngine: Sendable {
         guard let scaled = try? quantity.scaled(by: fraction, rule: .down, "the sized quantity") else {
             return refuse("the sized quantity is beyond limits")
         }
+        guard rules.lotSize.isPositive, rules.tickSize.isPositive, rules.maxMarketQuantity.isPositive else {
+            return refuse("the market's rules are unusable (lot \(rules.lotSize), tick \(rules.tickSize)); nothing is sent")
+        }
         let sized = scaled.rounded(toMultipleOf: rules.lotSize, rule: .down)
         guard sized.isPositive else { return refuse("\(scaled) is below one lot (\(rules.lotSize))") }
         guard sized <= rules.maxMarketQuantity else {
@@ -247,14 +250,26 @@ public struct ExecutionEngine: Sendable {
             return
         }
         let side = positionSide.opposite
+        // Triggers on the venue's tick (Binance PRICE_FILTER.tickSize; -1111/-4014 otherwise),
+        // rounded toward the position's entry: the stop a little tighter, the target a little
+        // nearer, never a larger loss than the kernel planned (reliability.md, "Money
+        // invariants": every order sent passes the venue's tick rules).
+        let tick = settings.rules.tickSize
+        let long = positionSide == .long
+        let stopTrigger = tick.isPositive ? plan.stop.rounded(toMultipleOf: tick, rule: long ? .up : .down) : plan.stop
+        let targetTrigger = tick.isPositive ? plan.target.rounded(toMultipleOf: tick, rule: long ? .down : .up) : plan.target
+        guard stopTrigger.isPositive, targetTrigger.isPositive else {
+            note(.refused, nil, "stop \(plan.stop) or target \(plan.target) rounds to zero on the tick \(tick)")
+            return
+        }
         if stop {
             place(
-                kind: .stopMarket, purpose: .stop, side: side, quantity: quantity, trigger: plan.stop, reduceOnly: true,
+                kind: .stopMarket, purpose: .stop, side: side, quantity: quantity, trigger: stopTrigger, reduceOnly: true,
                 protection: plan)
         }
         if target {
             place(
-                kind: .takeProfitMarket, purpose: .target, side: side, quantity: quantity, trigger: plan.target, reduceOnly: true,
+                kind: .takeProfitMarket, purpose: .target, side: side, quantity: quantity, trigger: targetTrigger, reduceOnly: true,
                 protection: plan)
         }
     }

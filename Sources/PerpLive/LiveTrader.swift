@@ -373,7 +373,13 @@ public struct LiveTrader: Sendable {
     public mutating func finish() async {
         do {
             for event in await buffer.drain() { try await apply(.execution(.venue(event, at: clock.now()))) }
-            try await reconcile()
+            // A reconciliation can itself send (a stop the venue dropped is placed again, a
+            // refused one closes at market): reconcile again until one sends nothing.
+            for _ in 0..<3 {
+                let sent = session.engine.orders.count
+                try await reconcile()
+                if session.engine.orders.count == sent && session.engine.unresolved.isEmpty { break }
+            }
             let status = self.status(now: clock.now())
             try store.setStatus(status.json.serialized(pretty: false), at: status.now)
         } catch {

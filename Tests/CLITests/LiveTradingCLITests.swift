@@ -193,6 +193,9 @@ import Testing
         #expect((state["position"] as? Double) == twin.position.quantity.doubleValue, "position: \(state) vs \(twin.position)")
         #expect(state["trades_recorded"] as? Int == twin.trades.count, "fills: \(state) vs \(twin.trades.count) at the venue")
         #expect(twin.orders.count + twin.algoOrders.count >= 4, "the campaign should trade")
+        print(
+            "crash campaign (\(fault)): \(killed) SIGKILLs over \(minute - 40) bars; venue: \(twin.orders.count) orders, \(twin.algoOrders.count) conditional orders, \(twin.trades.count) trades, duplicates \(twin.duplicateClientIDs.count); record: \(state["trades_recorded"] ?? "?") trades, position \(state["position"] ?? "?") (venue \(twin.position.quantity))"
+        )
         #expect(!outputs.contains(Self.canary.secret))
         #expect(try session.filesContain(Self.canary.secret).isEmpty)
     }
