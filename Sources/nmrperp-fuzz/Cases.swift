@@ -39,6 +39,10 @@ struct CaseBuilder {
         "92233720368.54775808", "+5", "1.", ".5", "1e-20", "3.06e400", "1,5", "bar", "0.5",
     ]
 
+    /// Benchmarks do measured work by design (`bench live` runs up to 20,000 timed orders and a
+    /// 30-day session in a debug build): their cases get this many times the usual time limit.
+    static func timeoutFactor(_ command: String) -> Double { command.hasPrefix("bench") ? 6 : 1 }
+
     /// Options a valid line of these commands needs although the usage line cannot say so.
     static let neededInValidLines: [String: [String]] = [
         "hedge plan": ["--stake", "--price"], "stake": ["--model"], "hedge backtest": ["--data", "--stake"],

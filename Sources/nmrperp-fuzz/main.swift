@@ -316,7 +316,8 @@ func main() -> Int32 {
         let absolute = URL(fileURLWithPath: directory).standardizedFileURL.path
         environment["NMRPERP_HOME"] = absolute + "/home"
         let result = Runner.run(
-            binary: binary, arguments: generated.arguments, directory: absolute, environment: environment, timeout: settings.timeout)
+            binary: binary, arguments: generated.arguments, directory: absolute, environment: environment,
+            timeout: settings.timeout * CaseBuilder.timeoutFactor(generated.command.name))
         let failure = Checks.failure(result, limits: settings.limits)
         let site = failure.map { Checks.site(result, failure: $0, limits: settings.limits) } ?? "passed"
         try? reproScript(generated, binary: binary, settings: settings, outcome: "\(result.outcome)", site: site)
@@ -369,7 +370,8 @@ func main() -> Int32 {
             do {
                 try materialize(generated, in: directory)
                 result = Runner.run(
-                    binary: binary, arguments: generated.arguments, directory: directory, environment: env, timeout: settings.timeout)
+                    binary: binary, arguments: generated.arguments, directory: directory, environment: env,
+                    timeout: settings.timeout * CaseBuilder.timeoutFactor(generated.command.name))
             } catch {
                 result = RunResult(outcome: .spawnFailed(-1), stdout: "", stderr: "\(error)", seconds: 0)
             }

@@ -40,8 +40,8 @@ struct BenchLive: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        guard (100...1_000_000).contains(count) else { throw CLIError("--count must be between 100 and 1000000 (got \(count))") }
-        guard (0...366).contains(days) else { throw CLIError("--days must be between 0 and 366 (got \(days))") }
+        guard (100...20_000).contains(count) else { throw CLIError("--count must be between 100 and 20000 (got \(count))") }
+        guard (0...30).contains(days) else { throw CLIError("--days must be between 0 and 30 (got \(days))") }
         let server = try LoopbackSink()
         defer { server.stop() }
         let latency = try await Self.latency(server: server, count: count, durable: false)
