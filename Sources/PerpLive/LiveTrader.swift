@@ -338,6 +338,8 @@ public struct LiveTrader: Sendable {
             try await apply(.execution(.stop(flatten: request.flatten, reason: request.reason, at: now)), handledStop: request.id)
             // Disarm the dead man's switch only after the cancels: the orders are gone anyway.
             try? await venue.heartbeat(countdown: TimeSpan(milliseconds: 0))
+            let status = self.status(now: clock.now())
+            try store.setStatus(status.json.serialized(pretty: false), at: status.now)
             return nil
         }
         for event in await buffer.drain() { try await apply(.execution(.venue(event, at: clock.now()))) }

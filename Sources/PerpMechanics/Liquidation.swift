@@ -104,13 +104,15 @@ public enum Liquidation {
     }
 
     static func solve(side: Side, entry: Price, quantity: Quantity, collateral: Notional, rate: Rate, amount: Notional) -> Price? {
-        exactSolution(side: side, entry: entry, quantity: quantity, collateral: collateral, rate: rate, amount: amount).map {
+        exactSolution(side: side, entry: entry, quantity: quantity, collateral: collateral, rate: rate, amount: amount).flatMap {
             round($0, side: side)
         }
     }
 
-    static func round(_ value: Fraction, side: Side) -> Price {
-        value.rounded(to: Price.self, side == .long ? .up : .down)
+    /// The price rounded toward the market, or `nil` beyond what a ``Price`` holds: a short whose
+    /// collateral dwarfs its size is liquidated only at a price no market reaches.
+    static func round(_ value: Fraction, side: Side) -> Price? {
+        value.roundedIfRepresentable(to: Price.self, side == .long ? .up : .down)
     }
 }
 

@@ -67,8 +67,16 @@ public struct Fraction: Sendable, Hashable, CustomStringConvertible {
 
     public static func < (lhs: Fraction, rhs: Fraction) -> Bool { (lhs - rhs).numerator < 0 }
 
-    /// Rounds to a fixed-point unit by `rule`.
-    public func rounded<Unit: FixedPointValue>(to _: Unit.Type, _ rule: RoundingRule) -> Unit {
+    /// Rounds to a fixed-point unit by `rule`; traps when the value is beyond what `Unit`
+    /// holds (callers whose inputs can reach that use ``roundedIfRepresentable(to:_:)``).
+    public func rounded<Unit: FixedPointValue>(to unit: Unit.Type, _ rule: RoundingRule) -> Unit {
+        guard let value = roundedIfRepresentable(to: unit, rule) else { preconditionFailure("value out of range for \(Unit.self)") }
+        return value
+    }
+
+    /// Rounds to a fixed-point unit by `rule`, or `nil` when the value is beyond what `Unit`
+    /// holds (a liquidation price of a position whose collateral dwarfs its size).
+    public func roundedIfRepresentable<Unit: FixedPointValue>(to _: Unit.Type, _ rule: RoundingRule) -> Unit? {
         // Whole part and remainder separately, so a value that fits never overflows on the way.
         let whole = numerator / denominator
         let remainder = numerator % denominator
@@ -79,7 +87,7 @@ public struct Fraction: Sendable, Hashable, CustomStringConvertible {
         } else {
             scaled = Fraction.product(whole, Int128(Unit.scale)) + FixedMath.divide(remainderScaled, denominator, rule)
         }
-        guard let raw = Int64(exactly: scaled) else { preconditionFailure("value out of range for \(Unit.self)") }
+        guard let raw = Int64(exactly: scaled) else { return nil }
         return Unit(raw: raw)
     }
 

@@ -32,11 +32,11 @@ struct BenchLive: AsyncParsableCommand {
             often) run through the live runtime against the simulated venue, then replayed as a
             restart does; peak resident memory is printed.
 
-            Run on a release build: swift build -c release && .build/release/nmrperp bench live
+            Run on a release build: swift build -c release && .build/release/nmrperp bench live --count 10000 --days 30
             """)
 
-    @Option(help: "Timed iterations (after 500 warm-up ones).") var count = 10_000
-    @Option(help: "Days of one-minute bars for the memory run (0 skips it).") var days = 30
+    @Option(help: "Timed iterations (after 500 warm-up ones), 100–20000.") var count = 2_000
+    @Option(help: "Days of one-minute bars for the memory run, 0–30 (0 skips it; the issue's figure is 30).") var days = 0
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {

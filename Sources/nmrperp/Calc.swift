@@ -91,7 +91,13 @@ struct CalcLiquidation: AsyncParsableCommand {
                         ?? "n/a (over 900,000,000 %)"
                 ))
         } else {
-            rows.append(("liquidation price", "none: the collateral covers the position at any price"))
+            rows.append(
+                (
+                    "liquidation price",
+                    side == .long
+                        ? "none: the collateral covers the position at any price"
+                        : "none: the collateral covers the position up to any price a Price holds (92 billion USDC per NMR)"
+                ))
         }
         if let bankruptcy { rows.append(("bankruptcy price", bankruptcy.formatted(places: 6))) }
         if maintenanceNow > collateral { rows.append(("warning", "the collateral is already below maintenance margin at entry")) }

@@ -216,7 +216,13 @@ struct LiveRunCommand: AsyncParsableCommand {
                 polls += 1
                 LiveReport.show(status, json: json)
                 if maxPolls.map({ polls >= $0 }) ?? false { break }
-                try await clock.sleep(until: trader.nextPollTime(after: clock.now()))
+                // Sleep in one-second slices, so the kill switch from another terminal is
+                // carried out within about a second rather than at the next bar.
+                let wake = trader.nextPollTime(after: clock.now())
+                while clock.now() < wake {
+                    try await clock.sleep(until: min(wake, clock.now() + .seconds(1)))
+                    if try !trader.store.pendingStops().isEmpty { break }
+                }
             }
             await trader.finish()
             trader.end(status: "finished")

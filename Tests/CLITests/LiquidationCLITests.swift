@@ -76,4 +76,17 @@ struct LiquidationCLITests {
         let pool = try CLI.run(["pool", "simulate", "--data", data, "--seed", "3", "--events", "0", "--json"]).json()
         #expect(pool["liquidation_rule"] as? String == "lighter")
     }
+
+    /// The CLI fuzzer's find (seed 20261202, issue 12's run): a short whose collateral dwarfs its
+    /// size has a liquidation price beyond what a Price holds; it used to trap in rounding.
+    @Test func aShortCoveredBeyondEveryPriceHasNoLiquidationPrice() throws {
+        let result = try CLI.run([
+            "calc", "liquidation", "--side", "short", "--entry", "8", "--quantity", "0.00000001", "--collateral", "1000",
+            "--maintenance-fraction", "0.02", "--json",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try result.json()
+        #expect(json["liquidation_price"] is NSNull)
+        #expect(json["bankruptcy_price"] is NSNull)
+    }
 }

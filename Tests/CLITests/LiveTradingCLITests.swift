@@ -157,10 +157,48 @@ import Testing
         #expect(try session.filesContain(Self.canary.apiKey).isEmpty)
     }
 
+    /// One process per session: a second `live run` is refused naming the first one's pid, and
+    /// `live stop` from another terminal is carried out by the running process.
+    @Test func oneProcessPerSessionAndStopFromAnotherTerminal() throws {
+        let twin = try Self.twin(bars: Self.bars(count: 80), at: 40)
+        defer { twin.shutdown() }
+        let session = try Session(twin: twin)
+        let process = Process()
+        process.executableURL = CLI.binary
+        process.arguments = ["live", "run", "--config", session.config, "--name", "main", "--skip-paper-gate"]
+        var environment = ProcessInfo.processInfo.environment
+        for (key, value) in session.environment { environment[key] = value }
+        process.environment = environment
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        // Wait (bounded) until it has written its first status.
+        var started = false
+        for _ in 0..<100 where !started {
+            Thread.sleep(forTimeInterval: 0.1)
+            let status = try? session.run(["live", "status", "--name", "main", "--json"])
+            started = status.map { $0.status == 0 && $0.stdout.contains("\"gate\"") } ?? false
+        }
+        #expect(started, "the first process never reported a status")
+        let second = try session.run(session.runArguments)
+        #expect(second.status != 0)
+        #expect(second.stderr.contains("already running") && second.stderr.contains("pid \(process.processIdentifier)"), "\(second.stderr)")
+        let stop = try session.run(["live", "stop", "--name", "main", "--reason", "from another terminal"])
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(stop.stdout.contains("stopped by the running process"))
+        for _ in 0..<100 where process.isRunning { Thread.sleep(forTimeInterval: 0.1) }
+        #expect(!process.isRunning, "the running process did not end after the stop")
+        let status = try session.status()
+        let state = status["status"] as? [String: Any]
+        #expect((status["runs"] as? [[String: Any]])?.last?["status"] as? String == "stopped")
+        #expect(state?["gate"] as? String == "halted", "\(String(describing: state))")
+    }
+
     /// The crash campaign (issue 12): the live process is killed with SIGKILL at random moments
     /// of a scripted session and started again each time. No order is doubled, no fill is lost,
     /// and the final position is the venue's.
-    @Test(arguments: [CampaignFault.none, .dropAfterAccept, .serverErrorAfterAccept, .rateLimited, .streamTrouble])
+    @Test(arguments: [CampaignFault.none, .dropAfterAccept, .serverErrorAfterAccept, .rateLimited, .banned, .streamTrouble])
     func killedAtRandomPointsNeverDoublesOrLoses(fault: CampaignFault) throws {
         let kills = fault == .none ? Self.campaignKills : Self.campaignKills / 4
         let bars = Self.bars(count: 40 + kills + 20)
@@ -205,8 +243,8 @@ import Testing
     }
 
     enum CampaignFault: Int, Sendable, CustomStringConvertible {
-        case none, dropAfterAccept, serverErrorAfterAccept, rateLimited, streamTrouble
-        var description: String { ["none", "drop-after-accept", "5xx-after-accept", "429", "stream"][rawValue] }
+        case none, dropAfterAccept, serverErrorAfterAccept, rateLimited, streamTrouble, banned
+        var description: String { ["none", "drop-after-accept", "5xx-after-accept", "429", "stream", "418"][rawValue] }
 
         func apply(to twin: BinanceUSDMTwin, random: inout SplitMix64) {
             let roll = random.next() % 3 == 0
@@ -217,6 +255,9 @@ import Testing
                 case .serverErrorAfterAccept: faults.serverErrorAfterAccept = roll ? 1 : 0
                 case .rateLimited:
                     faults.rateLimited = roll ? 1 : 0
+                    faults.retryAfterSeconds = 1
+                case .banned:
+                    faults.banned = roll ? 1 : 0
                     faults.retryAfterSeconds = 1
                 case .streamTrouble:
                     faults.streamRepeatNext = 2
