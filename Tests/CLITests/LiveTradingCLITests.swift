@@ -123,6 +123,39 @@ import Testing
         #expect(twin.orders.isEmpty && twin.algoOrders.isEmpty)
     }
 
+    /// Keys from `$NMRPERP_HOME/keys/binance.json`: accepted at mode 600, refused when others
+    /// can read it, one clear line for a malformed file, and the secret never in the output.
+    @Test func keyFileIsCheckedBeforeAnythingIsSent() throws {
+        let twin = try Self.twin(bars: Self.bars(count: 60), at: 40)
+        defer { twin.shutdown() }
+        let session = try Session(twin: twin)
+        var environment = session.environment
+        environment["NMRPERP_BINANCE_API_KEY"] = nil
+        environment["NMRPERP_BINANCE_API_SECRET"] = nil
+        let keys = session.home.appendingPathComponent("keys")
+        try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
+        let file = keys.appendingPathComponent("binance.json").path
+        let good = #"{"api_key": "\#(Self.canary.apiKey)", "api_secret": "\#(Self.canary.secret)"}"#
+        let cases: [(text: String, mode: Int16, ok: Bool, says: String)] = [
+            (good, 0o644, false, "chmod 600"),
+            (#"{"api_key": "\#(Self.canary.apiKey)", "api_secret": "\#(Self.canary.secret)""#, 0o600, false, "binance.json"),
+            (#"{"api_key": "\#(Self.canary.apiKey)"}"#, 0o600, false, "api_secret"),
+            (good, 0o600, true, ""),
+        ]
+        for entry in cases {
+            try entry.text.write(toFile: file, atomically: false, encoding: .utf8)
+            #expect(chmod(file, mode_t(entry.mode)) == 0)
+            let result = try CLI.run(session.runArguments, environment: environment)
+            #expect((result.status == 0) == entry.ok, "\(entry.mode) \(result.stderr)")
+            if !entry.ok {
+                #expect(result.stderr.contains(entry.says), "\(result.stderr)")
+                #expect(result.stderr.split(separator: "\n").count <= 2, "\(result.stderr)")
+            }
+            #expect(!(result.stdout + result.stderr).contains(Self.canary.secret))
+        }
+        #expect(twin.duplicateClientIDs.isEmpty)
+    }
+
     @Test func tradesOnTheTwinAndTheKillSwitchFlattens() throws {
         let bars = Self.bars(count: 200)
         let twin = try Self.twin(bars: bars, at: 40)
