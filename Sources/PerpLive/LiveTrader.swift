@@ -156,6 +156,9 @@ public struct LiveTrader: Sendable {
     public let clock: any PaperClock
     public let logger: Logger
     public private(set) var session: LiveSession
+    /// The session's creation time: with its name, it fixes the client-id tag, so the stored
+    /// one is the one every run uses (decision 0012).
+    public let created: Timestamp
     public private(set) var run: Int64?
     private var lastHeartbeat: Timestamp?
     private var lastReconcile: Timestamp?
@@ -176,6 +179,7 @@ public struct LiveTrader: Sendable {
         // A stored session's creation time wins: the client ids of a restart must be the ones
         // the session has always used.
         let createdAt = (try? store.info())??.created ?? created
+        self.created = createdAt
         let tag = ClientOrderID.tag(session: settings.name, createdAt: createdAt)
         let kernel = TradingKernel(config: settings.bot, barInterval: settings.interval, lotSize: rules.lotSize)
         session = LiveSession(
@@ -203,12 +207,13 @@ public struct LiveTrader: Sendable {
             try check("interval", info.interval.description, settings.interval.description)
             try check("configuration", Self.digest(info.configText), Self.digest(settings.botText))
             try check("size fraction", info.sizeFraction.description, settings.sizeFraction.description)
+            try check("client-id tag", info.tag, session.engine.settings.sessionTag)
         } else {
             try store.create(
                 LiveSessionInfo(
                     name: settings.name, venue: settings.venueName, symbol: settings.symbol, interval: settings.interval,
                     configText: settings.botText, sizeFraction: settings.sizeFraction, paperSession: settings.paperSession,
-                    skippedPaperGate: settings.skippedPaperGate, tag: session.engine.settings.sessionTag, created: now))
+                    skippedPaperGate: settings.skippedPaperGate, tag: session.engine.settings.sessionTag, created: created))
         }
         var replayed = 0
         var decodeError: LiveInputDecodingError?

@@ -6,6 +6,9 @@ import Testing
 #if canImport(Glibc)
     import Glibc
 #endif
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// `nmrperp live` against the Binance USD-M twin on 127.0.0.1: a real process, real HTTP,
 /// signatures checked by the twin, SIGKILL at random moments.
@@ -188,6 +191,50 @@ import Testing
         #expect(!journal.stdout.contains(Self.canary.secret))
         #expect(try session.filesContain(Self.canary.secret).isEmpty)
         #expect(try session.filesContain(Self.canary.apiKey).isEmpty)
+    }
+
+    /// A trade the session did not make (someone traded the account by hand between two runs):
+    /// the next run records it as a trade of an order it does not know, its position equals the
+    /// venue's, and its own stop and target stay (the first run's orders keep their client-id
+    /// tag: a later run never takes them for another client's and cancels them).
+    @Test func aManualTradeIsRecordedAndOurOrdersStay() throws {
+        let twin = try Self.twin(bars: Self.bars(count: 80), at: 40)
+        defer { twin.shutdown() }
+        let session = try Session(twin: twin)
+        let first = try session.run(session.runArguments)
+        #expect(first.status == 0, "\(first.stderr)")
+        let ours = twin.algoOrders.filter { $0.status == "NEW" }.map(\.clientAlgoID)
+        // A manual market order on the same account, signed like any client's.
+        let query =
+            "symbol=NMRUSDT&side=BUY&type=MARKET&quantity=50&newClientOrderId=manual-1&newOrderRespType=RESULT&recvWindow=5000&timestamp=\(twin.nowMillis)"
+        let signature = BinanceUSDMTwin.signature(of: query, secret: Self.canary.secret)
+        let url = try #require(URL(string: twin.baseURL + "/fapi/v1/order?" + query + "&signature=" + signature))
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.setValue(Self.canary.apiKey, forHTTPHeaderField: "X-MBX-APIKEY")
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var status = 0
+        URLSession.shared.dataTask(with: request) { _, response, _ in
+            status = (response as? HTTPURLResponse)?.statusCode ?? 0
+            done.signal()
+        }.resume()
+        _ = done.wait(timeout: .now() + 10)
+        #expect(status == 200)
+        let second = try session.run(session.runArguments)
+        #expect(second.status == 0, "\(second.stderr)")
+        let state = try session.status()["status"] as? [String: Any]
+        #expect((state?["position"] as? Double) == twin.position.quantity.doubleValue, "\(String(describing: state))")
+        let journal = try session.run(["live", "journal", "--name", "main"]).stdout
+        #expect(!journal.contains("unknown_order_cancelled"), "a run cancelled the session's own orders")
+        if !ours.isEmpty {
+            #expect(journal.contains("for an order we do not know"))
+            for id in ours { #expect(twin.algoOrders.first { $0.clientAlgoID == id }?.status != "CANCELED", "\(id) was cancelled") }
+        }
+        let tags = Set(
+            (twin.orders.map(\.clientOrderID) + twin.algoOrders.map(\.clientAlgoID)).filter { $0.hasPrefix("np-") }.map {
+                $0.split(separator: "-").dropFirst().first.map(String.init) ?? ""
+            })
+        #expect(tags.count <= 1, "client ids of one session carry one tag: \(tags)")
     }
 
     /// One process per session: a second `live run` is refused naming the first one's pid, and
