@@ -268,36 +268,5 @@ extension OrderPurpose {
 }
 
 /// Venue text (a reject message, an unknown outcome's reason, another system's order id) made
-/// safe for a journal line, with the same rules as `VenueError.excerpt` in PerpVenues/HTTP.swift:
-/// printable ASCII only (anything else `?`), whitespace runs as one space, at most `limit`
-/// characters, and any run of 24 or more letters, digits, `+`, `/`, `_` or `-` as `<redacted>`.
-public func executionExcerpt(_ text: String, limit: Int = 80) -> String {
-    var cleaned = ""
-    var lastSpace = false
-    for byte in text.utf8.prefix(limit * 4) {
-        let isSpace = byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
-        if isSpace {
-            if !lastSpace && !cleaned.isEmpty { cleaned.append(" ") }
-            lastSpace = true
-            continue
-        }
-        lastSpace = false
-        cleaned.append((0x21...0x7E).contains(byte) ? Character(UnicodeScalar(byte)) : "?")
-    }
-    var redacted = ""
-    var run = ""
-    func flush() {
-        redacted += run.count >= 24 ? "<redacted>" : run
-        run = ""
-    }
-    for character in cleaned {
-        if character.isASCII && (character.isLetter || character.isNumber || "+/_-".contains(character)) {
-            run.append(character)
-        } else {
-            flush()
-            redacted.append(character)
-        }
-    }
-    flush()
-    return redacted.count > limit ? String(redacted.prefix(limit)) + "…" : redacted
-}
+/// safe for a journal line (``SafeText/excerpt(_:limit:)``, the rule `VenueError.excerpt` uses too).
+public func executionExcerpt(_ text: String, limit: Int = 80) -> String { SafeText.excerpt(text.utf8, limit: limit) }

@@ -54,37 +54,7 @@ public struct VenueError: Error, CustomStringConvertible, Sendable {
     /// At most `limit` characters of `body` for a log or journal line: printable ASCII only
     /// (anything else becomes `?`), whitespace runs as one space, and any run of 24 or more
     /// letters, digits, `+`, `/`, `_` or `-` (a key, a signature, a token) as `<redacted>`.
-    public static func excerpt(_ body: [UInt8], limit: Int = 80) -> String {
-        var text = ""
-        var lastSpace = false
-        for byte in body.prefix(limit * 4) {
-            let isSpace = byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
-            if isSpace {
-                if !lastSpace && !text.isEmpty { text.append(" ") }
-                lastSpace = true
-                continue
-            }
-            lastSpace = false
-            text.append((0x21...0x7E).contains(byte) ? Character(UnicodeScalar(byte)) : "?")
-        }
-        var redacted = ""
-        var run = ""
-        func flush() {
-            redacted += run.count >= 24 ? "<redacted>" : run
-            run = ""
-        }
-        for character in text {
-            if character.isASCII && (character.isLetter || character.isNumber || "+/_-".contains(character)) {
-                run.append(character)
-            } else {
-                flush()
-                redacted.append(character)
-            }
-        }
-        flush()
-        let trimmed = redacted.trimmingCharacters(in: .whitespaces)
-        return trimmed.count > limit ? String(trimmed.prefix(limit)) + "…" : trimmed
-    }
+    public static func excerpt(_ body: [UInt8], limit: Int = 80) -> String { SafeText.excerpt(body, limit: limit) }
 }
 
 /// What came back from an HTTP request.

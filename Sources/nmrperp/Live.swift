@@ -228,15 +228,8 @@ struct LiveRunCommand: AsyncParsableCommand {
             trader.end(status: "finished")
             return "finished"
         }
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let handlers = [SIGINT, SIGTERM].map { number in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { task.cancel() }
-            source.resume()
-            return source
-        }
-        defer { for handler in handlers { handler.cancel() } }
+        let handlers = Interrupts.cancel(task)
+        defer { handlers.remove() }
         do {
             let how = try await task.value
             printError(

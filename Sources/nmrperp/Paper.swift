@@ -224,15 +224,8 @@ struct PaperRunCommand: AsyncParsableCommand {
             try await trader.run(maxPolls: maxPolls) { status in line.show(status) }
             return trader
         }
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let signalHandlers = [SIGINT, SIGTERM].map { number in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { task.cancel() }
-            source.resume()
-            return source
-        }
-        defer { for handler in signalHandlers { handler.cancel() } }
+        let signalHandlers = Interrupts.cancel(task)
+        defer { signalHandlers.remove() }
         do {
             _ = try await task.value
             line.finish()

@@ -302,3 +302,23 @@ func formatFixed(_ value: Double, _ places: Int) -> String {
 
 /// Runs async work from a synchronous context is not needed: commands are async.
 func emit(json: JSONValue) { print(json.serialized(pretty: true)) }
+
+/// Ctrl-C and SIGTERM for a long-running command: they cancel its task (which stops at its
+/// next await and says where it stopped) instead of killing the process mid-write.
+struct Interrupts {
+    let sources: [any DispatchSourceSignal]
+
+    static func cancel<Success, Failure>(_ task: Task<Success, Failure>) -> Interrupts {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        return Interrupts(
+            sources: [SIGINT, SIGTERM].map { number in
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { task.cancel() }
+                source.resume()
+                return source
+            })
+    }
+
+    func remove() { for source in sources { source.cancel() } }
+}

@@ -17,44 +17,14 @@ import Testing
     static let canary = Credentials(apiKey: "canary-key-4f1c9e", secret: "canary-secret-d83b5a27e1")
     typealias Credentials = BinanceUSDMTwin.Credentials
 
-    static let fastConfig = """
-        min_agreeing_signals: 1
-        entry_threshold: 0.05
-        signals:
-          momentum_window: 5m
-          momentum_full_scale: 0.01
-          mean_reversion_window: 30m
-        risk:
-          volatility_window: 30m
-          stop_loss: 0.01
-          take_profit: 0.012
-          time_exit: 3m
-          quiet_start_hour: 0
-          quiet_end_hour: 0
-          circuit_move: 0.5
-        """
+    static let fastConfig = LiveFixtures.fastConfig
 
     /// Twelve hours ago on the hour: the venue's clock must be within a day of this machine's
     /// (the live runtime refuses a venue clock further off).
     static let start = Timestamp(milliseconds: (Int64(Date().timeIntervalSince1970 * 1000) / 3_600_000 - 12) * 3_600_000)
     static let minute: Int64 = 60_000
 
-    /// Runs of rising and falling one-minute bars: momentum enters, stops and targets fire.
-    static func bars(count: Int) -> [Candle] {
-        var price = 8.0
-        var bars: [Candle] = []
-        for index in 0..<count {
-            let step = (index / 12) % 2 == 0 ? 0.004 : -0.0045
-            let open = price
-            price *= 1 + step
-            func exact(_ value: Double) -> Price { Price(String(format: "%.3f", value))! }
-            bars.append(
-                Candle(
-                    openTime: start + TimeSpan.minutes(Int64(index)), open: exact(open), high: exact(max(open, price) * 1.001),
-                    low: exact(min(open, price) * 0.999), close: exact(price), volume: Quantity(2000)))
-        }
-        return bars
-    }
+    static func bars(count: Int) -> [Candle] { LiveFixtures.zigzag(from: start, count: count) }
 
     /// A private home with the configuration, and the environment pointing at `twin`.
     struct Session {

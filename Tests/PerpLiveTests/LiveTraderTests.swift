@@ -8,6 +8,7 @@ import PerpModel
 import PerpSimulation
 import PerpStore
 import PerpVenues
+import TestSupport
 import Testing
 
 /// Bars from memory, as a venue publishes them: only those closed by the clock's time.
@@ -29,46 +30,14 @@ struct MemoryFeed: PaperFeed {
 /// the same orders without sending any twice.
 @Suite struct LiveTraderTests {
     /// A configuration that trades often on one-minute bars (momentum alone, tight exits).
-    static let fastConfig = """
-        min_agreeing_signals: 1
-        entry_threshold: 0.05
-        signals:
-          momentum_window: 5m
-          momentum_full_scale: 0.01
-          mean_reversion_window: 30m
-        risk:
-          volatility_window: 30m
-          stop_loss: 0.01
-          take_profit: 0.012
-          time_exit: 3m
-          quiet_start_hour: 0
-          quiet_end_hour: 0
-          circuit_move: 0.5
-        """
+    static let fastConfig = LiveFixtures.fastConfig
 
     static let start = Timestamp(milliseconds: 1_764_547_200_000)  // 2025-12-01 00:00 UTC
     static let rules = MarketRules(
         symbol: "NMRUSDT", tickSize: Price("0.001")!, lotSize: Quantity("0.1")!, maxMarketQuantity: Quantity("100000")!,
         minNotional: Notional("5")!)
 
-    /// A zigzag: runs of rising and falling bars, so momentum enters and the exits fire.
-    static func bars(count: Int) -> [Candle] {
-        var price = 8.0
-        var bars: [Candle] = []
-        for index in 0..<count {
-            let step = (index / 12) % 2 == 0 ? 0.004 : -0.0045
-            let open = price
-            price *= 1 + step
-            let high = max(open, price) * 1.001
-            let low = min(open, price) * 0.999
-            func exact(_ value: Double) -> Price { Price(String(format: "%.3f", value))! }
-            bars.append(
-                Candle(
-                    openTime: start + TimeSpan.minutes(Int64(index)), open: exact(open), high: exact(high), low: exact(low),
-                    close: exact(price), volume: Quantity(2000)))
-        }
-        return bars
-    }
+    static func bars(count: Int) -> [Candle] { LiveFixtures.zigzag(from: start, count: count) }
 
     static func trader(store: LiveStore, venue: SimulatedExecutionVenue, feed: MemoryFeed, clock: ManualClock) throws -> LiveTrader {
         let (bot, problems) = try BotConfigFile.parse(yaml: fastConfig, file: "fast.yaml")
