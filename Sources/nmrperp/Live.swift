@@ -139,7 +139,8 @@ struct LiveRunCommand: AsyncParsableCommand {
             throw CLIError("--interval must be one of 1m, 3m, 5m, 15m, 30m, 1h (got \(InputLimits.excerpt(self.interval)))")
         }
         let fraction = try Parse.positive(
-            sizeFraction, "--size-fraction", "a share of the configured size", example: "0.1", atMost: Rate.one)
+            sizeFraction, "--size-fraction", "a share of the configured size", example: "0.1", atMost: Rate.one,
+            limitName: "all of what the configuration sizes")
         if let maxPolls, maxPolls < 1 { throw CLIError("--max-polls must be at least 1 (got \(maxPolls))") }
         let bot = try BotConfigFile.load(path: config)
         let botText = try String(contentsOfFile: config, encoding: .utf8)
