@@ -759,8 +759,14 @@ public struct ExecutionEngine: Sendable {
         note(.halted, nil, "halted: \(safe)")
     }
 
+    /// A new process took over. The operator's stop lasts until the session is started again
+    /// (`live run` after `live stop`): a restart ends it, and reconciliation decides the gate.
     private mutating func restarted() {
         baseGate = .awaitingReconciliation
+        if let reason = operatorHalt {
+            operatorHalt = nil
+            note(.resumed, nil, "started again after the operator's stop (\(reason)); reconciliation decides the gate")
+        }
         for index in orders.indices where orders[index].isUnresolved {
             orders[index].nextLookupAt = now.saturatingAdding(settings.lookupGrace)
             out.append(.lookup(clientID: orders[index].clientID, kind: orders[index].intent.kind))

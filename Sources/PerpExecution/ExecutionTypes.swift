@@ -154,7 +154,7 @@ public struct ExecutionNote: Sendable, Hashable {
         case unknownOrderCancelled = "unknown_order_cancelled"
         case externalFill = "external_fill"
         case positionMismatch = "position_mismatch"
-        case reconciled, refused, halted, stopped
+        case reconciled, refused, halted, stopped, resumed
     }
 }
 

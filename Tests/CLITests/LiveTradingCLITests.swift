@@ -215,7 +215,7 @@ import Testing
         let session = try Session(twin: twin)
         let process = Process()
         process.executableURL = CLI.binary
-        process.arguments = ["live", "run", "--config", session.config, "--name", "main", "--skip-paper-gate"]
+        process.arguments = Array(session.runArguments.dropLast(2))  // without --max-polls: until stopped
         var environment = ProcessInfo.processInfo.environment
         for (key, value) in session.environment { environment[key] = value }
         process.environment = environment
@@ -243,6 +243,12 @@ import Testing
         let state = status["status"] as? [String: Any]
         #expect((status["runs"] as? [[String: Any]])?.last?["status"] as? String == "stopped")
         #expect(state?["gate"] as? String == "halted", "\(String(describing: state))")
+        // Halted until started again: the next run reconciles and trades.
+        let again = try session.run(session.runArguments)
+        #expect(again.status == 0, "\(again.stderr)")
+        let resumed = try session.status()["status"] as? [String: Any]
+        #expect(["open", "reducing"].contains(resumed?["gate"] as? String ?? ""), "\(String(describing: resumed))")
+        #expect(try session.run(["live", "journal", "--name", "main"]).stdout.contains("started again after the operator's stop"))
     }
 
     /// The crash campaign (issue 12): the live process is killed with SIGKILL at random moments

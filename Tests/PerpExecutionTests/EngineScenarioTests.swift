@@ -184,6 +184,19 @@ import Testing
         #expect(flatten.sends.map(\.purpose) == [.killSwitch] && flatten.sends.first?.reduceOnly == true)
     }
 
+    @Test func theOperatorsHaltLastsUntilTheSessionIsStartedAgain() throws {
+        var (engine, _, stop, target) = try #require(protectedEngine())
+        _ = engine.handle(.stop(flatten: false, reason: "operator", at: time(10)))
+        _ = engine.handle(.cancelAnswered(clientID: stop.clientID, .cancelled(nil), at: time(11)))
+        _ = engine.handle(.cancelAnswered(clientID: target.clientID, .cancelled(nil), at: time(11)))
+        #expect(engine.gate == .halted("operator"))
+        let restarted = engine.handle(.restarted(at: time(20)))
+        #expect(restarted.notes(.resumed).count == 1)
+        #expect(engine.gate == .awaitingReconciliation)
+        _ = engine.handle(.snapshot(flatSnapshot(at: 21, position: Quantity(10)), at: time(21)))
+        #expect(engine.gate == .open || engine.gate == .reducing("2 orders with an unknown outcome"))
+    }
+
     @Test func liquidationFillGoesToKernelAndAsksForSnapshot() throws {
         var (engine, _, stop, target) = try #require(protectedEngine())
         let liquidation = VenueFill(
