@@ -59,6 +59,27 @@ public struct PaperRecord: Sendable, Equatable {
         Int64(liveBars) * interval.milliseconds >= Int64(Self.requiredDays) * 86_400_000
     }
 
+    /// Takes one bar the session traded on, with the account's equity at its close: live bars
+    /// count toward the days; the peak, the drawdown from it and the day's closing equity move.
+    public mutating func observe(bar candle: Candle, equity: Notional, live: Bool, closeTime: Timestamp) {
+        if live {
+            liveBars += 1
+            if firstLiveBar == nil { firstLiveBar = candle.openTime }
+        }
+        lastBar = candle.openTime
+        if equity > peakEquity { peakEquity = equity }
+        if peakEquity.isPositive {
+            let drawdown = 1 - equity.doubleValue / peakEquity.doubleValue
+            if drawdown > maxDrawdown { maxDrawdown = drawdown }
+        }
+        let day = closeTime.milliseconds / 86_400_000
+        if let last = dailyEquity.last, last.day == day {
+            dailyEquity[dailyEquity.count - 1].equity = equity
+        } else {
+            dailyEquity.append((day, equity))
+        }
+    }
+
     public static func == (lhs: PaperRecord, rhs: PaperRecord) -> Bool {
         lhs.startingEquity == rhs.startingEquity && lhs.liveBars == rhs.liveBars && lhs.firstLiveBar == rhs.firstLiveBar
             && lhs.lastBar == rhs.lastBar && lhs.peakEquity == rhs.peakEquity && lhs.maxDrawdown == rhs.maxDrawdown
@@ -194,22 +215,6 @@ public struct PaperSession: Sendable {
         pendingFunding.removeAll { $0.rate.isDue(atBarOpening: candle.openTime) }
         venue.step(candle, funding: due)
         lastBar = candle
-        let equity = venue.snapshot.equity
-        if live {
-            record.liveBars += 1
-            if record.firstLiveBar == nil { record.firstLiveBar = candle.openTime }
-        }
-        record.lastBar = candle.openTime
-        if equity > record.peakEquity { record.peakEquity = equity }
-        if record.peakEquity.isPositive {
-            let drawdown = 1 - equity.doubleValue / record.peakEquity.doubleValue
-            if drawdown > record.maxDrawdown { record.maxDrawdown = drawdown }
-        }
-        let day = closeTime.milliseconds / 86_400_000
-        if let last = record.dailyEquity.last, last.day == day {
-            record.dailyEquity[record.dailyEquity.count - 1].equity = equity
-        } else {
-            record.dailyEquity.append((day, equity))
-        }
+        record.observe(bar: candle, equity: venue.snapshot.equity, live: live, closeTime: closeTime)
     }
 }

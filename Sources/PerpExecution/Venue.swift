@@ -317,4 +317,29 @@ public protocol ExecutionVenue: Sendable {
     func heartbeat(countdown: TimeSpan) async throws
     /// The venue's pushed events, or `nil` when it pushes none (the caller polls).
     func events() async -> AsyncStream<VenueEvent>?
+    /// The market data the trader has just read, before the kernel sees it. A venue that
+    /// simulates the market (paper trading) moves its book through it and answers with the
+    /// events that produced (a resting stop filled inside the bar, funding settled), so the
+    /// trader records them before the bar, as a real venue's stream would have delivered them.
+    /// A real venue's market moves on its own: it answers nothing (the default).
+    func observe(_ market: MarketObservation) async -> [VenueEvent]
+    /// Events a venue without a stream produced since the last call (the simulated venue of
+    /// paper trading, whose answers and events are stored together in one transaction, so a
+    /// crash can never keep one and lose the other). A real venue pushes its events through
+    /// ``events()`` and answers nothing here (the default).
+    func takeEvents() async -> [VenueEvent]
+}
+
+/// Market data the trader hands to ``ExecutionVenue/observe(_:)``.
+public enum MarketObservation: Sendable, Hashable {
+    /// A closed bar.
+    case bar(Candle)
+    /// A funding settlement, with the mark price it settled at when the venue's feed gives one
+    /// (otherwise the simulated venue uses the open of the bar it settles at).
+    case funding(FundingRate, mark: Price?)
+}
+
+extension ExecutionVenue {
+    public func observe(_ market: MarketObservation) async -> [VenueEvent] { [] }
+    public func takeEvents() async -> [VenueEvent] { [] }
 }

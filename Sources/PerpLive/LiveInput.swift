@@ -1,3 +1,4 @@
+import PerpEngine
 import PerpExecution
 import PerpModel
 
@@ -13,12 +14,26 @@ public enum LiveInput: Sendable, Hashable {
     case fundingRate(FundingRate)
     /// A venue answer, a snapshot, the operator's stop, a restart, time passing.
     case execution(ExecutionInput)
+    /// The shell's view of the feed: silent for too long (`false`), or live again.
+    case feed(live: Bool, at: Timestamp, reason: String)
+    /// A row the shell could not read (a NaN price, a malformed kline).
+    case badData(reason: String, at: Timestamp)
+    /// A value of an external series (staked NMR from Numerai, a signals file's new line).
+    case signal(ExternalSignal, value: Double, at: Timestamp)
+    /// The venue answered with something that is not what the endpoint returns; the shell
+    /// retried. `reason` names the endpoint and a sanitized excerpt of the body.
+    case badResponse(reason: String, at: Timestamp)
+    /// The venue's bars resumed after a gap: none opened at `first`, …, `last`; `at` is the
+    /// open time of the bar that resumed.
+    case missingBars(first: Timestamp, last: Timestamp, at: Timestamp)
 
     public var time: Timestamp {
         switch self {
         case .bar(let candle, _): return candle.openTime
         case .fundingRate(let rate): return rate.time
         case .execution(let input): return LiveInputCodec.time(of: input)
+        case .feed(_, let at, _), .badData(_, let at), .signal(_, _, let at), .badResponse(_, let at), .missingBars(_, _, let at):
+            return at
         }
     }
 }
@@ -53,6 +68,20 @@ public enum LiveInputCodec {
                 "funding_rate",
                 object([("time", ms(rate.time)), ("rate", .int(rate.rate.raw)), ("interval", .int(rate.interval.milliseconds))])
             )
+        case .feed(let live, let at, let reason):
+            return ("feed", object([("live", .bool(live)), ("at", ms(at)), ("reason", .string(reason))]))
+        case .badData(let reason, let at):
+            return ("bad_data", object([("reason", .string(reason)), ("at", ms(at))]))
+        case .signal(let signal, let value, let at):
+            // The value's bits, so that it reads back exactly.
+            return (
+                "signal",
+                object([("signal", .string(signal.rawValue)), ("bits", .int(Int64(bitPattern: value.bitPattern))), ("at", ms(at))])
+            )
+        case .badResponse(let reason, let at):
+            return ("bad_response", object([("reason", .string(reason)), ("at", ms(at))]))
+        case .missingBars(let first, let last, let at):
+            return ("missing_bars", object([("first", ms(first)), ("last", ms(last)), ("at", ms(at))]))
         case .execution(let execution):
             switch execution {
             case .commands(_, let at, _):
@@ -201,6 +230,26 @@ public enum LiveInputCodec {
                 .stop(
                     flatten: try reader.bool(json["flatten"], "flatten"), reason: try reader.string(json["reason"], "reason"),
                     at: try reader.time(json["at"], "at")))
+        case "feed":
+            return .feed(
+                live: try reader.bool(json["live"], "live"), at: try reader.time(json["at"], "at"),
+                reason: try reader.string(json["reason"], "reason"))
+        case "bad_data":
+            return .badData(reason: try reader.string(json["reason"], "reason"), at: try reader.time(json["at"], "at"))
+        case "signal":
+            guard let signal = ExternalSignal(rawValue: try reader.string(json["signal"], "signal")) else {
+                throw reader.fail("signal is not one of \(ExternalSignal.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let value = Double(bitPattern: UInt64(bitPattern: try reader.int(json["bits"], "bits")))
+            guard value.isFinite else { throw reader.fail("the signal's value is not a finite number") }
+            return .signal(signal, value: value, at: try reader.time(json["at"], "at"))
+        case "bad_response":
+            return .badResponse(reason: try reader.string(json["reason"], "reason"), at: try reader.time(json["at"], "at"))
+        case "missing_bars":
+            let first = try reader.time(json["first"], "first")
+            let last = try reader.time(json["last"], "last")
+            guard first <= last else { throw reader.fail("missing bars end before they start") }
+            return .missingBars(first: first, last: last, at: try reader.time(json["at"], "at"))
         case "restarted":
             return .execution(.restarted(at: try reader.time(json["at"], "at")))
         case "tick":

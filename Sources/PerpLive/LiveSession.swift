@@ -26,6 +26,15 @@ public struct LiveSession: Sendable {
     public private(set) var bars = 0
     public private(set) var liveBars = 0
     public private(set) var badData = 0
+    /// The record spec §4 asks of paper trading (live bars, drawdown, daily equity), kept the
+    /// same way for every session; its starting equity is the first bar's (``equity(at:)``).
+    public private(set) var record = PaperRecord(startingEquity: .zero)
+    private var recordStarted = false
+    /// Entries the kernel made.
+    public private(set) var entries = 0
+    /// The last funding settlement and the last value of each external series.
+    public private(set) var lastFundingTime: Timestamp?
+    public private(set) var lastSignalTimes: [ExternalSignal: Timestamp] = [:]
     /// How deep fills → kernel → commands → fills may chain inside one input (each level is a
     /// fill the kernel answers with a cancel; two is the most a real input needs).
     static let maximumChain = 8
@@ -56,7 +65,30 @@ public struct LiveSession: Sendable {
         case .bar(let candle, let live):
             onBar(candle, live: live, step: &step)
         case .fundingRate(let rate):
-            handleKernel(kernel.handle(.fundingRate(rate)), at: rate.time, step: &step, depth: 0)
+            if let last = lastFundingTime, rate.time <= last {
+                noteBadData("funding settlement at \(rate.time.iso8601) repeats or precedes the last one", at: rate.time, step: &step)
+            } else {
+                lastFundingTime = rate.time
+                handleKernel(kernel.handle(.fundingRate(rate)), at: rate.time, step: &step, depth: 0)
+            }
+        case .feed(let live, let at, let reason):
+            setFeed(live: live, at: at, reason: reason, step: &step)
+        case .badData(let reason, let at):
+            noteBadData(reason, at: at, step: &step)
+        case .signal(let signal, let value, let at):
+            if let last = lastSignalTimes[signal], at < last {
+                noteBadData("\(signal.rawValue) value at \(at.iso8601) precedes the last one", at: at, step: &step)
+            } else {
+                lastSignalTimes[signal] = at
+                handleKernel(kernel.handle(.signal(signal, value: value, at: at)), at: at, step: &step, depth: 0)
+            }
+        case .badResponse(let reason, let at):
+            handleKernel(kernel.handle(.venueTrouble(.badResponse, reason: reason, at: at)), at: at, step: &step, depth: 0)
+        case .missingBars(let first, let last, let at):
+            let count = (last.milliseconds - first.milliseconds) / max(1, interval.milliseconds) + 1
+            let span = count == 1 ? "at \(first.iso8601)" : "from \(first.iso8601) to \(last.iso8601)"
+            let reason = "the venue has no \(interval) \(count == 1 ? "bar" : "bars") \(span) (\(count) missing); not bridged"
+            handleKernel(kernel.handle(.venueTrouble(.missingBars, reason: reason, at: at)), at: at, step: &step, depth: 0)
         case .execution(.stop(let flatten, let reason, let at)):
             // The kernel journals the kill switch and stops deciding; the engine carries it out
             // (its own flatten, so the kernel's close command is not sent twice).
@@ -76,36 +108,63 @@ public struct LiveSession: Sendable {
         return step
     }
 
+    /// Bad data is journalled by the kernel (never traded on) and counted in the record.
+    private mutating func noteBadData(_ reason: String, at time: Timestamp, step: inout LiveStep) {
+        badData += 1
+        record.badData += 1
+        handleKernel(kernel.handle(.badData(reason: reason, at: time)), at: time, step: &step, depth: 0)
+    }
+
+    /// The feed going quiet or coming back: the kernel opens nothing while it is not live; each
+    /// fall from live is a stale episode of the record.
+    private mutating func setFeed(live: Bool, at time: Timestamp, reason: String, step: inout LiveStep) {
+        guard live != feedLive else { return }
+        if feedLive && !live { record.staleEpisodes += 1 }
+        feedLive = live
+        handleKernel(kernel.handle(.feed(live: live, at: time, reason: reason)), at: time, step: &step, depth: 0)
+    }
+
     private mutating func onBar(_ candle: Candle, live: Bool, step: inout LiveStep) {
         let closeTime = candle.openTime + interval
         if let last = lastBar, candle.openTime <= last.openTime {
-            badData += 1
             let reason =
                 candle.openTime == last.openTime
                 ? "duplicate bar at \(candle.openTime.iso8601)" : "bar at \(candle.openTime.iso8601) is older than the last one"
-            handleKernel(kernel.handle(.badData(reason: reason, at: closeTime)), at: closeTime, step: &step, depth: 0)
+            noteBadData(reason, at: closeTime, step: &step)
             return
         }
         guard candle.open.isPositive, candle.high.isPositive, candle.low.isPositive, candle.close.isPositive, candle.high >= candle.low,
             candle.open <= candle.high, candle.open >= candle.low, candle.close <= candle.high, candle.close >= candle.low,
             candle.high.isWithin(CarryLimit.price)
         else {
-            badData += 1
             let reason =
                 "bar at \(candle.openTime.iso8601) is inconsistent or beyond the price limit (open \(candle.open), high \(candle.high), low \(candle.low), close \(candle.close)); not traded on"
-            handleKernel(kernel.handle(.badData(reason: reason, at: closeTime)), at: closeTime, step: &step, depth: 0)
+            noteBadData(reason, at: closeTime, step: &step)
             return
         }
         if live != feedLive {
-            feedLive = live
-            let reason = live ? "bars are live" : "catching up on bars that closed before this process could act"
-            handleKernel(kernel.handle(.feed(live: live, at: closeTime, reason: reason)), at: closeTime, step: &step, depth: 0)
+            let reason =
+                live
+                ? "bar at \(candle.openTime.iso8601) is current"
+                : "catching up on bars that closed before now (from \(candle.openTime.iso8601))"
+            setFeed(live: live, at: closeTime, reason: reason, step: &step)
         }
         lastBar = candle
         bars += 1
         if live { liveBars += 1 }
         let commands = kernel.handle(.bar(candle, equity: equity(at: candle.close), position: engine.position))
         handleKernel(commands, at: closeTime, step: &step, depth: 0)
+        // The record takes the equity after the bar's orders (fills of a simulated venue are
+        // already in; a real venue's arrive with the next inputs).
+        if engine.balance != nil {
+            let equity = equity(at: candle.close)
+            if !recordStarted {
+                recordStarted = true
+                record.startingEquity = equity
+                record.peakEquity = equity
+            }
+            record.observe(bar: candle, equity: equity, live: live, closeTime: closeTime)
+        }
     }
 
     /// Journal rows go to the step; order commands go to the engine at the last close.
@@ -113,6 +172,7 @@ public struct LiveSession: Sendable {
         var orders: [KernelCommand] = []
         for command in commands {
             if case .journal(let entry) = command {
+                if entry.event == .entry { entries += 1 }
                 step.journal.append(Self.row(entry))
             } else {
                 orders.append(command)

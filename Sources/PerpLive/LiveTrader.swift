@@ -35,6 +35,17 @@ public struct LiveSettings: Sendable {
     public var reconcileEvery = TimeSpan.minutes(5)
     /// While an order's outcome is unresolved, the loop wakes this often to look it up.
     public var resolveEvery = TimeSpan.seconds(1)
+    /// A bar that closed longer ago than this is catch-up, not live: signals only, no entries
+    /// (default: one bar interval, at least a minute).
+    public var lateAfter: TimeSpan?
+    /// No new bar for this long after the last one closed: the feed is stale (no entries).
+    public var staleAfter: TimeSpan?
+    /// How often to ask for funding settlements (they come every 1 to 8 hours; one more request
+    /// on every poll would only slow the bars down).
+    public var fundingEvery = TimeSpan.minutes(5)
+
+    var effectiveLateAfter: TimeSpan { lateAfter ?? TimeSpan(milliseconds: max(interval.milliseconds, 60_000)) }
+    var effectiveStaleAfter: TimeSpan { staleAfter ?? TimeSpan(milliseconds: max(3 * interval.milliseconds, 180_000)) }
 
     public init(name: String, venueName: String, bot: BotConfig, botText: String, sizeFraction: Rate) {
         self.name = name
@@ -91,6 +102,14 @@ public struct LiveStatus: Sendable {
     /// Distinct venue trades applied to the record (the venue's count must equal it).
     public var tradesRecorded: Int
     public var ordersSent: Int
+    /// Whether the feed is live (bars current), and the record spec §4 asks of paper trading.
+    public var live = true
+    public var record = PaperRecord(startingEquity: .zero)
+    public var interval = TimeSpan.minutes(1)
+    /// Entries the kernel made.
+    public var entries = 0
+    /// The venue's mark price and accruing funding at the poll, when it answered.
+    public var premium: BinanceUSDMClient.PremiumIndex?
 
     /// The status as JSON (stored each poll for `live status`; no key or secret is in it).
     public var json: JSONValue {
@@ -125,7 +144,8 @@ public struct LiveStatus: Sendable {
             ("unresolved_orders", .int(unresolved)), ("last_bar", lastBar.map { .string($0.openTime.iso8601) } ?? .null),
             ("last_close", lastBar.map { .exact($0.close) } ?? .null), ("problem", problem.map { .string($0) } ?? .null),
             ("skipped_paper_gate", .bool(skippedPaperGate)), ("size_fraction", .exact(sizeFraction)),
-            ("trades_recorded", .int(tradesRecorded)), ("orders", .int(ordersSent)),
+            ("trades_recorded", .int(tradesRecorded)), ("orders", .int(ordersSent)), ("live", .bool(live)),
+            ("record_days", .double(record.liveDays(interval: interval))), ("entries", .int(entries)),
         ])
     }
 }
@@ -165,6 +185,25 @@ public struct LiveTrader: Sendable {
     private let buffer = VenueEventBuffer()
     private var streamTask: Task<Void, Never>?
     private var polling = false
+    /// Sources of the staked-NMR, activity and sentiment series.
+    public var signalSources: [any SignalSource] = []
+    /// Called with bars fetched and bars expected while a poll fetches more than one page
+    /// (warm-up, catch-up after downtime).
+    public var fetchProgress: (@Sendable (_ done: Int, _ expected: Int) -> Void)?
+    /// Bad rows already journalled (a bad last row is fetched again by the next poll).
+    private var reportedBad: Set<String> = []
+    /// Polls in a row that found no new bar although one had closed (a gap at the venue): the
+    /// next poll waits longer each time (``nextPollTime(after:)``).
+    public private(set) var quietPolls = 0
+    /// Market-data failures in a row, the wait they impose, and the bad answer journalled
+    /// last in the current run of failures (the same one is not journalled twice in a row).
+    private var failures = 0
+    private var notBefore: Timestamp?
+    private var lastBadResponse: String?
+    private var lastFundingFetch: Timestamp?
+    /// Settlements read but not yet due (each waits for the first bar opening at or after it;
+    /// a crash loses only this copy: the next start reads them again).
+    private var fundingQueue: [(rate: FundingRate, mark: Price?)] = []
 
     public init(
         settings: LiveSettings, store: LiveStore, venue: any ExecutionVenue, rules: MarketRules, feed: any PaperFeed, clock: any PaperClock,
@@ -218,10 +257,13 @@ public struct LiveTrader: Sendable {
         var replayed = 0
         var decodeError: LiveInputDecodingError?
         var next = session
+        var venueRecord = SimulatedVenueRecord()
         try store.forEachInput { row in
             guard decodeError == nil else { return }
             do {
-                _ = next.apply(try LiveInputCodec.decode((row.seq, row.kind, row.payload)))
+                let input = try LiveInputCodec.decode((row.seq, row.kind, row.payload))
+                _ = next.apply(input)
+                venueRecord.observe(input)
                 replayed += 1
             } catch let error as LiveInputDecodingError {
                 decodeError = error
@@ -229,6 +271,19 @@ public struct LiveTrader: Sendable {
         }
         if let decodeError { throw LiveError.unreadableInput(path: store.path, decodeError) }
         session = next
+        // A venue that lives in this process (paper trading) died with the last run: it is
+        // rebuilt from what the session recorded of it (decision 0013).
+        if let simulated = venue as? SimulatedExecutionVenue, simulated.mode == .paper, replayed > 0 {
+            let resting = session.engine.openOrders.compactMap { record -> VenueOrder? in
+                guard let id = record.venueOrderID, record.status != .pendingSubmit else { return nil }
+                let intent = record.intent
+                return VenueOrder(
+                    clientID: intent.clientID, venueOrderID: id, kind: intent.kind, side: intent.side, status: .accepted,
+                    quantity: intent.quantity, filledQuantity: .zero, averagePrice: nil, triggerPrice: intent.triggerPrice,
+                    reduceOnly: intent.reduceOnly, updatedAt: now)
+            }
+            await simulated.restore(venueRecord, openOrders: resting)
+        }
         let started = try store.startRun(pid: pid, at: now)
         run = started.run
         if started.sealed > 0 { logger.warning("live: the previous run ended without stopping (crash or kill); recovering") }
@@ -280,28 +335,52 @@ public struct LiveTrader: Sendable {
     /// Applies `input` to a copy of the session, stores it with its journal rows (and the stop
     /// request it carries out), adopts the copy, and only then carries out its actions.
     public mutating func apply(_ input: LiveInput, handledStop: Int64? = nil) async throws {
-        var pending: [ExecutionAction] = try store(input, handledStop: handledStop)
+        try await apply([input], handledStop: handledStop)
+    }
+
+    /// Applies `inputs` in order and stores them together, in one transaction, then carries
+    /// out what they decided; each answer is stored with the events the venue produced with it
+    /// (``ExecutionVenue/takeEvents()``), again in one transaction.
+    public mutating func apply(_ inputs: [LiveInput], handledStop: Int64? = nil) async throws {
+        guard !inputs.isEmpty || handledStop != nil else { return }
+        var pending: [ExecutionAction] = try store(inputs, handledStop: handledStop)
         // Each answer is an input that may ask for more; bounded so a venue that answers
         // nonsense forever cannot spin the loop.
         var budget = 200
         while !pending.isEmpty && budget > 0 {
             budget -= 1
             let action = pending.removeFirst()
-            guard let answer = await carryOut(action) else { continue }
-            pending += try store(answer)
+            var answers: [LiveInput] = []
+            if let answer = await carryOut(action) { answers.append(answer) }
+            let now = clock.now()
+            answers += await venue.takeEvents().map { .execution(.venue($0, at: now)) }
+            guard !answers.isEmpty else { continue }
+            pending += try store(answers)
         }
         if budget == 0 { logger.warning("live: more than 200 venue actions in one step; the rest wait for the next poll") }
     }
 
-    private mutating func store(_ input: LiveInput, handledStop: Int64? = nil) throws -> [ExecutionAction] {
+    private mutating func store(_ inputs: [LiveInput], handledStop: Int64? = nil) throws -> [ExecutionAction] {
         var next = session
-        let step = next.apply(input)
-        let encoded = LiveInputCodec.encode(input)
-        try store.append([(input.time, encoded.kind, encoded.payload)], journal: step.journal, handledStop: handledStop)
+        var journal: [LiveJournalRow] = []
+        var actions: [ExecutionAction] = []
+        var rows: [(Timestamp, String, String)] = []
+        for input in inputs {
+            let step = next.apply(input)
+            journal += step.journal
+            actions += step.actions
+            let encoded = LiveInputCodec.encode(input)
+            rows.append((input.time, encoded.kind, encoded.payload))
+        }
+        try store.append(rows, journal: journal, handledStop: handledStop)
         session = next
-        for row in step.journal { logger.info("journal \(row.line)") }
-        return step.actions
+        newJournal += journal
+        for row in journal { logger.info("journal \(row.line)") }
+        return actions
     }
+
+    /// Journal rows written since the last status (the status line prints them).
+    private var newJournal: [LiveJournalRow] = []
 
     /// One venue call; its answer as the next input (`nil` for none).
     private func carryOut(_ action: ExecutionAction) async -> LiveInput? {
@@ -350,12 +429,19 @@ public struct LiveTrader: Sendable {
         for event in await buffer.drain() { try await apply(.execution(.venue(event, at: clock.now()))) }
         if !session.engine.unresolved.isEmpty { try await apply(.execution(.tick(at: clock.now()))) }
         var newBars = 0
-        do {
-            newBars = try await pollBars(now: now)
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            problems.append("bars: \(error)")
+        if notBefore.map({ now >= $0 }) ?? true {
+            do {
+                (newBars, problems) = try await pollMarket(now: now)
+                failures = 0
+                notBefore = nil
+                lastBadResponse = nil
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                problems.append(try await marketTrouble(error, now: now))
+            }
+        } else if let notBefore {
+            problems.append("waiting until \(notBefore.iso8601) before asking the venue for bars again")
         }
         if lastHeartbeat.map({ now - $0 >= settings.heartbeatEvery }) ?? true {
             do {
@@ -394,52 +480,213 @@ public struct LiveTrader: Sendable {
         }
     }
 
-    /// Fetches bars that closed since the last one and applies them.
-    private mutating func pollBars(now: Timestamp) async throws -> Int {
+    /// Fetches what the market published since the last poll and applies it, in time order:
+    /// rows the venue sent unreadable (journalled once), gaps in its bars, each funding
+    /// settlement before the first bar opening at or after it, each closed bar (the venue sees
+    /// it first: a simulated venue moves its book through it, and its events are stored with
+    /// the bar in one transaction), the external series, and a stale feed. Returns the number
+    /// of new bars and the problems to show.
+    private mutating func pollMarket(now: Timestamp) async throws -> (bars: Int, problems: [String]) {
         let interval = settings.interval
         let aligned = Timestamp(
             milliseconds: now.milliseconds - ((now.milliseconds % interval.milliseconds) + interval.milliseconds) % interval.milliseconds)
-        var cursor = session.lastBar.map { $0.openTime + interval } ?? (aligned - settings.warmup)
-        var applied = 0
-        let expected = Int(max(0, (now.milliseconds - cursor.milliseconds) / interval.milliseconds))
-        for _ in 0..<(expected / 1000 + 2) {
+        let from = session.lastBar.map { $0.openTime + interval } ?? (aligned - settings.warmup)
+
+        // Closed bars, page by page (bounded by the span to fetch).
+        var rows: [BinanceUSDMClient.KlineRow] = []
+        var cursor = from
+        let expectedBars = Int(max(0, (now.milliseconds - from.milliseconds) / interval.milliseconds))
+        pageLoop: for _ in 0..<(expectedBars / 1000 + 2) {
             let page = try await feed.bars(from: cursor, limit: 1000)
             var last: Timestamp?
             for row in page {
-                guard case .bar(let candle) = row else { continue }
-                let closed = candle.openTime + interval
-                guard closed <= now else { break }
-                last = candle.openTime
-                guard session.lastBar.map({ candle.openTime > $0.openTime }) ?? true else { continue }
-                let live = now - closed <= TimeSpan(milliseconds: max(interval.milliseconds, 60_000))
-                try await apply(.bar(candle, live: live))
-                applied += 1
+                let openTime: Timestamp?
+                switch row {
+                case .bar(let candle): openTime = candle.openTime
+                case .bad(let time, _): openTime = time
+                }
+                if let openTime {
+                    guard openTime + interval <= now else { break pageLoop }  // still forming
+                    last = openTime
+                }
+                rows.append(row)
             }
+            if expectedBars > 1000 { fetchProgress?(min(rows.count, expectedBars), expectedBars) }
             guard page.count >= 1000, let last else { break }
             cursor = last + interval
         }
-        return applied
+        if expectedBars > 1000 { fetchProgress?(expectedBars, expectedBars) }
+        let settlementsFrom = session.lastFundingTime.map { $0 + TimeSpan(milliseconds: 1) } ?? from
+        if settlementsFrom < now, lastFundingFetch.map({ now - $0 >= settings.fundingEvery }) ?? true {
+            let latest = fundingQueue.last?.rate.time ?? session.lastFundingTime
+            fundingQueue += try await feed.funding(from: settlementsFrom, to: now).filter { settlement in
+                latest.map { settlement.rate.time > $0 } ?? true
+            }
+            lastFundingFetch = now
+        }
+
+        var pending = fundingQueue[...]
+        var batch: [LiveInput] = []
+        var newBars = 0
+        // The last open time the venue gave (a bar, or a bad row with a time): a bar after more
+        // than one interval names the missing ones.
+        var lastOpen = session.lastBar?.openTime
+        for row in rows {
+            switch row {
+            case .bad(let time, let reason):
+                let key = "\(time?.milliseconds ?? -1) \(reason)"
+                if reportedBad.insert(key).inserted { batch.append(.badData(reason: reason, at: time.map { $0 + interval } ?? now)) }
+                if let time, lastOpen.map({ time > $0 }) ?? true { lastOpen = time }
+            case .bar(let candle):
+                if let previous = lastOpen, candle.openTime > previous + interval {
+                    batch.append(.missingBars(first: previous + interval, last: candle.openTime - interval, at: candle.openTime))
+                }
+                if lastOpen.map({ candle.openTime > $0 }) ?? true { lastOpen = candle.openTime }
+                var events: [VenueEvent] = []
+                while let settlement = pending.first, settlement.rate.isDue(atBarOpening: candle.openTime) {
+                    batch.append(.fundingRate(settlement.rate))
+                    events += await venue.observe(.funding(settlement.rate, mark: settlement.mark))
+                    pending = pending.dropFirst()
+                }
+                events += await venue.observe(.bar(candle))
+                let stamp = clock.now()
+                batch += events.map { .execution(.venue($0, at: stamp)) }
+                // What the venue did inside the bar is stored and answered (a filled target's
+                // stop cancelled) before the kernel sees the bar's close, as a real venue's
+                // stream would have delivered it during the bar. A crash between the two
+                // leaves the bar unstored: the rebuilt venue sees it again and finds the filled
+                // orders gone, so nothing fills twice.
+                try await apply(batch)
+                batch.removeAll()
+                let live = now - (candle.openTime + interval) <= settings.effectiveLateAfter
+                try await apply(.bar(candle, live: live))
+                newBars += 1
+            }
+        }
+        // Settlements not yet due wait for their bar.
+        fundingQueue = Array(pending)
+        try await apply(batch)
+        // External series: a failing source is shown and tried again at the next poll.
+        var problems: [String] = []
+        for source in signalSources {
+            do {
+                let observations = try await source.observations(after: session.lastSignalTimes, now: now)
+                try await apply(observations.map { .signal($0.signal, value: $0.value, at: $0.time) })
+            } catch let error as StoreError {
+                throw error
+            } catch {
+                problems.append("signals: \(error)")
+            }
+        }
+        if newBars == 0, session.feedLive, let last = session.lastBar, now - (last.openTime + interval) > settings.effectiveStaleAfter {
+            try await apply(.feed(live: false, at: now, reason: "stale feed: no new bar since \((last.openTime + interval).iso8601)"))
+        }
+        let barDue = session.lastBar.map { now >= $0.openTime + interval + interval + settings.pollDelay } ?? false
+        quietPolls = newBars == 0 && barDue ? quietPolls + 1 : 0
+        if quietPolls > 0, let last = session.lastBar {
+            let wait = (nextPollTime(after: now).milliseconds - now.milliseconds + 999) / 1000
+            problems.append("no new bar from the venue since \((last.openTime + interval).iso8601); next poll in \(wait) s")
+        }
+        return (newBars, problems)
     }
 
-    /// When to poll next: soon while an order is unresolved or an event waits, else just after
-    /// the next bar closes.
+    /// A market-data request failed: the wait before the next one (the venue's `Retry-After`,
+    /// else doubling from 2 s up to a minute), a bad answer journalled once per run of
+    /// failures, and the problem to show. The loop goes on: orders, heartbeat and
+    /// reconciliation do not wait for the bars.
+    private mutating func marketTrouble(_ error: any Error, now: Timestamp) async throws -> String {
+        failures += 1
+        let backoff = min(60, pow(2, Double(min(failures, 6))))
+        guard let venueError = error as? VenueError else {
+            notBefore = now + TimeSpan(milliseconds: Int64(backoff * 1000))
+            return "bars: \(error); retrying in \(Int(backoff)) s"
+        }
+        var after: Double?
+        if case .retryable(let given) = venueError.kind { after = given }
+        let pause = max(after ?? 0, backoff)
+        let seconds = Int(pause.rounded(.up))
+        notBefore = now + TimeSpan(milliseconds: Int64(pause * 1000))
+        if venueError.httpStatus == 429 {
+            return "rate limited (429) on \(venueError.endpoint), waiting \(seconds) s"
+                + (venueError.retryAfterGiven ? " (Retry-After)" : " (no Retry-After: default wait)")
+        }
+        if let excerpt = venueError.badResponse {
+            let key = "\(venueError.endpoint) \(excerpt)"
+            if key != lastBadResponse {
+                lastBadResponse = key
+                try await apply(.badResponse(reason: "\(venueError); retried like a 5xx", at: now))
+            }
+            return "bad answer from \(venueError.endpoint) (\(excerpt.isEmpty ? "empty" : excerpt)); retrying in \(seconds) s"
+        }
+        return "\(venueError); retrying in \(seconds) s"
+    }
+
+    /// When to poll next: soon while an order is unresolved, else just after the next bar
+    /// closes or the heartbeat is due. While the venue has no bar where one is due (a gap in
+    /// its bars), the wait doubles from one second up to ``gapPollCap``: asking 4 times a
+    /// second for the whole gap is how an IP earns a 418 ban. After a failed request, not
+    /// before the wait it imposed.
     public func nextPollTime(after now: Timestamp) -> Timestamp {
         if !session.engine.unresolved.isEmpty { return now + settings.resolveEvery }
         let interval = settings.interval
-        let nextClose = (session.lastBar.map { $0.openTime + interval + interval } ?? now) + settings.pollDelay
         let heartbeatDue = (lastHeartbeat ?? now) + settings.heartbeatEvery
-        return max(now + .seconds(1), min(nextClose, heartbeatDue))
+        var next: Timestamp
+        if let last = session.lastBar {
+            let due = last.openTime + interval + interval + settings.pollDelay
+            if now < due {
+                next = due
+            } else if quietPolls > 0 {
+                next = now + TimeSpan(milliseconds: min(gapPollCap.milliseconds, 1000 << Int64(min(quietPolls - 1, 20))))
+            } else {
+                next = now
+            }
+        } else {
+            next = now + settings.pollDelay
+        }
+        if let notBefore, notBefore > next { next = notBefore }
+        return max(now + .seconds(1), min(next, heartbeatDue))
     }
 
-    public func status(now: Timestamp, newBars: Int = 0, problem: String? = nil) -> LiveStatus {
+    /// The longest wait between polls during a gap in the venue's bars: one bar interval, at
+    /// most a minute (and never less than the poll delay).
+    public var gapPollCap: TimeSpan {
+        TimeSpan(milliseconds: max(settings.pollDelay.milliseconds, min(settings.interval.milliseconds, 60_000)))
+    }
+
+    public mutating func status(now: Timestamp, newBars: Int = 0, problem: String? = nil) -> LiveStatus {
+        var status = snapshotStatus(now: now, newBars: newBars, problem: problem)
+        status.newJournal = newJournal
+        newJournal.removeAll()
+        return status
+    }
+
+    /// The status without taking the journal rows written since the last one.
+    public func snapshotStatus(now: Timestamp, newBars: Int = 0, problem: String? = nil) -> LiveStatus {
+        var status = LiveStatus(session: session, now: now, interval: settings.interval, sizeFraction: settings.sizeFraction)
+        status.newBars = newBars
+        status.problem = problem
+        status.skippedPaperGate = settings.skippedPaperGate
+        return status
+    }
+}
+
+extension LiveStatus {
+    /// What `session` shows at `now`.
+    public init(session: LiveSession, now: Timestamp, interval: TimeSpan, sizeFraction: Rate) {
         let engine = session.engine
-        return LiveStatus(
+        self.init(
             now: now, gate: engine.gate, riskState: session.kernel.state, position: engine.position, averageEntry: engine.averageEntry,
             balance: engine.balance, openOrders: engine.openOrders, unresolved: engine.unresolved.count, lastBar: session.lastBar,
-            newBars: newBars, newJournal: [], problem: problem, skippedPaperGate: settings.skippedPaperGate,
-            sizeFraction: settings.sizeFraction, tradesRecorded: engine.seenTradeIDs.count, ordersSent: engine.orders.count)
+            newBars: 0, newJournal: [], problem: nil, skippedPaperGate: false, sizeFraction: sizeFraction,
+            tradesRecorded: engine.seenTradeIDs.count, ordersSent: engine.orders.count)
+        live = session.feedLive
+        record = session.record
+        self.interval = interval
+        entries = session.entries
     }
+}
 
+extension LiveTrader {
     /// Records how this run ended.
     public func end(status: String) {
         guard let run else { return }

@@ -53,10 +53,30 @@ public struct SimulatedVenueError: Error, CustomStringConvertible, Sendable, Equ
 /// - **Money is exact**: wallet balance, realised PnL and fees are ``Notional``; PnL is
 ///   ``Position/apply(delta:price:)`` (PerpMechanics), wallet = deposit + realised − fees.
 ///
-/// Not simulated: funding, liquidation, partial fills, mark price apart from the traded price.
-/// Time is an input: it moves only with ``advance(bar:)`` and ``advance(to:)``.
+/// - **Funding** settles through ``observe(_:)`` at the first bar opening at or after the
+///   settlement (the backtester's rule, `FundingRate.isDue`): the position pays
+///   `FundingMath.payment` (PerpMechanics, spec §3) at the settlement's mark, or the bar's open
+///   when none is given, out of the wallet.
+/// - **Paper mode** (``Mode/paper``, what `nmrperp paper` trades on): no stream; the events each
+///   call produces wait for ``takeEvents()``, so the trader stores them in the same transaction
+///   as the answer; no dead man's switch (the venue lives in the trading process: when that
+///   dies there is nothing left to cancel, and ``restore(_:)`` brings the book back at the next
+///   start).
+///
+/// Not simulated: liquidation, partial fills, mark price apart from the traded price.
+/// Time is an input: it moves only with ``advance(bar:)``, ``advance(to:)`` and bars observed.
 public actor SimulatedExecutionVenue: ExecutionVenue {
+    /// How the venue delivers its events.
+    public enum Mode: Sendable {
+        /// Through ``events()``, with the dead man's switch armed by ``heartbeat(countdown:)``
+        /// (tests of the execution layer: a remote venue's behaviour).
+        case streaming
+        /// Through ``takeEvents()`` only; heartbeats are accepted and ignored (paper trading).
+        case paper
+    }
+
     public nonisolated let name: String
+    public nonisolated let mode: Mode
     let marketRules: MarketRules
     let config: VenueConfig
     let barInterval: TimeSpan
@@ -75,12 +95,20 @@ public actor SimulatedExecutionVenue: ExecutionVenue {
     var fills: [VenueFill] = []
     var nextID: Int64 = 1
     var deadline: Timestamp?
+    /// Funding the position paid (negative: received), for reports.
+    var fundingPaid = Notional.zero
 
     var pending: [SimulatedFault] = []
     var repeatEvents = false
     var reorderEvents = false
     var random: SplitMix64
     var continuation: AsyncStream<VenueEvent>.Continuation?
+    /// Paper mode: events waiting for ``takeEvents()``.
+    var queued: [VenueEvent] = []
+    /// Funding settlements observed, waiting for the bar they settle at.
+    var pendingFunding: [(rate: FundingRate, mark: Price?)] = []
+    /// The last bar observed (bars at or before it are ignored: a restart may show it again).
+    var lastObservedBar: Timestamp?
 
     /// - Parameters:
     ///   - rules: what ``rules()`` answers and every order is checked against.
@@ -95,9 +123,10 @@ public actor SimulatedExecutionVenue: ExecutionVenue {
     ///   - seed: seeds ``SimulatedFault/reorderEvents``.
     public init(
         name: String = "sim", rules: MarketRules, config: VenueConfig = VenueConfig(), balance: Notional, price: Price? = nil,
-        volume: Quantity = .zero, time: Timestamp, barInterval: TimeSpan, seed: UInt64 = 0
+        volume: Quantity = .zero, time: Timestamp, barInterval: TimeSpan, seed: UInt64 = 0, mode: Mode = .streaming
     ) {
         self.name = name
+        self.mode = mode
         self.marketRules = rules
         self.config = config
         self.wallet = balance
@@ -134,6 +163,11 @@ public actor SimulatedExecutionVenue: ExecutionVenue {
     /// stamps path fills), then the clock moves to the bar's close, where the switch fires if
     /// it is due by then, and the bar's close becomes the current price.
     public func advance(bar: Candle) {
+        emit(move(through: bar))
+    }
+
+    /// ``advance(bar:)``'s work, answering the events instead of delivering them.
+    func move(through bar: Candle) -> [VenueEvent] {
         var batch: [VenueEvent] = []
         if bar.openTime > now { now = bar.openTime }
         expireIfDue(into: &batch)
@@ -150,7 +184,47 @@ public actor SimulatedExecutionVenue: ExecutionVenue {
         let close = bar.openTime.adding(barInterval) ?? bar.openTime
         if close > now { now = close }
         expireIfDue(into: &batch)
-        emit(batch)
+        return batch
+    }
+
+    /// A bar or a funding settlement the trader read. A settlement waits for the first bar
+    /// opening at or after it; that bar settles it (at its mark, or the bar's open) before its
+    /// path moves the book. A bar at or before the last one observed is ignored (a restart shows
+    /// the bar it crashed on again). Only in paper mode: a streaming venue plays a remote
+    /// exchange, whose market moves on its own (``advance(bar:)``), so it ignores what the
+    /// trader read, as a real venue does.
+    public func observe(_ market: MarketObservation) async -> [VenueEvent] {
+        guard mode == .paper else { return [] }
+        var batch: [VenueEvent] = []
+        switch market {
+        case .funding(let rate, let mark):
+            pendingFunding.append((rate, mark))
+        case .bar(let bar):
+            guard lastObservedBar.map({ bar.openTime > $0 }) ?? true else { return [] }
+            lastObservedBar = bar.openTime
+            let due = pendingFunding.filter { $0.rate.isDue(atBarOpening: bar.openTime) }
+            pendingFunding.removeAll { $0.rate.isDue(atBarOpening: bar.openTime) }
+            for settlement in due { settle(settlement.rate, mark: settlement.mark ?? bar.open, into: &batch) }
+            batch += move(through: bar)
+        }
+        return batch
+    }
+
+    public func takeEvents() async -> [VenueEvent] {
+        defer { queued.removeAll() }
+        return queued
+    }
+
+    /// One funding settlement on the open position (spec §3, `FundingMath.payment`: positive
+    /// rate, longs pay). The wallet absorbs it; a payment the wallet cannot carry is skipped
+    /// (beyond the amount limit, never reached by a paper account).
+    func settle(_ rate: FundingRate, mark: Price, into batch: inout [VenueEvent]) {
+        guard !position.isFlat else { return }
+        let payment = FundingMath.payment(quantity: position.quantity, mark: mark, rate: rate.rate)
+        guard let after = try? wallet.subtracting(payment, "the wallet") else { return }
+        wallet = after
+        fundingPaid = (try? fundingPaid.adding(payment, "funding paid")) ?? fundingPaid
+        batch.append(.balance(balance))
     }
 
     /// Moves the clock to `time` without a bar (never backwards); the dead man's switch fires
@@ -238,12 +312,14 @@ public actor SimulatedExecutionVenue: ExecutionVenue {
     /// reaches it, every open order is cancelled.
     public func heartbeat(countdown: TimeSpan) async throws {
         guard countdown.milliseconds >= 0 else { throw SimulatedVenueError("countdown cannot be negative (got \(countdown))") }
+        guard mode == .streaming else { return }
         deadline = countdown.milliseconds == 0 ? nil : now.adding(countdown)
     }
 
     /// A new stream of the venue's events (the previous one, if any, ends). Events produced
     /// while no one listens are not kept, as with a user data stream not yet connected.
     public func events() async -> AsyncStream<VenueEvent>? {
+        guard mode == .streaming else { return nil }
         continuation?.finish()
         let (stream, continuation) = AsyncStream.makeStream(of: VenueEvent.self, bufferingPolicy: .unbounded)
         self.continuation = continuation
@@ -303,7 +379,9 @@ public actor SimulatedExecutionVenue: ExecutionVenue {
             return .rejected(code: -1, message: "the order is beyond what the simulated venue carries")
         }
         orders.append(order)
-        batch.append(.order(VenueOrder(accepting: order)))
+        // A stream reports the order new, then filled; in paper mode the answer itself says
+        // filled, so a "new" event after it would only be stale.
+        if mode == .streaming { batch.append(.order(VenueOrder(accepting: order))) }
         batch += [.fill(fill), .order(order), .position(venuePosition), .balance(balance)]
         return .accepted(order)
     }
@@ -476,6 +554,10 @@ public actor SimulatedExecutionVenue: ExecutionVenue {
 
     /// Delivers one call's events, with the stream faults applied.
     func emit(_ batch: [VenueEvent]) {
+        if mode == .paper {
+            queued += batch
+            return
+        }
         guard let continuation, !batch.isEmpty else { return }
         var events = batch
         if reorderEvents, events.count > 1 {

@@ -1,4 +1,5 @@
 import Foundation
+import PerpExecution
 import PerpMarketData
 import PerpModel
 
@@ -176,6 +177,18 @@ public struct BinanceUSDMClient: Sendable {
             throw Self.wrongShape(json, endpoint: "binance-usdm GET /fapi/v1/time", expected: #"{"serverTime": milliseconds}"#)
         }
         return Timestamp(milliseconds: milliseconds)
+    }
+
+    /// `symbol`'s trading rules from `GET /fapi/v1/exchangeInfo` (public; the same reading as
+    /// the live adapter's, `BinanceWire.rules`): tick, lot, largest market order, minimum
+    /// notional. Paper trading's simulated venue enforces them as the venue would.
+    public func marketRules(symbol: String) async throws -> MarketRules {
+        let json = try await http.getJSON(baseURL.appending(path: "fapi/v1/exchangeInfo", query: []))
+        switch BinanceWire.rules(json, symbol: symbol) {
+        case .success(let rules): return rules
+        case .failure(let problem):
+            throw Self.wrongShape(json, endpoint: "binance-usdm GET /fapi/v1/exchangeInfo", expected: problem.text)
+        }
     }
 
     public func premiumIndex(symbol: String) async throws -> PremiumIndex {

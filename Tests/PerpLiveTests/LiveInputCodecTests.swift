@@ -53,6 +53,12 @@ import Testing
             .execution(.stop(flatten: true, reason: "operator", at: time)),
             .execution(.restarted(at: time)),
             .execution(.tick(at: time)),
+            .feed(live: false, at: time, reason: "stale feed: no new bar since 2026-01-01T00:00:00Z"),
+            .badData(reason: "row 3: price \"NaN\"", at: time),
+            .signal(.staked, value: 123_456.789_012_345_6, at: time),
+            .signal(.sentiment, value: -0.1, at: time),
+            .badResponse(reason: "binance-usdm GET /fapi/v1/klines: <html>", at: time),
+            .missingBars(first: time, last: time + .minutes(3), at: time + .minutes(4)),
         ]
     }
 
@@ -71,6 +77,10 @@ import Testing
             ("venue", #"{"event":{"fill":{"trade_id":"1"}},"at":1}"#), ("snapshot", #"{"snapshot":{},"at":1}"#),
             ("tick", #"{"at":"soon"}"#), ("tick", #"{"at":99999999999999999999999}"#), ("nonsense", "{}"),
             ("submitted", #"{"client_id":"a","outcome":{"rejected":{"code":99999999999999999999,"message":"x"}},"at":1}"#),
+            // A signal's bits that are NaN or infinite, an unknown series, gaps that end first.
+            ("signal", #"{"signal":"staked","bits":9221120237041090560,"at":1}"#),
+            ("signal", #"{"signal":"staked","bits":9218868437227405312,"at":1}"#), ("signal", #"{"signal":"moon","bits":0,"at":1}"#),
+            ("missing_bars", #"{"first":5,"last":4,"at":6}"#), ("feed", #"{"live":"yes","at":1,"reason":""}"#),
         ]
         for (index, row) in rows.enumerated() {
             #expect(throws: LiveInputDecodingError.self, "\(row.0) \(row.1)") {

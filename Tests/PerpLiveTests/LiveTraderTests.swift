@@ -16,12 +16,17 @@ struct MemoryFeed: PaperFeed {
     let bars: [Candle]
     let clock: ManualClock
     let interval: TimeSpan
+    /// Funding settlements, published at their time.
+    var settlements: [FundingRate] = []
 
     func bars(from: Timestamp, limit: Int) async throws -> [BinanceUSDMClient.KlineRow] {
         let now = clock.now()
         return bars.lazy.filter { $0.openTime >= from && $0.openTime + interval <= now }.prefix(limit).map { .bar($0) }
     }
-    func funding(from: Timestamp, to: Timestamp) async throws -> [(rate: FundingRate, mark: Price?)] { [] }
+    func funding(from: Timestamp, to: Timestamp) async throws -> [(rate: FundingRate, mark: Price?)] {
+        let now = clock.now()
+        return settlements.filter { $0.time >= from && $0.time < to && $0.time <= now }.map { ($0, nil) }
+    }
     func premium() async throws -> BinanceUSDMClient.PremiumIndex { throw CancellationError() }
 }
 
