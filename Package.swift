@@ -118,6 +118,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
-        .testTarget(name: "CLITests", dependencies: ["nmrperp", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "CLITests", dependencies: ["nmrperp", "TestSupport", "PerpModel", "PerpStore", "PerpEngine", "PerpSimulation"],
+            swiftSettings: strict),
     ]
 )

@@ -127,6 +127,13 @@ struct LiveRunCommand: AsyncParsableCommand {
     @Flag(help: "Binance's futures testnet (NMRPERP_BINANCE_USDM_URL still overrides the address).") var testnet = false
     @Flag(help: "Go live without a 30-day paper record. Recorded in the journal and shown by `live status`.")
     var skipPaperGate = false
+    @Option(help: "Folder with staked.csv, activity.csv, sentiment.csv (time,value), read again at every poll; new lines feed the signals.")
+    var signals: String?
+    @Option(
+        name: .customLong("stake-model"), help: "Read the staked-NMR signal live from these Numerai models' stakes (repeat for several).")
+    var stakeModels: [String] = []
+    @Option(help: "Tournament of --stake-model: classic, signals or crypto.") var stakeTournament = "classic"
+    @Option(help: "How often to read the stakes (e.g. 1h).") var stakeEvery = "1h"
     @Option(help: "Stop after this many polls (scripts and tests; default: until Ctrl-C or `live stop`).") var maxPolls: Int?
     @Flag(help: "Print one JSON object per poll instead of the status line.") var json = false
 
@@ -145,6 +152,8 @@ struct LiveRunCommand: AsyncParsableCommand {
         let bot = try BotConfigFile.load(path: config)
         let botText = try String(contentsOfFile: config, encoding: .utf8)
         let path = try LiveFiles.path(name: name)
+        let sources = try PaperRunCommand.signalSources(
+            signals: signals, stakeModels: stakeModels, tournament: stakeTournament, every: stakeEvery)
 
         // The paper gate (spec §4: 30 days of paper trading before live).
         var paperName: String?
@@ -158,11 +167,10 @@ struct LiveRunCommand: AsyncParsableCommand {
                     "live trading needs the 30-day paper record spec §4 asks for: name the paper session with --paper NAME (or override with --skip-paper-gate, which is recorded)"
                 )
             }
-            let (_, _, replayed) = try PaperFiles.openVerified(name: paper)
-            let record = replayed.session.record
-            guard record.isComplete(interval: replayed.session.interval) else {
+            let record = try PaperFiles.record(name: paper)
+            guard record.complete else {
                 throw CLIError(
-                    "paper session \"\(paper)\" has \(formatFixed(record.liveDays(interval: replayed.session.interval), 1)) of the \(PaperRecord.requiredDays) days of live bars spec §4 asks for before live trading; keep it running (or override with --skip-paper-gate, which is recorded)"
+                    "paper session \"\(paper)\" has \(formatFixed(record.days, 1)) of the \(PaperRecord.requiredDays) days of live bars spec §4 asks for before live trading; keep it running (or override with --skip-paper-gate, which is recorded)"
                 )
             }
             paperName = paper
@@ -193,6 +201,7 @@ struct LiveRunCommand: AsyncParsableCommand {
             settings: settings, store: store, venue: venue, rules: rules,
             feed: BinanceUSDMPaperFeed(client: feedClient, symbol: symbol, interval: interval), clock: clock, logger: logger,
             created: created)
+        trader.signalSources = sources
         let replayed: Int
         do { replayed = try await trader.start(pid: getpid()) } catch {
             trader.end(status: "failed")

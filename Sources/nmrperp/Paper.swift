@@ -1,8 +1,10 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Logging
 import PerpConfig
 import PerpEngine
+import PerpExecution
 import PerpLive
 import PerpModel
 import PerpReports
@@ -98,6 +100,62 @@ enum PaperFiles {
         }
     }
 
+    /// Whether `path` holds a session started before paper trading moved onto the execution
+    /// layer (a paper store of its own; decision 0013). Such sessions go on with their engine.
+    static func isLegacy(path: String) -> Bool {
+        guard FileManager.default.fileExists(atPath: path) else { return false }
+        return (try? PaperStore(existing: path)) != nil
+    }
+
+    /// A session on the execution layer, read back for a reader (`status`, `journal`, the live
+    /// gate): its settings, its simulated venue and the state its inputs give.
+    struct Replayed {
+        var store: LiveStore
+        var info: LiveSessionInfo
+        var venue: PaperVenueSettings
+        var session: LiveSession
+    }
+
+    static func openReplayed(name: String) throws -> Replayed {
+        let path = try path(name: name)
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CLIError("no paper session \"\(name)\" (\(path)); start one with `nmrperp paper --config bot.yaml --name \(name)`")
+        }
+        func unusable(_ reason: String) -> CLIError {
+            CLIError(
+                "paper session \"\(name)\" is unusable: \(reason). Nothing trades on it or reports from it; keep the file to look at and start a new session with --name"
+            )
+        }
+        do {
+            let store = try LiveStore(existing: path)
+            guard let info = try store.info() else { throw unusable("it holds no settings") }
+            guard let venue = PaperVenueSettings.parse(info.venue, symbol: info.symbol) else {
+                throw CLIError("\(path) is a live session's file, not a paper session's")
+            }
+            let (bot, problems) = try BotConfigFile.parse(yaml: info.configText, file: path + " (stored configuration)")
+            guard problems.isEmpty else { throw BotConfigFile.error(path: path + " (stored configuration)", problems) }
+            let session = try LiveTrader.replay(store: store, bot: bot, rules: venue.rules, sizeFraction: info.sizeFraction)
+            return Replayed(store: store, info: info, venue: venue, session: session)
+        } catch let error as StoreError {
+            throw unusable(error.description)
+        } catch let error as LiveError {
+            throw unusable(error.description)
+        }
+    }
+
+    /// The 30-day record of a session of either kind, for the live gate: live days, and
+    /// whether they make the 30 spec §4 asks for.
+    static func record(name: String) throws -> (days: Double, complete: Bool) {
+        if isLegacy(path: try path(name: name)) {
+            let (_, _, replayed) = try openVerified(name: name)
+            let record = replayed.session.record
+            return (record.liveDays(interval: replayed.session.interval), record.isComplete(interval: replayed.session.interval))
+        }
+        let replayed = try openReplayed(name: name)
+        let record = replayed.session.record
+        return (record.liveDays(interval: replayed.info.interval), record.isComplete(interval: replayed.info.interval))
+    }
+
     /// Opens the session file for a reader (`status`, `journal`), with the same checks.
     static func openVerified(name: String) throws -> (PaperStore, PaperSessionInfo, PaperIntegrity.Replayed) {
         let store: PaperStore
@@ -131,7 +189,11 @@ struct PaperRunCommand: AsyncParsableCommand {
     @Option(help: "isolated or cross.") var margin = "cross"
     @Option(help: "Maintenance margin fraction (Binance NMRUSDT's first bracket is 0.05 or below; 0.05 is the cautious figure).")
     var maintenanceFraction = "0.05"
-    @Option(help: "Order size step in NMR (Binance NMRUSDT: 0.1).") var lot = "0.1"
+    @Option(
+        help:
+            "Order size step in NMR. A new session takes the venue's own (Binance NMRUSDT: 0.1) from its exchange information; this overrides it."
+    )
+    var lot: String?
     @Option(help: "History fetched before the first live bar of a new session, to warm the signals up (e.g. 24h, 2d).")
     var warmup = "24h"
     @Option(help: "Folder with staked.csv, activity.csv, sentiment.csv (time,value), read again at every poll; new lines feed the signals.")
@@ -152,25 +214,14 @@ struct PaperRunCommand: AsyncParsableCommand {
         let capital = try Parse.capital(self.capital, currency: "USDT")
         var venue = try Parse.venue(
             margin: margin, maintenanceFraction: maintenanceFraction, feeTaker: feeTaker, feeMaker: feeMaker, slippageBps: slippageBps)
-        venue.lotSize = try Parse.positive(lot, "--lot", "an NMR size step", example: "0.1")
+        let lotOverride: Quantity? = try lot.map { try Parse.positive($0, "--lot", "an NMR size step", example: "0.1") }
+        venue.lotSize = lotOverride ?? Quantity("0.1")!
         let warmup = try InputFiles.warmup(Parse.span(self.warmup, "--warmup"))
         if let maxPolls, maxPolls < 1 { throw CLIError("--max-polls must be at least 1 (got \(maxPolls))") }
 
         // Every option is checked before the session file is touched.
-        var sources: [any SignalSource] = []
-        if let signals {
-            _ = try BacktestCommand.signalInputs(signals)  // checks the folder and files now, with clear errors
-            sources.append(SignalFilesSource(folder: signals))
-        }
-        if !stakeModels.isEmpty {
-            let (models, tournament) = try StakeCommand.parse(models: stakeModels, tournament: stakeTournament)
-            let every = try Parse.span(stakeEvery, "--stake-every")
-            guard every >= .minutes(5) else { throw CLIError("--stake-every must be at least 5m (Numerai changes stakes once a round)") }
-            sources.append(
-                NumeraiStakeSource(
-                    client: NumeraiClient(baseURL: VenueEndpoints.fromEnvironment().numerai), models: models, tournament: tournament,
-                    every: every))
-        }
+        let sources = try PaperRunCommand.signalSources(
+            signals: signals, stakeModels: stakeModels, tournament: stakeTournament, every: stakeEvery)
         // The bot configuration: the file given, else the stored one, else the defaults.
         var bot = BotConfig()
         var botText = BotConfigFile.defaultYAML()
@@ -184,6 +235,14 @@ struct PaperRunCommand: AsyncParsableCommand {
         // it ends): a second `paper` on the same name would store every bar twice.
         let sessionLock = try PaperFiles.lock(name: name)
         defer { sessionLock.release() }
+        guard PaperFiles.isLegacy(path: path) else {
+            try await runOnExecutionLayer(
+                path: path, bot: bot, botText: botText, venue: venue, lotOverride: lotOverride, capital: capital, interval: interval,
+                warmup: warmup, sources: sources)
+            return
+        }
+        // A session started before paper trading moved onto the execution layer goes on with
+        // the engine that wrote it, so its 30-day record stays whole (decision 0013).
         let store = try PaperStore(path: path)
         if let info = try store.info() {
             let (stored, _) = try BotConfigFile.parse(yaml: info.configText, file: path + " (stored configuration)")
@@ -240,6 +299,145 @@ struct PaperRunCommand: AsyncParsableCommand {
     }
 }
 
+extension PaperRunCommand {
+    /// The external series of `--signals` and `--stake-model` (shared by `paper` and `live
+    /// run`, so the kernel sees the same inputs in both), checked now with clear errors.
+    static func signalSources(signals: String?, stakeModels: [String], tournament: String, every: String) throws -> [any SignalSource] {
+        var sources: [any SignalSource] = []
+        if let signals {
+            _ = try BacktestCommand.signalInputs(signals)  // checks the folder and files now, with clear errors
+            sources.append(SignalFilesSource(folder: signals))
+        }
+        if !stakeModels.isEmpty {
+            let (models, tournament) = try StakeCommand.parse(models: stakeModels, tournament: tournament)
+            let every = try Parse.span(every, "--stake-every")
+            guard every >= .minutes(5) else { throw CLIError("--stake-every must be at least 5m (Numerai changes stakes once a round)") }
+            sources.append(
+                NumeraiStakeSource(
+                    client: NumeraiClient(baseURL: VenueEndpoints.fromEnvironment().numerai), models: models, tournament: tournament,
+                    every: every))
+        }
+        return sources
+    }
+
+    /// Paper trading on the execution layer (decision 0013): the same `LiveTrader` as `live
+    /// run`, on the simulated venue in paper mode instead of Binance: the kernel, the orders,
+    /// their client ids, the stop and target resting on the venue, reconciliation and the
+    /// store are the live code's own.
+    func runOnExecutionLayer(
+        path: String, bot given: BotConfig, botText givenText: String, venue: VenueConfig, lotOverride: Quantity?, capital: Notional,
+        interval: TimeSpan, warmup: TimeSpan, sources: [any SignalSource]
+    ) async throws {
+        let symbol = self.symbol.uppercased()
+        let store = try LiveStore(path: path)
+        var bot = given
+        var botText = givenText
+        let client = BinanceUSDMClient(
+            baseURL: VenueEndpoints.fromEnvironment().binanceUSDM, minimumSpacing: .milliseconds(250), maxAttempts: 1)
+        let venueSettings: PaperVenueSettings
+        if let info = try store.info() {
+            guard let stored = PaperVenueSettings.parse(info.venue, symbol: info.symbol) else {
+                throw CLIError("\(path) is a live session's file, not a paper session's; choose another --name")
+            }
+            let (storedBot, _) = try BotConfigFile.parse(yaml: info.configText, file: path + " (stored configuration)")
+            if config != nil, storedBot != bot {
+                throw CLIError(
+                    "paper session \"\(name)\" was started with another bot configuration; its 30-day record belongs to that one. Run without --config to continue it, or start a new session with --name"
+                )
+            }
+            bot = storedBot
+            botText = info.configText
+            func check(_ what: String, _ stored: String, _ given: String) throws {
+                guard stored == given else {
+                    throw CLIError(
+                        "paper session \"\(name)\" was started with \(what) \(stored), not \(given); its record belongs to those settings. Start a new session with --name (the 30-day record starts again)"
+                    )
+                }
+            }
+            try check("symbol", info.symbol, symbol)
+            try check("interval", info.interval.description, interval.description)
+            try check("capital", stored.capital.description, capital.description)
+            var givenVenue = venue
+            givenVenue.lotSize = lotOverride ?? stored.venue.lotSize
+            try check("venue settings", PaperSettings.text(stored.venue), PaperSettings.text(givenVenue))
+            venueSettings = stored
+        } else {
+            var rules: MarketRules
+            do { rules = try await client.marketRules(symbol: symbol) } catch {
+                throw CLIError("paper \(name): cannot read \(symbol)'s trading rules from Binance USD-M: \(error); try again")
+            }
+            if let lotOverride { rules.lotSize = lotOverride }
+            venueSettings = PaperVenueSettings(capital: capital, rules: rules, venue: venue)
+        }
+        var settings = LiveSettings(name: name, venueName: venueSettings.text, bot: bot, botText: botText, sizeFraction: .one)
+        settings.symbol = symbol
+        settings.interval = interval
+        settings.warmup = warmup
+        settings.isolated = venueSettings.venue.marginMode == .isolated
+        // The venue's clock decides which bars have closed, as in live trading; paper goes on
+        // with this machine's clock when the venue's cannot be read.
+        let clock = VenueSyncedClock(local: SystemPaperClock()) { try await client.serverTime() }
+        do { try await clock.sync() } catch {
+            printError("paper \(name): cannot read Binance USD-M's clock (\(error)); using this machine's")
+        }
+        let created = try LiveTrader.creationTime(store: store, now: clock.now())
+        var logger = Logger(label: "nmrperp.paper.\(name)") { label in StreamLogHandler.standardError(label: label) }
+        logger.logLevel = Environment.values["NMRPERP_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .error
+        var trader = LiveTrader(
+            settings: settings, store: store, venue: venueSettings.makeVenue(time: clock.now(), interval: interval),
+            rules: venueSettings.rules, feed: BinanceUSDMPaperFeed(client: client, symbol: symbol, interval: interval), clock: clock,
+            logger: logger, created: created)
+        trader.signalSources = sources
+        let progress = ProgressBar("paper \(name): fetching bars")
+        trader.fetchProgress = { done, expected in
+            progress.update(done, expected)
+            if done >= expected { progress.finish() }
+        }
+        let replayed: Int
+        do { replayed = try await trader.start(pid: getpid()) } catch {
+            trader.end(status: "failed")
+            throw CLIError("paper \(name) did not start: \(error)")
+        }
+        printError(
+            replayed > 0
+                ? "paper \(name): resumed from \(path) (\(replayed) inputs replayed, simulated venue rebuilt and reconciled)"
+                : "paper \(name): new session in \(path); warming up on \(warmup) of \(symbol) \(self.interval) bars")
+        let line = StatusLine(json: json)
+        let maxPolls = self.maxPolls
+        let capital = venueSettings.capital
+        let task = Task { [trader] in
+            var trader = trader
+            var polls = 0
+            defer { trader.close() }
+            while maxPolls.map({ polls < $0 }) ?? true {
+                try Task.checkCancellation()
+                guard var status = try await trader.poll() else { break }
+                polls += 1
+                status.premium = try? await client.premiumIndex(symbol: symbol)
+                line.show(status, capital: capital)
+                if maxPolls.map({ polls >= $0 }) ?? false { break }
+                try await clock.sleep(until: trader.nextPollTime(after: clock.now()))
+            }
+            trader.end(status: "finished")
+            return trader
+        }
+        let signalHandlers = Interrupts.cancel(task)
+        defer { signalHandlers.remove() }
+        do {
+            _ = try await task.value
+            line.finish()
+        } catch {
+            line.finish()
+            trader.end(status: task.isCancelled ? "interrupted" : "failed")
+            if task.isCancelled {
+                printError("paper \(name): stopped; everything up to the last poll is saved in \(path). Run the same command to continue.")
+                return
+            }
+            throw CLIError("paper \(name) stopped: \(error). Nothing is lost: run the same command to continue from the last poll.")
+        }
+    }
+}
+
 /// The live status line: redrawn in place on a terminal, one line per poll otherwise; journal
 /// rows printed above it as they happen.
 final class StatusLine: @unchecked Sendable {
@@ -264,6 +462,26 @@ final class StatusLine: @unchecked Sendable {
                 text += "  " + PaperReport.describe(row) + "\n"
             }
             text += PaperReport.line(status)
+            text += terminal ? "" : "\n"
+            FileHandle.standardError.write(Data(text.utf8))
+            drawn = true
+        }
+    }
+
+    /// A paper session on the execution layer.
+    func show(_ status: LiveStatus, capital: Notional) {
+        lock.withLock {
+            if json {
+                let line = PaperReport.json(status, capital: capital).serialized(pretty: false) + "\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+                return
+            }
+            var text = ""
+            if drawn && terminal { text += "\r\u{1B}[2K" }
+            for row in status.newJournal where row.event != "funding" || !terminal {
+                text += "  " + PaperReport.describe(row) + "\n"
+            }
+            text += PaperReport.line(status, capital: capital)
             text += terminal ? "" : "\n"
             FileHandle.standardError.write(Data(text.utf8))
             drawn = true
@@ -322,6 +540,90 @@ enum PaperReport {
         return parts.joined(separator: "  ")
     }
 
+    /// A journal line of a session on the execution layer: the kernel's rows and the orders'.
+    static func describe(_ row: LiveJournalRow) -> String {
+        let json = (try? JSONParser.parse(row.line)) ?? .null
+        var parts = [String(row.time.iso8601.prefix(16)).replacingOccurrences(of: "T", with: " "), row.event]
+        if let kind = json["kind"]?.stringValue { parts.append(kind) }
+        for key in ["side", "quantity", "price", "pnl", "funding", "client_id"] {
+            guard let value = json[key], value != .null else { continue }
+            let text = value.stringValue ?? value.numericText ?? value.serialized(pretty: false)
+            switch key {
+            case "price": parts.append("@ \(text)")
+            case "pnl", "funding": parts.append("\(key) \(text)")
+            default: parts.append(text)
+            }
+        }
+        return parts.joined(separator: " ") + ": " + (json["reason"]?.stringValue ?? "")
+    }
+
+    /// Position, equity, state and record of a session on the execution layer.
+    static func position(_ status: LiveStatus) -> String {
+        guard !status.position.isZero else { return "flat" }
+        var text = "\(status.position.isPositive ? "long" : "short") \(status.position.magnitude)"
+        if let entry = status.averageEntry { text += " @ \(entry)" }
+        return text
+    }
+
+    static func equity(_ status: LiveStatus) -> Notional? {
+        guard let wallet = status.balance?.wallet else { return nil }
+        guard let close = status.lastBar?.close, let entry = status.averageEntry, !status.position.isZero else { return wallet }
+        let move = Price(raw: close.raw &- entry.raw)
+        guard let pnl = try? move.times(status.position, rule: .toNearestOrEven, "unrealised PnL") else { return wallet }
+        return (try? wallet.adding(pnl, "equity")) ?? wallet
+    }
+
+    static func line(_ status: LiveStatus, capital: Notional) -> String {
+        let time = String(status.now.iso8601.prefix(16)).replacingOccurrences(of: "T", with: " ")
+        let price = status.lastBar.map { "\($0.close)" } ?? "—"
+        var parts = ["\(time) UTC", "last \(price)", position(status)]
+        if let equity = equity(status) {
+            let change = equity.doubleValue / capital.doubleValue - 1
+            parts.append("equity \(formatFixed(equity.doubleValue, 2)) (\(change >= 0 ? "+" : "")\(percent(change)))")
+        }
+        if !status.openOrders.isEmpty { parts.append("orders \(status.openOrders.count)") }
+        if case .halted(let why) = status.gate { parts.append("HALTED: \(why)") }
+        parts += [
+            status.riskState.name, status.lastBar == nil ? "waiting for data" : (status.live ? "live" : "catching up"),
+            "record \(formatFixed(status.record.liveDays(interval: status.interval), 1))/\(PaperRecord.requiredDays) d",
+            "entries \(status.entries)",
+        ]
+        if let premium = status.premium {
+            var text = "mark \(premium.mark)"
+            if let rate = premium.fundingRate {
+                text += ", funding \(formatFixed(rate.doubleValue * 100, 4)) %"
+                if let next = premium.nextFundingTime { text += " at \(String(next.iso8601.dropFirst(11).prefix(5)))" }
+            }
+            parts.insert(text, at: 2)
+        }
+        if let problem = status.problem { parts.append("⚠ \(problem)") }
+        return parts.joined(separator: "  ")
+    }
+
+    static func json(_ status: LiveStatus, capital: Notional) -> JSONValue {
+        .object([
+            ("time", .string(status.now.iso8601)), ("last_bar", status.lastBar.map { .string($0.openTime.iso8601) } ?? .null),
+            ("close", status.lastBar.map { .exact($0.close) } ?? .null), ("position", .exact(status.position)),
+            ("entry_price", status.averageEntry.map { .exact($0) } ?? .null), ("equity", equity(status).map { .exact($0) } ?? .null),
+            ("capital", .exact(capital)), ("state", .string(status.riskState.name)), ("live", .bool(status.live)),
+            ("record_days", .double(status.record.liveDays(interval: status.interval))), ("entries", .int(Int64(status.entries))),
+            ("open_orders", .int(Int64(status.openOrders.count))), ("new_bars", .int(Int64(status.newBars))),
+            ("journal", .array(status.newJournal.map { (try? JSONParser.parse($0.line)) ?? .string($0.line) })),
+            ("problem", status.problem.map { .string($0) } ?? .null),
+            ("mark", status.premium.map { .exact($0.mark) } ?? .null),
+            ("funding_rate", status.premium?.fundingRate.map { .exact($0) } ?? .null),
+        ])
+    }
+
+    static func gate(_ gate: ExecutionGate) -> String {
+        switch gate {
+        case .awaitingReconciliation: return "awaiting reconciliation"
+        case .open: return "open"
+        case .reducing(let why): return "reducing only (\(why))"
+        case .halted(let why): return "halted (\(why))"
+        }
+    }
+
     static func json(_ status: PaperStatus) -> JSONValue {
         .object([
             ("time", .string(status.now.iso8601)), ("last_bar", status.lastBar.map { .string($0.openTime.iso8601) } ?? .null),
@@ -346,6 +648,10 @@ struct PaperStatusCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
+        guard PaperFiles.isLegacy(path: try PaperFiles.path(name: name)) else {
+            try showExecutionLayer()
+            return
+        }
         let (store, info, replayed) = try PaperFiles.openVerified(name: name)
         let session = replayed.session
         let running = PaperFiles.running(name: name)
@@ -360,7 +666,8 @@ struct PaperStatusCommand: AsyncParsableCommand {
             var fields: [(String, JSONValue)] = [
                 ("name", .string(info.name)), ("file", .string(store.path)), ("symbol", .string(info.symbol)),
                 ("interval", .string(info.interval.description)), ("started", .string(info.created.iso8601)),
-                ("capital", .exact(info.capital)), ("equity", .exact(account.equity)), ("return", .double(change)),
+                ("engine", .string("backtester")), ("capital", .exact(info.capital)), ("equity", .exact(account.equity)),
+                ("return", .double(change)),
             ]
             fields += [
                 ("max_drawdown", .double(record.maxDrawdown)), ("sharpe", sharpe.map { .double($0) } ?? .null),
@@ -382,7 +689,7 @@ struct PaperStatusCommand: AsyncParsableCommand {
             complete ? "complete; live trading may start at 10 % of the intended size (spec §4)" : "live trading stays locked"
         var rows: [(String, String)] = [
             ("session", "\(info.name) (\(store.path))"), ("process", running ?? "not running"),
-            ("market", "\(info.venue) \(info.symbol) \(info.interval) bars"),
+            ("market", "\(info.venue) \(info.symbol) \(info.interval) bars (the earlier paper engine, kept for this session's record)"),
             ("started", info.created.iso8601), ("last bar", record.lastBar?.iso8601 ?? "none yet"), ("capital", "\(info.capital)"),
         ]
         rows += [
@@ -400,6 +707,66 @@ struct PaperStatusCommand: AsyncParsableCommand {
     }
 }
 
+extension PaperStatusCommand {
+    /// `paper status` for a session on the execution layer.
+    func showExecutionLayer() throws {
+        let replayed = try PaperFiles.openReplayed(name: name)
+        let (store, info, session) = (replayed.store, replayed.info, replayed.session)
+        let capital = replayed.venue.capital
+        let running = PaperFiles.running(name: name)
+        let record = session.record
+        let engine = session.engine
+        let status = LiveStatus(session: session, now: record.lastBar ?? info.created, interval: info.interval, sizeFraction: .one)
+        let equity = PaperReport.equity(status) ?? capital
+        let days = record.liveDays(interval: info.interval)
+        let complete = record.isComplete(interval: info.interval)
+        let sharpe = PerformanceMetrics.sharpe(equities: record.dailyEquity.map(\.equity.raw), periodsPerYear: 365)
+        let change = equity.doubleValue / capital.doubleValue - 1
+        let fees = engine.orders.reduce(Notional.zero) { (try? $0.adding($1.fee, "fees")) ?? $0 }
+        if json {
+            var fields: [(String, JSONValue)] = [
+                ("name", .string(info.name)), ("file", .string(store.path)), ("symbol", .string(info.symbol)),
+                ("interval", .string(info.interval.description)), ("started", .string(info.created.iso8601)),
+                ("engine", .string("execution")), ("capital", .exact(capital)), ("equity", .exact(equity)), ("return", .double(change)),
+            ]
+            fields += [
+                ("max_drawdown", .double(record.maxDrawdown)), ("sharpe", sharpe.map { .double($0) } ?? .null),
+                ("entries", .int(Int64(session.entries))), ("orders", .int(Int64(engine.orders.count))), ("fees", .exact(fees)),
+                ("gate", .string(PaperReport.gate(engine.gate))),
+            ]
+            fields += [
+                ("live_days", .double(days)), ("required_days", .int(Int64(PaperRecord.requiredDays))),
+                ("record_complete", .bool(complete)), ("bad_data", .int(Int64(record.badData))),
+                ("stale_episodes", .int(Int64(record.staleEpisodes))),
+                ("last_bar", record.lastBar.map { .string($0.iso8601) } ?? .null), ("position", .exact(engine.position)),
+                ("running", .bool(running != nil)), ("process", running.map { .string($0) } ?? .null),
+            ]
+            emit(json: .object(fields))
+            return
+        }
+        let sign = change >= 0 ? "+" : ""
+        let verdict =
+            complete ? "complete; live trading may start at 10 % of the intended size (spec §4)" : "live trading stays locked"
+        var rows: [(String, String)] = [
+            ("session", "\(info.name) (\(store.path))"), ("process", running ?? "not running"),
+            ("market", "\(info.symbol) \(info.interval) bars, simulated venue (the execution layer's, as live)"),
+            ("started", info.created.iso8601), ("last bar", record.lastBar?.iso8601 ?? "none yet"), ("capital", "\(capital)"),
+        ]
+        rows += [
+            ("equity", "\(formatFixed(equity.doubleValue, 2)) (\(sign)\(percent(change)))"),
+            ("position", PaperReport.position(status)), ("open orders", "\(engine.openOrders.count)"),
+            ("trading", PaperReport.gate(engine.gate)), ("risk state", session.kernel.state.name),
+            ("max drawdown", percent(record.maxDrawdown)), ("Sharpe (daily, ×√365)", sharpe.map { formatFixed($0, 2) } ?? "n/a"),
+        ]
+        rows += [
+            ("entries", "\(session.entries)"), ("orders", "\(engine.orders.count)"), ("fees", "\(fees)"),
+            ("bad data rows", "\(record.badData)"), ("stale episodes", "\(record.staleEpisodes)"),
+            ("paper record", "\(formatFixed(days, 1)) of \(PaperRecord.requiredDays) live days: \(verdict)"),
+        ]
+        print(TextTable.pairs(rows))
+    }
+}
+
 struct PaperJournalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "journal",
@@ -409,6 +776,12 @@ struct PaperJournalCommand: AsyncParsableCommand {
     @Option(help: "Write here instead of standard output.") var out: String?
 
     func run() async throws {
+        guard PaperFiles.isLegacy(path: try PaperFiles.path(name: name)) else {
+            let replayed = try PaperFiles.openReplayed(name: name)
+            let text = try replayed.store.journal().map { $0.line + "\n" }.joined()
+            if let out { try writeAtomically(text, to: out) } else { print(text, terminator: "") }
+            return
+        }
         let (store, _, replayed) = try PaperFiles.openVerified(name: name)
         let text = JournalJSONL.render(try store.journal() + replayed.unstoredRows)
         if let out { try writeAtomically(text, to: out) } else { print(text, terminator: "") }

@@ -1,4 +1,8 @@
 import Foundation
+import PerpEngine
+import PerpModel
+import PerpSimulation
+import PerpStore
 import TestSupport
 import Testing
 
@@ -35,6 +39,13 @@ import Testing
                 time += 28_800_000
             }
             return .json("[" + rows.joined(separator: ",") + "]")
+        case "/fapi/v1/time":
+            return .json(#"{"serverTime":\#(now)}"#)
+        case "/fapi/v1/exchangeInfo":
+            // Binance's shape (USD-M "Exchange Information"), trimmed to what the rules read.
+            return .json(
+                #"{"timezone":"UTC","serverTime":\#(now),"symbols":[{"symbol":"NMRUSDT","status":"TRADING","filters":[{"filterType":"PRICE_FILTER","minPrice":"0.010","maxPrice":"10000","tickSize":"0.010"},{"filterType":"LOT_SIZE","minQty":"0.1","maxQty":"100000","stepSize":"0.1"},{"filterType":"MARKET_LOT_SIZE","minQty":"0.1","maxQty":"5000","stepSize":"0.1"},{"filterType":"MIN_NOTIONAL","notional":"5"}]}]}"#
+            )
         case "/fapi/v1/premiumIndex":
             return .json(
                 #"{"symbol":"NMRUSDT","markPrice":"20.11000000","indexPrice":"20.10500000","estimatedSettlePrice":"20.1","lastFundingRate":"0.00010000","interestRate":"0.00010000","nextFundingTime":\#((now / 28_800_000 + 1) * 28_800_000),"time":\#(now)}"#
@@ -95,6 +106,57 @@ import Testing
         let bot = try CLI.run(["paper", "--config", botFile, "--interval", "15m", "--max-polls", "1"], environment: env)
         #expect(bot.status != 0)
         #expect(bot.stderr.contains("another bot configuration"), "\(bot.stderr)")
+    }
+
+    /// A session written by the earlier paper engine (its own store, before paper moved onto the
+    /// execution layer) goes on with that engine: its record is read, continued and accepted
+    /// by the live gate, never cut short by an upgrade.
+    @Test func aSessionOfTheEarlierEngineKeepsItsRecord() throws {
+        let server = try LoopbackHTTPServer(handler: Self.exchange)
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-paper-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: home + "/paper", withIntermediateDirectories: true)
+        let env = ["NMRPERP_OFFLINE": "0", "NMRPERP_BINANCE_USDM_URL": server.baseURL, "NMRPERP_HOME": home]
+        let interval = TimeSpan.minutes(15)
+        var venue = VenueConfig()
+        venue.lotSize = Quantity("0.1")!
+        venue.maintenanceFraction = Rate("0.05")!
+        let store = try PaperStore(path: home + "/paper/old.sqlite")
+        let now = Int64(Date().timeIntervalSince1970 * 1000) / 900_000 * 900_000
+        try store.create(
+            PaperSessionInfo(
+                name: "old", venue: "binance-usdm", symbol: "NMRUSDT", interval: interval, capital: Notional(10_000),
+                configText: "", venueText: "margin=cross maintenance=0.05 taker=0.0005 maker=0.0002 lot=0.1 slippage=0",
+                created: Timestamp(milliseconds: now - 3 * 3_600_000)))
+        var session = PaperSession(config: BotConfig(), venue: venue, capital: Notional(10_000), interval: interval)
+        var events: [PaperEvent] = []
+        var journal: [JournalEntry] = []
+        for index in 0..<8 {
+            let open = Timestamp(milliseconds: now - Int64(10 - index) * 900_000)
+            let event = PaperEvent.bar(
+                Candle(
+                    openTime: open, open: Price("20")!, high: Price("20.2")!, low: Price("19.9")!, close: Price("20.1")!,
+                    volume: Quantity(1000)))
+            events.append(event)
+            journal += session.apply(event)
+        }
+        try store.append(events, journal: journal, received: Timestamp(milliseconds: now))
+
+        let status = try CLI.run(["paper", "status", "--name", "old", "--json"], environment: env)
+        #expect(status.status == 0, "\(status.stderr)")
+        let before = try status.json()
+        #expect(before["engine"] as? String == "backtester")
+        #expect((before["live_days"] as? Double ?? 0) > 0)
+
+        let run = try CLI.run(["paper", "--name", "old", "--interval", "15m", "--max-polls", "1"], environment: env)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("events replayed, journal checked"), "the earlier engine goes on: \(run.stderr)")
+        let after = try CLI.run(["paper", "status", "--name", "old", "--json"], environment: env).json()
+        #expect((after["live_days"] as? Double ?? 0) >= (before["live_days"] as? Double ?? 1), "the record goes on")
+
+        let config = try CLI.temporaryFile("risk:\n  max_leverage: 2\n", suffix: ".yaml")
+        let gate = try CLI.run(["live", "run", "--config", config, "--paper", "old", "--max-polls", "1"], environment: env)
+        #expect(gate.status != 0)
+        #expect(gate.stderr.contains("paper session \"old\" has") && gate.stderr.contains("of the 30 days"), "\(gate.stderr)")
     }
 
     @Test func badInputIsOneClearLine() throws {
