@@ -265,13 +265,17 @@ import Testing
         var killed = 0
         var outputs = ""
         var minute: Int64 = 40
+        // Kill points spread over a whole run and beyond (twice as long as the first, uninterrupted
+        // one took), so some runs are killed at any point and some finish.
+        twin.advance(toMillis: Self.start.milliseconds + (minute + 1) * Self.minute + 2_000)
+        let span = try Self.runLength(session.runArguments, environment: session.environment)
         while killed < kills {
             // The venue's time moves one bar on about half the starts, so some restarts happen
             // inside a bar and find their own unresolved orders.
             if random.next() % 2 == 0 { minute += 1 }
             twin.advance(toMillis: Self.start.milliseconds + (minute + 1) * Self.minute + 2_000)
             fault.apply(to: twin, random: &random)
-            let delay = Double(random.next() % 400) / 1000
+            let delay = 2 * span * Double(random.next() % 1000) / 1000
             let result = try Self.runKilled(session: session, after: delay)
             outputs += result.output
             if result.killed { killed += 1 }
@@ -288,10 +292,19 @@ import Testing
         #expect(state["trades_recorded"] as? Int == twin.trades.count, "fills: \(state) vs \(twin.trades.count) at the venue")
         #expect(twin.orders.count + twin.algoOrders.count >= 4, "the campaign should trade")
         print(
-            "crash campaign (\(fault)): \(killed) SIGKILLs over \(minute - 40) bars; venue: \(twin.orders.count) orders, \(twin.algoOrders.count) conditional orders, \(twin.trades.count) trades, duplicates \(twin.duplicateClientIDs.count); record: \(state["trades_recorded"] ?? "?") trades, position \(state["position"] ?? "?") (venue \(twin.position.quantity))"
+            "crash campaign (\(fault)): \(killed) SIGKILLs (at 0–\(Int(2 * span * 1000)) ms) over \(minute - 40) bars; venue: \(twin.orders.count) orders, \(twin.algoOrders.count) conditional orders, \(twin.trades.count) trades, duplicates \(twin.duplicateClientIDs.count); record: \(state["trades_recorded"] ?? "?") trades, position \(state["position"] ?? "?") (venue \(twin.position.quantity))"
         )
         #expect(!outputs.contains(Self.canary.secret))
         #expect(try session.filesContain(Self.canary.secret).isEmpty)
+    }
+
+    /// How long one uninterrupted run takes, in seconds (at least 0.2): a campaign draws its
+    /// kill points from this span, so they fall anywhere in a run on a fast or a slow machine.
+    static func runLength(_ arguments: [String], environment: [String: String]) throws -> Double {
+        let started = Date()
+        let result = try CLI.run(arguments, environment: environment)
+        #expect(result.status == 0, "the campaign's first run: \(result.stderr)")
+        return max(0.2, Date().timeIntervalSince(started))
     }
 
     static var campaignKills: Int {
