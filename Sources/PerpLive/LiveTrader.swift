@@ -110,6 +110,9 @@ public struct LiveStatus: Sendable {
     public var entries = 0
     /// The venue's mark price and accruing funding at the poll, when it answered.
     public var premium: BinanceUSDMClient.PremiumIndex?
+    /// Wallet plus the open position's unrealised PnL at the last close (``LiveSession/equity(at:)``),
+    /// once the venue has reported a balance.
+    public var equity: Notional?
 
     /// The status as JSON (stored each poll for `live status`; no key or secret is in it).
     public var json: JSONValue {
@@ -681,6 +684,7 @@ extension LiveStatus {
             tradesRecorded: engine.seenTradeIDs.count, ordersSent: engine.orders.count)
         live = session.feedLive
         record = session.record
+        if engine.balance != nil { equity = session.lastBar.map { session.equity(at: $0.close) } ?? engine.balance?.wallet }
         self.interval = interval
         entries = session.entries
     }

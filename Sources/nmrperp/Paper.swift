@@ -565,19 +565,11 @@ enum PaperReport {
         return text
     }
 
-    static func equity(_ status: LiveStatus) -> Notional? {
-        guard let wallet = status.balance?.wallet else { return nil }
-        guard let close = status.lastBar?.close, let entry = status.averageEntry, !status.position.isZero else { return wallet }
-        let move = Price(raw: close.raw &- entry.raw)
-        guard let pnl = try? move.times(status.position, rule: .toNearestOrEven, "unrealised PnL") else { return wallet }
-        return (try? wallet.adding(pnl, "equity")) ?? wallet
-    }
-
     static func line(_ status: LiveStatus, capital: Notional) -> String {
         let time = String(status.now.iso8601.prefix(16)).replacingOccurrences(of: "T", with: " ")
         let price = status.lastBar.map { "\($0.close)" } ?? "—"
         var parts = ["\(time) UTC", "last \(price)", position(status)]
-        if let equity = equity(status) {
+        if let equity = status.equity {
             let change = equity.doubleValue / capital.doubleValue - 1
             parts.append("equity \(formatFixed(equity.doubleValue, 2)) (\(change >= 0 ? "+" : "")\(percent(change)))")
         }
@@ -604,7 +596,7 @@ enum PaperReport {
         .object([
             ("time", .string(status.now.iso8601)), ("last_bar", status.lastBar.map { .string($0.openTime.iso8601) } ?? .null),
             ("close", status.lastBar.map { .exact($0.close) } ?? .null), ("position", .exact(status.position)),
-            ("entry_price", status.averageEntry.map { .exact($0) } ?? .null), ("equity", equity(status).map { .exact($0) } ?? .null),
+            ("entry_price", status.averageEntry.map { .exact($0) } ?? .null), ("equity", status.equity.map { .exact($0) } ?? .null),
             ("capital", .exact(capital)), ("state", .string(status.riskState.name)), ("live", .bool(status.live)),
             ("record_days", .double(status.record.liveDays(interval: status.interval))), ("entries", .int(Int64(status.entries))),
             ("open_orders", .int(Int64(status.openOrders.count))), ("new_bars", .int(Int64(status.newBars))),
@@ -717,7 +709,7 @@ extension PaperStatusCommand {
         let record = session.record
         let engine = session.engine
         let status = LiveStatus(session: session, now: record.lastBar ?? info.created, interval: info.interval, sizeFraction: .one)
-        let equity = PaperReport.equity(status) ?? capital
+        let equity = status.equity ?? capital
         let days = record.liveDays(interval: info.interval)
         let complete = record.isComplete(interval: info.interval)
         let sharpe = PerformanceMetrics.sharpe(equities: record.dailyEquity.map(\.equity.raw), periodsPerYear: 365)
