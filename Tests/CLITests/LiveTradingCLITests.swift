@@ -255,7 +255,7 @@ import Testing
     /// of a scripted session and started again each time. No order is doubled, no fill is lost,
     /// and the final position is the venue's.
     @Test(arguments: [CampaignFault.none, .dropAfterAccept, .serverErrorAfterAccept, .rateLimited, .banned, .streamTrouble])
-    func killedAtRandomPointsNeverDoublesOrLoses(fault: CampaignFault) throws {
+    func killedAtRandomPointsNeverDoublesOrLoses(fault: CampaignFault) async throws {
         let kills = fault == .none ? Self.campaignKills : Self.campaignKills / 4
         let bars = Self.bars(count: 40 + kills + 20)
         let twin = try Self.twin(bars: bars, at: 40)
@@ -268,7 +268,7 @@ import Testing
         // Kill points spread over a whole run and beyond (twice as long as the first, uninterrupted
         // one took), so some runs are killed at any point and some finish.
         twin.advance(toMillis: Self.start.milliseconds + (minute + 1) * Self.minute + 2_000)
-        let span = try Self.runLength(session.runArguments, environment: session.environment)
+        let span = try await offPool { [session] in try Self.runLength(session.runArguments, environment: session.environment) }
         while killed < kills {
             // The venue's time moves one bar on about half the starts, so some restarts happen
             // inside a bar and find their own unresolved orders.
@@ -276,7 +276,7 @@ import Testing
             twin.advance(toMillis: Self.start.milliseconds + (minute + 1) * Self.minute + 2_000)
             fault.apply(to: twin, random: &random)
             let delay = 2 * span * Double(random.next() % 1000) / 1000
-            let result = try Self.runKilled(session: session, after: delay)
+            let result = try await offPool { [session] in try Self.runKilled(session: session, after: delay) }
             outputs += result.output
             if result.killed { killed += 1 }
         }

@@ -92,7 +92,7 @@ import Testing
     /// lives in the process, so every restart rebuilds it from the record. No order fills
     /// beyond its quantity, no trade is recorded twice, the position is the sum of the recorded
     /// trades, reconciliation never finds a mismatch, and trading is open at the end.
-    @Test func killedAtRandomPointsTheRecordStaysWhole() throws {
+    @Test func killedAtRandomPointsTheRecordStaysWhole() async throws {
         let kills = LiveTradingCLITests.campaignKills / 4
         let twin = try LiveTradingCLITests.twin(bars: LiveTradingCLITests.bars(count: 40 + kills + 20), at: 40)
         defer { twin.shutdown() }
@@ -102,14 +102,17 @@ import Testing
         var minute: Int64 = 40
         var starts = 0
         twin.advance(toMillis: Self.start.milliseconds + (minute + 1) * Self.minute + 2_000)
-        let span = try LiveTradingCLITests.runLength(session.runArguments, environment: session.environment)
+        let span = try await offPool { [session] in
+            try LiveTradingCLITests.runLength(session.runArguments, environment: session.environment)
+        }
         while killed < kills && starts < kills * 4 {
             starts += 1
             if random.next() % 2 == 0 { minute += 1 }
             twin.advance(toMillis: Self.start.milliseconds + (minute + 1) * Self.minute + 2_000)
-            if try Self.runKilled(
-                arguments: session.runArguments, environment: session.environment, after: 2 * span * Double(random.next() % 1000) / 1000)
-            {
+            let delay = 2 * span * Double(random.next() % 1000) / 1000
+            if try await offPool({ [session] in
+                try Self.runKilled(arguments: session.runArguments, environment: session.environment, after: delay)
+            }) {
                 killed += 1
             }
         }
