@@ -51,11 +51,13 @@ let package = Package(
             name: "PerpConfig",
             dependencies: ["PerpModel", "PerpEngine", "PerpSimulation", "PerpMarketData", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict),
+        // Our declarations of Lighter's signer library, loaded at run time with dlopen (never linked).
+        .target(name: "CLighterSigner", linkerSettings: [.linkedLibrary("dl")]),
         // Shell: venues (HTTP), storage (SQLite), CLI.
         .target(
             name: "PerpVenues",
             dependencies: [
-                "PerpModel", "PerpMarketData", "PerpStore", "PerpExecution",
+                "PerpModel", "PerpMarketData", "PerpStore", "PerpExecution", "CLighterSigner",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -15,6 +15,9 @@ public struct LighterMarket: Sendable, Hashable {
     public var lastTradePrice: Price?
     public var sizeDecimals: Int?
     public var priceDecimals: Int?
+    /// The smallest order size and notional (`min_base_amount`, `min_quote_amount`).
+    public var minBaseAmount: Quantity?
+    public var minQuoteAmount: Notional?
 
     /// The price to plan with: the mark price when given, else the last trade.
     public var referencePrice: Price? { markPrice ?? lastTradePrice }
@@ -63,8 +66,10 @@ public struct LighterClient: Sendable {
             closeoutFraction: try? fraction("closeout_margin_fraction"),
             markPrice: entry["mark_price"]?.numericText.flatMap { Price($0) }.flatMap { $0.isPositive ? $0 : nil },
             lastTradePrice: entry["last_trade_price"]?.numericText.flatMap { Price($0) }.flatMap { $0.isPositive ? $0 : nil },
-            sizeDecimals: entry["size_decimals"]?.int64Value.map(Int.init),
-            priceDecimals: entry["price_decimals"]?.int64Value.map(Int.init))
+            sizeDecimals: entry["size_decimals"]?.int64Value.flatMap { (0...18).contains($0) ? Int($0) : nil },
+            priceDecimals: entry["price_decimals"]?.int64Value.flatMap { (0...18).contains($0) ? Int($0) : nil },
+            minBaseAmount: entry["min_base_amount"]?.numericText.flatMap { Quantity($0) }.flatMap { $0.isNegative ? nil : $0 },
+            minQuoteAmount: entry["min_quote_amount"]?.numericText.flatMap { Notional($0) }.flatMap { $0.isNegative ? nil : $0 })
     }
 
     /// Hourly funding of market `id` with `from ≤ time < to`, signed (positive: longs pay).

@@ -51,39 +51,13 @@ public struct BinanceCredentials: Sendable, CustomStringConvertible, CustomDebug
             break
         }
         let path = (home.hasSuffix("/") ? String(home.dropLast()) : home) + "/keys/binance.json"
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            if errno == ENOENT { return nil }
-            throw BinanceCredentialsError("\(path): cannot read its status (errno \(errno))")
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw BinanceCredentialsError("\(path) is not a regular file") }
-        let mode = Int(info.st_mode) & 0o777
-        if mode & 0o077 != 0 {
-            throw BinanceCredentialsError(
-                "\(path) is readable by group or others (mode \(String(format: "%04o", mode))); run chmod 600 \(path)")
-        }
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw BinanceCredentialsError("\(path): cannot open it for reading")
-        }
-        defer { try? handle.close() }
-        let data: Data
-        do {
-            data = try handle.read(upToCount: maxFileBytes + 1) ?? Data()
+        let found: JSONValue?
+        do throws(KeyFileError) {
+            found = try KeyFile.readObject(path: path, maxBytes: maxFileBytes, expected: #"{"api_key": "...", "api_secret": "..."}"#)
         } catch {
-            throw BinanceCredentialsError("\(path): cannot read it")
+            throw BinanceCredentialsError(error.message)
         }
-        guard data.count <= maxFileBytes else { throw BinanceCredentialsError("\(path) is larger than \(maxFileBytes) bytes") }
-        let json: JSONValue
-        do throws(JSONParseError) {
-            json = try JSONParser.parse([UInt8](data))
-        } catch {
-            // The parser's reason may quote the text around the error: only the offset is shown.
-            throw BinanceCredentialsError(
-                "\(path) is not valid JSON (at byte \(error.offset)); expected {\"api_key\": \"...\", \"api_secret\": \"...\"}")
-        }
-        guard case .object = json else {
-            throw BinanceCredentialsError("\(path) is not a JSON object; expected {\"api_key\": \"...\", \"api_secret\": \"...\"}")
-        }
+        guard let json = found else { return nil }
         guard let fileKey = json["api_key"]?.stringValue, !fileKey.isEmpty else {
             throw BinanceCredentialsError("\(path) has no \"api_key\" string")
         }
