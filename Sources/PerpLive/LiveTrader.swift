@@ -495,30 +495,7 @@ public struct LiveTrader: Sendable {
             milliseconds: now.milliseconds - ((now.milliseconds % interval.milliseconds) + interval.milliseconds) % interval.milliseconds)
         let from = session.lastBar.map { $0.openTime + interval } ?? (aligned - settings.warmup)
 
-        // Closed bars, page by page (bounded by the span to fetch).
-        var rows: [BinanceUSDMClient.KlineRow] = []
-        var cursor = from
-        let expectedBars = Int(max(0, (now.milliseconds - from.milliseconds) / interval.milliseconds))
-        pageLoop: for _ in 0..<(expectedBars / 1000 + 2) {
-            let page = try await feed.bars(from: cursor, limit: 1000)
-            var last: Timestamp?
-            for row in page {
-                let openTime: Timestamp?
-                switch row {
-                case .bar(let candle): openTime = candle.openTime
-                case .bad(let time, _): openTime = time
-                }
-                if let openTime {
-                    guard openTime + interval <= now else { break pageLoop }  // still forming
-                    last = openTime
-                }
-                rows.append(row)
-            }
-            if expectedBars > 1000 { fetchProgress?(min(rows.count, expectedBars), expectedBars) }
-            guard page.count >= 1000, let last else { break }
-            cursor = last + interval
-        }
-        if expectedBars > 1000 { fetchProgress?(expectedBars, expectedBars) }
+        let rows = try await feed.closedRows(from: from, now: now, interval: interval, progress: fetchProgress)
         let settlementsFrom = session.lastFundingTime.map { $0 + TimeSpan(milliseconds: 1) } ?? from
         if settlementsFrom < now, lastFundingFetch.map({ now - $0 >= settings.fundingEvery }) ?? true {
             let latest = fundingQueue.last?.rate.time ?? session.lastFundingTime

@@ -15,6 +15,41 @@ public protocol PaperFeed: Sendable {
     func premium() async throws -> BinanceUSDMClient.PremiumIndex
 }
 
+extension PaperFeed {
+    /// The rows of the bars that closed from `from` up to `now`, oldest first: pages of 1,000
+    /// (as many as the span needs, plus one), stopping at the first bar still forming;
+    /// `progress` hears bars fetched and bars expected when more than one page is expected
+    /// (warm-up, catch-up after downtime).
+    func closedRows(
+        from: Timestamp, now: Timestamp, interval: TimeSpan, progress: (@Sendable (_ done: Int, _ expected: Int) -> Void)?
+    ) async throws -> [BinanceUSDMClient.KlineRow] {
+        var rows: [BinanceUSDMClient.KlineRow] = []
+        var cursor = from
+        let expectedBars = Int(max(0, (now.milliseconds - from.milliseconds) / interval.milliseconds))
+        pageLoop: for _ in 0..<(expectedBars / 1000 + 2) {
+            let page = try await bars(from: cursor, limit: 1000)
+            var last: Timestamp?
+            for row in page {
+                let openTime: Timestamp?
+                switch row {
+                case .bar(let candle): openTime = candle.openTime
+                case .bad(let time, _): openTime = time
+                }
+                if let openTime {
+                    guard openTime + interval <= now else { break pageLoop }  // still forming
+                    last = openTime
+                }
+                rows.append(row)
+            }
+            if expectedBars > 1000 { progress?(min(rows.count, expectedBars), expectedBars) }
+            guard page.count >= 1000, let last else { break }
+            cursor = last + interval
+        }
+        if expectedBars > 1000 { progress?(expectedBars, expectedBars) }
+        return rows
+    }
+}
+
 /// Binance USD-M (`/fapi/v1/klines`, `/fapi/v1/fundingRate`) as a paper feed, by polling.
 public struct BinanceUSDMPaperFeed: PaperFeed {
     public let client: BinanceUSDMClient
@@ -326,31 +361,7 @@ public struct PaperTrader: Sendable {
             milliseconds: now.milliseconds - ((now.milliseconds % interval.milliseconds) + interval.milliseconds) % interval.milliseconds)
         let from = session.lastBar.map { $0.openTime + interval } ?? (aligned - settings.warmup)
 
-        // Closed bars, page by page (bounded by the span to fetch).
-        var rows: [BinanceUSDMClient.KlineRow] = []
-        var cursor = from
-        let expectedBars = Int(max(0, (now.milliseconds - from.milliseconds) / interval.milliseconds))
-        let pages = expectedBars / 1000 + 2
-        pageLoop: for _ in 0..<pages {
-            let page = try await feed.bars(from: cursor, limit: 1000)
-            var last: Timestamp?
-            for row in page {
-                let openTime: Timestamp?
-                switch row {
-                case .bar(let candle): openTime = candle.openTime
-                case .bad(let time, _): openTime = time
-                }
-                if let openTime {
-                    guard openTime + interval <= now else { break pageLoop }  // still forming
-                    last = openTime
-                }
-                rows.append(row)
-            }
-            if expectedBars > 1000 { fetchProgress?(min(rows.count, expectedBars), expectedBars) }
-            guard page.count >= 1000, let last else { break }
-            cursor = last + interval
-        }
-        if expectedBars > 1000 { fetchProgress?(expectedBars, expectedBars) }
+        let rows = try await feed.closedRows(from: from, now: now, interval: interval, progress: fetchProgress)
         let settlementsFrom = session.lastFundingTime.map { $0 + TimeSpan(milliseconds: 1) } ?? from
         let settlements = settlementsFrom < now ? try await feed.funding(from: settlementsFrom, to: now) : []
 

@@ -127,13 +127,7 @@ struct LiveRunCommand: AsyncParsableCommand {
     @Flag(help: "Binance's futures testnet (NMRPERP_BINANCE_USDM_URL still overrides the address).") var testnet = false
     @Flag(help: "Go live without a 30-day paper record. Recorded in the journal and shown by `live status`.")
     var skipPaperGate = false
-    @Option(help: "Folder with staked.csv, activity.csv, sentiment.csv (time,value), read again at every poll; new lines feed the signals.")
-    var signals: String?
-    @Option(
-        name: .customLong("stake-model"), help: "Read the staked-NMR signal live from these Numerai models' stakes (repeat for several).")
-    var stakeModels: [String] = []
-    @Option(help: "Tournament of --stake-model: classic, signals or crypto.") var stakeTournament = "classic"
-    @Option(help: "How often to read the stakes (e.g. 1h).") var stakeEvery = "1h"
+    @OptionGroup var signalOptions: SignalOptions
     @Option(help: "Stop after this many polls (scripts and tests; default: until Ctrl-C or `live stop`).") var maxPolls: Int?
     @Flag(help: "Print one JSON object per poll instead of the status line.") var json = false
 
@@ -152,8 +146,7 @@ struct LiveRunCommand: AsyncParsableCommand {
         let bot = try BotConfigFile.load(path: config)
         let botText = try String(contentsOfFile: config, encoding: .utf8)
         let path = try LiveFiles.path(name: name)
-        let sources = try PaperRunCommand.signalSources(
-            signals: signals, stakeModels: stakeModels, tournament: stakeTournament, every: stakeEvery)
+        let sources = try signalOptions.sources()
 
         // The paper gate (spec §4: 30 days of paper trading before live).
         var paperName: String?

@@ -196,13 +196,7 @@ struct PaperRunCommand: AsyncParsableCommand {
     var lot: String?
     @Option(help: "History fetched before the first live bar of a new session, to warm the signals up (e.g. 24h, 2d).")
     var warmup = "24h"
-    @Option(help: "Folder with staked.csv, activity.csv, sentiment.csv (time,value), read again at every poll; new lines feed the signals.")
-    var signals: String?
-    @Option(
-        name: .customLong("stake-model"), help: "Read the staked-NMR signal live from these Numerai models' stakes (repeat for several).")
-    var stakeModels: [String] = []
-    @Option(help: "Tournament of --stake-model: classic, signals or crypto.") var stakeTournament = "classic"
-    @Option(help: "How often to read the stakes (e.g. 1h).") var stakeEvery = "1h"
+    @OptionGroup var signalOptions: SignalOptions
     @Option(help: "Stop after this many polls (scripts and tests; default: until Ctrl-C).") var maxPolls: Int?
     @Flag(help: "Print one JSON object per poll instead of the status line.") var json = false
 
@@ -220,8 +214,7 @@ struct PaperRunCommand: AsyncParsableCommand {
         if let maxPolls, maxPolls < 1 { throw CLIError("--max-polls must be at least 1 (got \(maxPolls))") }
 
         // Every option is checked before the session file is touched.
-        let sources = try PaperRunCommand.signalSources(
-            signals: signals, stakeModels: stakeModels, tournament: stakeTournament, every: stakeEvery)
+        let sources = try signalOptions.sources()
         // The bot configuration: the file given, else the stored one, else the defaults.
         var bot = BotConfig()
         var botText = BotConfigFile.defaultYAML()
@@ -299,18 +292,27 @@ struct PaperRunCommand: AsyncParsableCommand {
     }
 }
 
-extension PaperRunCommand {
-    /// The external series of `--signals` and `--stake-model` (shared by `paper` and `live
-    /// run`, so the kernel sees the same inputs in both), checked now with clear errors.
-    static func signalSources(signals: String?, stakeModels: [String], tournament: String, every: String) throws -> [any SignalSource] {
+/// The external series of `--signals` and `--stake-model`, one set of options for `paper` and
+/// `live run`, so the kernel sees the same inputs in both.
+struct SignalOptions: ParsableArguments {
+    @Option(help: "Folder with staked.csv, activity.csv, sentiment.csv (time,value), read again at every poll; new lines feed the signals.")
+    var signals: String?
+    @Option(
+        name: .customLong("stake-model"), help: "Read the staked-NMR signal live from these Numerai models' stakes (repeat for several).")
+    var stakeModels: [String] = []
+    @Option(help: "Tournament of --stake-model: classic, signals or crypto.") var stakeTournament = "classic"
+    @Option(help: "How often to read the stakes (e.g. 1h).") var stakeEvery = "1h"
+
+    /// The sources, checked now with clear errors.
+    func sources() throws -> [any SignalSource] {
         var sources: [any SignalSource] = []
         if let signals {
             _ = try BacktestCommand.signalInputs(signals)  // checks the folder and files now, with clear errors
             sources.append(SignalFilesSource(folder: signals))
         }
         if !stakeModels.isEmpty {
-            let (models, tournament) = try StakeCommand.parse(models: stakeModels, tournament: tournament)
-            let every = try Parse.span(every, "--stake-every")
+            let (models, tournament) = try StakeCommand.parse(models: stakeModels, tournament: stakeTournament)
+            let every = try Parse.span(stakeEvery, "--stake-every")
             guard every >= .minutes(5) else { throw CLIError("--stake-every must be at least 5m (Numerai changes stakes once a round)") }
             sources.append(
                 NumeraiStakeSource(
@@ -319,7 +321,9 @@ extension PaperRunCommand {
         }
         return sources
     }
+}
 
+extension PaperRunCommand {
     /// Paper trading on the execution layer (decision 0013): the same `LiveTrader` as `live
     /// run`, on the simulated venue in paper mode instead of Binance: the kernel, the orders,
     /// their client ids, the stop and target resting on the venue, reconciliation and the
