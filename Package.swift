@@ -105,7 +105,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "PerpModel", .product(name: "Crypto", package: "swift-crypto"),
+                "PerpModel", "PerpVenues", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],

@@ -328,6 +328,11 @@ public protocol ExecutionVenue: Sendable {
     /// crash can never keep one and lose the other). A real venue pushes its events through
     /// ``events()`` and answers nothing here (the default).
     func takeEvents() async -> [VenueEvent]
+    /// The client ids of the session's orders, told to the venue before its first snapshot
+    /// after a start. A venue whose order ids cannot carry our text (Lighter's integer
+    /// `client_order_index`, a hash of the id) names the orders it reports with them; the
+    /// others ignore it (the default).
+    func track(clientIDs: [String]) async
 }
 
 /// Market data the trader hands to ``ExecutionVenue/observe(_:)``.
@@ -342,4 +347,5 @@ public enum MarketObservation: Sendable, Hashable {
 extension ExecutionVenue {
     public func observe(_ market: MarketObservation) async -> [VenueEvent] { [] }
     public func takeEvents() async -> [VenueEvent] { [] }
+    public func track(clientIDs: [String]) async {}
 }

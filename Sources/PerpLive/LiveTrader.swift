@@ -300,6 +300,7 @@ public struct LiveTrader: Sendable {
                 ])
         }
         try await apply(.execution(.restarted(at: now)))
+        await venue.track(clientIDs: session.engine.orders.map(\.intent.clientID))
         do {
             try await venue.prepare(leverage: settings.venueLeverage, isolated: settings.isolated)
         } catch {

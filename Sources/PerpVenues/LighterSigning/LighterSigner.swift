@@ -35,6 +35,12 @@ public struct LighterSignedTx: Sendable, Equatable {
     public var info: String
     /// 80 lowercase hex digits.
     public var hash: String
+
+    public init(type: Int, info: String, hash: String) {
+        self.type = type
+        self.info = info
+        self.hash = hash
+    }
 }
 
 /// Why nothing was signed.
