@@ -385,11 +385,11 @@ public actor LighterTrader: ExecutionVenue {
     // MARK: - Orders
 
     public func track(clientIDs: [String]) async {
-        for id in clientIDs { clientIDs_remember(id) }
+        for id in clientIDs { remember(id) }
     }
 
     @discardableResult
-    private func clientIDs_remember(_ id: String) -> Int64 {
+    private func remember(_ id: String) -> Int64 {
         let index = LighterClientOrderIndex.make(id)
         clientIDs[index] = id
         return index
@@ -456,7 +456,7 @@ public actor LighterTrader: ExecutionVenue {
     }
 
     public func submit(_ intent: OrderIntent) async -> SubmitOutcome {
-        let index = clientIDs_remember(intent.clientID)
+        let index = remember(intent.clientID)
         let scale: LighterScale
         var reference: Price?
         do {
@@ -503,7 +503,7 @@ public actor LighterTrader: ExecutionVenue {
     }
 
     public func lookup(clientID: String, kind: OrderKind) async -> LookupOutcome {
-        await lookup(index: clientIDs_remember(clientID), clientID: clientID)
+        await lookup(index: remember(clientID), clientID: clientID)
     }
 
     /// `GET /api/v1/accountOrders?account_index=&client_order_indexes=` (auth; lighter-live.md
@@ -535,7 +535,7 @@ public actor LighterTrader: ExecutionVenue {
 
     /// `CancelOrder` (tx 15) by `client_order_index` (the validator takes either index range).
     public func cancel(clientID: String, kind: OrderKind) async -> CancelOutcome {
-        let index = clientIDs_remember(clientID)
+        let index = remember(clientID)
         let result = await transact("CancelOrder \(clientID)") { nonce throws(LighterSignerError) in
             try signer.cancelOrder(market: market, orderIndex: index, nonce: nonce)
         }
