@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "PerpReports", dependencies: ["PerpModel", "PerpSimulation"], swiftSettings: strict),
         .target(name: "PerpEngine", dependencies: ["PerpModel", "PerpMechanics", "PerpSimulation"], swiftSettings: strict),
         // The execution layer's pure core: order state machine, intents, reconciliation.
-        .target(name: "PerpExecution", dependencies: ["PerpModel", "PerpEngine", "PerpSimulation"], swiftSettings: strict),
+        .target(name: "PerpExecution", dependencies: ["PerpModel", "PerpEngine", "PerpSimulation", "PerpHedge"], swiftSettings: strict),
         // The bot's configuration file (YAML), read the same way by paper, live and the dashboard.
         .target(
             name: "PerpConfig",

@@ -8,7 +8,7 @@ import PerpModel
 ///   sequence.
 /// - `sequence`: the session's intent counter in decimal (1, 2, 3…).
 /// - `letter`: the order's purpose (`e` entry, `s` stop, `t` target, `x` time exit,
-///   `c` circuit breaker, `k` kill switch).
+///   `c` circuit breaker, `k` kill switch, `h` the stake hedge's resize).
 ///
 /// The id is a pure function of the session and the sequence, so a resend after a crash is the
 /// same order (reliability-anchors.md §1.1, "synthetic ids are deterministic functions of the
@@ -81,6 +81,7 @@ public enum ClientOrderID {
         case .timeExit: return "x"
         case .circuitBreaker: return "c"
         case .killSwitch: return "k"
+        case .hedge: return "h"
         }
     }
 
@@ -100,6 +101,7 @@ public enum ClientOrderID {
         case UInt8(ascii: "x"): return .timeExit
         case UInt8(ascii: "c"): return .circuitBreaker
         case UInt8(ascii: "k"): return .killSwitch
+        case UInt8(ascii: "h"): return .hedge
         default: return nil
         }
     }

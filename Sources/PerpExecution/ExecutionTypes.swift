@@ -251,6 +251,7 @@ extension OrderPurpose {
         case .timeExit: return .timeExit
         case .circuitBreaker: return .circuitBreaker
         case .killSwitch: return .killSwitch
+        case .hedge: return .signal
         }
     }
 

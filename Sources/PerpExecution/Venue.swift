@@ -35,6 +35,9 @@ public enum OrderPurpose: String, Sendable, Hashable, CaseIterable {
     case circuitBreaker = "circuit_breaker"
     /// The operator's kill switch (`live stop --flatten`): a reduce-only market close.
     case killSwitch = "kill_switch"
+    /// The stake hedge resizing its short to the stake (`hedge run`): a market sell to grow
+    /// it, a reduce-only market buy to shrink it.
+    case hedge
 }
 
 /// An order's life (reliability.md "Order state machine as a table"). The table of legal moves
@@ -348,4 +351,31 @@ extension ExecutionVenue {
     public func observe(_ market: MarketObservation) async -> [VenueEvent] { [] }
     public func takeEvents() async -> [VenueEvent] { [] }
     public func track(clientIDs: [String]) async {}
+}
+
+/// What the stake hedge reads from its venue each poll: the position (size, isolated margin,
+/// liquidation price), the balance, the mark, the funding the position has paid.
+public struct HedgeVenueState: Sendable, Hashable {
+    public var position: VenuePosition
+    public var balance: VenueBalance
+    public var mark: Price
+    /// Funding paid by the position so far (negative: received), when the venue reports it.
+    public var fundingPaid: Notional?
+
+    public init(position: VenuePosition, balance: VenueBalance, mark: Price, fundingPaid: Notional?) {
+        self.position = position
+        self.balance = balance
+        self.mark = mark
+        self.fundingPaid = fundingPaid
+    }
+}
+
+/// A venue the stake hedge runs on (Lighter, Binance USD-M): an execution venue that also moves
+/// USDC onto and off an isolated position.
+public protocol HedgeVenue: ExecutionVenue {
+    /// One read of the position, balance and mark (as few requests as the venue allows).
+    func hedgeState() async throws -> HedgeVenueState
+    /// Moves `amount` USDC onto (`add`) or off the isolated position. Never throws: a definitive
+    /// refusal is `refused`, a lost answer `unknown` (the next read shows what happened).
+    func moveMargin(_ amount: Notional, add: Bool) async -> MarginOutcome
 }

@@ -304,14 +304,26 @@ struct LighterTraderTests {
         let rig = try LighterRig()
         try await rig.trader.prepare(leverage: 2, isolated: true)
         _ = await rig.trader.submit(rig.intent(1, .short, "10"))
-        try await rig.trader.adjustIsolatedMargin(Notional("57.6985")!, add: true)
+        #expect(await rig.trader.moveMargin(Notional("57.6985")!, add: true) == .done)
         #expect(rig.twin.isolatedMargin == Notional(100))
-        try await rig.trader.adjustIsolatedMargin(Notional(50), add: false)
+        #expect(await rig.trader.moveMargin(Notional(50), add: false) == .done)
         #expect(rig.twin.isolatedMargin == Notional(50))
         // Below the initial margin: refused by the venue, nothing moved.
-        await #expect(throws: VenueError.self) { try await rig.trader.adjustIsolatedMargin(Notional(40), add: false) }
+        guard case .refused = await rig.trader.moveMargin(Notional(40), add: false) else {
+            Issue.record("expected refused")
+            return
+        }
         #expect(rig.twin.isolatedMargin == Notional(50))
-        await #expect(throws: VenueError.self) { try await rig.trader.adjustIsolatedMargin(Notional("0.0000001")!, add: true) }
+        guard case .refused = await rig.trader.moveMargin(Notional("0.0000001")!, add: true) else {
+            Issue.record("expected refused")
+            return
+        }
+        let state = try await rig.trader.hedgeState()
+        #expect(state.position.quantity == Quantity(-10))
+        #expect(state.position.isolatedMargin == Notional(50))
+        #expect(state.mark == Price("8.4603")!)
+        #expect(state.fundingPaid == .zero)
+        #expect(state.balance.available == Notional(950))
     }
 
     @Test func requestsStayUnderSixtyAMinute() async throws {

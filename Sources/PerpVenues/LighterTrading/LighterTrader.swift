@@ -41,7 +41,7 @@ public struct LighterEndpoints: Sendable, Equatable {
 /// | 429, 23000–23003 | waited out (`Retry-After`, bounded), the same signed transaction resent (its nonce was not consumed) |
 /// | other 4xx with a code | refused (the nonce was not consumed) |
 /// | 5xx, timeout, reset, unreadable | unknown: the nonce sequence is re-read, the order looked up by `client_order_index`; never re-signed blindly |
-public actor LighterTrader: ExecutionVenue {
+public actor LighterTrader: HedgeVenue {
     public nonisolated let name: String
     public nonisolated let market: Int64
     public nonisolated let accountIndex: Int64
@@ -365,21 +365,42 @@ public actor LighterTrader: ExecutionVenue {
 
     /// Moves USDC into (`add`) or out of the isolated position (`UpdateMargin`, tx 29; amount
     /// in 10⁻⁶ USDC). Used by the stake hedge to hold its collateral `k·q·P` on the position.
-    public func adjustIsolatedMargin(_ amount: Notional, add: Bool) async throws {
-        guard amount.isPositive else { return }
+    public func moveMargin(_ amount: Notional, add: Bool) async -> MarginOutcome {
+        guard amount.isPositive else { return .refused("the amount \(amount) is not positive; not sent") }
         // Notional carries 8 places; USDC on Lighter 6: whole micro-dollars only.
         let step = FixedMath.pow10[Notional.decimals - 6]
-        guard amount.raw % step == 0 else {
-            throw VenueError(
-                kind: .notRetryable, endpoint: "\(name) UpdateMargin", message: "\(amount) USDC has more than 6 decimal places")
-        }
+        guard amount.raw % step == 0 else { return .refused("\(amount) USDC has more than 6 decimal places; not sent") }
         let micro = amount.raw / step
         let result = await transact("UpdateMargin") { nonce throws(LighterSignerError) in
             try signer.updateMargin(market: market, usdcAmount: micro, direction: add ? 1 : 0, nonce: nonce)
         }
-        guard case .accepted = result else {
-            throw VenueError(kind: .notRetryable, endpoint: "\(name) UpdateMargin", message: "\(result)")
+        switch result {
+        case .accepted: return .done
+        case .duplicate: return .refused("refused as a duplicate")
+        case .refused(let code, let message): return .refused("code \(code): \(message)")
+        case .unknown(let reason): return .unknown(reason)
         }
+    }
+
+    /// The account's position in the market, its USDC and the mark: `account` and
+    /// `orderBookDetails`, two requests.
+    public func hedgeState() async throws -> HedgeVenueState {
+        let details = try await refreshMarket()
+        guard let scale, let mark = details.markPrice ?? details.lastTradePrice else {
+            throw VenueError(kind: .retryable(retryAfterSeconds: nil), endpoint: "\(name) orderBookDetails", message: "no mark price")
+        }
+        let json = try await get("/api/v1/account", [("by", "index"), ("value", String(accountIndex))], authenticated: false)
+        func bad(_ value: JSONValue, _ problem: String) -> VenueError {
+            VenueError.badResponse(
+                endpoint: "\(name) GET /api/v1/account", body: Array(value.serialized(pretty: false).utf8), problem: problem)
+        }
+        guard let account = LighterWire.account(json, index: accountIndex) else { throw bad(json, "no row for account \(accountIndex)") }
+        guard let position = LighterWire.position(account, scale: scale) else {
+            throw bad(account, "a position row for market \(market) that does not read")
+        }
+        guard let balance = LighterWire.balance(account) else { throw bad(account, "no readable collateral") }
+        return HedgeVenueState(
+            position: position, balance: balance, mark: mark, fundingPaid: LighterWire.fundingPaid(account, scale: scale))
     }
 
     // MARK: - Orders

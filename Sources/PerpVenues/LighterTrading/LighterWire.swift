@@ -207,6 +207,14 @@ public enum LighterWire {
             leverage: leverage)
     }
 
+    /// `total_funding_paid_out` of the market's position row (positive: paid), when present.
+    public static func fundingPaid(_ account: JSONValue, scale: LighterScale) -> Notional? {
+        guard let row = account["positions"]?.arrayValue?.first(where: { $0["market_id"]?.int64Value == scale.market }) else {
+            return nil
+        }
+        return decimal(row["total_funding_paid_out"], as: Notional.self)
+    }
+
     /// The account's USDC: `collateral` (wallet) and `available_balance`.
     public static func balance(_ account: JSONValue) -> VenueBalance? {
         guard let wallet = decimal(account["collateral"], as: Notional.self),
