@@ -64,7 +64,9 @@ public struct HedgeObservation: Sendable, Hashable {
     public var price: Price
     /// The venue's position, signed (a hedge holds a short: negative or zero).
     public var position: Quantity
-    /// The USDC held by the isolated position (the collateral `T`).
+    /// The isolated position's equity: its margin with the unrealised P&L (the collateral `T`
+    /// as seed 003 counts it, "PnL and funding included"; Binance `isolatedMargin`, Lighter
+    /// `allocated_margin + unrealized_pnl`).
     public var isolatedMargin: Notional
     /// The account's free USDC (what a deposit onto the position can take).
     public var available: Notional
@@ -111,13 +113,15 @@ public enum HedgeInput: Sendable, Hashable {
     case stop(close: Bool, reason: String, at: Timestamp)
     /// A new process: orders whose answer was not recorded are looked up first.
     case restarted(at: Timestamp)
+    /// `hedge run` on a stopped session: it hedges again.
+    case resumed(at: Timestamp)
 
     public var time: Timestamp {
         switch self {
         case .observed(let observation): return observation.time
         case .orderSent(let intent): return intent.createdAt
         case .unreadable(_, let at), .submitted(_, _, let at), .lookedUp(_, _, let at), .marginSent(_, _, _, let at),
-            .marginAnswered(_, _, let at), .stop(_, _, let at), .restarted(let at):
+            .marginAnswered(_, _, let at), .stop(_, _, let at), .restarted(let at), .resumed(let at):
             return at
         }
     }
@@ -284,6 +288,10 @@ public struct StakeHedgeSession: Sendable {
             target = nil
             return [.note(HedgeNote(time: at, kind: .stopped, text: "stop requested\(close ? " with --close" : ""): \(reason)"))]
                 + decide(at: at)
+        case .resumed(let at):
+            guard stopped != nil else { return [] }
+            stopped = nil
+            return [.note(HedgeNote(time: at, kind: .resumed, text: "resumed by `hedge run` after a stop"))]
         case .restarted(let at):
             // A move whose answer was never stored: wait for the venue to show it.
             if let pending = marginPending {

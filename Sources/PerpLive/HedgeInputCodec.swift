@@ -44,6 +44,8 @@ public enum HedgeInputCodec {
             return ("stop", Codec.object([("flatten", .bool(close)), ("reason", .string(reason)), ("at", Codec.ms(at))]))
         case .restarted(let at):
             return ("restarted", Codec.object([("at", Codec.ms(at))]))
+        case .resumed(let at):
+            return ("hedge_resumed", Codec.object([("at", Codec.ms(at))]))
         }
     }
 
@@ -118,6 +120,8 @@ public enum HedgeInputCodec {
                 at: try reader.time(json["at"], "at"))
         case "restarted":
             return .restarted(at: try reader.time(json["at"], "at"))
+        case "hedge_resumed":
+            return .resumed(at: try reader.time(json["at"], "at"))
         default:
             throw reader.fail("unknown kind \(InputText.quoted(row.kind)) (not a hedge session's input)")
         }

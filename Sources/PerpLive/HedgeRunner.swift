@@ -16,13 +16,18 @@ public struct HedgeSessionConfig: Sendable, Equatable {
     public var leverage: Int
     /// Where `k` came from (`--collateral-multiple`, `--g 3.06`, a history file).
     public var collateralSource: String
+    /// Lighter's market id (NMR 74); `nil` on a venue that names markets by symbol.
+    public var market: Int?
 
-    public init(settings: HedgeSettings, models: [String], tournament: String, leverage: Int, collateralSource: String) {
+    public init(
+        settings: HedgeSettings, models: [String], tournament: String, leverage: Int, collateralSource: String, market: Int? = nil
+    ) {
         self.settings = settings
         self.models = models
         self.tournament = tournament
         self.leverage = leverage
         self.collateralSource = collateralSource
+        self.market = market
     }
 
     public var text: String {
@@ -34,6 +39,7 @@ public struct HedgeSessionConfig: Sendable, Equatable {
             ("max_market", .exact(s.rules.maxMarketQuantity)), ("min_notional", .exact(s.rules.minNotional)),
             ("max_order", .exact(s.maxOrder)), ("tag", .string(s.sessionTag)), ("models", .array(models.map { .string($0) })),
             ("tournament", .string(tournament)), ("leverage", .int(leverage)), ("collateral_source", .string(collateralSource)),
+            ("market", market.map { .int($0) } ?? .null),
         ]).serialized(pretty: false)
     }
 
@@ -56,7 +62,8 @@ public struct HedgeSessionConfig: Sendable, Equatable {
             maxOrder: maxOrder, sessionTag: tag)
         return HedgeSessionConfig(
             settings: settings, models: models, tournament: tournament, leverage: leverage,
-            collateralSource: json["collateral_source"]?.stringValue ?? "?")
+            collateralSource: json["collateral_source"]?.stringValue ?? "?",
+            market: json["market"]?.int64Value.flatMap { Int(exactly: $0) })
     }
 }
 
@@ -182,7 +189,7 @@ public struct HedgeStatus: Sendable {
 /// ``StakeHedgeSession`` decides, and records every answer. One process per session (the
 /// caller holds the session's lock); restart-safe through the stored inputs and lookups by
 /// client id.
-public struct HedgeRunner {
+public struct HedgeRunner: Sendable {
     public let name: String
     public let config: HedgeSessionConfig
     public let store: LiveStore
@@ -277,6 +284,9 @@ public struct HedgeRunner {
         if started.sealed > 0 { logger.warning("hedge: the previous run ended without stopping (crash or kill); recovering") }
         await venue.track(clientIDs: session.orders.keys.sorted())
         try await execute(try record(.restarted(at: now)))
+        // `hedge run` on a session a `hedge stop` stopped: it hedges again (a stop requested
+        // while no process ran is still carried out at the first poll).
+        if session.stopped != nil { try await execute(try record(.resumed(at: now))) }
         if !dryRun {
             do {
                 try await venue.prepare(leverage: config.leverage, isolated: true)

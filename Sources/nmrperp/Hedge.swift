@@ -12,7 +12,7 @@ struct HedgeCommand: AsyncParsableCommand {
         abstract: "Hedge a Numerai stake with an NMR short: collateral, liquidation price, worst case, rebalancing.",
         subcommands: [
             HedgePlan.self, HedgeWorstCase.self, HedgeHorizons.self, HedgeRebalance.self, HedgeBacktestCommand.self,
-            HedgeSurvivalCommand.self,
+            HedgeSurvivalCommand.self, HedgeRunCommand.self, HedgeStatusCommand.self, HedgeStopCommand.self, HedgeJournalCommand.self,
         ])
 }
 

@@ -41,39 +41,48 @@ struct LiveCommand: AsyncParsableCommand {
         subcommands: [LiveRunCommand.self, LiveStatusCommand.self, LiveJournalCommand.self, LiveStopCommand.self])
 }
 
-/// Where live sessions live: $NMRPERP_HOME/live/NAME.sqlite (never a paper session's file).
-enum LiveFiles {
-    static func path(name: String) throws -> String {
+/// Where a kind of session keeps its files (`$NMRPERP_HOME/live/NAME.sqlite`,
+/// `$NMRPERP_HOME/hedge/NAME.sqlite`), its one-process lock, and how errors name it.
+struct SessionFiles {
+    /// The folder under `$NMRPERP_HOME` and the command group (`live`, `hedge`).
+    let kind: String
+    /// How to start one, for "no such session" errors.
+    let startHint: String
+
+    static let live = SessionFiles(kind: "live", startHint: "nmrperp live run --config bot.yaml --name")
+    static let hedge = SessionFiles(kind: "hedge", startHint: "nmrperp hedge run --venue lighter --model MODEL --name")
+
+    func path(name: String) throws -> String {
         guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
         else { throw CLIError("--name must be 1–64 letters, digits, '-' or '_' (got \(InputLimits.excerpt(name)))") }
-        return Environment.home + "/live/\(name).sqlite"
+        return Environment.home + "/\(kind)/\(name).sqlite"
     }
 
-    static func lock(name: String) throws -> SessionLock {
+    func lock(name: String) throws -> SessionLock {
         let path = SessionLock.path(forDatabase: try path(name: name))
         do {
             return try SessionLock.acquire(path: path, since: SystemPaperClock().now().iso8601)
         } catch .held(_, let owner) {
             throw CLIError(
-                "live session \"\(name)\" is already running (\(owner.map(\.description) ?? "another process; it has not written its pid yet")); stop it first with `nmrperp live stop --name \(name)`"
+                "\(kind) session \"\(name)\" is already running (\(owner.map(\.description) ?? "another process; it has not written its pid yet")); stop it first with `nmrperp \(kind) stop --name \(name)`"
             )
         } catch {
-            throw CLIError("live session \"\(name)\": \(error)")
+            throw CLIError("\(kind) session \"\(name)\": \(error)")
         }
     }
 
-    static func running(name: String) -> SessionOwner?? {
+    func running(name: String) -> SessionOwner?? {
         guard let path = try? SessionLock.path(forDatabase: path(name: name)), case .held(let owner) = SessionLock.state(path: path)
         else { return nil }
         return .some(owner)
     }
 
-    static func openExisting(name: String) throws -> LiveStore {
+    func openExisting(name: String) throws -> LiveStore {
         let path = try path(name: name)
         guard FileManager.default.fileExists(atPath: path) else {
-            throw CLIError("no live session \"\(name)\" (\(path)); start one with `nmrperp live run --config bot.yaml --name \(name)`")
+            throw CLIError("no \(kind) session \"\(name)\" (\(path)); start one with `\(startHint) \(name)`")
         }
-        do { return try LiveStore(existing: path) } catch { throw CLIError("live session \"\(name)\" is unusable: \(error)") }
+        do { return try LiveStore(existing: path) } catch { throw CLIError("\(kind) session \"\(name)\" is unusable: \(error)") }
     }
 }
 
@@ -145,7 +154,7 @@ struct LiveRunCommand: AsyncParsableCommand {
         if let maxPolls, maxPolls < 1 { throw CLIError("--max-polls must be at least 1 (got \(maxPolls))") }
         let bot = try BotConfigFile.load(path: config)
         let botText = try String(contentsOfFile: config, encoding: .utf8)
-        let path = try LiveFiles.path(name: name)
+        let path = try SessionFiles.live.path(name: name)
         let sources = try signalOptions.sources()
 
         // The paper gate (spec §4: 30 days of paper trading before live).
@@ -172,7 +181,7 @@ struct LiveRunCommand: AsyncParsableCommand {
         let logger = LiveLogging.logger(name: name)
         let (venue, venueName, clock) = try LiveVenue.make(testnet: testnet, symbol: symbol, logger: logger)
         try Environment.requireNetwork("live trading")
-        let sessionLock = try LiveFiles.lock(name: name)
+        let sessionLock = try SessionFiles.live.lock(name: name)
         defer { sessionLock.release() }
         let store = try LiveStore(path: path)
         let rules: MarketRules
@@ -258,12 +267,12 @@ struct LiveStatusCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let store = try LiveFiles.openExisting(name: name)
+        let store = try SessionFiles.live.openExisting(name: name)
         guard let info = try store.info() else { throw CLIError("live session \"\(name)\" has no settings yet") }
         let runs = try store.runs()
         let status = try store.status()
         let journal = try store.journal(newest: 10)
-        let owner = LiveFiles.running(name: name)
+        let owner = SessionFiles.live.running(name: name)
         let state: String
         if let owner { state = "running (\(owner.map(\.description) ?? "pid not written yet"))" } else { state = "not running" }
         var statusJSON: JSONValue = .null
@@ -334,7 +343,7 @@ struct LiveJournalCommand: AsyncParsableCommand {
 
     func run() async throws {
         let outputs = try OutputFiles([("--out", out)])
-        let store = try LiveFiles.openExisting(name: name)
+        let store = try SessionFiles.live.openExisting(name: name)
         let text = try store.journal().map { $0.line + "\n" }.joined()
         if outputs.isEmpty {
             FileHandle.standardOutput.write(Data(text.utf8))
@@ -363,11 +372,11 @@ struct LiveStopCommand: AsyncParsableCommand {
 
     func run() async throws {
         let wait = try Parse.span(self.wait, "--wait")
-        let store = try LiveFiles.openExisting(name: name)
+        let store = try SessionFiles.live.openExisting(name: name)
         guard let info = try store.info() else { throw CLIError("live session \"\(name)\" has no settings yet") }
         let clock = SystemPaperClock()
         let request = try store.requestStop(flatten: flatten, reason: InputLimits.excerpt(reason), at: clock.now())
-        if LiveFiles.running(name: name) != nil {
+        if SessionFiles.live.running(name: name) != nil {
             let deadline = clock.now() + wait
             while clock.now() < deadline {
                 if try !store.pendingStops().contains(where: { $0.id == request }) {
@@ -386,7 +395,7 @@ struct LiveStopCommand: AsyncParsableCommand {
         let logger = LiveLogging.logger(name: name)
         let testnet = info.venue.hasSuffix("testnet") || self.testnet
         let (venue, venueName, venueClock) = try LiveVenue.make(testnet: testnet, symbol: info.symbol, logger: logger)
-        let sessionLock = try LiveFiles.lock(name: name)
+        let sessionLock = try SessionFiles.live.lock(name: name)
         defer { sessionLock.release() }
         let rules = try await venue.rules()
         var settings = LiveSettings(name: name, venueName: venueName, bot: bot, botText: info.configText, sizeFraction: info.sizeFraction)

@@ -339,32 +339,6 @@ import Testing
 
     /// Starts `live run` and sends SIGKILL after `delay` seconds unless it ended first.
     static func runKilled(session: Session, after delay: Double) throws -> (killed: Bool, output: String) {
-        let process = Process()
-        process.executableURL = CLI.binary
-        process.arguments = session.runArguments
-        var environment = ProcessInfo.processInfo.environment
-        for (key, value) in session.environment { environment[key] = value }
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let reader = DispatchQueue(label: "campaign-output")
-        nonisolated(unsafe) var data = Data()
-        let done = DispatchSemaphore(value: 0)
-        reader.async {
-            data = output.fileHandleForReading.readDataToEndOfFile()
-            done.signal()
-        }
-        Thread.sleep(forTimeInterval: delay)
-        var killed = false
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            killed = true
-        }
-        process.waitUntilExit()
-        _ = done.wait(timeout: .now() + 30)
-        if !killed && process.terminationReason == .uncaughtSignal { killed = true }
-        return (killed, String(decoding: data, as: UTF8.self))
+        try CLI.runKilled(session.runArguments, environment: session.environment, after: delay)
     }
 }

@@ -1,6 +1,10 @@
 import Foundation
 import TestSupport
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Runs the built `nmrperp` binary and captures what a user would see.
 struct CLIResult {
     var status: Int32
@@ -70,6 +74,40 @@ enum CLI {
         return CLIResult(
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
             stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Runs `nmrperp args…` and sends it SIGKILL after `delay` seconds if it is still running.
+    /// Returns whether it was killed and everything it printed.
+    static func runKilled(_ arguments: [String], environment: [String: String], after delay: Double) throws -> (
+        killed: Bool, output: String
+    ) {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let reader = DispatchQueue(label: "campaign-output")
+        nonisolated(unsafe) var data = Data()
+        let done = DispatchSemaphore(value: 0)
+        reader.async {
+            data = output.fileHandleForReading.readDataToEndOfFile()
+            done.signal()
+        }
+        Thread.sleep(forTimeInterval: delay)
+        var killed = false
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            killed = true
+        }
+        process.waitUntilExit()
+        _ = done.wait(timeout: .now() + 30)
+        if !killed && process.terminationReason == .uncaughtSignal { killed = true }
+        return (killed, String(decoding: data, as: UTF8.self))
     }
 
     static func shared(_ name: String) -> String? {

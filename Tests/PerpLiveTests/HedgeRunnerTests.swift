@@ -92,7 +92,7 @@ struct HedgeRunnerTests {
             #expect(status.rebalances == rebalances, "after stake \(stake) at \(price)")
             #expect(rig.twin.positionQuantity == Quantity(raw: -stake.raw), "short after stake \(stake) at \(price)")
             let required = HedgeRig.required(short: stake, price: price)
-            let margin = rig.twin.isolatedMargin
+            let margin = rig.twin.isolatedEquity
             #expect((margin - required).magnitude <= Notional("0.01")!, "collateral \(margin) vs k·q·P \(required)")
             #expect(status.state == "hedging")
         }
@@ -147,7 +147,7 @@ struct HedgeRunnerTests {
         #expect(rig.twin.allOrders.count == 1)
         #expect(rig.twin.positionQuantity == Quantity(-10))
         let required = HedgeRig.required(short: Quantity(10), price: Price("8.4603")!)
-        #expect((rig.twin.isolatedMargin - required).magnitude <= Notional("0.01")!)
+        #expect((rig.twin.isolatedEquity - required).magnitude <= Notional("0.01")!)
     }
 
     @Test func aCrashAfterRecordingAnOrderLooksItUpOnRestart() async throws {
@@ -180,7 +180,7 @@ struct HedgeRunnerTests {
         #expect(rig.twin.allOrders.count == 1)
         #expect(rig.twin.positionQuantity == Quantity(-10))
         let required = HedgeRig.required(short: Quantity(10), price: Price("8.4603")!)
-        #expect((rig.twin.isolatedMargin - required).magnitude <= Notional("0.01")!)
+        #expect((rig.twin.isolatedEquity - required).magnitude <= Notional("0.01")!)
     }
 
     @Test func aRecordedOrderThatNeverLeftIsDecidedAgainOnce() async throws {
@@ -257,7 +257,7 @@ struct HedgeRunnerTests {
         let status = try await runner.poll()
         // The price drift rebalances on the last known stake.
         #expect(rig.twin.positionQuantity == Quantity(-10))
-        #expect((rig.twin.isolatedMargin - HedgeRig.required(short: Quantity(10), price: Price("9.5")!)).magnitude <= Notional("0.01")!)
+        #expect((rig.twin.isolatedEquity - HedgeRig.required(short: Quantity(10), price: Price("9.5")!)).magnitude <= Notional("0.01")!)
         #expect(status.stake == Quantity(10))
         #expect(try rig.store.journal().contains { $0.line.contains("Numerai stake of model_a") })
     }

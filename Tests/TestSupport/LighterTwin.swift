@@ -181,6 +181,10 @@ public final class LighterTwin: @unchecked Sendable {
     public var positionQuantity: Quantity { lock.withLock { position } }
     public var entryPrice: Price { lock.withLock { entry } }
     public var isolatedMargin: Notional { lock.withLock { allocatedMargin } }
+    /// The isolated margin with the unrealised P&L at the mark.
+    public var isolatedEquity: Notional {
+        lock.withLock { allocatedMargin + position.magnitude * (position.isPositive ? mark - entry : entry - mark) }
+    }
     public var marginIsIsolated: Bool { lock.withLock { isolated } }
     public var leverageFraction: Int64 { lock.withLock { initialMarginFraction } }
     public var wallet: Notional { lock.withLock { collateral } }

@@ -27,7 +27,7 @@ import PerpModel
 /// violated"), which is the "venue semantics guarantee non-acceptance" case of Nautilus's
 /// policy. 503 "Service Unavailable." is documented as a failure, but it is treated as
 /// `unknown`: a lookup by client id settles it at the cost of one request.
-public actor BinanceUSDMTrader: ExecutionVenue {
+public actor BinanceUSDMTrader: HedgeVenue {
     public nonisolated let name: String
     public nonisolated let symbol: String
     let baseURL: URL
@@ -619,5 +619,52 @@ public actor BinanceUSDMTrader: ExecutionVenue {
         _ = try await json(
             "POST", "/fapi/v1/countdownCancelAll", [("symbol", symbol), ("countdownTime", String(countdown.milliseconds))],
             security: .signed)
+    }
+
+    // MARK: - The stake hedge
+
+    /// `GET /fapi/v3/positionRisk` (mark, liquidation price, `isolatedMargin`: the isolated
+    /// wallet with the unrealised P&L) and `GET /fapi/v3/balance`. Funding paid is not read here
+    /// (it is in `/fapi/v1/income`; `hedge status` says so).
+    public func hedgeState() async throws -> HedgeVenueState {
+        let risk = try await json("GET", "/fapi/v3/positionRisk", [("symbol", symbol)], security: .signed)
+        let balances = try await json("GET", "/fapi/v3/balance", [], security: .signed)
+        func bad(_ path: String, _ value: JSONValue, _ problem: String) -> VenueError {
+            VenueError.badResponse(endpoint: "\(name) GET \(path)", body: Array(value.serialized(pretty: false).utf8), problem: problem)
+        }
+        guard let position = BinanceWire.position(risk, symbol: symbol) else {
+            throw bad("/fapi/v3/positionRisk", risk, "no readable one-way position row for \(symbol)")
+        }
+        guard let balance = BinanceWire.balance(balances) else { throw bad("/fapi/v3/balance", balances, "no readable USDT balance") }
+        var mark = position.markPrice
+        if mark == nil {
+            // Flat: positionRisk may omit the row; the premium index has the mark.
+            let premium = try await json("GET", "/fapi/v1/premiumIndex", [("symbol", symbol)], security: .none)
+            mark = BinanceWire.text(premium, "markPrice").flatMap { Price($0) }.flatMap { $0.isPositive ? $0 : nil }
+        }
+        guard let mark else { throw bad("/fapi/v1/premiumIndex", risk, "no mark price for \(symbol)") }
+        return HedgeVenueState(position: position, balance: balance, mark: mark, fundingPaid: nil)
+    }
+
+    /// `POST /fapi/v1/positionMargin` (Binance USD-M "Modify Isolated Position Margin": `type` 1
+    /// adds, 2 reduces; `amount` in USDT).
+    public func moveMargin(_ amount: Notional, add: Bool) async -> MarginOutcome {
+        guard amount.isPositive else { return .refused("the amount \(amount) is not positive; not sent") }
+        let answer: Answer
+        do throws(RequestFailure) {
+            answer = try await request(
+                "POST", "/fapi/v1/positionMargin",
+                [("symbol", symbol), ("amount", amount.description), ("type", add ? "1" : "2")], security: .signed)
+        } catch {
+            switch error {
+            case .notSent(_, let reason): return .refused(reason)
+            case .transport(let reason): return .unknown(reason)
+            }
+        }
+        switch Self.classify(answer) {
+        case .success: return .done
+        case .refused(let code, let message): return .refused("code \(code): \(message)")
+        case .ambiguous(let reason): return .unknown(reason)
+        }
     }
 }

@@ -364,3 +364,27 @@ public final class LighterLibrarySigner: LighterSigner, @unchecked Sendable {
         return token
     }
 }
+
+/// A signer that signs nothing: `hedge run --dry-run` reads the account's public state and never
+/// holds a key. Every call is refused with a sentence that says why.
+public struct LighterReadOnlySigner: LighterSigner {
+    public init() {}
+
+    static let refusal = LighterSignerError.refused("a dry run signs nothing")
+
+    public func createOrder(_ order: LighterOrderFields, nonce: Int64) throws(LighterSignerError) -> LighterSignedTx { throw Self.refusal }
+    public func cancelOrder(market: Int64, orderIndex: Int64, nonce: Int64) throws(LighterSignerError) -> LighterSignedTx {
+        throw Self.refusal
+    }
+    public func cancelAll(timeInForce: Int32, time: Int64, market: Int64, nonce: Int64) throws(LighterSignerError) -> LighterSignedTx {
+        throw Self.refusal
+    }
+    public func updateLeverage(market: Int64, initialMarginFraction: Int32, marginMode: Int32, nonce: Int64) throws(LighterSignerError)
+        -> LighterSignedTx
+    { throw Self.refusal }
+    public func updateMargin(market: Int64, usdcAmount: Int64, direction: Int32, nonce: Int64) throws(LighterSignerError) -> LighterSignedTx
+    {
+        throw Self.refusal
+    }
+    public func authToken(deadline: Int64) throws(LighterSignerError) -> String { throw Self.refusal }
+}

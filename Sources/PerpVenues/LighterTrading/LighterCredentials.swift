@@ -26,7 +26,8 @@ public struct LighterCredentials: Sendable, CustomStringConvertible, CustomDebug
         account: "NMRPERP_LIGHTER_ACCOUNT_INDEX", apiKey: "NMRPERP_LIGHTER_API_KEY_INDEX", privateKey: "NMRPERP_LIGHTER_API_PRIVATE_KEY"
     )
     static let maxFileBytes = 64 * 1024
-    static let expected = #"{"account_index": 123, "api_key_index": 4, "private_key": "0x…"}"#
+    /// The shape of `keys/lighter.json`, for messages.
+    public static let expected = #"{"account_index": 123, "api_key_index": 4, "private_key": "0x…"}"#
 
     /// The key from the three `NMRPERP_LIGHTER_*` variables (all or none), else from
     /// `$home/keys/lighter.json` (``expected``), readable by its owner only (mode 0600). `nil`

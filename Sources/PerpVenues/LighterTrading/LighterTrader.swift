@@ -675,4 +675,6 @@ public actor LighterTrader: HedgeVenue {
 
     /// The last mark price read with the market's details.
     public var markPrice: Price? { marketInfo?.referencePrice }
+    /// The market's details as last read (`orderBookDetails`): margin fractions, decimals.
+    public var marketDetails: LighterMarket? { marketInfo }
 }

@@ -176,7 +176,8 @@ public enum LighterWire {
 
     /// The account's position in `scale.market` (`positions[]`: `sign` 1 long / −1 short,
     /// `position` unsigned, `avg_entry_price`, `liquidation_price` "0" when not at risk,
-    /// `margin_mode` 1 isolated with `allocated_margin`). No row is an explicit flat: the
+    /// `margin_mode` 1 isolated with `allocated_margin`; the isolated margin reported is
+    /// `allocated_margin + unrealized_pnl`, the position's equity). No row is an explicit flat: the
     /// account answered and holds nothing there.
     public static func position(_ account: JSONValue, scale: LighterScale) -> VenuePosition? {
         guard let rows = account["positions"]?.arrayValue else { return nil }
@@ -190,7 +191,13 @@ public enum LighterWire {
         let entry = decimal(row["avg_entry_price"], as: Price.self).flatMap { $0.isPositive ? $0 : nil }
         let liquidation = decimal(row["liquidation_price"], as: Price.self).flatMap { $0.isPositive ? $0 : nil }
         let isolated = row["margin_mode"]?.int64Value == 1
-        let margin = isolated ? decimal(row["allocated_margin"], as: Notional.self) : nil
+        // The position's collateral as the hedge counts it (seed 003: the balance "PnL and
+        // funding included"): the allocated margin plus the unrealised P&L.
+        var margin: Notional?
+        if isolated, let allocated = decimal(row["allocated_margin"], as: Notional.self) {
+            let unrealized = decimal(row["unrealized_pnl"], as: Notional.self) ?? .zero
+            margin = (try? allocated.adding(unrealized, "isolated equity")) ?? allocated
+        }
         // initial_margin_fraction as a percentage string ("33.33" is 3×).
         var leverage: Int?
         if let percent = decimal(row["initial_margin_fraction"], as: Rate.self), percent.isPositive {

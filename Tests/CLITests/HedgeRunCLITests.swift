@@ -1,0 +1,207 @@
+import Foundation
+import PerpModel
+import Synchronization
+import TestSupport
+import Testing
+
+/// `nmrperp hedge run|status|stop` against the Lighter twin and a Numerai stand-in on 127.0.0.1:
+/// a real process, Lighter's own signer, SIGKILL at random moments of rebalances.
+@Suite(.serialized) struct HedgeRunCLITests {
+    /// The throw-away key of the recorded signer vectors (registered nowhere).
+    static let key = "0xb5123683b4550f9e541c7412b6692c9ce76836339d06b42c1bd72499ea35c068c9ce8a44e3133c79"
+    static let environment = ProcessInfo.processInfo.environment
+    static let signerLibrary: String = {
+        if let path = environment["NMRPERP_LIGHTER_SIGNER_LIB"], !path.isEmpty { return path }
+        let home = environment["NMRPERP_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? ((environment["HOME"] ?? ".") + "/.nmrperp")
+        return home + "/lib/lighter-signer-linux-amd64.so"
+    }()
+    static let signerInstalled = FileManager.default.fileExists(atPath: signerLibrary)
+    static let k = "2.7332"
+
+    /// Numerai's GraphQL stand-in: `v3UserProfile { stakeValue }` for any model, the stake the
+    /// test sets (the recorded answer's shape, shared/data/api/numerai/graphql_queries.json).
+    final class Numerai: Sendable {
+        final class Stake: Sendable {
+            let value = Mutex("10")
+            func withLock<T>(_ body: (inout String) -> T) -> T { value.withLock { body(&$0) } }
+        }
+        let stake = Stake()
+        let server: LoopbackHTTPServer
+
+        init() throws {
+            let stake = self.stake
+            server = try LoopbackHTTPServer { request in
+                guard request.method == "POST" else { return .status(405) }
+                let value = stake.withLock { $0 }
+                return .json(#"{"data":{"v3UserProfile":{"stakeValue":"\#(value)"}}}"#)
+            }
+        }
+
+        var url: String { "http://127.0.0.1:\(server.port)/graphql" }
+    }
+
+    struct Session {
+        let home: URL
+        let environment: [String: String]
+
+        init(twin: LighterTwin, numerai: Numerai, keys: Bool = true) throws {
+            home = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-hedge-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+            var environment = [
+                "NMRPERP_HOME": home.path, "NMRPERP_OFFLINE": "0", "NMRPERP_LIGHTER_URL": twin.baseURL, "NMRPERP_NUMERAI_URL": numerai.url,
+                "NMRPERP_LIGHTER_SIGNER_LIB": HedgeRunCLITests.signerLibrary, "NMRPERP_LOG_LEVEL": "info",
+            ]
+            if keys {
+                environment["NMRPERP_LIGHTER_ACCOUNT_INDEX"] = String(twin.accountIndex)
+                environment["NMRPERP_LIGHTER_API_KEY_INDEX"] = "4"
+                environment["NMRPERP_LIGHTER_API_PRIVATE_KEY"] = HedgeRunCLITests.key
+            }
+            self.environment = environment
+        }
+
+        func run(_ arguments: [String], timeout: Double = 60) throws -> CLIResult {
+            try CLI.run(arguments, environment: environment, timeout: timeout)
+        }
+
+        static let runArguments = [
+            "hedge", "run", "--model", "model_a", "--collateral-multiple", HedgeRunCLITests.k, "--name", "main", "--max-polls", "1",
+            "--poll", "5s",
+        ]
+    }
+
+    /// `k·q·P` rounded up to the micro-dollar, as the hedge posts it.
+    static func required(short: Quantity, price: Price) -> Notional {
+        (Fraction(Rate(k)!) * Fraction(short) * Fraction(price)).rounded(to: Notional.self, .up)
+    }
+
+    @Test func dryRunNeedsNoKeyAndSendsNothing() throws {
+        let twin = try LighterTwin()
+        defer { twin.shutdown() }
+        let numerai = try Numerai()
+        let session = try Session(twin: twin, numerai: numerai, keys: false)
+        let result = try session.run([
+            "hedge", "run", "--model", "model_a", "--collateral-multiple", Self.k, "--dry-run", "--account", String(twin.accountIndex),
+            "--max-polls", "2", "--poll", "5s",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("dry run: would sell 10"), "\(result.stderr)")
+        #expect(result.stderr.components(separatedBy: "dry run: would sell").count == 2, "said once: \(result.stderr)")
+        #expect(twin.acceptedTransactions.isEmpty)
+        #expect(!twin.requests.contains { $0.path == "/api/v1/sendTx" })
+        let status = try session.run(["hedge", "status", "--json"])
+        #expect(status.status == 0, "\(status.stderr)")
+        let json = try status.json()
+        #expect(json["dry_run"] as? Bool == true)
+        #expect(json["stake_nmr"] as? Double == 10)
+        #expect(json["state"] as? String == "rebalancing")
+    }
+
+    @Test func refusesBadInputWithOneClearLine() throws {
+        let twin = try LighterTwin()
+        defer { twin.shutdown() }
+        let numerai = try Numerai()
+        let session = try Session(twin: twin, numerai: numerai, keys: false)
+        let cases: [([String], String)] = [
+            (["hedge", "run"], "--model"),
+            (["hedge", "run", "--model", "a", "--g", "3", "--collateral-multiple", "2"], "at most one of"),
+            (["hedge", "run", "--model", "a", "--drift", "150%"], "--drift"),
+            (["hedge", "run", "--model", "a", "--drift", "abc"], "--drift"),
+            (["hedge", "run", "--model", "a", "--warn-at", "1"], "--warn-at"),
+            (["hedge", "run", "--model", "a", "--poll", "1s"], "--poll"),
+            (["hedge", "run", "--model", "a", "--rebalance", "5m"], "--rebalance"),
+            (["hedge", "run", "--model", "a", "--venue", "kraken"], "--venue"),
+            (["hedge", "run", "--model", "a", "--name", "../x"], "--name"),
+            (["hedge", "run", "--model", "a", "--notify", "ftp://x"], "--notify"),
+            (["hedge", "run", "--model", "a", "--collateral-multiple", "2.7"], "no Lighter API key"),
+            (["hedge", "run", "--model", "a", "--dry-run", "--collateral-multiple", "2.7"], "--account"),
+            (["hedge", "status", "--name", "nothing"], "no hedge session"),
+            (["hedge", "stop", "--name", "nothing"], "no hedge session"),
+        ]
+        for (arguments, needle) in cases {
+            let result = try session.run(arguments)
+            #expect(result.status != 0, "\(arguments) should fail")
+            #expect(result.stderr.contains(needle), "\(arguments): \(result.stderr)")
+            #expect(!result.stderr.contains("Fatal error"), "\(arguments) trapped: \(result.stderr)")
+        }
+        #expect(twin.acceptedTransactions.isEmpty)
+    }
+
+    @Test(.enabled(if: signerInstalled, "Lighter's signer is not installed (bash scripts/install-lighter-signer.sh)"))
+    func followsTheStakeAcrossRunsAndStops() async throws {
+        let twin = try LighterTwin(collateral: Notional(5000))
+        defer { twin.shutdown() }
+        let numerai = try Numerai()
+        let session = try Session(twin: twin, numerai: numerai)
+        let steps: [(String, String)] = [("10", "8.4603"), ("14.5", "8.4603"), ("14.5", "9.4000"), ("6", "9.4000"), ("6", "8.1000")]
+        for (stake, price) in steps {
+            numerai.stake.withLock { $0 = stake }
+            twin.setMark(Price(price)!)
+            let result = try await offPool { try session.run(Session.runArguments) }
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(twin.positionQuantity == Quantity(raw: -Quantity(stake)!.raw), "stake \(stake) at \(price): \(result.stderr)")
+            let required = Self.required(short: Quantity(stake)!, price: Price(price)!)
+            #expect((twin.isolatedEquity - required).magnitude <= Notional("0.01")!, "collateral \(twin.isolatedEquity) vs \(required)")
+        }
+        #expect(twin.marginIsIsolated)
+        #expect(twin.leverageFraction == 3333)
+        let status = try session.run(["hedge", "status", "--name", "main"])
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.contains("6 NMR staked, 6 NMR short"), "\(status.stdout)")
+        #expect(status.stdout.contains("k·q·P ="), "\(status.stdout)")
+        let stop = try session.run(["hedge", "stop", "--name", "main", "--close"])
+        #expect(stop.status == 0, "\(stop.stderr)")
+        #expect(twin.positionQuantity == .zero, "\(stop.stdout) \(stop.stderr)")
+        // The key never shows.
+        let journal = try session.run(["hedge", "journal", "--name", "main"])
+        #expect(!journal.stdout.contains(String(Self.key.dropFirst(2))))
+        #expect(!status.stdout.contains(String(Self.key.dropFirst(2))))
+    }
+
+    @Test(.enabled(if: signerInstalled, "Lighter's signer is not installed (bash scripts/install-lighter-signer.sh)"))
+    func killedAtRandomPointsDuringRebalancesNeverDoubles() async throws {
+        let kills = LiveTradingCLITests.campaignKills
+        let twin = try LighterTwin(collateral: Notional(50_000))
+        defer { twin.shutdown() }
+        let numerai = try Numerai()
+        let session = try Session(twin: twin, numerai: numerai)
+        var random = SplitMix64(seed: 20_261_203)
+        // Every run meets a changed stake or price, so every run rebalances.
+        func move() -> (stake: Quantity, price: Price) {
+            let stake = Quantity(raw: (500 + Int64(random.next() % 3000)) * 1_000_000)  // 5.00 … 34.99 NMR
+            let price = Price(raw: (700 + Int64(random.next() % 300)) * 1_000_000)  // 7.00 … 9.99
+            numerai.stake.withLock { $0 = stake.description }
+            twin.setMark(price)
+            return (stake, price)
+        }
+        _ = move()
+        let span = try await offPool { [session] in
+            try LiveTradingCLITests.runLength(Session.runArguments, environment: session.environment)
+        }
+        var killed = 0
+        var outputs = ""
+        var last = move()
+        while killed < kills {
+            if random.next() % 2 == 0 { last = move() }
+            if random.next() % 5 == 0 { twin.updateFaults { $0.dropAnswerAfterExecution = 1 } }
+            let delay = 2 * span * Double(random.next() % 1000) / 1000
+            let result = try await offPool { [session] in
+                try CLI.runKilled(Session.runArguments, environment: session.environment, after: delay)
+            }
+            outputs += result.output
+            if result.killed { killed += 1 }
+        }
+        twin.updateFaults { $0 = LighterTwinFaults() }
+        let final = try await offPool { [session] in try session.run(Session.runArguments) }
+        #expect(final.status == 0, "\(final.stderr)")
+        let indices = twin.allOrders.map(\.clientOrderIndex)
+        #expect(Set(indices).count == indices.count, "a client order index was sent twice")
+        #expect(twin.positionQuantity == Quantity(raw: -last.stake.raw), "final short \(twin.positionQuantity) vs stake \(last.stake)")
+        let required = Self.required(short: last.stake, price: last.price)
+        #expect((twin.isolatedEquity - required).magnitude <= Notional("0.01")!, "collateral \(twin.isolatedEquity) vs \(required)")
+        print(
+            "hedge crash campaign: \(killed) SIGKILLs (at 0–\(Int(2 * span * 1000)) ms); venue: \(twin.allOrders.count) orders, \(twin.allTrades.count) trades, \(twin.acceptedTransactions.count) transactions; final short \(twin.positionQuantity), collateral \(twin.isolatedEquity) (k·q·P \(required))"
+        )
+        #expect(!outputs.contains(String(Self.key.dropFirst(2))))
+        #expect(!outputs.contains("Fatal error"))
+    }
+}
