@@ -319,6 +319,12 @@ public struct HedgeRunner: Sendable {
         return actions.filter { if case .note = $0 { return false } else { return true } }
     }
 
+    /// A journal row from the shell (a check at start, a venue notice); warnings also go to
+    /// `--notify`.
+    public func note(_ kind: HedgeNote.Kind, _ text: String) throws {
+        try journal([HedgeNote(time: clock(), kind: kind, text: text)])
+    }
+
     private func journal(_ notes: [HedgeNote]) throws {
         try store.append([], journal: notes.map(Self.row))
         announce(notes)

@@ -176,3 +176,57 @@ public enum FundingFormats {
             source: source, row: row, time: Timestamp(milliseconds: time).iso8601, previous: Timestamp(milliseconds: previous).iso8601)
     }
 }
+
+/// Lighter's two funding readings in one unit (issue 13; lighter-live.md addendum "Funding
+/// units"): `GET /api/v1/fundings` rows are read as **percent per hour** (unsigned, with the
+/// paying side), `GET /api/v1/funding-rates` gives a **fraction per 8 hours**. If the first
+/// reading were wrong, the two would disagree by a round factor (100 for a percent read as a
+/// fraction, 8 or 24 for a wrong interval), which is what this looks for. Rates move between
+/// settlements, so values merely differing is not a unit error.
+public enum LighterFundingUnits {
+    public enum Verdict: Sendable, Equatable {
+        /// The snapshot is within ×3 of the newest row converted to a fraction per 8 h.
+        case consistent(ratio: Double)
+        /// The snapshot is near `factor` times the newest row (or 1/`factor`): the units
+        /// reading is wrong.
+        case factor(Double, ratio: Double)
+        /// Not enough to judge (a zero rate, no snapshot, a ratio near no known factor).
+        case inconclusive(String)
+    }
+
+    /// The round factors a units mistake would produce.
+    static let suspectFactors: [Double] = [8, 24, 100, 800, 2400]
+
+    /// - Parameters:
+    ///   - newest: the newest `fundings` row as parsed (a signed fraction per hour).
+    ///   - snapshot: the `funding-rates` value for the market (a fraction per 8 h), as printed.
+    public static func check(newest: FundingRate?, snapshot: Double?) -> Verdict {
+        guard let newest else { return .inconclusive("no fundings row to compare") }
+        guard let snapshot, snapshot.isFinite else { return .inconclusive("no funding-rates value for the market") }
+        let per8h = abs(newest.rate.doubleValue) * 8
+        guard per8h > 0, snapshot != 0 else { return .inconclusive("a zero rate cannot show a factor") }
+        let ratio = abs(snapshot) / per8h
+        if ratio >= 1.0 / 3.0 && ratio <= 3 { return .consistent(ratio: ratio) }
+        for factor in suspectFactors {
+            for candidate in [factor, 1 / factor] where ratio / candidate >= 1 / 1.5 && ratio / candidate <= 1.5 {
+                return .factor(factor, ratio: ratio)
+            }
+        }
+        return .inconclusive("the values differ by ×\(formatDouble(ratio, significant: 3)), near no units factor (rates move)")
+    }
+
+    /// One line for a person: what was compared and what it means.
+    public static func describe(_ verdict: Verdict, newest: FundingRate?, snapshot: Double?) -> String {
+        let row = newest.map { "newest fundings row \($0.rate) per hour (\($0.time.iso8601))" } ?? "no fundings row"
+        let snap = snapshot.map { "funding-rates \(formatDouble($0)) per 8 h" } ?? "no funding-rates value"
+        switch verdict {
+        case .consistent(let ratio):
+            return "funding units agree: \(row) vs \(snap) (×\(formatDouble(ratio, significant: 3))): fundings.rate is percent per hour"
+        case .factor(let factor, let ratio):
+            return
+                "FUNDING UNITS DISAGREE by a factor of about \(formatDouble(factor, significant: 3)) (×\(formatDouble(ratio, significant: 3))): \(row) vs \(snap). Funding costs from Lighter's history are wrong by that factor until the reading is fixed"
+        case .inconclusive(let reason):
+            return "funding units not confirmed (\(reason)): \(row) vs \(snap)"
+        }
+    }
+}

@@ -72,6 +72,29 @@ public struct LighterClient: Sendable {
             minQuoteAmount: entry["min_quote_amount"]?.numericText.flatMap { Notional($0) }.flatMap { $0.isNegative ? nil : $0 })
     }
 
+    /// Lighter's own current rate for market `id` from `GET /api/v1/funding-rates` (the row
+    /// with `exchange` "lighter"): a fraction per 8 hours, as printed (`9.6e-05`). `nil` when the
+    /// market has no such row.
+    public func fundingRateSnapshot(marketID id: Int) async throws -> Double? {
+        let json = try await http.getJSON(baseURL.appending(path: "api/v1/funding-rates", query: []))
+        return Self.parseFundingRateSnapshot(json, marketID: id)
+    }
+
+    public static func parseFundingRateSnapshot(_ json: JSONValue, marketID id: Int) -> Double? {
+        guard let rows = json["funding_rates"]?.arrayValue else { return nil }
+        let row = rows.first { $0["market_id"]?.int64Value == Int64(id) && $0["exchange"]?.stringValue?.lowercased() == "lighter" }
+        return row?["rate"]?.numericText.flatMap { Double($0) }.flatMap { $0.isFinite ? $0 : nil }
+    }
+
+    /// The newest fundings row and the funding-rates snapshot for market `id`, compared
+    /// (``LighterFundingUnits``): one line saying whether `fundings.rate` reads as percent per hour.
+    public func checkFundingUnits(marketID id: Int, now: Timestamp) async throws -> (LighterFundingUnits.Verdict, String) {
+        let rows = try await fundings(marketID: id, from: now - .hours(6), to: now)
+        let snapshot = try await fundingRateSnapshot(marketID: id)
+        let verdict = LighterFundingUnits.check(newest: rows.last, snapshot: snapshot)
+        return (verdict, LighterFundingUnits.describe(verdict, newest: rows.last, snapshot: snapshot))
+    }
+
     /// Hourly funding of market `id` with `from ≤ time < to`, signed (positive: longs pay).
     /// Pages of 500 hours; query times in milliseconds (docs/venues.md §1).
     public func fundings(marketID id: Int, from: Timestamp, to: Timestamp, progress: FetchProgress? = nil) async throws -> [FundingRate] {

@@ -8,7 +8,7 @@ struct FundingCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "funding",
         abstract: "Funding cost of the hedge: statistics of a funding history, and fetching one.",
-        subcommands: [FundingStatsCommand.self, FundingFetch.self])
+        subcommands: [FundingStatsCommand.self, FundingFetch.self, FundingUnitsCommand.self])
 }
 
 struct FundingStatsCommand: AsyncParsableCommand {
@@ -131,5 +131,25 @@ struct FundingFetch: AsyncParsableCommand {
         }
         try outputs.write { _ in csv }
         print("wrote \(rates.count) funding rates to \(out)")
+    }
+}
+
+struct FundingUnitsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "units",
+        abstract: "Cross-check Lighter's funding units live: the newest hourly row against the funding-rates snapshot.",
+        discussion: """
+            Lighter's `fundings` history is read as percent per hour and its `funding-rates` snapshot \
+            as a fraction per 8 hours; a units mistake shows as a round factor (100, 8, 24) between \
+            them. Exits with status 3 when they disagree by such a factor.
+            """)
+    @Option(help: "Lighter market id (NMR is 74).") var market: Int = 74
+
+    func run() async throws {
+        try Environment.requireNetwork("funding units")
+        let client = LighterClient(baseURL: VenueEndpoints.fromEnvironment().lighter)
+        let (verdict, line) = try await client.checkFundingUnits(marketID: market, now: Environment.now)
+        print(line)
+        if case .factor = verdict { throw ExitCode(3) }
     }
 }

@@ -41,6 +41,8 @@ enum HedgeVenues {
         var maintenance: Rate?
         /// The largest leverage the market allows (Lighter: from its minimum initial fraction).
         var maxLeverage: Int?
+        /// Lighter's funding-units cross-check (issue 13): the verdict and its line.
+        var checkFundingUnits: (@Sendable () async -> (LighterFundingUnits.Verdict, String)?)?
     }
 
     static func make(
@@ -95,9 +97,11 @@ enum HedgeVenues {
             if let fraction = details?.minInitialFraction, fraction.isPositive {
                 maxLeverage = Int(Rate.scale / fraction.raw)
             }
+            let client = LighterClient(baseURL: endpoints.rest)
             return Made(
                 venue: trader, name: endpoints.name, symbol: rules.symbol, maintenance: details?.maintenanceFraction,
-                maxLeverage: maxLeverage)
+                maxLeverage: maxLeverage,
+                checkFundingUnits: { try? await client.checkFundingUnits(marketID: market, now: SystemPaperClock().now()) })
         case "binance":
             let (venue, name, _) = try LiveVenue.make(testnet: testnet, symbol: symbol.uppercased(), logger: logger)
             guard let hedgeVenue = venue as? any HedgeVenue else { throw CLIError("binance cannot run the hedge in this build") }
@@ -256,6 +260,15 @@ struct HedgeRunCommand: AsyncParsableCommand {
         do { replayed = try await runner.start(pid: getpid()) } catch {
             await runner.finish(status: "failed")
             throw CLIError("hedge \(name) did not start: \(error)")
+        }
+        if let check = made.checkFundingUnits, let (verdict, line) = await check() {
+            if case .factor = verdict {
+                printError("hedge \(name): WARNING \(line)")
+                try? runner.note(.warning, line)
+            } else {
+                printError("hedge \(name): \(line)")
+                try? runner.note(.observed, line)
+            }
         }
         printError(
             replayed > 0

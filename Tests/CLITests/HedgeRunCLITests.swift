@@ -96,6 +96,27 @@ import Testing
         #expect(json["state"] as? String == "rebalancing")
     }
 
+    @Test func fundingUnitsAreCrossCheckedAndADisagreementIsLoud() throws {
+        let twin = try LighterTwin()
+        defer { twin.shutdown() }
+        let numerai = try Numerai()
+        let session = try Session(twin: twin, numerai: numerai, keys: false)
+        let hour = twin.clock / 3_600_000 * 3_600_000
+        twin.setFunding(rows: [(hour - 7_200_000, "0.0011", "long"), (hour - 3_600_000, "0.0012", "long")], snapshot: "0.000096")
+        let agree = try session.run(["funding", "units"])
+        #expect(agree.status == 0, "\(agree.stderr)")
+        #expect(agree.stdout.contains("funding units agree"), "\(agree.stdout)")
+        twin.setFunding(rows: [(hour - 3_600_000, "0.0012", "long")], snapshot: "0.0096")
+        let disagree = try session.run(["funding", "units"])
+        #expect(disagree.status == 3)
+        #expect(disagree.stdout.contains("FUNDING UNITS DISAGREE by a factor of about 100"), "\(disagree.stdout)")
+        let dryRun = try session.run([
+            "hedge", "run", "--model", "model_a", "--collateral-multiple", Self.k, "--dry-run", "--account", String(twin.accountIndex),
+            "--max-polls", "1", "--poll", "5s",
+        ])
+        #expect(dryRun.stderr.contains("WARNING FUNDING UNITS DISAGREE"), "\(dryRun.stderr)")
+    }
+
     @Test func refusesBadInputWithOneClearLine() throws {
         let twin = try LighterTwin()
         defer { twin.shutdown() }
