@@ -42,6 +42,12 @@ error = text(lib.CreateClient(b"", KEY.encode(), CHAIN, API_KEY, ACCOUNT))
 if error:
     sys.exit("CreateClient: " + error)
 
+# A master account index (below 2^47) for the transactions only a master account signs.
+MASTER = 12345
+error = text(lib.CreateClient(b"", KEY.encode(), CHAIN, API_KEY, MASTER))
+if error:
+    sys.exit("CreateClient (master): " + error)
+
 L, I, U8 = ctypes.c_longlong, ctypes.c_int, ctypes.c_uint8
 signatures = {
     "SignCreateOrder": [L, L, L, I, I, I, I, I, I, L, L, I, I, U8, U8, U8, L, I, L],
@@ -49,6 +55,7 @@ signatures = {
     "SignCancelAllOrders": [I, L, L, U8, L, I, L],
     "SignUpdateLeverage": [L, I, I, U8, L, I, L],
     "SignUpdateMargin": [L, L, I, U8, L, I, L],
+    "SignCreatePublicPool": [L, I, L, U8, L, I, L],
 }
 for name, arguments in signatures.items():
     getattr(lib, name).restype = Signed
@@ -66,14 +73,21 @@ cases = [
     ("scheduled cancel-all for one market", "SignCancelAllOrders", [1, 1798653331776, 74], 11),
     ("leverage 2x isolated", "SignUpdateLeverage", [74, 5000, 1], 12),
     ("isolated margin add", "SignUpdateMargin", [74, 25000000, 1], 13),
+    # A public pool: 10 % operator fee (of 1,000,000), 1,000 USDC (1,000,000 shares at 0.001), 10 % minimum
+    # operator share (of 10,000). The key's account is a sub-account index (above 2^47 - 1), which the
+    # validator refuses for pool creation (only master accounts create pools); the second case signs
+    # for a master account index with the same throw-away key.
+    ("create public pool from a sub-account", "SignCreatePublicPool", [100000, 1000000, 1000], 16),
+    ("create public pool", "SignCreatePublicPool", [100000, 1000000, 1000], 1, MASTER),
     ("price below one", "SignCreateOrder", [74, 1003, 10, 0, 1, 0, 0, 0, 0, 1798653331776, 0, 0, 0, 0, 0], 14),
     ("client order index too large", "SignCreateOrder", [74, 281474976710656, 10, 100, 1, 0, 0, 0, 0, 1798653331776, 0, 0, 0, 0, 0], 15),
 ]
 vectors = []
-for label, name, arguments, nonce in cases:
-    signed = getattr(lib, name)(*arguments, 0, nonce, API_KEY, ACCOUNT)
+for label, name, arguments, nonce, *rest in cases:
+    account = rest[0] if rest else ACCOUNT
+    signed = getattr(lib, name)(*arguments, 0, nonce, API_KEY, account)
     vectors.append({
-        "label": label, "function": name, "arguments": arguments, "nonce": nonce,
+        "label": label, "function": name, "arguments": arguments, "nonce": nonce, "account_index": account,
         "tx_type": signed.txType, "tx_info": text(signed.txInfo), "tx_hash": text(signed.txHash),
         "message_to_sign": text(signed.messageToSign), "error": text(signed.err),
     })

@@ -35,12 +35,16 @@ public struct HedgeSettings: Sendable, Hashable {
     public var lookupGrace: TimeSpan
     /// The session's client-id tag (``ClientOrderID``).
     public var sessionTag: String
+    /// Cross margin (a Lighter public pool: pools cannot hold isolated positions): the whole
+    /// account backs the short and no margin is moved; the collateral is the account's value.
+    public var crossMargin: Bool
 
     public init(
         collateralMultiple: Rate, maintenanceFraction: Rate, rebalanceEvery: TimeSpan, drift: Rate, warnAt: Rate, rules: MarketRules,
         maxOrder: Quantity, sessionTag: String, marginTolerance: Notional = Notional("0.01")!, marginGrace: TimeSpan = .seconds(15),
-        lookupGrace: TimeSpan = .seconds(5)
+        lookupGrace: TimeSpan = .seconds(5), crossMargin: Bool = false
     ) {
+        self.crossMargin = crossMargin
         self.collateralMultiple = collateralMultiple
         self.maintenanceFraction = maintenanceFraction
         self.rebalanceEvery = rebalanceEvery
@@ -449,7 +453,7 @@ public struct StakeHedgeSession: Sendable {
         // The collateral, once the short is in place (a margin move needs an open position).
         if short.isPositive, let unknownAt = marginUnknownAt, now < unknownAt + settings.marginGrace { return [] }
         marginUnknownAt = nil
-        if short.isPositive && !marginRefused {
+        if short.isPositive && !marginRefused && !settings.crossMargin {
             let wanted = target.collateral - observation.isolatedMargin
             if wanted.magnitude > settings.marginTolerance {
                 // USDC moves in whole micro-dollars: deposits round up, withdrawals down.

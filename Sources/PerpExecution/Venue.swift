@@ -361,12 +361,15 @@ public struct HedgeVenueState: Sendable, Hashable {
     public var mark: Price
     /// Funding paid by the position so far (negative: received), when the venue reports it.
     public var fundingPaid: Notional?
+    /// The account's whole value (Lighter `total_asset_value`: a pool's NAV), when reported.
+    public var accountValue: Notional?
 
-    public init(position: VenuePosition, balance: VenueBalance, mark: Price, fundingPaid: Notional?) {
+    public init(position: VenuePosition, balance: VenueBalance, mark: Price, fundingPaid: Notional?, accountValue: Notional? = nil) {
         self.position = position
         self.balance = balance
         self.mark = mark
         self.fundingPaid = fundingPaid
+        self.accountValue = accountValue
     }
 }
 

@@ -417,3 +417,89 @@ public struct PoolLedger: Hashable, Sendable {
         return accounts.count - 1
     }
 }
+
+/// A venue's pool checked against our share accounting (spec §2; `pool status`): the venue
+/// reports the NAV, the total shares and the operator's; every claim is `⌊shares × NAV /
+/// total⌋` as ``PoolLedger`` values them, so the claims never exceed the NAV and leave less
+/// than one unit of dust per holder.
+public struct VenuePoolAudit: Sendable, Equatable {
+    public struct Holder: Sendable, Equatable {
+        public var name: String
+        public var shares: Int64
+        public var claim: Notional
+        public var fraction: Rate
+    }
+
+    public var nav: Notional
+    public var totalShares: Int64
+    /// NAV ÷ total shares, rounded down to the price unit.
+    public var sharePrice: Price?
+    public var holders: [Holder]
+    public var sumOfClaims: Notional
+    public var dust: Notional
+    public var operatorFraction: Rate
+    /// Problems found, one sentence each (empty: consistent).
+    public var problems: [String]
+
+    /// - Parameters:
+    ///   - depositors: holdings read from depositors' accounts (`shares[]`), by name.
+    ///   - minimumOperatorShare: the pool's minimum operator share as a fraction, when known.
+    ///   - reportedSharePrice: the venue's last `share_prices` entry.
+    public init(
+        nav: Notional, totalShares: Int64, operatorShares: Int64, depositors: [(String, Int64)] = [],
+        minimumOperatorShare: Rate? = nil, reportedSharePrice: Price? = nil
+    ) {
+        self.nav = nav
+        self.totalShares = totalShares
+        var problems: [String] = []
+        func claim(_ shares: Int64) -> Notional {
+            guard totalShares > 0, nav.isPositive else { return .zero }
+            return Notional(raw: Int64(FixedMath.divide(Int128(shares) * Int128(nav.raw), Int128(totalShares), .down)))
+        }
+        func fraction(_ shares: Int64) -> Rate {
+            guard totalShares > 0 else { return .zero }
+            return Rate(raw: Int64(FixedMath.divide(Int128(shares) * Int128(Rate.scale), Int128(totalShares), .down)))
+        }
+        sharePrice =
+            totalShares > 0 && !nav.isNegative
+            ? Price(
+                raw: Int64(FixedMath.divide(Int128(nav.raw) * Int128(Price.scale), Int128(totalShares) * Int128(Notional.scale), .down)))
+            : nil
+        var holders = [Holder(name: "operator", shares: operatorShares, claim: claim(operatorShares), fraction: fraction(operatorShares))]
+        var listed = operatorShares
+        for (name, shares) in depositors {
+            holders.append(Holder(name: name, shares: shares, claim: claim(shares), fraction: fraction(shares)))
+            listed += shares
+        }
+        if listed > totalShares {
+            problems.append("the holdings read (\(listed) shares) exceed the pool's total of \(totalShares)")
+        } else if listed < totalShares {
+            let rest = totalShares - listed
+            holders.append(Holder(name: "other depositors", shares: rest, claim: claim(rest), fraction: fraction(rest)))
+        }
+        self.holders = holders
+        let sum = holders.reduce(Int128(0)) { $0 + Int128($1.claim.raw) }
+        sumOfClaims = Notional(raw: Int64(clamping: sum))
+        dust = nav - sumOfClaims
+        operatorFraction = fraction(operatorShares)
+        if dust.isNegative { problems.append("the claims (\(sumOfClaims)) exceed the NAV (\(nav))") }
+        if Int128(dust.raw) >= Int128(holders.count) { problems.append("rounding dust \(dust) is more than one unit per holder") }
+        if nav.isNegative { problems.append("the NAV is negative (\(nav))") }
+        if totalShares == 0 && nav.isPositive { problems.append("the pool holds \(nav) USDC and no shares") }
+        if let minimumOperatorShare, operatorFraction < minimumOperatorShare, totalShares > operatorShares {
+            problems.append(
+                "the operator holds \(operatorFraction.formatted(places: 4, rule: .down)) of the shares, below the minimum \(minimumOperatorShare): top up, or the venue refuses its withdrawals"
+            )
+        }
+        if let reported = reportedSharePrice, let sharePrice, reported.isPositive {
+            // The venue's share price series is sampled (daily); a large gap is worth a look, not an error.
+            let gap = abs((Fraction(sharePrice) - Fraction(reported)).doubleValue / reported.doubleValue)
+            if gap > 0.05 {
+                problems.append(
+                    "NAV ÷ shares (\(sharePrice)) differs from the venue's last share price (\(reported)) by \(Int((gap * 100).rounded())) %"
+                )
+            }
+        }
+        self.problems = problems
+    }
+}

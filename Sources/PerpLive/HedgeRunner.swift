@@ -39,7 +39,7 @@ public struct HedgeSessionConfig: Sendable, Equatable {
             ("max_market", .exact(s.rules.maxMarketQuantity)), ("min_notional", .exact(s.rules.minNotional)),
             ("max_order", .exact(s.maxOrder)), ("tag", .string(s.sessionTag)), ("models", .array(models.map { .string($0) })),
             ("tournament", .string(tournament)), ("leverage", .int(leverage)), ("collateral_source", .string(collateralSource)),
-            ("market", market.map { .int($0) } ?? .null),
+            ("market", market.map { .int($0) } ?? .null), ("cross_margin", .bool(s.crossMargin)),
         ]).serialized(pretty: false)
     }
 
@@ -59,7 +59,7 @@ public struct HedgeSessionConfig: Sendable, Equatable {
         let settings = HedgeSettings(
             collateralMultiple: k, maintenanceFraction: m, rebalanceEvery: TimeSpan(milliseconds: period), drift: drift, warnAt: warnAt,
             rules: MarketRules(symbol: symbol, tickSize: tick, lotSize: lot, maxMarketQuantity: maxMarket, minNotional: minNotional),
-            maxOrder: maxOrder, sessionTag: tag)
+            maxOrder: maxOrder, sessionTag: tag, crossMargin: json["cross_margin"] == .bool(true))
         return HedgeSessionConfig(
             settings: settings, models: models, tournament: tournament, leverage: leverage,
             collateralSource: json["collateral_source"]?.stringValue ?? "?",
@@ -289,7 +289,7 @@ public struct HedgeRunner: Sendable {
         if session.stopped != nil { try await execute(try record(.resumed(at: now))) }
         if !dryRun {
             do {
-                try await venue.prepare(leverage: config.leverage, isolated: true)
+                try await venue.prepare(leverage: config.leverage, isolated: !config.settings.crossMargin)
             } catch {
                 // An open position may refuse a change of margin mode; a flat one must take it.
                 let note = HedgeNote(
@@ -442,10 +442,18 @@ public struct HedgeRunner: Sendable {
 
     /// The stake (when due) and the venue, as one observation; a failure is stored as
     /// `unreadable` and nothing is decided.
+    /// A pool's short (spec §2): notional `NAV / k`, so `q = NAV / (k·P)`, down to the lot.
+    public static func poolShort(nav: Notional, price: Price, settings: HedgeSettings) -> Quantity {
+        guard nav.isPositive, price.isPositive, settings.collateralMultiple.isPositive else { return .zero }
+        let exact = Fraction(nav) / (Fraction(settings.collateralMultiple) * Fraction(price))
+        let quantity = exact.roundedIfRepresentable(to: Quantity.self, .down) ?? .zero
+        return quantity.rounded(toMultipleOf: settings.rules.lotSize, rule: .down)
+    }
+
     private mutating func observe() async -> HedgeObservation? {
         let now = clock()
         var stakeNow: Quantity?
-        if lastStakeRead.map({ now - $0 >= stakeEvery }) ?? true {
+        if !config.settings.crossMargin, lastStakeRead.map({ now - $0 >= stakeEvery }) ?? true {
             do {
                 let value = try await stakeSource()
                 stake = value
@@ -459,6 +467,17 @@ public struct HedgeRunner: Sendable {
         do { state = try await venue.hedgeState() } catch {
             _ = try? record(.unreadable(reason: "\(venueName): \(error)", at: clock()))
             return nil
+        }
+        if config.settings.crossMargin {
+            // A pool: the account's value is the collateral, and the short to hold is NAV / (k·P).
+            guard let nav = state.accountValue else {
+                _ = try? record(.unreadable(reason: "\(venueName): the pool's total asset value was not reported", at: clock()))
+                return nil
+            }
+            let short = Self.poolShort(nav: nav, price: state.mark, settings: config.settings)
+            return HedgeObservation(
+                time: clock(), stake: short, price: state.mark, position: state.position.quantity, isolatedMargin: nav,
+                available: state.balance.available, liquidationPrice: state.position.liquidationPrice, fundingPaid: state.fundingPaid)
         }
         return HedgeObservation(
             time: clock(), stake: stakeNow ?? stake, price: state.mark, position: state.position.quantity,

@@ -135,3 +135,15 @@ public struct LighterClient: Sendable {
         return result
     }
 }
+
+extension LighterClient {
+    /// `GET /api/v1/account?by=index&value=` (public): the account's row.
+    public func account(index: Int64) async throws -> JSONValue {
+        let json = try await http.getJSON(
+            baseURL.appending(path: "api/v1/account", query: [("by", "index"), ("value", String(index))]))
+        guard let row = LighterWire.account(json, index: index) else {
+            throw VenueError(kind: .notRetryable, endpoint: "lighter account", message: "no account \(index) in the answer")
+        }
+        return row
+    }
+}

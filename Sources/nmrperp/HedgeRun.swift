@@ -112,6 +112,31 @@ enum HedgeVenues {
     }
 }
 
+/// The options `hedge run` and `pool run` share.
+struct HedgeDaemonOptions: ParsableArguments {
+    @Option(help: "Collateral multiple k (from `hedge plan`).") var collateralMultiple: String?
+    @Option(help: "Worst-case price multiple g; k = (g − 1) + α·g·M.") var g: String?
+    @Option(help: "Price history to estimate g from (CSV, Binance or Lighter JSON).") var data: String?
+    @OptionGroup var windows: WindowOptions
+    @Option(help: "Safety factor α (at least 1).") var alpha = "1.1"
+    @Option(help: "Maintenance margin fraction M (default: the venue's; Binance: Lighter's 0.2, the cautious side).")
+    var marginFraction: String?
+    @Option(help: "Full rebalance at least this often.") var rebalance = "30d"
+    @Option(help: "Rebalance sooner when the stake or the price moves this much (5% or 0.05).") var drift = "5%"
+    @Option(help: "Warn when the price has gone this share of the way to liquidation.") var warnAt = "0.5"
+    @Flag(help: "Read and decide, print and journal what would be sent, send nothing.") var dryRun = false
+    @Option(help: "Session name (its file is $NMRPERP_HOME/hedge/NAME.sqlite).") var name = "default"
+    @Option(help: "POST warnings and actions as JSON to this URL (a webhook; retried, never blocking).") var notify: String?
+    @Option(help: "Time between polls.") var poll = "60s"
+    @Option(help: "Largest single order in NMR (the rest follows at the next rounds).") var maxOrder: String?
+    @Option(help: "Venue leverage (the initial margin the venue takes; the hedge tops up to k·q·P). Default: the market's maximum.")
+    var leverage: Int?
+    @Option(help: "Lighter market id of NMR.") var market = 74
+    @Flag(help: "The venue's testnet (NMRPERP_LIGHTER_URL / NMRPERP_BINANCE_USDM_URL still override the address).") var testnet = false
+    @Option(help: "Stop after this many polls (scripts and tests; default: until Ctrl-C or `hedge stop`).") var maxPolls: Int?
+    @Flag(help: "Print one JSON status per poll.") var json = false
+}
+
 struct HedgeRunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -144,33 +169,27 @@ struct HedgeRunCommand: AsyncParsableCommand {
     @Option(help: "The venue: lighter (NMR market 74) or binance (NMRUSDT on USD-M).") var venue = "lighter"
     @Option(name: .customLong("model"), help: "Numerai model whose stake to hedge (repeat for several; summed).") var models: [String] = []
     @Option(help: "Numerai tournament of --model: classic, signals or crypto.") var tournament = "classic"
-    @Option(help: "Collateral multiple k (from `hedge plan`).") var collateralMultiple: String?
-    @Option(help: "Worst-case price multiple g; k = (g − 1) + α·g·M.") var g: String?
-    @Option(help: "Price history to estimate g from (CSV, Binance or Lighter JSON).") var data: String?
-    @OptionGroup var windows: WindowOptions
-    @Option(help: "Safety factor α (at least 1).") var alpha = "1.1"
-    @Option(help: "Maintenance margin fraction M (default: the venue's; Binance: Lighter's 0.2, the cautious side).")
-    var marginFraction: String?
-    @Option(help: "Full rebalance at least this often.") var rebalance = "30d"
-    @Option(help: "Rebalance sooner when the stake or the price moves this much (5% or 0.05).") var drift = "5%"
-    @Option(help: "Warn when the price has gone this share of the way to liquidation.") var warnAt = "0.5"
-    @Flag(help: "Read and decide, print and journal what would be sent, send nothing.") var dryRun = false
-    @Option(help: "Session name (its file is $NMRPERP_HOME/hedge/NAME.sqlite).") var name = "default"
-    @Option(help: "POST warnings and actions as JSON to this URL (a webhook; retried, never blocking).") var notify: String?
-    @Option(help: "Time between polls.") var poll = "60s"
-    @Option(help: "Largest single order in NMR (the rest follows at the next rounds).") var maxOrder: String?
-    @Option(help: "Venue leverage (the initial margin the venue takes; the hedge tops up to k·q·P). Default: the market's maximum.")
-    var leverage: Int?
-    @Option(help: "Lighter market id of NMR.") var market = 74
     @Option(help: "Binance USD-M symbol.") var symbol = "NMRUSDT"
     @Option(help: "Lighter account index (for --dry-run without a key).") var account: Int64?
-    @Flag(help: "The venue's testnet (NMRPERP_LIGHTER_URL / NMRPERP_BINANCE_USDM_URL still override the address).") var testnet = false
-    @Option(help: "Stop after this many polls (scripts and tests; default: until Ctrl-C or `hedge stop`).") var maxPolls: Int?
-    @Flag(help: "Print one JSON status per poll.") var json = false
+    @OptionGroup var options: HedgeDaemonOptions
 
     func run() async throws {
-        guard !models.isEmpty else { throw CLIError("name the Numerai model(s) whose stake to hedge: --model NAME (repeat for several)") }
-        _ = try StakeCommand.parse(models: models, tournament: tournament)
+        try await options.runDaemon(
+            venue: venue, models: models, tournament: tournament, symbol: symbol, account: account, pool: false)
+    }
+}
+
+extension HedgeDaemonOptions {
+    func runDaemon(venue: String, models: [String], tournament: String, symbol: String, account: Int64?, pool: Bool) async throws {
+        if pool {
+            guard venue.lowercased() == "lighter" else { throw CLIError("pools are Lighter public pools: --venue lighter") }
+            guard let account, account >= 1 else { throw CLIError("name the pool's account index: --account INDEX") }
+        } else {
+            guard !models.isEmpty else {
+                throw CLIError("name the Numerai model(s) whose stake to hedge: --model NAME (repeat for several)")
+            }
+            _ = try StakeCommand.parse(models: models, tournament: tournament)
+        }
         let rebalanceEvery = try Parse.span(rebalance, "--rebalance")
         guard rebalanceEvery >= .hours(1) else { throw CLIError("--rebalance must be at least 1h (got \(rebalance))") }
         let driftRate = try Percent.parse(drift, "--drift", example: "5%")
@@ -182,8 +201,8 @@ struct HedgeRunCommand: AsyncParsableCommand {
         if let maxPolls, maxPolls < 1 { throw CLIError("--max-polls must be at least 1 (got \(maxPolls))") }
         let sources = [collateralMultiple, g, data].compactMap { $0 }
         guard sources.count <= 1 else { throw CLIError("give at most one of --collateral-multiple, --g and --data") }
-        let alpha: Rate = try Parse.positive(self.alpha, "--alpha", "a number of at least 1", example: "1.1")
-        guard alpha >= Rate.one else { throw CLIError("--alpha is a safety factor and must be at least 1 (got \(self.alpha))") }
+        let alphaRate: Rate = try Parse.positive(alpha, "--alpha", "a number of at least 1", example: "1.1")
+        guard alphaRate >= Rate.one else { throw CLIError("--alpha is a safety factor and must be at least 1 (got \(alpha))") }
         var notifyURL: URL?
         if let notify {
             guard let url = URL(string: notify), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
@@ -207,11 +226,16 @@ struct HedgeRunCommand: AsyncParsableCommand {
             guard let stored = HedgeSessionConfig.parse(info.configText) else {
                 throw CLIError("\(path) is not a hedge session; choose another --name")
             }
+            guard stored.settings.crossMargin == pool else {
+                throw CLIError(
+                    "session \"\(name)\" is a \(stored.settings.crossMargin ? "pool (`pool run`)" : "stake hedge (`hedge run`)"); choose another --name"
+                )
+            }
             if !sources.isEmpty || marginFraction != nil {
                 printError(
                     "hedge \(name): resuming with the stored k = \(stored.settings.collateralMultiple) (\(stored.collateralSource)); the k options given are checked, not applied"
                 )
-                let given = try await collateralMultiple(maintenance: stored.settings.maintenanceFraction, alpha: alpha)
+                let given = try await kFromOptions(maintenance: stored.settings.maintenanceFraction, alpha: alphaRate)
                 if given.k != stored.settings.collateralMultiple {
                     throw CLIError(
                         "hedge session \"\(name)\" holds k = \(stored.settings.collateralMultiple) (\(stored.collateralSource)), not \(given.k); start a new session with --name to change it"
@@ -226,7 +250,7 @@ struct HedgeRunCommand: AsyncParsableCommand {
             } else {
                 maintenance = made.maintenance ?? MarketSpec.lighterNMR.margin.maintenanceRate
             }
-            let (k, source) = try await collateralMultiple(maintenance: maintenance, alpha: alpha)
+            let (k, source) = try await kFromOptions(maintenance: maintenance, alpha: alphaRate)
             let maxLeverage = made.maxLeverage ?? 3
             let chosen = leverage ?? maxLeverage
             guard (1...maxLeverage).contains(chosen) else {
@@ -240,7 +264,7 @@ struct HedgeRunCommand: AsyncParsableCommand {
             let settings = HedgeSettings(
                 collateralMultiple: k, maintenanceFraction: maintenance, rebalanceEvery: rebalanceEvery, drift: driftRate,
                 warnAt: warnRate, rules: rules, maxOrder: largest,
-                sessionTag: ClientOrderID.tag(session: "hedge-" + name, createdAt: created))
+                sessionTag: ClientOrderID.tag(session: "hedge-" + name, createdAt: created), crossMargin: pool)
             config = HedgeSessionConfig(
                 settings: settings, models: models, tournament: tournament, leverage: chosen, collateralSource: source,
                 market: venue.lowercased() == "lighter" ? market : nil)
@@ -253,7 +277,10 @@ struct HedgeRunCommand: AsyncParsableCommand {
         }
         var runner = HedgeRunner(
             name: name, config: config, store: store, venue: made.venue, venueName: made.name,
-            stakeSource: { try await StakeCommand.totalStake(models: models, tournament: tournament) },
+            stakeSource: {
+                guard !models.isEmpty else { throw CLIError("a pool's short follows its NAV, not a stake") }
+                return try await StakeCommand.totalStake(models: models, tournament: tournament)
+            },
             clock: { SystemPaperClock().now() }, logger: logger, notifier: notifier, dryRun: dryRun,
             output: { line in printError(line) })
         let replayed: Int
@@ -275,8 +302,6 @@ struct HedgeRunCommand: AsyncParsableCommand {
                 ? "hedge \(name): resumed from \(path) (\(replayed) inputs replayed)"
                 : "hedge \(name): new session in \(path) on \(made.name) \(config.settings.rules.symbol), k = \(config.settings.collateralMultiple) (\(config.collateralSource))\(dryRun ? ", DRY RUN" : "")"
         )
-        let maxPolls = self.maxPolls
-        let json = self.json
         let task = Task { [runner] in
             var runner = runner
             var polls = 0
@@ -320,35 +345,37 @@ struct HedgeRunCommand: AsyncParsableCommand {
 
     /// `k` and where it came from: `--collateral-multiple`, `--g`, `--data`, or a year of
     /// Binance history (the forum's g = 3.06 when that cannot be read).
-    func collateralMultiple(maintenance: Rate, alpha: Rate) async throws -> (k: Rate, source: String) {
+    func kFromOptions(maintenance: Rate, alpha: Rate) async throws -> (k: Rate, source: String) {
         if let text = collateralMultiple {
             let k: Rate = try Parse.positive(
                 text, "--collateral-multiple", "a positive multiple", example: "2.73", atMost: CarryLimit.multiple)
             return (k, "--collateral-multiple \(k)")
         }
-        let g: Rate
+        let gRate: Rate
         let source: String
         if let text = self.g {
             guard let value = Rate(text), value >= Rate.one, value <= CarryLimit.multiple else {
                 throw CLIError("--g is a price multiple from 1 to \(CarryLimit.multiple), e.g. --g 3.06 (got \(InputLimits.excerpt(text)))")
             }
-            g = value
+            gRate = value
             source = "--g \(value)"
         } else if let data {
             let result = try HedgeWorstCase.analyse(try Load.candles(data), windows: windows)
-            g = result.gRate
-            source = "g = \(g.formatted(places: 4, rule: .up)) from \(data), \(result.window) windows"
+            gRate = result.gRate
+            source = "g = \(gRate.formatted(places: 4, rule: .up)) from \(data), \(result.window) windows"
         } else {
             do {
                 let result = try HedgeWorstCase.analyse(try await HedgePlan.lastYear(), windows: windows)
-                g = result.gRate
-                source = "g = \(g.formatted(places: 4, rule: .up)) from a year of Binance NMRUSDT 5m bars"
+                gRate = result.gRate
+                source = "g = \(gRate.formatted(places: 4, rule: .up)) from a year of Binance NMRUSDT 5m bars"
             } catch {
-                g = forumG
+                gRate = forumG
                 source = "the forum's g = 3.06 (history unavailable: \(error))"
             }
         }
-        return (CollateralPlan.multiple(g: g, alpha: alpha, maintenanceFraction: maintenance), source + ", α \(alpha), M \(maintenance)")
+        return (
+            CollateralPlan.multiple(g: gRate, alpha: alpha, maintenanceFraction: maintenance), source + ", α \(alpha), M \(maintenance)"
+        )
     }
 }
 
@@ -525,5 +552,219 @@ struct HedgeStopCommand: AsyncParsableCommand {
         }
         let short = runner.session.last?.position.magnitude ?? .zero
         print("hedge \(name): stopped\(short.isZero ? ", short bought back" : ", \(short) NMR still short (see `hedge status`)")")
+    }
+}
+
+struct PoolStatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Read a Lighter public pool and check it against our share accounting (spec §2).",
+        discussion: """
+            Reads the pool's account (public: no key): NAV, total shares, the operator's shares, the \
+            operator fee and minimum share, the last share price; values every holder's claim as \
+            ⌊shares × NAV / total⌋ (our ledger's rule) and checks that the claims never exceed the NAV, \
+            that the operator holds its minimum, and that NAV ÷ shares matches the venue's share price. \
+            --depositor reads depositors' accounts for their holdings. With --collateral-multiple it \
+            also shows the short the pool should hold (NAV / k notional) beside the one it holds.
+            Exits with status 3 when a check fails.
+
+              nmrperp pool status --account 281474976710600 --collateral-multiple 2.73
+            """)
+    @Option(help: "The pool's account index.") var account: Int64
+    @Option(name: .customLong("depositor"), help: "A depositor's account index to read (repeat).") var depositors: [Int64] = []
+    @Option(help: "Collateral multiple k: show the short the pool should hold, NAV / (k·P) NMR.") var collateralMultiple: String?
+    @Option(help: "Lighter market id of NMR.") var market = 74
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() async throws {
+        guard account >= 1 else { throw CLIError("--account must be a pool's account index (got \(account))") }
+        guard depositors.count <= 50 else { throw CLIError("at most 50 --depositor accounts (got \(depositors.count))") }
+        let k: Rate? = try collateralMultiple.map {
+            try Parse.positive($0, "--collateral-multiple", "a positive multiple", example: "2.73", atMost: CarryLimit.multiple)
+        }
+        try Environment.requireNetwork("pool status")
+        let client = LighterClient(baseURL: VenueEndpoints.fromEnvironment().lighter)
+        let row = try await client.account(index: account)
+        guard let pool = LighterWire.pool(row, index: account) else {
+            throw CLIError("account \(account) is not a public pool (its answer has no pool_info), or its pool fields do not read")
+        }
+        var holdings: [(String, Int64)] = []
+        for depositor in depositors {
+            let depositorRow = try await client.account(index: depositor)
+            let held = LighterWire.holding(depositorRow, pool: account)?.shares ?? 0
+            holdings.append(("account \(depositor)", held))
+        }
+        // The signer's scales: the minimum operator share is out of 10,000 (lighter-live.md §6).
+        let minimum = Int64(pool.minOperatorShareText).flatMap { (0...10_000).contains($0) ? Rate(basisPointsOf10000: Int($0)) : nil }
+        let audit = VenuePoolAudit(
+            nav: pool.nav, totalShares: pool.totalShares, operatorShares: pool.operatorShares, depositors: holdings,
+            minimumOperatorShare: minimum, reportedSharePrice: pool.lastSharePrice?.price)
+        var market74: (price: Price, short: Quantity, target: Quantity?)?
+        if let details = try? await client.market(id: market), let scale = LighterScale(details), let price = details.referencePrice {
+            let short = LighterWire.position(row, scale: scale)?.quantity.magnitude ?? .zero
+            var target: Quantity?
+            if let k {
+                target = HedgeRunner.poolShort(
+                    nav: pool.nav, price: price,
+                    settings: HedgeSettings(
+                        collateralMultiple: k, maintenanceFraction: details.maintenanceFraction, rebalanceEvery: .days(30), drift: .zero,
+                        warnAt: Rate("0.5")!, rules: scale.rules(symbol: details.symbol), maxOrder: Quantity(1), sessionTag: "status00",
+                        crossMargin: true))
+            }
+            market74 = (price, short, target)
+        }
+        if json {
+            var members: [(String, JSONValue)] = [
+                ("account", .int(account)), ("status", .int(pool.status)), ("nav_usd", .exact(pool.nav)),
+                ("total_shares", .int(pool.totalShares)),
+                ("operator_shares", .int(pool.operatorShares)), ("operator_fraction", .exact(audit.operatorFraction)),
+                ("operator_fee_raw", .string(pool.operatorFeeText)), ("min_operator_share_raw", .string(pool.minOperatorShareText)),
+                ("share_price", audit.sharePrice.map { .exact($0) } ?? .null),
+                ("venue_share_price", pool.lastSharePrice.map { .exact($0.price) } ?? .null),
+                ("sum_of_claims_usd", .exact(audit.sumOfClaims)), ("dust_usd", .exact(audit.dust)),
+                (
+                    "holders",
+                    .array(
+                        audit.holders.map {
+                            .object([
+                                ("name", .string($0.name)), ("shares", .int($0.shares)), ("claim_usd", .exact($0.claim)),
+                                ("fraction", .exact($0.fraction)),
+                            ])
+                        })
+                ),
+                ("problems", .array(audit.problems.map { .string($0) })),
+            ]
+            if let market74 {
+                members.append(("price", .exact(market74.price)))
+                members.append(("short_nmr", .exact(market74.short)))
+                members.append(("target_short_nmr", market74.target.map { .exact($0) } ?? .null))
+            }
+            emit(json: .object(members))
+        } else {
+            var rows: [(String, String)] = [
+                ("pool", "account \(account), \(pool.status == 0 ? "active" : "frozen (status \(pool.status))")"),
+                ("NAV", "\(pool.nav.formatted(places: 2)) USDC"),
+                (
+                    "shares",
+                    "\(pool.totalShares) in total; share price \(audit.sharePrice.map(\.description) ?? "—") USDC (venue: \(pool.lastSharePrice.map { $0.price.description } ?? "—"))"
+                ),
+                (
+                    "operator",
+                    "\(pool.operatorShares) shares = \(audit.operatorFraction.formatted(places: 4, rule: .down)) (minimum \(pool.minOperatorShareText)/10000), fee \(pool.operatorFeeText)"
+                ),
+            ]
+            for holder in audit.holders {
+                rows.append(("  " + holder.name, "\(holder.shares) shares, claim \(holder.claim.formatted(places: 2, rule: .down)) USDC"))
+            }
+            rows.append(("claims", "\(audit.sumOfClaims) of \(audit.nav) USDC (dust \(audit.dust))"))
+            if let market74 {
+                rows.append(
+                    ("short", "\(market74.short) NMR at \(market74.price)\(market74.target.map { "; NAV / k asks for \($0) NMR" } ?? "")"))
+            }
+            rows.append(("checks", audit.problems.isEmpty ? "consistent" : audit.problems.joined(separator: "; ")))
+            print(TextTable.pairs(rows))
+        }
+        if !audit.problems.isEmpty { throw ExitCode(3) }
+    }
+}
+
+struct PoolRunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a Lighter public pool's hedge: keep its short at NAV / k notional under cross margin (spec §2).",
+        discussion: """
+            The pool's short follows its NAV: after deposits, withdrawals, a drift of the price and every \
+            --rebalance period it is resized to NAV / (k·P) NMR. Pools cannot hold isolated positions, so \
+            the whole pool account backs the short (cross margin) and no collateral is moved. Same journal, \
+            --dry-run, --notify, restart safety and one process per --name as `hedge run`; `hedge status \
+            --name NAME` shows it and `hedge stop --name NAME [--close]` stops it.
+
+            Keys: an API key registered for the pool's account (NMRPERP_LIGHTER_ACCOUNT_INDEX is the pool's \
+            index).
+
+              nmrperp pool run --account 281474976710600 --g 3.06 --name pool --dry-run
+            """)
+    @Option(help: "The pool's account index.") var account: Int64
+    @OptionGroup var options: HedgeDaemonOptions
+
+    func run() async throws {
+        try await options.runDaemon(venue: "lighter", models: [], tournament: "classic", symbol: "NMR", account: account, pool: true)
+    }
+}
+
+struct PoolCreateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "create",
+        abstract: "Create a Lighter public pool (whitelisted by Lighter): operator fee, minimum operator share, initial USDC.",
+        discussion: """
+            Signs `CreatePublicPool` with the operator's master account key (NMRPERP_LIGHTER_* or \\
+            $NMRPERP_HOME/keys/lighter.json). Lighter whitelists pool creation: the account's limits are \\
+            read first and nothing is signed when they say no. The fee is taken from depositors' profits \\
+            when they withdraw; the operator must keep the minimum share of all shares. One share is \\
+            0.001 USDC at creation; the venue asks for at least 1,000 USDC.
+
+              nmrperp pool create --operator-fee 10% --min-operator-share 10% --initial-usdc 1000 --dry-run
+            """)
+    @Option(help: "Share of depositors' profits the operator takes (10% or 0.1; 0 for none).") var operatorFee: String
+    @Option(help: "Smallest share of all shares the operator must hold (10% or 0.1).") var minOperatorShare: String
+    @Option(help: "USDC the operator puts in at creation (at least 1000).") var initialUsdc: String
+    @Option(help: "Lighter market id of NMR (for the venue's details).") var market = 74
+    @Flag(help: "Print the transaction's fields and send nothing.") var dryRun = false
+    @Flag(help: "Lighter's testnet.") var testnet = false
+
+    static func share(_ text: String, _ option: String, allowZero: Bool) throws -> Rate {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let value = trimmed.hasSuffix("%") ? Rate(String(trimmed.dropLast())).map { Rate(raw: $0.raw / 100) } : Rate(trimmed)
+        guard let value, !value.isNegative, value < Rate.one, allowZero || value.isPositive else {
+            throw CLIError(
+                "\(option) must be a share from \(allowZero ? "0" : "above 0") to below 100 %, e.g. \(option) 10% (got \(InputLimits.excerpt(text)))"
+            )
+        }
+        return value
+    }
+
+    func run() async throws {
+        let fee = try Self.share(operatorFee, "--operator-fee", allowZero: true)
+        let minimum = try Self.share(minOperatorShare, "--min-operator-share", allowZero: false)
+        let usdc: Notional = try Parse.positive(initialUsdc, "--initial-usdc", "USDC", example: "1000")
+        guard usdc >= Notional(1000) else {
+            throw CLIError(
+                "--initial-usdc must be at least 1000: Lighter's minimum pool is 1,000,000 shares of 0.001 USDC (got \(initialUsdc))")
+        }
+        // 0.001 USDC a share: shares = USDC × 1000, whole shares only, within the signer's 32-bit int.
+        let sharesRaw = Int128(usdc.raw) * 1000
+        guard sharesRaw % Int128(Notional.scale) == 0, let shares = Int64(exactly: sharesRaw / Int128(Notional.scale)),
+            shares <= Int64(Int32.max)
+        else {
+            throw CLIError(
+                "--initial-usdc must be a multiple of 0.001 and at most 2147483.647 USDC (the signer takes a 32-bit share count; got \(initialUsdc))"
+            )
+        }
+        let feeRaw = Int64(FixedMath.divide(Int128(fee.raw) * 1_000_000, Int128(Rate.scale), .down))
+        let minimumRaw = Int64(FixedMath.divide(Int128(minimum.raw) * 10_000, Int128(Rate.scale), .down))
+        let fields = "OperatorFee \(feeRaw) (of 1,000,000), InitialTotalShares \(shares), MinOperatorShareRate \(minimumRaw) (of 10,000)"
+        if dryRun {
+            print("pool create (dry run): would sign CreatePublicPool with \(fields); nothing sent")
+            return
+        }
+        try Environment.requireNetwork("pool create")
+        let logger = LiveLogging.logger(name: "pool-create")
+        let made = try await HedgeVenues.make(
+            venue: "lighter", testnet: testnet, market: market, symbol: "NMR", account: nil, dryRun: false, logger: logger)
+        guard let trader = made.venue as? LighterTrader else { throw CLIError("pools are Lighter's") }
+        switch await trader.createPublicPool(operatorFee: feeRaw, initialTotalShares: shares, minOperatorShareRate: minimumRaw) {
+        case .accepted(let hash):
+            print(
+                "pool creation accepted by Lighter (tx \(hash)): \(fields). The pool's account index appears under your L1 address (accountsByL1Address) once the sequencer has run it; then `nmrperp pool status --account INDEX`."
+            )
+        case .notWhitelisted:
+            throw CLIError(
+                "Lighter does not let account \(trader.accountIndex) create public pools (accountLimits.can_create_public_pool is false): creating pools is whitelisted by Lighter; ask them to enable it. Nothing was signed."
+            )
+        case .refused(let reason):
+            throw CLIError("Lighter refused the pool: \(reason). Nothing was created.")
+        case .unknown(let reason):
+            throw CLIError("the pool transaction's outcome is unknown (\(reason)); check your account's pools before trying again")
+        }
     }
 }

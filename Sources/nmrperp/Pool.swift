@@ -8,7 +8,7 @@ struct PoolCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pool",
         abstract: "Run the stake hedge as a shared pool: exact share accounting, operator fee, simulation over history.",
-        subcommands: [PoolSimulate.self])
+        subcommands: [PoolSimulate.self, PoolStatusCommand.self, PoolRunCommand.self, PoolCreateCommand.self])
 }
 
 struct PoolSimulate: AsyncParsableCommand {

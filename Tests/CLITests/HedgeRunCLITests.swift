@@ -225,4 +225,61 @@ import Testing
         #expect(!outputs.contains(String(Self.key.dropFirst(2))))
         #expect(!outputs.contains("Fatal error"))
     }
+
+    @Test func poolStatusChecksTheVenuesPoolAgainstOurShareAccounting() throws {
+        let twin = try LighterTwin()
+        defer { twin.shutdown() }
+        let numerai = try Numerai()
+        let session = try Session(twin: twin, numerai: numerai, keys: false)
+        let pool: Int64 = 281_474_976_710_600
+        // 12,345.678901 USDC over 10,000,000 shares: 0.0012345678 a share; the operator holds 12 %.
+        twin.servePool(
+            index: pool, nav: Notional("12345.678901")!, totalShares: 10_000_000, operatorShares: 1_200_000, minimum: 1000,
+            sharePrice: "0.0012345")
+        let result = try session.run(["pool", "status", "--account", String(pool), "--collateral-multiple", Self.k, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try result.json()
+        #expect((json["problems"] as? [String])?.isEmpty == true, "\(json)")
+        #expect(json["operator_fraction"] as? Double == 0.12)
+        #expect(json["share_price"] as? Double == 0.00123456)
+        let claims = json["sum_of_claims_usd"] as? Double ?? 0
+        #expect(claims <= 12345.678901 && claims > 12345.6789)
+        // NAV / (k·P) = 12345.678901 / (2.7332 × 8.4603) = 533.897… → 533.89 NMR (down to the lot).
+        #expect(json["target_short_nmr"] as? Double == 533.89)
+        // The operator below its minimum: a failed check, exit 3, said in one sentence.
+        twin.servePool(
+            index: pool, nav: Notional("12345.678901")!, totalShares: 10_000_000, operatorShares: 500_000, minimum: 1000,
+            sharePrice: "0.0012345")
+        let below = try session.run(["pool", "status", "--account", String(pool)])
+        #expect(below.status == 3)
+        #expect(below.stdout.contains("below the minimum"), "\(below.stdout)")
+        let notPool = try session.run(["pool", "status", "--account", String(twin.accountIndex)])
+        #expect(notPool.status != 0)
+        #expect(notPool.stderr.contains("is not a public pool"), "\(notPool.stderr)")
+    }
+
+    @Test(.enabled(if: signerInstalled, "Lighter's signer is not installed (bash scripts/install-lighter-signer.sh)"))
+    func poolCreationSaysPlainlyWhenTheVenueDoesNotAllowIt() throws {
+        let twin = try LighterTwin(collateral: Notional(5000))
+        defer { twin.shutdown() }
+        let numerai = try Numerai()
+        let session = try Session(twin: twin, numerai: numerai)
+        let arguments = ["pool", "create", "--operator-fee", "10%", "--min-operator-share", "10%", "--initial-usdc", "1000"]
+        let refused = try session.run(arguments)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("whitelisted by Lighter"), "\(refused.stderr)")
+        #expect(twin.acceptedTransactions.isEmpty)
+        twin.setPoolWhitelisted(true)
+        let created = try session.run(arguments)
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stdout.contains("pool creation accepted"), "\(created.stdout)")
+        #expect(twin.createdPools.count == 1)
+        #expect(twin.createdPools.first?.fee == 100_000)
+        #expect(twin.createdPools.first?.shares == 1_000_000)
+        #expect(twin.createdPools.first?.minimum == 1000)
+        let dryRun = try session.run(arguments + ["--dry-run"])
+        #expect(dryRun.stdout.contains("OperatorFee 100000 (of 1,000,000), InitialTotalShares 1000000, MinOperatorShareRate 1000"))
+        let small = try session.run(["pool", "create", "--operator-fee", "0", "--min-operator-share", "5%", "--initial-usdc", "999"])
+        #expect(small.stderr.contains("at least 1000"), "\(small.stderr)")
+    }
 }

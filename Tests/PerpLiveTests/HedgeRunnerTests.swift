@@ -37,11 +37,12 @@ final class HedgeRig: Sendable {
 
     static let k = CollateralPlan.multiple(g: Rate("3.06")!, alpha: Rate("1.1")!, maintenanceFraction: Rate("0.2")!)
 
-    func config(k: Rate = HedgeRig.k, warnAt: Rate = Rate("0.5")!) async throws -> HedgeSessionConfig {
+    func config(k: Rate = HedgeRig.k, warnAt: Rate = Rate("0.5")!, pool: Bool = false) async throws -> HedgeSessionConfig {
         let rules = try await trader.rules()
         let settings = HedgeSettings(
             collateralMultiple: k, maintenanceFraction: Rate("0.2")!, rebalanceEvery: .days(30), drift: Rate("0.05")!, warnAt: warnAt,
-            rules: rules, maxOrder: Quantity(1000), sessionTag: ClientOrderID.tag(session: "test", createdAt: Timestamp(milliseconds: 0)))
+            rules: rules, maxOrder: Quantity(1000), sessionTag: ClientOrderID.tag(session: "test", createdAt: Timestamp(milliseconds: 0)),
+            crossMargin: pool)
         return HedgeSessionConfig(settings: settings, models: ["model_a"], tournament: "classic", leverage: 3, collateralSource: "test")
     }
 
@@ -260,5 +261,34 @@ struct HedgeRunnerTests {
         #expect((rig.twin.isolatedEquity - HedgeRig.required(short: Quantity(10), price: Price("9.5")!)).magnitude <= Notional("0.01")!)
         #expect(status.stake == Quantity(10))
         #expect(try rig.store.journal().contains { $0.line.contains("Numerai stake of model_a") })
+    }
+
+    @Test func aPoolKeepsItsShortAtNAVOverKUnderCrossMargin() async throws {
+        let rig = try HedgeRig(collateral: Notional(1000))
+        let config = try await rig.config(pool: true)
+        var runner = rig.runner(config: config)
+        _ = try await runner.start(pid: 1)
+        #expect(!rig.twin.marginIsIsolated)
+        rig.advance(.minutes(11))
+        _ = try await runner.poll()
+        func expected(_ nav: Notional, _ price: Price) -> Quantity {
+            HedgeRunner.poolShort(nav: nav, price: price, settings: config.settings)
+        }
+        // 1000 / (2.7332 × 8.4603) = 43.24… → 43.24 NMR.
+        #expect(rig.twin.positionQuantity == Quantity(raw: -expected(Notional(1000), Price("8.4603")!).raw))
+        #expect(rig.twin.positionQuantity == Quantity("-43.24")!, "\(rig.lines.withLock { $0 })")
+        #expect(rig.twin.isolatedMargin == .zero)
+        // Depositors add 500 USDC: the NAV moved past the drift, so the short grows with it.
+        rig.twin.adjustCollateral(by: Notional(500))
+        rig.advance(.minutes(11))
+        let status = try await runner.poll()
+        #expect(rig.twin.positionQuantity == Quantity(raw: -expected(Notional(1500), Price("8.4603")!).raw))
+        #expect(status.rebalances == 2)
+        // A withdrawal shrinks it (reduce-only).
+        rig.twin.adjustCollateral(by: Notional(-900))
+        rig.advance(.minutes(11))
+        _ = try await runner.poll()
+        #expect(rig.twin.positionQuantity == Quantity(raw: -expected(Notional(600), Price("8.4603")!).raw))
+        #expect(rig.twin.acceptedTransactions.allSatisfy { $0.type != 29 }, "no margin moves under cross margin")
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
-import PerpVenues
 import Testing
+
+@testable import PerpVenues
 
 /// Lighter's own signer behind `LighterSigner` (issue 13, decision 0014). The contract tests sign
 /// fixed inputs with the real library (`scripts/install-lighter-signer.sh`; `.ci/run` installs
@@ -19,11 +20,11 @@ import Testing
         try #require(try JSONSerialization.jsonObject(with: Data(LighterSignerVectors.json.utf8)) as? [String: Any])
     }
 
-    static func signer() throws -> LighterLibrarySigner {
+    static func signer(account override: Int64? = nil) throws -> LighterLibrarySigner {
         let document = try vectors()
         let hex = try #require(document["key"] as? String)
         let key = try #require(LighterPrivateKey(hex: hex))
-        let account = try #require(document["account_index"] as? Int64)
+        let account = try override ?? #require(document["account_index"] as? Int64)
         let apiKey = try #require(document["api_key_index"] as? Int)
         let chain = try #require(document["chain_id"] as? Int)
         return try LighterLibrarySigner(
@@ -39,11 +40,14 @@ import Testing
     }
 
     @Test(.enabled(if: installed, skipped)) func signsWhatTheRecordedVectorsSay() throws {
-        let signer = try Self.signer()
+        let defaultSigner = try Self.signer()
+        let defaultAccount = defaultSigner.accountIndex
         let vectors = try #require(try Self.vectors()["vectors"] as? [[String: Any]])
         #expect(vectors.count >= 9)
         for vector in vectors {
             let label = vector["label"] as? String ?? "?"
+            let account = vector["account_index"] as? Int64 ?? defaultAccount
+            let signer = account == defaultAccount ? defaultSigner : try Self.signer(account: account)
             let arguments = try #require(vector["arguments"] as? [Int64], "\(label)")
             let nonce = try #require(vector["nonce"] as? Int64)
             let signed: Result<LighterSignedTx, LighterSignerError>
@@ -72,6 +76,11 @@ import Testing
             case "SignUpdateMargin":
                 signed = Result { () throws(LighterSignerError) in
                     try signer.updateMargin(market: arguments[0], usdcAmount: arguments[1], direction: Int32(arguments[2]), nonce: nonce)
+                }
+            case "SignCreatePublicPool":
+                signed = Result { () throws(LighterSignerError) in
+                    try signer.createPublicPool(
+                        operatorFee: arguments[0], initialTotalShares: arguments[1], minOperatorShareRate: arguments[2], nonce: nonce)
                 }
             default:
                 Issue.record("unknown function in \(label)")
@@ -117,7 +126,7 @@ import Testing
         #expect(LighterSignerABI.check(header: widened) == ["SignCreateOrder is not declared as 1.1.8 declares it"])
         let renamedField = declarations.replacingOccurrences(of: "char* txHash;", with: "char* hash;")
         #expect(LighterSignerABI.check(header: renamedField) == ["SignedTxResponse is not declared as 1.1.8 declares it"])
-        #expect(LighterSignerABI.check(header: "").count == 10)
+        #expect(LighterSignerABI.check(header: "").count == LighterSignerABI.declarations.count)
         if Self.installed {
             let shipped = try String(
                 contentsOfFile: (Self.libraryPath as NSString).deletingLastPathComponent + "/" + LighterSignerABI.headerName,
@@ -186,6 +195,7 @@ import Testing
         extern SignedTxResponse SignUpdateLeverage(long long int cMarketIndex, int cInitialMarginFraction, int cMarginMode, uint8_t cSkipNonce, long long int cNonce, int cApiKeyIndex, long long int cAccountIndex);
         extern StrOrErr CreateAuthToken(long long int cDeadline, int cApiKeyIndex, long long int cAccountIndex);
         extern SignedTxResponse SignUpdateMargin(long long int cMarketIndex, long long int cUSDCAmount, int cDirection, uint8_t cSkipNonce, long long int cNonce, int cApiKeyIndex, long long int cAccountIndex);
+        extern SignedTxResponse SignCreatePublicPool(long long int cOperatorFee, int cInitialTotalShares, long long int cMinOperatorShareRate, uint8_t cSkipNonce, long long int cNonce, int cApiKeyIndex, long long int cAccountIndex);
         extern void Free(void* ptr);
         """
 }

@@ -112,6 +112,11 @@ public final class LighterTwin: @unchecked Sendable {
     private var fundingRateSnapshot: String = "0.000096"
     private var minBase: String
     private var minQuote: String
+    private var poolWhitelisted = false
+    /// Public pools created by this account: (index, operator fee, total shares, min operator share).
+    private var pools: [(index: Int64, fee: Int64, shares: Int64, minimum: Int64)] = []
+    /// A pool account this twin serves (`account?by=index&value=` of it): NAV, shares, the operator's.
+    private var servedPool: (index: Int64, nav: Notional, totalShares: Int64, operatorShares: Int64, minimum: Int64, sharePrice: String)?
 
     /// Starts the twin on 127.0.0.1 (an ephemeral port). `nonce` is the key's next nonce.
     public init(
@@ -192,6 +197,20 @@ public final class LighterTwin: @unchecked Sendable {
     public var allTrades: [LighterTwinTrade] { lock.withLock { trades } }
     public var acceptedTransactions: [LighterTwinTx] { lock.withLock { transactions } }
     public var scheduledCancelAll: Int64? { lock.withLock { scheduledCancelAt } }
+    public var createdPools: [(index: Int64, fee: Int64, shares: Int64, minimum: Int64)] { lock.withLock { pools } }
+
+    /// A deposit (positive) or withdrawal (negative) of USDC on the account, as the L1 bridge or a
+    /// pool's depositors would make it.
+    public func adjustCollateral(by amount: Notional) { lock.withLock { collateral += amount } }
+
+    /// Whether `accountLimits` lets the account create public pools (whitelisted by Lighter).
+    public func setPoolWhitelisted(_ value: Bool) { lock.withLock { poolWhitelisted = value } }
+
+    /// Serves a public pool's account (read-only): NAV, total and operator shares, the minimum
+    /// operator share (of 10,000), the last share price.
+    public func servePool(index: Int64, nav: Notional, totalShares: Int64, operatorShares: Int64, minimum: Int64, sharePrice: String) {
+        lock.withLock { servedPool = (index, nav, totalShares, operatorShares, minimum, sharePrice) }
+    }
 
     /// Sets the hourly funding rows `fundings` serves (percent per hour, unsigned, with the
     /// paying side) and the `funding-rates` snapshot (a fraction per 8 h).
@@ -224,10 +243,16 @@ public final class LighterTwin: @unchecked Sendable {
         case ("POST", "/api/v1/sendTx"):
             return sendTx(request)
         case ("GET", "/api/v1/account"):
+            if let pool = servedPool, query["by"] == "index", query["value"].flatMap({ Int64($0) }) == pool.index {
+                return .json(poolJSON(pool))
+            }
             guard query["by"] == "index", query["value"].flatMap({ Int64($0) }) == accountIndex else {
                 return Self.error(400, 21100, "account not found")
             }
             return .json(accountJSON())
+        case ("GET", "/api/v1/accountLimits"):
+            if let refusal = authenticate(request) { return refusal }
+            return .json(#"{"code":200,"max_llp_percentage":25,"user_tier":"std","can_create_public_pool":\#(poolWhitelisted)}"#)
         case ("GET", "/api/v1/accountActiveOrders"):
             if let refusal = authenticate(request) { return refusal }
             let active = orders.filter(\.isActive)
@@ -308,6 +333,7 @@ public final class LighterTwin: @unchecked Sendable {
         case 16: refusal = cancelAll(info)
         case 20: refusal = updateLeverage(info)
         case 29: refusal = updateMargin(info)
+        case 10: refusal = createPool(info)
         default: refusal = Self.error(400, 20001, "unsupported tx type \(type)")
         }
         if let refusal { return refusal }
@@ -468,6 +494,29 @@ public final class LighterTwin: @unchecked Sendable {
             orders[position].updatedAt = now
         }
         return nil
+    }
+
+    private func createPool(_ info: JSONValue) -> HTTPResponseSpec? {
+        guard poolWhitelisted else { return Self.error(400, 21901, "account is not allowed to create public pool") }
+        guard let fee = info["OperatorFee"]?.int64Value, (0...1_000_000).contains(fee), let shares = info["InitialTotalShares"]?.int64Value,
+            let minimum = info["MinOperatorShareRate"]?.int64Value, (0...10_000).contains(minimum)
+        else { return Self.error(400, 20001, "invalid param ") }
+        guard shares >= 1_000_000 else { return Self.error(400, 21902, "initial total shares below minimum") }
+        let cost = Notional(raw: shares * 1000 * (Notional.scale / 1_000_000))
+        guard cost <= collateral - allocatedMargin - crossMarginInUse() else { return Self.error(400, 21739, "not enough margin") }
+        collateral -= cost
+        pools.append((281_474_976_710_000 - Int64(pools.count), fee, shares, minimum))
+        return nil
+    }
+
+    private func poolJSON(
+        _ pool: (index: Int64, nav: Notional, totalShares: Int64, operatorShares: Int64, minimum: Int64, sharePrice: String)
+    )
+        -> String
+    {
+        let nav = decimal(pool.nav.raw, places: 6, of: Notional.decimals)
+        return
+            #"{"code":200,"total":1,"accounts":[{"account_type":2,"index":\#(pool.index),"account_index":\#(pool.index),"collateral":"\#(nav)","available_balance":"\#(nav)","total_asset_value":"\#(nav)","cross_asset_value":"\#(nav)","positions":[],"shares":[],"pool_info":{"status":0,"operator_fee":"100000","min_operator_share_rate":"\#(pool.minimum)","total_shares":\#(pool.totalShares),"operator_shares":\#(pool.operatorShares),"annual_percentage_yield":"12.5","daily_returns":[],"share_prices":[{"timestamp":\#(now / 1000),"share_price":"\#(pool.sharePrice)"}],"sharpe_ratio":0}}]}"#
     }
 
     private func cancelAllActive(status: String) {

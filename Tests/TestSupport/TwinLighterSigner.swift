@@ -71,6 +71,17 @@ public final class TwinLighterSigner: LighterSigner, @unchecked Sendable {
         tx(29, [("MarketIndex", String(market)), ("USDCAmount", String(usdcAmount)), ("Direction", String(direction))], nonce: nonce)
     }
 
+    public func createPublicPool(operatorFee: Int64, initialTotalShares: Int64, minOperatorShareRate: Int64, nonce: Int64)
+        throws(LighterSignerError) -> LighterSignedTx
+    {
+        tx(
+            10,
+            [
+                ("OperatorFee", String(operatorFee)), ("InitialTotalShares", String(initialTotalShares)),
+                ("MinOperatorShareRate", String(minOperatorShareRate)),
+            ], nonce: nonce)
+    }
+
     public func authToken(deadline: Int64) throws(LighterSignerError) -> String {
         "\(deadline):\(accountIndex):\(apiKeyIndex):" + String(repeating: "0", count: 160)
     }

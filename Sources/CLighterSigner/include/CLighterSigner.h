@@ -46,6 +46,9 @@ typedef NPLighterSignedTx (*NPLighterSignUpdateLeverage)(
 typedef NPLighterSignedTx (*NPLighterSignUpdateMargin)(
     long long marketIndex, long long usdcAmount, int direction, uint8_t skipNonce, long long nonce, int apiKeyIndex,
     long long accountIndex);
+typedef NPLighterSignedTx (*NPLighterSignCreatePublicPool)(
+    long long operatorFee, int initialTotalShares, long long minOperatorShareRate, uint8_t skipNonce, long long nonce, int apiKeyIndex,
+    long long accountIndex);
 typedef NPLighterStrOrErr (*NPLighterCreateAuthToken)(long long deadline, int apiKeyIndex, long long accountIndex);
 typedef void (*NPLighterFree)(void *pointer);
 

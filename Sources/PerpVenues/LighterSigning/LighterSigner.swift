@@ -122,6 +122,11 @@ public protocol LighterSigner: Sendable {
     func updateMargin(market: Int64, usdcAmount: Int64, direction: Int32, nonce: Int64) throws(LighterSignerError) -> LighterSignedTx
     /// `account:apiKey:deadline:signature`, for private reads and the account stream.
     func authToken(deadline: Int64) throws(LighterSignerError) -> String
+    /// `CreatePublicPool` (tx 10, signed by the operator's master account): `operatorFee` out of
+    /// 1,000,000 of profits, `initialTotalShares` at 0.001 USDC each (at least 1,000,000),
+    /// `minOperatorShareRate` out of 10,000 (lighter-live.md §6). Whitelisted by the venue.
+    func createPublicPool(operatorFee: Int64, initialTotalShares: Int64, minOperatorShareRate: Int64, nonce: Int64)
+        throws(LighterSignerError) -> LighterSignedTx
 }
 
 /// The declarations this build calls, as Lighter's 1.1.8 header spells them (`extern` lines and
@@ -161,6 +166,10 @@ public enum LighterSignerABI {
         (
             "SignUpdateMargin",
             "extern SignedTxResponse SignUpdateMargin(long long int cMarketIndex, long long int cUSDCAmount, int cDirection, uint8_t cSkipNonce, long long int cNonce, int cApiKeyIndex, long long int cAccountIndex);"
+        ),
+        (
+            "SignCreatePublicPool",
+            "extern SignedTxResponse SignCreatePublicPool(long long int cOperatorFee, int cInitialTotalShares, long long int cMinOperatorShareRate, uint8_t cSkipNonce, long long int cNonce, int cApiKeyIndex, long long int cAccountIndex);"
         ),
         ("CreateAuthToken", "extern StrOrErr CreateAuthToken(long long int cDeadline, int cApiKeyIndex, long long int cAccountIndex);"),
         ("Free", "extern void Free(void* ptr);"),
@@ -211,6 +220,7 @@ public final class LighterLibrarySigner: LighterSigner, @unchecked Sendable {
         let cancelAll: NPLighterSignCancelAllOrders
         let updateLeverage: NPLighterSignUpdateLeverage
         let updateMargin: NPLighterSignUpdateMargin
+        let createPublicPool: NPLighterSignCreatePublicPool
         let authToken: NPLighterCreateAuthToken
         let free: NPLighterFree
     }
@@ -276,12 +286,14 @@ public final class LighterLibrarySigner: LighterSigner, @unchecked Sendable {
                 let cancelAll = symbol("SignCancelAllOrders", as: NPLighterSignCancelAllOrders.self),
                 let updateLeverage = symbol("SignUpdateLeverage", as: NPLighterSignUpdateLeverage.self),
                 let updateMargin = symbol("SignUpdateMargin", as: NPLighterSignUpdateMargin.self),
+                let createPublicPool = symbol("SignCreatePublicPool", as: NPLighterSignCreatePublicPool.self),
                 let authToken = symbol("CreateAuthToken", as: NPLighterCreateAuthToken.self),
                 let free = symbol("Free", as: NPLighterFree.self)
             else { return .failure(.cannotLoad("\(path) lacks one of the functions its header declares")) }
             let functions = Functions(
                 createClient: createClient, createOrder: createOrder, cancelOrder: cancelOrder, cancelAll: cancelAll,
-                updateLeverage: updateLeverage, updateMargin: updateMargin, authToken: authToken, free: free)
+                updateLeverage: updateLeverage, updateMargin: updateMargin, createPublicPool: createPublicPool, authToken: authToken,
+                free: free)
             state = (path, functions)
             return .success(functions)
         }
@@ -356,6 +368,19 @@ public final class LighterLibrarySigner: LighterSigner, @unchecked Sendable {
         return try signed(response)
     }
 
+    public func createPublicPool(operatorFee: Int64, initialTotalShares: Int64, minOperatorShareRate: Int64, nonce: Int64)
+        throws(LighterSignerError) -> LighterSignedTx
+    {
+        guard let shares = Int32(exactly: initialTotalShares) else {
+            throw .outOfRange("\(initialTotalShares) initial shares (the library takes a 32-bit int: about 2.1 million USDC at creation)")
+        }
+        let zero: UInt8 = 0
+        let response = lock.withLock {
+            functions.createPublicPool(operatorFee, shares, minOperatorShareRate, zero, nonce, apiKeyIndex, accountIndex)
+        }
+        return try signed(response)
+    }
+
     public func authToken(deadline: Int64) throws(LighterSignerError) -> String {
         let response = lock.withLock { functions.authToken(deadline, apiKeyIndex, accountIndex) }
         let token = take(response.str)
@@ -386,5 +411,8 @@ public struct LighterReadOnlySigner: LighterSigner {
     {
         throw Self.refusal
     }
+    public func createPublicPool(operatorFee: Int64, initialTotalShares: Int64, minOperatorShareRate: Int64, nonce: Int64)
+        throws(LighterSignerError) -> LighterSignedTx
+    { throw Self.refusal }
     public func authToken(deadline: Int64) throws(LighterSignerError) -> String { throw Self.refusal }
 }

@@ -400,7 +400,49 @@ public actor LighterTrader: HedgeVenue {
         }
         guard let balance = LighterWire.balance(account) else { throw bad(account, "no readable collateral") }
         return HedgeVenueState(
-            position: position, balance: balance, mark: mark, fundingPaid: LighterWire.fundingPaid(account, scale: scale))
+            position: position, balance: balance, mark: mark, fundingPaid: LighterWire.fundingPaid(account, scale: scale),
+            accountValue: LighterWire.decimal(account["total_asset_value"], as: Notional.self))
+    }
+
+    // MARK: - Public pools
+
+    /// What creating a pool came to.
+    public enum PoolCreation: Sendable, Equatable {
+        /// Accepted by the API (the pool's index comes with the account's next read).
+        case accepted(txHash: String)
+        /// The account may not create pools (`accountLimits.can_create_public_pool` is false):
+        /// nothing was signed.
+        case notWhitelisted
+        case refused(String)
+        case unknown(String)
+    }
+
+    /// `GET /api/v1/accountLimits` (auth): whether the account may create public pools; `nil`
+    /// when the answer does not say.
+    public func canCreatePublicPool() async throws -> Bool? {
+        let json = try await get("/api/v1/accountLimits", [("account_index", String(accountIndex))], authenticated: true)
+        guard case .bool(let value)? = json["can_create_public_pool"] else { return nil }
+        return value
+    }
+
+    /// `CreatePublicPool` (tx 10; lighter-live.md §6): the venue whitelists pool creation, so
+    /// `accountLimits` is read first and nothing is signed when it says no.
+    public func createPublicPool(operatorFee: Int64, initialTotalShares: Int64, minOperatorShareRate: Int64) async -> PoolCreation {
+        do {
+            if try await canCreatePublicPool() == false { return .notWhitelisted }
+        } catch {
+            return .refused("could not read accountLimits: \(error); nothing was signed")
+        }
+        let result = await transact("CreatePublicPool") { nonce throws(LighterSignerError) in
+            try signer.createPublicPool(
+                operatorFee: operatorFee, initialTotalShares: initialTotalShares, minOperatorShareRate: minOperatorShareRate, nonce: nonce)
+        }
+        switch result {
+        case .accepted(let hash): return .accepted(txHash: hash)
+        case .duplicate: return .refused("refused as a duplicate")
+        case .refused(let code, let message): return .refused("code \(code): \(message)")
+        case .unknown(let reason): return .unknown(reason)
+        }
     }
 
     // MARK: - Orders

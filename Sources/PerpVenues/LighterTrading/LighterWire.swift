@@ -230,3 +230,62 @@ public enum LighterWire {
         return VenueBalance(wallet: wallet, available: available)
     }
 }
+
+/// A Lighter public pool as its account reports it (`GET /api/v1/account?by=index&value=POOL`:
+/// `total_asset_value` and `pool_info {status, operator_fee, min_operator_share_rate,
+/// total_shares, operator_shares, annual_percentage_yield, share_prices[]}`; lighter-live.md §6).
+public struct LighterPoolInfo: Sendable, Equatable {
+    public var account: Int64
+    /// 0 active, 1 frozen.
+    public var status: Int64
+    /// `total_asset_value`: the pool's NAV in USDC.
+    public var nav: Notional
+    public var totalShares: Int64
+    public var operatorShares: Int64
+    /// As the API prints them (their scales are not documented; the signer takes the fee out of
+    /// 1,000,000 and the minimum share out of 10,000).
+    public var operatorFeeText: String
+    public var minOperatorShareText: String
+    /// The last `share_prices` entry (time ms, price), when any.
+    public var lastSharePrice: (time: Int64, price: Price)?
+    public var annualYieldText: String?
+
+    public static func == (lhs: LighterPoolInfo, rhs: LighterPoolInfo) -> Bool {
+        lhs.account == rhs.account && lhs.status == rhs.status && lhs.nav == rhs.nav && lhs.totalShares == rhs.totalShares
+            && lhs.operatorShares == rhs.operatorShares && lhs.operatorFeeText == rhs.operatorFeeText
+            && lhs.minOperatorShareText == rhs.minOperatorShareText && lhs.lastSharePrice?.time == rhs.lastSharePrice?.time
+            && lhs.lastSharePrice?.price == rhs.lastSharePrice?.price && lhs.annualYieldText == rhs.annualYieldText
+    }
+}
+
+extension LighterWire {
+    /// The pool of an `account` answer's row; `nil` when the account is not a pool or a field
+    /// does not read.
+    public static func pool(_ account: JSONValue, index: Int64) -> LighterPoolInfo? {
+        guard let info = account["pool_info"], info != .null,
+            let nav = decimal(account["total_asset_value"], as: Notional.self),
+            let total = info["total_shares"]?.int64Value, total >= 0,
+            let operatorShares = info["operator_shares"]?.int64Value, operatorShares >= 0, operatorShares <= total
+        else { return nil }
+        var last: (Int64, Price)?
+        if let prices = info["share_prices"]?.arrayValue, let row = prices.last,
+            let time = row["timestamp"]?.int64Value, let price = decimal(row["share_price"], as: Price.self)
+        {
+            last = (normalizedMillis(time), price)
+        }
+        return LighterPoolInfo(
+            account: index, status: info["status"]?.int64Value ?? 0, nav: nav, totalShares: total, operatorShares: operatorShares,
+            operatorFeeText: info["operator_fee"]?.numericText ?? "?",
+            minOperatorShareText: info["min_operator_share_rate"]?.numericText ?? "?",
+            lastSharePrice: last, annualYieldText: info["annual_percentage_yield"]?.numericText)
+    }
+
+    /// A depositor's holding in `pool` (`shares[] {public_pool_index, shares_amount, entry_usdc}`).
+    public static func holding(_ account: JSONValue, pool: Int64) -> (shares: Int64, entry: Notional?)? {
+        guard let rows = account["shares"]?.arrayValue,
+            let row = rows.first(where: { $0["public_pool_index"]?.int64Value == pool }),
+            let shares = row["shares_amount"]?.int64Value, shares >= 0
+        else { return nil }
+        return (shares, decimal(row["entry_usdc"], as: Notional.self))
+    }
+}

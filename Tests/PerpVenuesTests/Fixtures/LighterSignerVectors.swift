@@ -4,7 +4,7 @@ enum LighterSignerVectors {
     static let json = #"""
         {
          "library": "lighter-sdk 1.1.8 lighter-signer-linux-amd64.so",
-         "recorded": "2026-12-03T07:00:47Z",
+         "recorded": "2026-12-03T09:42:39Z",
          "key": "0xb5123683b4550f9e541c7412b6692c9ce76836339d06b42c1bd72499ea35c068c9ce8a44e3133c79",
          "account_index": 281474976710600,
          "api_key_index": 4,
@@ -31,9 +31,10 @@ enum LighterSignerVectors {
             0
            ],
            "nonce": 7,
+           "account_index": 281474976710600,
            "tx_type": 14,
-           "tx_info": "{\"AccountIndex\":281474976710600,\"ApiKeyIndex\":4,\"MarketIndex\":74,\"ClientOrderIndex\":1001,\"BaseAmount\":3141,\"Price\":81234,\"IsAsk\":1,\"Type\":1,\"TimeInForce\":0,\"ReduceOnly\":0,\"TriggerPrice\":0,\"OrderExpiry\":0,\"ExpiredAt\":1796281846868,\"Nonce\":7,\"Sig\":\"J7vT8gquhVZrVpXNW0Itu1Ysj3CjiPRD1NPCIxIbTcgaAAzzhSrSabnfxkVq1osMGsxS3WOcz0xoybPHof/xdhAhTa5U4QKtapzY6u82v1Q=\",\"L2TxAttributes\":null}",
-           "tx_hash": "7fcf4c3e2ec2ba4820b03629aa54c2df2a2eaf398833a4f4c5f9c43d7f20998110f24bb5dded81fb",
+           "tx_info": "{\"AccountIndex\":281474976710600,\"ApiKeyIndex\":4,\"MarketIndex\":74,\"ClientOrderIndex\":1001,\"BaseAmount\":3141,\"Price\":81234,\"IsAsk\":1,\"Type\":1,\"TimeInForce\":0,\"ReduceOnly\":0,\"TriggerPrice\":0,\"OrderExpiry\":0,\"ExpiredAt\":1796291558541,\"Nonce\":7,\"Sig\":\"div8cJOp84yYMbpZE5S4VpqH4A/fCbBh9YhL7pj4uQkeHaefIhySOSKHd+WBCqxgIlWCz3wX3bXNMfqeHRNWYsuYTk+s5hFGvyLD26IIgng=\",\"L2TxAttributes\":null}",
+           "tx_hash": "5cfe62d4751852ee039d958299ecaf68f3977fae338b246da9d60f12fd2332c20267f0f4db9c3089",
            "message_to_sign": null,
            "error": null
           },
@@ -58,9 +59,10 @@ enum LighterSignerVectors {
             0
            ],
            "nonce": 8,
+           "account_index": 281474976710600,
            "tx_type": 14,
-           "tx_info": "{\"AccountIndex\":281474976710600,\"ApiKeyIndex\":4,\"MarketIndex\":74,\"ClientOrderIndex\":1002,\"BaseAmount\":3141,\"Price\":85000,\"IsAsk\":0,\"Type\":2,\"TimeInForce\":0,\"ReduceOnly\":1,\"TriggerPrice\":84990,\"OrderExpiry\":1798653331776,\"ExpiredAt\":1796281846869,\"Nonce\":8,\"Sig\":\"ARCWU8sK5LROFZFK8+eDQgDGrcEYP2tZJMmzl7LgJ/Nnpck8IVGaEgzd3ueRR5uF6Jy3BGYzz3OxoR7v+eyf9YEaqdfz6LzkkUa+dIpTXWE=\",\"L2TxAttributes\":null}",
-           "tx_hash": "20960153522b9d103f759405867df22271772a5e269132e3ff94a161728e3a193854da07c90abba2",
+           "tx_info": "{\"AccountIndex\":281474976710600,\"ApiKeyIndex\":4,\"MarketIndex\":74,\"ClientOrderIndex\":1002,\"BaseAmount\":3141,\"Price\":85000,\"IsAsk\":0,\"Type\":2,\"TimeInForce\":0,\"ReduceOnly\":1,\"TriggerPrice\":84990,\"OrderExpiry\":1798653331776,\"ExpiredAt\":1796291558543,\"Nonce\":8,\"Sig\":\"10Hh1XJramBOLGaya2b+LFiD56E+gFMHjTcAcbBzRimVGD3OwEePDZuyV0l97ydB4KPPpQRFq/1HINn42PYp7tXRRxIzLEbsnrQ7B26DNGE=\",\"L2TxAttributes\":null}",
+           "tx_hash": "8fedd348706e4f3f9ec3418d995c0546c3756519ef7aad5109196013ff2b9005e53866ffa75a00b6",
            "message_to_sign": null,
            "error": null
           },
@@ -85,9 +87,10 @@ enum LighterSignerVectors {
             0
            ],
            "nonce": 9,
+           "account_index": 281474976710600,
            "tx_type": 14,
-           "tx_info": "{\"AccountIndex\":281474976710600,\"ApiKeyIndex\":4,\"MarketIndex\":74,\"ClientOrderIndex\":281474976710655,\"BaseAmount\":10,\"Price\":1,\"IsAsk\":0,\"Type\":0,\"TimeInForce\":2,\"ReduceOnly\":0,\"TriggerPrice\":0,\"OrderExpiry\":1798653331776,\"ExpiredAt\":1796281846870,\"Nonce\":9,\"Sig\":\"XZ/8vBnPIoIzfI3RRylqYR7+QmoU2IMg7TrxftWlPtQoybF7EMzTHGFsvUpuPezUfEUNbb1JINtqnvXlYqAdBcnpQTNcbhinIlbdF31M6GI=\",\"L2TxAttributes\":null}",
-           "tx_hash": "d5f18c9dee2340de4e0df5a11e67c16217f2ac38e09fd9186fde80cd07ebff81b65befd20722aed6",
+           "tx_info": "{\"AccountIndex\":281474976710600,\"ApiKeyIndex\":4,\"MarketIndex\":74,\"ClientOrderIndex\":281474976710655,\"BaseAmount\":10,\"Price\":1,\"IsAsk\":0,\"Type\":0,\"TimeInForce\":2,\"ReduceOnly\":0,\"TriggerPrice\":0,\"OrderExpiry\":1798653331776,\"ExpiredAt\":1796291558545,\"Nonce\":9,\"Sig\":\"0qTK7mYhtgrp9RfPWp/2cJAZyGJuc90UwdKCBZc+oy9Xnsv2yuXWJtVVFM1CQg5pBRUeoO6U4yr1SWn0dEnAc7nRZpO8k44WVPs9IRC3GR0=\",\"L2TxAttributes\":null}",
+           "tx_hash": "0219cc31221c770ba36f91da8b0f629ecf16e93fb7168557f326db65340539cef3e25a57582f4456",
            "message_to_sign": null,
            "error": null
           },
@@ -99,9 +102,10 @@ enum LighterSignerVectors {
             281474976710601
            ],
            "nonce": 10,
+           "account_index": 281474976710600,
            "tx_type": 15,
-           "tx_info": "{\"AccountIndex\":281474976710600,\"ApiKeyIndex\":4,\"MarketIndex\":74,\"Index\":281474976710601,\"ExpiredAt\":1796281846871,\"Nonce\":10,\"Sig\":\"Byvpa8oPU8HqYp0o9inK4LexlJ664V7b4k5fbTQf7a+96eQYgj5dMDe8st+WXwwarMej17LmNUcG7jbXe2d3Mu5w6QOliq4luVkI9aWXYUc=\",\"L2TxAttributes\":null}",
-           "tx_hash": "b4ea0c72859c9e6cd881ed3380eaca008d9053132ac61624c5bf1703e89af0ed6120440a4d4d28c2",
+           "tx_info": "{\"AccountIndex\":281474976710600,\"ApiKeyIndex\":4,\"MarketIndex\":74,\"Index\":281474976710601,\"ExpiredAt\":1796291558547,\"Nonce\":10,\"Sig\":\"Ir1FpTmf6ADvyZtB9+IgJ/5cwz/pO8P6XP2cykv/LqKsZxhcI50GROOKZEiZv9TrdSH1Evwc6TPFYj93uYPSJgF8df/r8653OBQNf62Qb3Y=\",\"L2TxAttributes\":null}",
+           "tx_hash": "be1e8ad280257ccde5a00204d7d264daad7705e69069cfb7ef08602c5aea64688a8f5dfebee1bf67",
            "message_to_sign": null,
            "error": null
           },
@@ -114,9 +118,10 @@ enum LighterSignerVectors {
             255
            ],
            "nonce": 11,
+           "account_index": 281474976710600,
            "tx_type": 16,
-           "tx_info": "{\"AccountIndex\":281474976710600,\"ApiKeyIndex\":4,\"TimeInForce\":1,\"Time\":1798653331776,\"ExpiredAt\":1796281846873,\"Nonce\":11,\"Sig\":\"XYrVjMRfmy9vd+YoK2oOS3VBVh2vfad+yL5OEGy2pXbk4mragm+aM1SJbmOVoyLIQux4aG/Ge7eYwEsMyiacN0XnY/9BI4vKh3g2+Dw7oUI=\",\"L2TxAttributes\":null}",
-           "tx_hash": "c730196bafbb33f4e959c12b0a4d539d8f4ab9ce4c802ec524298aecdca8b320ca73daa4b5925c2a",
+           "tx_info": "{\"AccountIndex\":281474976710600,\"ApiKeyIndex\":4,\"TimeInForce\":1,\"Time\":1798653331776,\"ExpiredAt\":1796291558549,\"Nonce\":11,\"Sig\":\"p8o/5piMLdz8U/WJig3O0RvxwSrXlCKNFXgzx8hOJjnrhXPpas55P7pXusAOMGlafVyumjAzJyZSZ3tVa5WsHlH3wF5lPHfoK3CIjidVa18=\",\"L2TxAttributes\":null}",
+           "tx_hash": "2697495232ceb056ed0e2f7cc96849f98376d721d18ca4f185ed8791adf3bbdc189d030597cca8b5",
            "message_to_sign": null,
            "error": null
           },
@@ -129,6 +134,7 @@ enum LighterSignerVectors {
             74
            ],
            "nonce": 11,
+           "account_index": 281474976710600,
            "tx_type": 0,
            "tx_info": null,
            "tx_hash": null,
@@ -144,9 +150,10 @@ enum LighterSignerVectors {
             1
            ],
            "nonce": 12,
+           "account_index": 281474976710600,
            "tx_type": 20,
-           "tx_info": "{\"AccountIndex\":281474976710600,\"ApiKeyIndex\":4,\"MarketIndex\":74,\"InitialMarginFraction\":5000,\"MarginMode\":1,\"ExpiredAt\":1796281846874,\"Nonce\":12,\"Sig\":\"04iMc+5EW+iv9iL2E2rGItfs+v71Ev9ktto0Z73Fl4ydjSj8IAGleUiRVnXE9Caew/zCBjCkgVifcQLIz8rL28hfyY0xT4qaP28uXH6No0o=\",\"L2TxAttributes\":null}",
-           "tx_hash": "037378be1b52249c69b69aeeba9c7c9dc71f744b1add92f29eda2bf74a3cb6ab5f63054c36fb85a4",
+           "tx_info": "{\"AccountIndex\":281474976710600,\"ApiKeyIndex\":4,\"MarketIndex\":74,\"InitialMarginFraction\":5000,\"MarginMode\":1,\"ExpiredAt\":1796291558551,\"Nonce\":12,\"Sig\":\"dWXho5hrWEIAQTnyQlBJ5XbYnnA8xr0mdsWqMr4MlE1luDtDAK9/E1KSzbvKv7M5sVrbiA41uIEpnp/dZxrmu/LqHlxRA+XiW7XLO3xKUi0=\",\"L2TxAttributes\":null}",
+           "tx_hash": "b92a8ecc01894c03fabe346a9694d33cc4b8fc50c6a7c68c163f5bec03f5e08d1b0f53553e0a4561",
            "message_to_sign": null,
            "error": null
           },
@@ -159,9 +166,42 @@ enum LighterSignerVectors {
             1
            ],
            "nonce": 13,
+           "account_index": 281474976710600,
            "tx_type": 29,
-           "tx_info": "{\"AccountIndex\":281474976710600,\"ApiKeyIndex\":4,\"MarketIndex\":74,\"USDCAmount\":25000000,\"Direction\":1,\"ExpiredAt\":1796281846875,\"Nonce\":13,\"Sig\":\"21uQtPgnv85DUE35YkRn3skI5RmVqtfigGkdsLUmvaJWLBVaPdGXA9X8Szj1d3tZyumO7mq6hVSAfEgHNHFwCy+lkDjZP4hDQLAxJISuzmw=\",\"L2TxAttributes\":null}",
-           "tx_hash": "c78f5536e1f1aadfed999ad5a9b15d7aff5ecd44f90f02829d63ef5244e24b2c93bf6aa293cfd934",
+           "tx_info": "{\"AccountIndex\":281474976710600,\"ApiKeyIndex\":4,\"MarketIndex\":74,\"USDCAmount\":25000000,\"Direction\":1,\"ExpiredAt\":1796291558553,\"Nonce\":13,\"Sig\":\"oEe5jlKB77iLpjaw2/Ov7k571qaxJBnkKkM6xTF2uNfAq5sqShEoI6jfbVSZcV+/jOq2K/kSLSWkfBMEa/8IeRjVMSjxxcHrrJaFHXvQzS4=\",\"L2TxAttributes\":null}",
+           "tx_hash": "971ea15be6c161ff1abe4a87113ff1a5621ce42678c1dd8ae2a70ba0cb7de4afb4e2e64522950d1f",
+           "message_to_sign": null,
+           "error": null
+          },
+          {
+           "label": "create public pool from a sub-account",
+           "function": "SignCreatePublicPool",
+           "arguments": [
+            100000,
+            1000000,
+            1000
+           ],
+           "nonce": 16,
+           "account_index": 281474976710600,
+           "tx_type": 0,
+           "tx_info": null,
+           "tx_hash": null,
+           "message_to_sign": null,
+           "error": "FromAccountIndex should not be larger than 281474976710654"
+          },
+          {
+           "label": "create public pool",
+           "function": "SignCreatePublicPool",
+           "arguments": [
+            100000,
+            1000000,
+            1000
+           ],
+           "nonce": 1,
+           "account_index": 12345,
+           "tx_type": 10,
+           "tx_info": "{\"AccountIndex\":12345,\"ApiKeyIndex\":4,\"OperatorFee\":100000,\"InitialTotalShares\":1000000,\"MinOperatorShareRate\":1000,\"ExpiredAt\":1796291558556,\"Nonce\":1,\"Sig\":\"YPmwp10f/2PXbPpiRTQaeIBb0wFc+ISbRIV1EawkblI4qlKggPG+IJ1xCgBAwcyVOnY1joh8p5q1DZnQLk/SMeOO5sBVS2PoaaOhw06AdDg=\",\"L2TxAttributes\":null}",
+           "tx_hash": "0e55a8167c19986a30e7be3bc909b4a4f3ba2e0f60c1baf3c189e618a99f5f7bb22a2e77f9c443b8",
            "message_to_sign": null,
            "error": null
           },
@@ -186,6 +226,7 @@ enum LighterSignerVectors {
             0
            ],
            "nonce": 14,
+           "account_index": 281474976710600,
            "tx_type": 0,
            "tx_info": null,
            "tx_hash": null,
@@ -213,6 +254,7 @@ enum LighterSignerVectors {
             0
            ],
            "nonce": 15,
+           "account_index": 281474976710600,
            "tx_type": 0,
            "tx_info": null,
            "tx_hash": null,
