@@ -303,26 +303,7 @@ extension HedgeDaemonOptions {
                 : "hedge \(name): new session in \(path) on \(made.name) \(config.settings.rules.symbol), k = \(config.settings.collateralMultiple) (\(config.collateralSource))\(dryRun ? ", DRY RUN" : "")"
         )
         let task = Task { [runner] in
-            var runner = runner
-            var polls = 0
-            while maxPolls.map({ polls < $0 }) ?? true {
-                try Task.checkCancellation()
-                let status = try await runner.poll()
-                polls += 1
-                HedgeRunReport.show(status, json: json)
-                if runner.session.stopped != nil {
-                    await runner.finish(status: "stopped")
-                    return "stopped"
-                }
-                if maxPolls.map({ polls >= $0 }) ?? false { break }
-                let wake = SystemPaperClock().now() + pollEvery
-                while SystemPaperClock().now() < wake {
-                    try await Task.sleep(for: .seconds(1))
-                    if try !runner.store.pendingStops().isEmpty { break }
-                }
-            }
-            await runner.finish(status: "finished")
-            return "finished"
+            try await HedgeLoop.run(runner, pollEvery: pollEvery, maxPolls: maxPolls) { HedgeRunReport.show($0, json: json) }
         }
         let handlers = Interrupts.cancel(task)
         defer { handlers.remove() }
@@ -376,6 +357,36 @@ extension HedgeDaemonOptions {
         return (
             CollateralPlan.multiple(g: gRate, alpha: alpha, maintenanceFraction: maintenance), source + ", α \(alpha), M \(maintenance)"
         )
+    }
+}
+
+/// The daemon's loop, shared by `hedge run`, `pool run` and `bench hedge` (so the benchmark
+/// measures the loop users run): poll, show, then sleep in one-second slices until the next poll,
+/// waking early for a `hedge stop`.
+enum HedgeLoop {
+    static func run(_ runner: HedgeRunner, pollEvery: TimeSpan, maxPolls: Int?, show: @Sendable (HedgeStatus) -> Void) async throws
+        -> String
+    {
+        var runner = runner
+        var polls = 0
+        while maxPolls.map({ polls < $0 }) ?? true {
+            try Task.checkCancellation()
+            let status = try await runner.poll()
+            polls += 1
+            show(status)
+            if runner.session.stopped != nil {
+                await runner.finish(status: "stopped")
+                return "stopped"
+            }
+            if maxPolls.map({ polls >= $0 }) ?? false { break }
+            let wake = SystemPaperClock().now() + pollEvery
+            while SystemPaperClock().now() < wake {
+                try await Task.sleep(for: .seconds(1))
+                if try !runner.store.pendingStops().isEmpty { break }
+            }
+        }
+        await runner.finish(status: "finished")
+        return "finished"
     }
 }
 
