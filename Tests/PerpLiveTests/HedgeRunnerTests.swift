@@ -291,4 +291,49 @@ struct HedgeRunnerTests {
         #expect(rig.twin.positionQuantity == Quantity(raw: -expected(Notional(600), Price("8.4603")!).raw))
         #expect(rig.twin.acceptedTransactions.allSatisfy { $0.type != 29 }, "no margin moves under cross margin")
     }
+
+    @Test func theSameHedgeRunsOnBinanceUSDM() async throws {
+        let start = Timestamp(milliseconds: (Int64(Date().timeIntervalSince1970 * 1000) / 3_600_000 - 2) * 3_600_000)
+        let twin = try BinanceUSDMTwin(
+            bars: LiveFixtures.zigzag(from: start, count: 200), intervalMillis: 60_000, startMillis: start.milliseconds + 100 * 60_000,
+            wallet: Notional(10_000))
+        defer { twin.shutdown() }
+        twin.setPrice(Price("8.46")!)
+        let trader = BinanceUSDMTrader(
+            baseURL: URL(string: twin.baseURL)!,
+            credentials: BinanceCredentials(apiKey: "twin-test-api-key", secret: "twin-test-secret-not-real"),
+            symbol: "NMRUSDT", transport: URLSessionTransport(timeout: 5), clock: { Int64(Date().timeIntervalSince1970 * 1000) },
+            logger: Logger(label: "test"), sleeper: { _ in })
+        let rules = try await trader.rules()
+        let settings = HedgeSettings(
+            collateralMultiple: HedgeRig.k, maintenanceFraction: Rate("0.2")!, rebalanceEvery: .days(30), drift: Rate("0.05")!,
+            warnAt: Rate("0.5")!, rules: rules, maxOrder: Quantity(1000), sessionTag: "binhedge")
+        let config = HedgeSessionConfig(
+            settings: settings, models: ["model_a"], tournament: "classic", leverage: 3, collateralSource: "test")
+        let box = StakeBox()
+        var runner = HedgeRunner(
+            name: "binance", config: config, store: try LiveStore.inMemory(), venue: trader, venueName: "binance-usdm",
+            stakeSource: { box.value.withLock { $0 } }, clock: { Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)) },
+            logger: Logger(label: "test"), notifier: nil, dryRun: false, output: { _ in }, sleeper: { _ in })
+        _ = try await runner.start(pid: 1)
+        _ = try await runner.poll()
+        #expect(twin.position.quantity == Quantity(-10))
+        let required = HedgeRig.required(short: Quantity(10), price: Price("8.46")!)
+        #expect(
+            (twin.isolatedMargin - required).magnitude <= Notional("0.01")!, "isolated margin \(twin.isolatedMargin) vs k·q·P \(required)")
+        // The stake grows 30 %: the short follows and the collateral is topped up.
+        box.value.withLock { $0 = Quantity(13) }
+        runner.stakeEvery = .seconds(0)
+        _ = try await runner.poll()
+        #expect(twin.position.quantity == Quantity(-13))
+        #expect((twin.isolatedMargin - HedgeRig.required(short: Quantity(13), price: Price("8.46")!)).magnitude <= Notional("0.01")!)
+        // The price falls 10 %: the excess collateral is withdrawn.
+        twin.setPrice(Price("7.614")!)
+        _ = try await runner.poll()
+        #expect((twin.isolatedMargin - HedgeRig.required(short: Quantity(13), price: Price("7.614")!)).magnitude <= Notional("0.01")!)
+    }
+}
+
+final class StakeBox: Sendable {
+    let value = Mutex(Quantity(10))
 }

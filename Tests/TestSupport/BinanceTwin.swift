@@ -147,6 +147,14 @@ public final class BinanceUSDMTwin: @unchecked Sendable {
     public var position: TwinPosition { lock.withLock { book.position } }
     /// The USDT wallet balance: initial + realized PnL − fees.
     public var walletBalance: Notional { lock.withLock { book.wallet } }
+    /// The isolated position's wallet plus its unrealised P&L at the twin's price (`isolatedMargin`).
+    public var isolatedMargin: Notional {
+        lock.withLock {
+            let held = book.position.quantity
+            let unrealized = (book.price - book.position.entryPrice).times(held.magnitude)
+            return book.isolatedWallet + (held.isNegative ? -unrealized : unrealized)
+        }
+    }
     public var leverage: Int { lock.withLock { book.leverage } }
     /// The dead man's switch's deadline on the twin's clock, if armed.
     public var countdownDeadline: Int64? { lock.withLock { book.countdownDeadline } }
@@ -229,6 +237,7 @@ public final class BinanceUSDMTwin: @unchecked Sendable {
         case ("POST", "/fapi/v1/leverage"): return mutate { Self.setLeverage(&$0, params) }
         case ("POST", "/fapi/v1/marginType"): return mutate { Self.setMarginType(&$0, params) }
         case ("POST", "/fapi/v1/countdownCancelAll"): return mutate { Self.countdown(&$0, params) }
+        case ("POST", "/fapi/v1/positionMargin"): return mutate { Self.positionMargin(&$0, params) }
         case ("POST", "/fapi/v1/algoOrder"): return placeAlgoOrder(params)
         case ("GET", "/fapi/v1/algoOrder"): return mutate { Self.queryAlgo($0, params) }
         case ("DELETE", "/fapi/v1/algoOrder"): return mutate { Self.cancelAlgo(&$0, params) }
@@ -582,6 +591,28 @@ public final class BinanceUSDMTwin: @unchecked Sendable {
         guard type != book.marginType else { return TwinErrors.noMarginChange }
         book.marginType = type
         return .json(#"{"code":200,"msg":"success"}"#)
+    }
+
+    /// `positionMargin` (Binance USD-M "Modify Isolated Position Margin"): `type` 1 adds `amount`
+    /// from the available balance, 2 removes it while the initial margin stays covered. The
+    /// refusal codes are the twin's choice (-4050 cross balance insufficient, -4051 isolated
+    /// balance insufficient, -4047 not an isolated position).
+    static func positionMargin(_ book: inout TwinBook, _ params: [String: String]) -> HTTPResponseSpec {
+        guard let amount = params["amount"].flatMap({ Notional($0) }), amount.isPositive,
+            let type = params["type"], type == "1" || type == "2"
+        else { return TwinErrors.illegal("amount or type") }
+        guard book.marginType == "ISOLATED", !book.position.quantity.isZero else {
+            return TwinErrors.spec(400, -4047, "Margin type cannot be changed if there exists position.")
+        }
+        if type == "1" {
+            guard amount <= book.wallet - book.isolatedWallet else { return TwinErrors.spec(400, -4050, "Cross balance insufficient.") }
+            book.isolatedWallet += amount
+        } else {
+            let initial = Notional(raw: book.price.times(book.position.quantity.magnitude).raw / Int64(max(book.leverage, 1)))
+            guard book.isolatedWallet - amount >= initial else { return TwinErrors.spec(400, -4051, "Isolated balance insufficient.") }
+            book.isolatedWallet -= amount
+        }
+        return .json(#"{"amount":\#(amount),"code":200,"msg":"Successfully modify position margin.","type":\#(type)}"#)
     }
 
     /// `countdownCancelAll`: `countdownTime` ms from now (0 disarms).

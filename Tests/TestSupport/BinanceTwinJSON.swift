@@ -93,8 +93,9 @@ enum TwinJSON {
             {"symbol":"\(symbol)","positionSide":"BOTH","positionAmt":\(decimal(held)),\
             "entryPrice":\(decimal(book.position.entryPrice)),"breakEvenPrice":\(decimal(book.position.entryPrice)),\
             "markPrice":\(decimal(mark)),"unRealizedProfit":\(decimal(signedUnrealized)),"liquidationPrice":"0",\
-            "isolatedMargin":"0","notional":\(decimal(held.isNegative ? -notional : notional)),\
-            "marginAsset":"USDT","isolatedWallet":"0","initialMargin":"0","maintMargin":"0",\
+            "isolatedMargin":\(decimal(book.marginType == "ISOLATED" && !held.isZero ? book.isolatedWallet + signedUnrealized : .zero)),\
+            "notional":\(decimal(held.isNegative ? -notional : notional)),\
+            "marginAsset":"USDT","isolatedWallet":\(decimal(book.isolatedWallet)),"initialMargin":"0","maintMargin":"0",\
             "positionInitialMargin":"0","openOrderInitialMargin":"0","adl":0,"bidNotional":"0",\
             "askNotional":"0","updateTime":\(book.now)}
             """
@@ -103,7 +104,8 @@ enum TwinJSON {
     static func balance(_ book: TwinBook) -> String {
         """
         [{"accountAlias":"twin","asset":"USDT","balance":\(decimal(book.wallet)),\
-        "crossWalletBalance":\(decimal(book.wallet)),"crossUnPnl":"0","availableBalance":\(decimal(book.wallet)),\
+        "crossWalletBalance":\(decimal(book.wallet - book.isolatedWallet)),"crossUnPnl":"0",\
+        "availableBalance":\(decimal(book.wallet - book.isolatedWallet)),\
         "maxWithdrawAmount":\(decimal(book.wallet)),"marginAvailable":true,"updateTime":\(book.now)}]
         """
     }

@@ -133,6 +133,10 @@ struct TwinBook {
     var countdownCancelsAlgoOrders = true
 
     var wallet: Notional
+    /// The isolated position's own wallet (`isolatedWallet`): the initial margin moved onto it
+    /// when it grows in ISOLATED mode, what `positionMargin` adds or removes, released in
+    /// proportion when it shrinks.
+    var isolatedWallet = Notional.zero
     var position = TwinPosition()
     var orders: [TwinOrder] = []
     var algoOrders: [TwinAlgoOrder] = []
@@ -184,6 +188,17 @@ struct TwinBook {
                 position.entryPrice = .zero
             } else if position.quantity.isNegative != old.isNegative {
                 position.entryPrice = price
+            }
+        }
+        if marginType == "ISOLATED" {
+            if old.isZero || old.isNegative == signed.isNegative {
+                isolatedWallet += Notional(raw: price.times(quantity).raw / Int64(max(leverage, 1)))
+            } else if position.quantity.isZero || position.quantity.isNegative != old.isNegative {
+                isolatedWallet = .zero
+            } else {
+                let closed = min(old.magnitude, quantity)
+                isolatedWallet -= Notional(
+                    raw: Int64(FixedMath.divide(Int128(isolatedWallet.raw) * Int128(closed.raw), Int128(old.magnitude.raw), .down)))
             }
         }
         let quote = price.times(quantity)
