@@ -146,7 +146,8 @@ struct BenchHedge: AsyncParsableCommand {
         _ = try await runner.start(pid: getpid())
         // The hedge is in place: the loop only looks, as it does between rebalances.
         _ = try await runner.poll()
-        let polls = max(1, Int(Int64(seconds) * 1000 / max(pollEvery.milliseconds, 1)))
+        // Polls at both ends of the span: `seconds` of sleeping between them.
+        let polls = max(2, Int(Int64(seconds) * 1000 / max(pollEvery.milliseconds, 1)) + 1)
         let wallStart = Date()
         let cpuStart = cpuSeconds()
         _ = try await HedgeLoop.run(runner, pollEvery: pollEvery, maxPolls: polls) { _ in }

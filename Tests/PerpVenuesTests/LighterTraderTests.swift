@@ -334,6 +334,45 @@ struct LighterTraderTests {
         #expect(rig.twin.requests.count == 61)
     }
 
+    @Test func accountStreamDeliversOrdersAndFillsAndComesBackAfterADrop() async throws {
+        let rig = try LighterRig()
+        _ = try await rig.trader.rules()
+        let stream = try #require(await rig.trader.events())
+        let events = EventLog()
+        let reader = Task { for await event in stream { await events.add(event) } }
+        defer { reader.cancel() }
+        try await waitFor("the stream to connect") { rig.twin.streamConnections == 1 }
+        let entry = rig.intent(1, .short, "2")
+        _ = await rig.trader.submit(entry)
+        try await waitFor("the order and its fill on the stream") {
+            await events.contains { event in
+                if case .fill(let fill) = event { return fill.clientID == entry.clientID && fill.quantity == Quantity(2) }
+                return false
+            }
+        }
+        #expect(
+            await events.contains { event in
+                if case .order(let order) = event { return order.clientID == entry.clientID && order.status == .filled }
+                return false
+            })
+        // The stream drops: lost, then restored after the reconnection, and it carries on.
+        rig.twin.dropStreams()
+        try await waitFor("the loss to be reported") {
+            await events.contains { if case .streamLost = $0 { return true } else { return false } }
+        }
+        try await waitFor("the stream to come back") {
+            await events.contains { if case .streamRestored = $0 { return true } else { return false } }
+        }
+        let second = rig.intent(2, .short, "1")
+        _ = await rig.trader.submit(second)
+        try await waitFor("the second fill on the new connection") {
+            await events.contains { event in
+                if case .fill(let fill) = event { return fill.clientID == second.clientID }
+                return false
+            }
+        }
+    }
+
     @Test func wireReadsTheRecordedAccount() throws {
         guard let data = SharedData.data("api/lighter/real_account_trimmed.json") else {
             print(SharedData.missingMessage("api/lighter/real_account_trimmed.json"))
@@ -369,4 +408,22 @@ extension LighterRig {
             signer: rig.signer, transport: URLSessionTransport(timeout: 5), clock: { twin.clock }, logger: Logger(label: "test"),
             sleeper: rig.sleeps.sleeper)
     }
+}
+
+/// What a stream delivered, in order.
+actor EventLog {
+    private(set) var events: [VenueEvent] = []
+    func add(_ event: VenueEvent) { events.append(event) }
+    var count: Int { events.count }
+    func contains(_ predicate: (VenueEvent) -> Bool) -> Bool { events.contains(where: predicate) }
+}
+
+/// Waits (at most 10 s, in 20 ms steps) until `condition` holds.
+func waitFor(_ what: String, _ condition: () async -> Bool) async throws {
+    for _ in 0..<500 {
+        if await condition() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    Issue.record("timed out waiting for \(what)")
+    throw CancellationError()
 }

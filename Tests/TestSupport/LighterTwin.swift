@@ -87,6 +87,7 @@ public final class LighterTwin: @unchecked Sendable {
 
     private let lock = NSLock()
     private var server: LoopbackHTTPServer?
+    let streams = LighterTwinStreams()
     private var faultState = LighterTwinFaults()
     private var now: Int64
     private var nextNonce: Int64
@@ -138,7 +139,13 @@ public final class LighterTwin: @unchecked Sendable {
         self.maintenanceMarginFraction = 2000
         self.minBase = minBase
         self.minQuote = minQuote
-        server = try LoopbackHTTPServer(limits: .init()) { [weak self] request in self?.handle(request) ?? .status(503) }
+        let hub = streams
+        server = try LoopbackHTTPServer(
+            limits: .init(), handler: { [weak self] request in self?.handle(request) ?? .status(503) },
+            webSocket: { [weak self] path in
+                guard path == "/stream", let self else { return nil }
+                return hub.session(twin: self)
+            })
     }
 
     deinit { shutdown() }
@@ -149,6 +156,7 @@ public final class LighterTwin: @unchecked Sendable {
     public var requests: [HTTPRequestRecord] { server?.requests ?? [] }
 
     public func shutdown() {
+        streams.closeAll()
         let server = lock.withLock { () -> LoopbackHTTPServer? in
             let current = self.server
             self.server = nil
@@ -165,10 +173,51 @@ public final class LighterTwin: @unchecked Sendable {
     /// Moves the mark price: resting stops and take-profits trigger on it.
     public func setMark(_ price: Price) {
         lock.withLock {
+            let before = (orders, trades.count)
             mark = price
             triggerResting()
+            publishChanges(since: before)
         }
     }
+
+    /// Streams what changed (under the lock): every new or changed order, every new trade.
+    private func publishChanges(since before: ([LighterTwinOrder], Int)) {
+        let changed = orders.enumerated().filter { index, order in index >= before.0.count || before.0[index] != order }.map(\.element)
+        if !changed.isEmpty {
+            streams.publish(
+                #"{"type":"update/account_all_orders","channel":"account_all_orders:\#(accountIndex)","orders":{"\#(market)":[\#(changed.map(orderJSON).joined(separator: ","))]}}"#
+            )
+        }
+        if trades.count > before.1 {
+            streams.publish(
+                #"{"type":"update/account_all_trades","channel":"account_all_trades:\#(accountIndex)","trades":{"\#(market)":[\#(trades[before.1...].map(tradeJSON).joined(separator: ","))]}}"#
+            )
+        }
+    }
+
+    /// Subscription snapshots for a new stream connection (auth checked like REST).
+    func subscribed(channel: String, auth: String?) -> String? {
+        lock.withLock {
+            let parts = (auth ?? "").split(separator: ":")
+            guard parts.count == 4, Int64(parts[1]) == accountIndex, Int64(parts[2]) == apiKeyIndex else {
+                return #"{"type":"error","data":{"code":30003,"message":"invalid auth"}}"#
+            }
+            if channel == "account_all_orders/\(accountIndex)" {
+                let active = orders.filter(\.isActive)
+                return
+                    #"{"type":"subscribed/account_all_orders","channel":"account_all_orders:\#(accountIndex)","orders":{"\#(market)":[\#(active.map(orderJSON).joined(separator: ","))]}}"#
+            }
+            if channel == "account_all_trades/\(accountIndex)" {
+                return #"{"type":"subscribed/account_all_trades","channel":"account_all_trades:\#(accountIndex)","trades":{}}"#
+            }
+            return #"{"type":"error","data":{"code":30005,"message":"unknown channel"}}"#
+        }
+    }
+
+    /// Closes every stream connection (the client sees the stream drop and reconnects).
+    public func dropStreams() { streams.closeAll(reopen: true) }
+    /// Open stream connections.
+    public var streamConnections: Int { streams.count }
 
     /// Moves the clock: a scheduled cancel-all whose time has come fires.
     public func advance(toMillis target: Int64) {
@@ -225,7 +274,11 @@ public final class LighterTwin: @unchecked Sendable {
 
     private func handle(_ request: HTTPRequestRecord) -> HTTPResponseSpec {
         lock.lock()
-        defer { lock.unlock() }
+        let before = (orders, trades.count)
+        defer {
+            publishChanges(since: before)
+            lock.unlock()
+        }
         if faultState.rateLimited > 0 {
             faultState.rateLimited -= 1
             return Self.error(429, 23000, "Too Many Requests").withHeader("Retry-After", "1")
@@ -662,5 +715,63 @@ public final class LighterTwin: @unchecked Sendable {
         let page = Array(matching[start..<min(start + limit, matching.count)])
         let next = start + page.count < matching.count ? "\"\(start + page.count)\"" : "\"\""
         return .json(#"{"code":200,"next_cursor":\#(next),"trades":[\#(page.map(tradeJSON).joined(separator: ","))]}"#)
+    }
+}
+
+/// The twin's account streams: one outbound queue per connection.
+final class LighterTwinStreams: @unchecked Sendable {
+    private let lock = NSLock()
+    private var subscribers: [Int: AsyncStream<String>.Continuation] = [:]
+    private var nextID = 0
+    private var closed = false
+
+    var count: Int { lock.withLock { subscribers.count } }
+
+    func publish(_ text: String) {
+        let targets = lock.withLock { Array(subscribers.values) }
+        for target in targets { target.yield(text) }
+    }
+
+    func closeAll(reopen: Bool = false) {
+        let targets = lock.withLock { () -> [AsyncStream<String>.Continuation] in
+            if !reopen { closed = true }
+            let all = Array(subscribers.values)
+            subscribers = [:]
+            return all
+        }
+        for target in targets { target.finish() }
+    }
+
+    func session(twin: LighterTwin) -> LoopbackHTTPServer.WebSocketSession {
+        { [self] inbound, outbound in
+            let (stream, continuation) = AsyncStream<String>.makeStream()
+            let id = lock.withLock { () -> Int? in
+                guard !closed else { return nil }
+                nextID += 1
+                subscribers[nextID] = continuation
+                return nextID
+            }
+            guard let id else { return }
+            defer { _ = lock.withLock { subscribers.removeValue(forKey: id) } }
+            try await outbound.write(.text(#"{"type":"connected"}"#))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    for try await message in inbound.messages(maxSize: 1 << 16) {
+                        guard case .text(let text) = message, let json = try? JSONParser.parse(text) else { continue }
+                        if json["type"]?.stringValue == "subscribe", let channel = json["channel"]?.stringValue,
+                            let answer = twin.subscribed(channel: channel, auth: json["auth"]?.stringValue)
+                        {
+                            continuation.yield(answer)
+                        }
+                    }
+                    continuation.finish()
+                }
+                group.addTask {
+                    for await text in stream { try await outbound.write(.text(text)) }
+                }
+                defer { group.cancelAll() }
+                _ = try await group.next()
+            }
+        }
     }
 }

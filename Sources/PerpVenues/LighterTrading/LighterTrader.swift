@@ -9,18 +9,22 @@ public struct LighterEndpoints: Sendable, Equatable {
     public var rest: URL
     public var chainID: Int32
     public var name: String
+    /// The account stream's address; `nil`: `ws(s)://` the REST host `/stream`.
+    public var stream: String?
 
     public static let mainnet = LighterEndpoints(rest: URL(string: "https://mainnet.zklighter.elliot.ai")!, chainID: 304, name: "lighter")
     public static let testnet = LighterEndpoints(
         rest: URL(string: "https://testnet.zklighter.elliot.ai")!, chainID: 300, name: "lighter-testnet")
 
     public static let urlVariable = "NMRPERP_LIGHTER_URL"
+    public static let streamVariable = "NMRPERP_LIGHTER_WS_URL"
 
     public static func fromEnvironment(_ environment: [String: String], base: LighterEndpoints) -> LighterEndpoints {
         var endpoints = base
         if let text = environment[urlVariable], !text.isEmpty, let url = URL(string: text), url.scheme != nil {
             endpoints.rest = url
         }
+        if let text = environment[streamVariable], !text.isEmpty { endpoints.stream = text }
         return endpoints
     }
 }
@@ -47,6 +51,8 @@ public actor LighterTrader: HedgeVenue {
     public nonisolated let accountIndex: Int64
     public nonisolated let apiKeyIndex: Int32
     let baseURL: URL
+    /// The account stream's address when set explicitly (`NMRPERP_LIGHTER_WS_URL`).
+    nonisolated let streamOverride: String?
     let signer: any LighterSigner
     let transport: any HTTPTransport
     let clock: @Sendable () -> Int64
@@ -90,6 +96,7 @@ public actor LighterTrader: HedgeVenue {
     ) {
         self.name = endpoints.name
         self.baseURL = endpoints.rest
+        self.streamOverride = endpoints.stream
         self.market = market
         self.accountIndex = accountIndex
         self.apiKeyIndex = apiKeyIndex
@@ -460,9 +467,22 @@ public actor LighterTrader: HedgeVenue {
 
     /// The name we report for a venue order: our id when we know its index, else `lighter-<index>`
     /// (an order this session never placed; reconciliation treats it as unknown).
-    private func clientID(for index: Int64?) -> String {
+    private func clientID(for index: Int64?) -> String { clientIDName(index) }
+
+    func clientIDName(_ index: Int64?) -> String {
         guard let index else { return "lighter-unknown" }
         return clientIDs[index] ?? "lighter-\(index)"
+    }
+
+    func knownClientID(_ index: Int64) -> String? { clientIDs[index] }
+
+    /// An auth token for the account stream's subscriptions.
+    func streamToken() throws -> String {
+        do throws(RequestFailure) { return try authToken() } catch {
+            switch error {
+            case .notSent(let reason), .transport(let reason): throw VenueError(kind: .fatal, endpoint: "\(name) stream", message: reason)
+            }
+        }
     }
 
     /// The signer's fields for `intent` (lighter-live.md §4.3 validator rules): a market order is
@@ -711,9 +731,6 @@ public actor LighterTrader: HedgeVenue {
         }
         scheduledCancelAt = time
     }
-
-    /// Polling for now: the account stream is read through REST snapshots.
-    public func events() async -> AsyncStream<VenueEvent>? { nil }
 
     /// The last mark price read with the market's details.
     public var markPrice: Price? { marketInfo?.referencePrice }
