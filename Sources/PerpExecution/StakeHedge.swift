@@ -207,6 +207,9 @@ public struct StakeHedgeSession: Sendable {
     public mutating func apply(_ input: HedgeInput) -> [HedgeAction] {
         switch input {
         case .observed(let observation):
+            if let problem = Self.problem(with: observation, settings: settings) {
+                return [.note(HedgeNote(time: observation.time, kind: .unreadable, text: problem))]
+            }
             last = observation
             if let value = observation.stake { stake = value }
             return decide(at: observation.time)
@@ -306,6 +309,40 @@ public struct StakeHedgeSession: Sendable {
             return [.note(HedgeNote(time: at, kind: .resumed, text: "restarted; \(unresolved.count) order(s) to look up"))]
                 + unresolved.map { .lookup(clientID: $0.clientID) }
         }
+    }
+
+    /// Why an observation cannot be decided on, or `nil`: every amount within what the tool
+    /// carries exactly (``CarryLimit``), and `q·P` and `k·q·P` within the notional limit, so no
+    /// product the hedge forms can leave 64 bits (issue 11's bounds, applied to what a venue or
+    /// Numerai answers).
+    public static func problem(with observation: HedgeObservation, settings: HedgeSettings) -> String? {
+        let price = observation.price
+        guard price.isPositive, price <= CarryLimit.price else {
+            return "the venue reported a mark price of \(price), outside (0, \(CarryLimit.price)]: nothing decided on it"
+        }
+        guard observation.position.isWithin(CarryLimit.quantity) else {
+            return "the venue reported a position of \(observation.position) NMR, beyond the \(CarryLimit.quantity) the tool carries"
+        }
+        if let stake = observation.stake, stake.isNegative || !stake.isWithin(CarryLimit.quantity) {
+            return "Numerai reported a stake of \(stake) NMR, outside what the tool carries"
+        }
+        for (name, value) in [("collateral", observation.isolatedMargin), ("free balance", observation.available)]
+        where !value.isWithin(CarryLimit.notional) {
+            return "the venue reported a \(name) of \(value) USDC, beyond the \(CarryLimit.notional) the tool carries"
+        }
+        if let paid = observation.fundingPaid, !paid.isWithin(CarryLimit.notional) {
+            return "the venue reported \(paid) USDC of funding, beyond what the tool carries"
+        }
+        let largest = max(observation.position.magnitude, observation.stake ?? .zero).doubleValue * price.doubleValue
+        let multiple = max(settings.collateralMultiple.doubleValue, 1)
+        guard largest * multiple <= CarryLimit.notional.doubleValue else {
+            return
+                "k·q·P for \(max(observation.position.magnitude, observation.stake ?? .zero)) NMR at \(price) is beyond the \(CarryLimit.notional) USDC the tool carries"
+        }
+        if let liquidation = observation.liquidationPrice, !liquidation.isWithin(CarryLimit.price) {
+            return "the venue reported a liquidation price of \(liquidation), beyond what the tool carries"
+        }
+        return nil
     }
 
     static func describe(_ order: VenueOrder) -> String {

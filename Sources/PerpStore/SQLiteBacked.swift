@@ -45,7 +45,8 @@ enum SQLiteErrors {
     /// Opens (creating its folder if needed) a database file: WAL (GRDB's `DatabasePool`),
     /// `synchronous = FULL` on the connection that commits (GRDB sets NORMAL on its writer after
     /// `prepareDatabase`, which can lose the last commits on power loss), foreign keys on, and a
-    /// 10 s wait for a lock held by another reader or process.
+    /// 30 s wait for a lock held by another process (two backtests writing their journals into
+    /// one file at once on a loaded machine waited past 10 s).
     static func openFile(path: String, configuration base: Configuration) throws(StoreError) -> DatabasePool {
         let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
         do {
@@ -55,7 +56,7 @@ enum SQLiteErrors {
         }
         var configuration = base
         configuration.foreignKeysEnabled = true
-        configuration.busyMode = .timeout(10)
+        configuration.busyMode = .timeout(30)
         do {
             let pool = try DatabasePool(path: path, configuration: configuration)
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }

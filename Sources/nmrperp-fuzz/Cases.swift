@@ -85,7 +85,8 @@ struct CaseBuilder {
         case "--sweep": return .sweep
         case "--from", "--to": return .date
         case "--model", "--name", "--run", "--symbol", "--stake-model": return .name
-        case "--reps", "--threads", "--max-polls": return .smallCount
+        case "--reps", "--threads", "--max-polls", "--idle": return .smallCount
+        case "--signs": return .integer(valid: ["100", "200"])
         case "--seed": return .integer(valid: ["1", "42", "20261202"])
         case "--fast": return .integer(valid: ["5", "10", "50"])
         case "--slow": return .integer(valid: ["20", "100", "200"])

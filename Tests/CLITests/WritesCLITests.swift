@@ -386,15 +386,23 @@ final class Collected<Value>: @unchecked Sendable {
         let home = try WritesCLITests.folder()
         let env = ["NMRPERP_HOME": home]
         let counts = Collected<[Int]>([])
+        let problems = Collected<[String]>([])
         DispatchQueue.concurrentPerform(iterations: 2) { index in
             let jsonl = home + "/run\(index).jsonl"
-            guard let result = try? CLI.run(["backtest", "--strategy", "nmr-bot", "--data", data, "--journal", jsonl], environment: env),
-                result.status == 0, let text = try? String(contentsOfFile: jsonl, encoding: .utf8)
-            else { return }
-            counts.withLock { $0.append(text.split(separator: "\n").count) }
+            do {
+                let result = try CLI.run(
+                    ["backtest", "--strategy", "nmr-bot", "--data", data, "--journal", jsonl], environment: env, timeout: 240)
+                guard result.status == 0, let text = try? String(contentsOfFile: jsonl, encoding: .utf8) else {
+                    problems.withLock { $0.append("run \(index): status \(result.status): \(result.stderr)") }
+                    return
+                }
+                counts.withLock { $0.append(text.split(separator: "\n").count) }
+            } catch {
+                problems.withLock { $0.append("run \(index): \(error)") }
+            }
         }
         let rows = counts.withLock { $0 }
-        #expect(rows.count == 2 && rows.allSatisfy { $0 > 0 }, "\(rows)")
+        #expect(rows.count == 2 && rows.allSatisfy { $0 > 0 }, "\(rows) \(problems.withLock { $0 })")
         let listed = try CLI.run(["bot", "journal"], environment: env)
         let runs = listed.stdout.split(separator: "\n").map(String.init)
         #expect(runs.count == 2 && Set(runs).count == 2, "\(runs)")

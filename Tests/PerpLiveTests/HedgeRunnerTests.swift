@@ -46,7 +46,7 @@ final class HedgeRig: Sendable {
         return HedgeSessionConfig(settings: settings, models: ["model_a"], tournament: "classic", leverage: 3, collateralSource: "test")
     }
 
-    func runner(config: HedgeSessionConfig, dryRun: Bool = false) -> HedgeRunner {
+    func runner(config: HedgeSessionConfig, dryRun: Bool = false, notifier: HedgeNotifier? = nil) -> HedgeRunner {
         let twin = self.twin
         return HedgeRunner(
             name: "test", config: config, store: store, venue: trader, venueName: "lighter",
@@ -56,7 +56,7 @@ final class HedgeRig: Sendable {
                 }
                 return stake.withLock { $0 }
             },
-            clock: { Timestamp(milliseconds: twin.clock) }, logger: Logger(label: "test"), notifier: nil, dryRun: dryRun,
+            clock: { Timestamp(milliseconds: twin.clock) }, logger: Logger(label: "test"), notifier: notifier, dryRun: dryRun,
             output: { [self] line in lines.withLock { $0.append(line) } },
             sleeper: { duration in twin.advance(toMillis: twin.clock + Int64(duration.components.seconds * 1000) + 1) })
     }
@@ -293,10 +293,12 @@ struct HedgeRunnerTests {
     }
 
     @Test func theSameHedgeRunsOnBinanceUSDM() async throws {
-        let start = Timestamp(milliseconds: (Int64(Date().timeIntervalSince1970 * 1000) / 3_600_000 - 2) * 3_600_000)
+        // The twin's clock follows this machine's (advanced before each poll), so a slow run
+        // never stamps requests ahead of the venue's time.
+        func realNow() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+        let start = Timestamp(milliseconds: (realNow() / 60_000 - 100) * 60_000)
         let twin = try BinanceUSDMTwin(
-            bars: LiveFixtures.zigzag(from: start, count: 200), intervalMillis: 60_000, startMillis: start.milliseconds + 100 * 60_000,
-            wallet: Notional(10_000))
+            bars: LiveFixtures.zigzag(from: start, count: 400), intervalMillis: 60_000, startMillis: realNow(), wallet: Notional(10_000))
         defer { twin.shutdown() }
         twin.setPrice(Price("8.46")!)
         let trader = BinanceUSDMTrader(
@@ -316,22 +318,73 @@ struct HedgeRunnerTests {
             stakeSource: { box.value.withLock { $0 } }, clock: { Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)) },
             logger: Logger(label: "test"), notifier: nil, dryRun: false, output: { _ in }, sleeper: { _ in })
         _ = try await runner.start(pid: 1)
+        twin.advance(toMillis: realNow())
         _ = try await runner.poll()
-        #expect(twin.position.quantity == Quantity(-10))
+        let journal = (try? runner.store.journal().map(\.line)) ?? []
+        #expect(twin.position.quantity == Quantity(-10), "\(journal)")
         let required = HedgeRig.required(short: Quantity(10), price: Price("8.46")!)
         #expect(
             (twin.isolatedMargin - required).magnitude <= Notional("0.01")!, "isolated margin \(twin.isolatedMargin) vs k·q·P \(required)")
         // The stake grows 30 %: the short follows and the collateral is topped up.
         box.value.withLock { $0 = Quantity(13) }
         runner.stakeEvery = .seconds(0)
+        twin.advance(toMillis: realNow())
         _ = try await runner.poll()
         #expect(twin.position.quantity == Quantity(-13))
         #expect((twin.isolatedMargin - HedgeRig.required(short: Quantity(13), price: Price("8.46")!)).magnitude <= Notional("0.01")!)
         // The price falls 10 %: the excess collateral is withdrawn.
         twin.setPrice(Price("7.614")!)
+        twin.advance(toMillis: realNow())
         _ = try await runner.poll()
         #expect((twin.isolatedMargin - HedgeRig.required(short: Quantity(13), price: Price("7.614")!)).magnitude <= Notional("0.01")!)
     }
+
+    @Test func warningsAndActionsReachTheWebhookAndAFailingOneNeverBlocks() async throws {
+        let received = TextBox()
+        let webhook = try LoopbackHTTPServer { request in
+            received.value.withLock { $0.append(String(decoding: request.body, as: UTF8.self)) }
+            return .json("{}")
+        }
+        let rig = try HedgeRig()
+        let notifier = HedgeNotifier(
+            url: URL(string: "http://127.0.0.1:\(webhook.port)/hook")!, transport: URLSessionTransport(timeout: 5), name: "test",
+            logger: Logger(label: "test"), sleeper: { _ in })
+        var runner = rig.runner(config: try await rig.config(k: Rate("0.4")!), notifier: notifier)
+        _ = try await runner.start(pid: 1)
+        rig.advance(.minutes(11))
+        _ = try await runner.poll()
+        let warning = try #require(runner.status().warningPrice)
+        rig.twin.setMark(warning + Price("0.01")!)
+        rig.advance(.minutes(1))
+        _ = try await runner.poll()
+        await notifier.flush()
+        let bodies = received.value.withLock { $0 }
+        #expect(bodies.contains { $0.contains(#""event":"warning""#) && $0.contains("crossed the warning price") }, "\(bodies)")
+        #expect(bodies.contains { $0.contains(#""event":"rebalance""#) })
+        #expect(bodies.allSatisfy { (try? JSONParser.parse($0))?["text"]?.stringValue?.hasPrefix("nmrperp hedge test: ") == true })
+        webhook.stop()
+
+        // A webhook that always fails: three attempts each, logged, and the hedge goes on.
+        let failing = try LoopbackHTTPServer { _ in .status(500) }
+        let stubborn = HedgeNotifier(
+            url: URL(string: "http://127.0.0.1:\(failing.port)/hook")!, transport: URLSessionTransport(timeout: 5), name: "test",
+            logger: Logger(label: "test"), sleeper: { _ in })
+        let other = try HedgeRig()
+        var second = other.runner(config: try await other.config(), notifier: stubborn)
+        _ = try await second.start(pid: 1)
+        other.advance(.minutes(11))
+        _ = try await second.poll()
+        #expect(other.twin.positionQuantity == Quantity(-10))
+        await stubborn.flush()
+        #expect(await stubborn.failed >= 1)
+        #expect(await stubborn.delivered == 0)
+        #expect(failing.requests.count == 3 * (await stubborn.failed))
+        failing.stop()
+    }
+}
+
+final class TextBox: Sendable {
+    let value = Mutex<[String]>([])
 }
 
 final class StakeBox: Sendable {
