@@ -334,7 +334,7 @@ public struct HedgeRunner: Sendable {
         for note in notes {
             output("\(note.time.iso8601)  \(note.kind.rawValue)  \(note.text)")
             switch note.kind {
-            case .warning, .refused, .halted, .done, .rebalance, .stopped:
+            case .warning, .refused, .halted, .done, .rebalance, .stopped, .order, .margin:
                 if let notifier { Task { await notifier.post(note) } }
             default: break
             }
