@@ -57,17 +57,32 @@ enum SQLiteErrors {
         var configuration = base
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(30)
-        do {
-            let pool = try DatabasePool(path: path, configuration: configuration)
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-            return pool
-        } catch let error as DatabaseError where isCorruption(error) {
-            throw .corrupt(path: path, reason: reason(error))
-        } catch let error as DatabaseError {
-            throw .cannotOpen(path: path, reason: reason(error))
-        } catch {
-            throw .cannotOpen(path: path, reason: String(describing: error))
+        // Opening sets WAL mode, which needs a moment alone with the file: a second process
+        // opening it at the same instant can get SQLITE_BUSY without the busy handler (seen with
+        // two backtests starting together). Such an open is retried, with back-off, for up to 30 s.
+        var wait: useconds_t = 50_000
+        var waited: useconds_t = 0
+        while true {
+            do {
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+                return pool
+            } catch let error as DatabaseError
+                where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && waited < 30_000_000
+            {
+                usleep(wait)
+                waited += wait
+                wait = min(wait * 2, 1_000_000)
+                continue
+            } catch {
+                throw opened(error, path: path)
+            }
         }
+    }
+
+    static func opened(_ error: any Error, path: String) -> StoreError {
+        guard let error = error as? DatabaseError else { return .cannotOpen(path: path, reason: String(describing: error)) }
+        return isCorruption(error) ? .corrupt(path: path, reason: reason(error)) : .cannotOpen(path: path, reason: reason(error))
     }
 
     /// An empty database in memory (tests, dry runs).

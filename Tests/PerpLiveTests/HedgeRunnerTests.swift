@@ -293,8 +293,8 @@ struct HedgeRunnerTests {
     }
 
     @Test func theSameHedgeRunsOnBinanceUSDM() async throws {
-        // The twin's clock follows this machine's (advanced before each poll), so a slow run
-        // never stamps requests ahead of the venue's time.
+        // The adapter's clock is the twin's own: requests are stamped with the venue's time
+        // however slowly a loaded machine runs them (a real clock drifted past recvWindow in CI).
         func realNow() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
         let start = Timestamp(milliseconds: (realNow() / 60_000 - 100) * 60_000)
         let twin = try BinanceUSDMTwin(
@@ -304,7 +304,7 @@ struct HedgeRunnerTests {
         let trader = BinanceUSDMTrader(
             baseURL: URL(string: twin.baseURL)!,
             credentials: BinanceCredentials(apiKey: "twin-test-api-key", secret: "twin-test-secret-not-real"),
-            symbol: "NMRUSDT", transport: URLSessionTransport(timeout: 5), clock: { Int64(Date().timeIntervalSince1970 * 1000) },
+            symbol: "NMRUSDT", transport: URLSessionTransport(timeout: 5), clock: { twin.nowMillis },
             logger: Logger(label: "test"), sleeper: { _ in })
         let rules = try await trader.rules()
         let settings = HedgeSettings(
@@ -315,10 +315,10 @@ struct HedgeRunnerTests {
         let box = StakeBox()
         var runner = HedgeRunner(
             name: "binance", config: config, store: try LiveStore.inMemory(), venue: trader, venueName: "binance-usdm",
-            stakeSource: { box.value.withLock { $0 } }, clock: { Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)) },
+            stakeSource: { box.value.withLock { $0 } }, clock: { Timestamp(milliseconds: twin.nowMillis) },
             logger: Logger(label: "test"), notifier: nil, dryRun: false, output: { _ in }, sleeper: { _ in })
         _ = try await runner.start(pid: 1)
-        twin.advance(toMillis: realNow())
+        twin.advance(toMillis: twin.nowMillis + 60_000)
         _ = try await runner.poll()
         let journal = (try? runner.store.journal().map(\.line)) ?? []
         #expect(twin.position.quantity == Quantity(-10), "\(journal)")
@@ -328,13 +328,13 @@ struct HedgeRunnerTests {
         // The stake grows 30 %: the short follows and the collateral is topped up.
         box.value.withLock { $0 = Quantity(13) }
         runner.stakeEvery = .seconds(0)
-        twin.advance(toMillis: realNow())
+        twin.advance(toMillis: twin.nowMillis + 60_000)
         _ = try await runner.poll()
         #expect(twin.position.quantity == Quantity(-13))
         #expect((twin.isolatedMargin - HedgeRig.required(short: Quantity(13), price: Price("8.46")!)).magnitude <= Notional("0.01")!)
         // The price falls 10 %: the excess collateral is withdrawn.
         twin.setPrice(Price("7.614")!)
-        twin.advance(toMillis: realNow())
+        twin.advance(toMillis: twin.nowMillis + 60_000)
         _ = try await runner.poll()
         #expect((twin.isolatedMargin - HedgeRig.required(short: Quantity(13), price: Price("7.614")!)).magnitude <= Notional("0.01")!)
     }
