@@ -487,16 +487,7 @@ struct HedgeJournalCommand: AsyncParsableCommand {
     @Option(help: "Session name.") var name = "default"
     @Option(help: "Write the journal to this file (JSON lines) instead of standard output.") var out: String?
 
-    func run() async throws {
-        let outputs = try OutputFiles([("--out", out)])
-        let store = try SessionFiles.hedge.openExisting(name: name)
-        let text = try store.journal().map { $0.line + "\n" }.joined()
-        if outputs.isEmpty {
-            FileHandle.standardOutput.write(Data(text.utf8))
-        } else {
-            try outputs.write { _ in text }
-        }
-    }
+    func run() async throws { try SessionFiles.hedge.exportJournal(name: name, out: out) }
 }
 
 struct HedgeStopCommand: AsyncParsableCommand {
@@ -523,18 +514,9 @@ struct HedgeStopCommand: AsyncParsableCommand {
         }
         let clock = SystemPaperClock()
         let request = try store.requestStop(flatten: close, reason: InputLimits.excerpt(reason), at: clock.now())
-        if SessionFiles.hedge.running(name: name) != nil {
-            let deadline = clock.now() + wait
-            while clock.now() < deadline {
-                if try !store.pendingStops().contains(where: { $0.id == request }) {
-                    print("hedge \(name): stopped by the running process\(close ? " (short bought back)" : "")")
-                    return
-                }
-                try await Task.sleep(for: .milliseconds(200))
-            }
-            throw CLIError(
-                "hedge \(name): the running process did not carry out the stop within \(self.wait); it is stored and is carried out at its next poll. Check `nmrperp hedge status --name \(name)`"
-            )
+        if try await SessionFiles.hedge.awaitStop(request, store: store, name: name, wait: wait, waitText: self.wait) {
+            print("hedge \(name): stopped by the running process\(close ? " (short bought back)" : "")")
+            return
         }
         guard close else {
             print("hedge \(name): stop recorded (no process is running); `hedge run --name \(name)` starts it again")

@@ -77,6 +77,32 @@ struct SessionFiles {
         return .some(owner)
     }
 
+    /// `journal --name NAME [--out FILE]`: the session's journal as JSON lines.
+    func exportJournal(name: String, out: String?) throws {
+        let outputs = try OutputFiles([("--out", out)])
+        let text = try openExisting(name: name).journal().map { $0.line + "\n" }.joined()
+        if outputs.isEmpty {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        } else {
+            try outputs.write { _ in text }
+        }
+    }
+
+    /// Waits up to `wait` for the running process to carry out stop request `request`; true when
+    /// it did, false when no process runs the session; throws when it ran out of time.
+    func awaitStop(_ request: Int64, store: LiveStore, name: String, wait: TimeSpan, waitText: String) async throws -> Bool {
+        guard running(name: name) != nil else { return false }
+        let clock = SystemPaperClock()
+        let deadline = clock.now() + wait
+        while clock.now() < deadline {
+            if try !store.pendingStops().contains(where: { $0.id == request }) { return true }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw CLIError(
+            "\(kind) \(name): the running process did not carry out the stop within \(waitText); it is stored and is carried out at its next poll. Check `nmrperp \(kind) status --name \(name)`"
+        )
+    }
+
     func openExisting(name: String) throws -> LiveStore {
         let path = try path(name: name)
         guard FileManager.default.fileExists(atPath: path) else {
@@ -341,16 +367,7 @@ struct LiveJournalCommand: AsyncParsableCommand {
     @Option(help: "Session name.") var name = "default"
     @Option(help: "Write the journal to this file (JSON lines) instead of standard output.") var out: String?
 
-    func run() async throws {
-        let outputs = try OutputFiles([("--out", out)])
-        let store = try SessionFiles.live.openExisting(name: name)
-        let text = try store.journal().map { $0.line + "\n" }.joined()
-        if outputs.isEmpty {
-            FileHandle.standardOutput.write(Data(text.utf8))
-        } else {
-            try outputs.write { _ in text }
-        }
-    }
+    func run() async throws { try SessionFiles.live.exportJournal(name: name, out: out) }
 }
 
 struct LiveStopCommand: AsyncParsableCommand {
@@ -376,18 +393,9 @@ struct LiveStopCommand: AsyncParsableCommand {
         guard let info = try store.info() else { throw CLIError("live session \"\(name)\" has no settings yet") }
         let clock = SystemPaperClock()
         let request = try store.requestStop(flatten: flatten, reason: InputLimits.excerpt(reason), at: clock.now())
-        if SessionFiles.live.running(name: name) != nil {
-            let deadline = clock.now() + wait
-            while clock.now() < deadline {
-                if try !store.pendingStops().contains(where: { $0.id == request }) {
-                    print("live \(name): stopped by the running process\(flatten ? " (position closed)" : ""); trading halted")
-                    return
-                }
-                try await Task.sleep(for: .milliseconds(200))
-            }
-            throw CLIError(
-                "live \(name): the running process did not carry out the stop within \(self.wait); it is stored and will be carried out at its next poll. Check `nmrperp live status --name \(name)`"
-            )
+        if try await SessionFiles.live.awaitStop(request, store: store, name: name, wait: wait, waitText: self.wait) {
+            print("live \(name): stopped by the running process\(flatten ? " (position closed)" : ""); trading halted")
+            return
         }
         // Not running: carry it out here, with the stored settings.
         let (bot, problems) = try BotConfigFile.parse(yaml: info.configText, file: store.path + " (stored configuration)")

@@ -38,7 +38,7 @@ extension LighterTrader {
 
     /// Connects, reads, reconnects until the consumer stops listening.
     func runAccountStream(_ continuation: AsyncStream<VenueEvent>.Continuation) async {
-        let state = LighterStreamState()
+        let state = StreamState()
         var failures = 0
         while !Task.isCancelled {
             var reason = "the stream closed"
@@ -79,7 +79,7 @@ extension LighterTrader {
         }
     }
 
-    private func connectStream(continuation: AsyncStream<VenueEvent>.Continuation, state: LighterStreamState) async throws -> String? {
+    private func connectStream(continuation: AsyncStream<VenueEvent>.Continuation, state: StreamState) async throws -> String? {
         _ = try await ensureScale()
         let frames = try subscriptions()
         var quiet = logger
@@ -138,10 +138,4 @@ extension LighterTrader {
         }
         return events
     }
-}
-
-/// Flags shared between the reconnect loop and a connection's handler.
-final class LighterStreamState: Sendable {
-    let opened = Mutex(false)
-    let lost = Mutex(false)
 }
