@@ -69,7 +69,7 @@ public final class JournalStore: Sendable, SQLiteBacked {
         guard unknown.isEmpty else {
             throw .newerSchema(path: path, unknownMigrations: unknown)
         }
-        try perform("migrating the journal schema") { try migrator.migrate(writer) }
+        try migrate(migrator, "migrating the journal schema")
     }
 
     private static func baseConfiguration() -> Configuration {

@@ -137,7 +137,7 @@ public final class LiveStore: Sendable, SQLiteBacked {
         }
         let unknown = applied.subtracting(migrator.migrations).sorted()
         guard unknown.isEmpty else { throw .newerSchema(path: path, unknownMigrations: unknown) }
-        try perform("migrating the live schema") { try migrator.migrate(writer) }
+        try migrate(migrator, "migrating the live schema")
     }
 
     private static func baseConfiguration() -> Configuration {

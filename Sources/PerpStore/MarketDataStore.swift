@@ -58,7 +58,7 @@ public final class MarketDataStore: Sendable, SQLiteBacked {
         guard unknown.isEmpty else {
             throw .newerSchema(path: path, unknownMigrations: unknown)
         }
-        try perform("migrating the schema") { try migrator.migrate(writer) }
+        try migrate(migrator, "migrating the schema")
     }
 
     private static func baseConfiguration() -> Configuration {

@@ -99,7 +99,7 @@ public final class PaperStore: Sendable, SQLiteBacked {
         }
         let unknown = applied.subtracting(migrator.migrations).sorted()
         guard unknown.isEmpty else { throw .newerSchema(path: path, unknownMigrations: unknown) }
-        try perform("migrating the paper schema") { try migrator.migrate(writer) }
+        try migrate(migrator, "migrating the paper schema")
     }
 
     private static func baseConfiguration() -> Configuration {

@@ -28,6 +28,33 @@ extension SQLiteBacked {
         }
     }
 
+    /// Brings the file to `migrator`'s schema, safely when another process is doing the same.
+    ///
+    /// GRDB reads which migrations are applied before it takes the write lock, so two processes
+    /// opening a new file together both decide to create the tables; the second then fails with
+    /// "table … already exists" once the first commits (seen with two backtests started at once).
+    /// Each migration runs in its own transaction, so the loser's attempt leaves nothing behind:
+    /// it re-reads the applied migrations and is done when the other process has applied them
+    /// all, or tries again for the rest.
+    func migrate(_ migrator: DatabaseMigrator, _ operation: String) throws(StoreError) {
+        var attempt = 0
+        while true {
+            do {
+                try migrator.migrate(writer)
+                return
+            } catch {
+                attempt += 1
+                let applied = try perform("reading the schema version") {
+                    try writer.read { db in try migrator.appliedIdentifiers(db) }
+                }
+                if Set(migrator.migrations).isSubset(of: applied) { return }
+                if attempt >= 3 {
+                    try perform(operation) { throw error }
+                }
+            }
+        }
+    }
+
     /// Runs `body` in one write transaction: either all of it is committed, or none.
     func write<T>(_ operation: String, _ body: (Database) throws -> T) throws(StoreError) -> T {
         try perform(operation) { try writer.write(body) }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import PerpModel
+import Synchronization
 import Testing
 
 @testable import PerpStore
@@ -30,6 +31,21 @@ import Testing
                 of: .funding, key: fundingKey, from: minute(0), to: minute(500))
                 == [minutes(480, 500)])
         try reopened.checkIntegrity()
+    }
+
+    /// Several connections opening one new file at the same instant (two backtests started
+    /// together) all end with the schema, none with "table … already exists".
+    @Test func connectionsOpeningANewFileTogetherAllMigrateIt() throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let failures = Mutex<[String]>([])
+        for round in 0..<40 {
+            let path = folder.appendingPathComponent("journal-\(round).sqlite").path
+            DispatchQueue.concurrentPerform(iterations: 4) { _ in
+                do { _ = try JournalStore(path: path) } catch { failures.withLock { $0.append("round \(round): \(error)") } }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
     }
 
     @Test func aFileThatIsNotADatabaseIsReportedCorrupt() throws {
