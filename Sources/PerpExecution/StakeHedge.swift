@@ -160,6 +160,8 @@ public struct HedgeNote: Sendable, Hashable {
 
 /// The rebalance being carried out: the targets fixed when it began.
 public struct HedgeTarget: Sendable, Hashable {
+    /// The stake (or, for a pool, the short `NAV / (k·P)`) the targets were planned for.
+    public var stake: Quantity
     public var short: Quantity
     public var collateral: Notional
     public var price: Price
@@ -191,12 +193,23 @@ public struct StakeHedgeSession: Sendable {
     private var shortfallWarned = false
     /// The venue refused this rebalance's margin move: the collateral is left as it is.
     private var marginRefused = false
+    /// A rebalance was under way when the process stopped: its targets are planned again from
+    /// the first look after the restart (the stake and price it was planned for may be stale).
+    private var replanDue = false
     public private(set) var rebalances = 0
 
     public init(settings: HedgeSettings) { self.settings = settings }
 
     public var unresolvedOrders: [OrderIntent] {
         orders.values.filter { $0.status == .pendingSubmit }.map(\.intent).sorted { $0.sequence < $1.sequence }
+    }
+
+    /// While a rebalance waits for the venue to show a margin move whose answer was lost: when
+    /// that wait ends (the runner waits it out within the poll rather than leave the rebalance
+    /// half done until the next one).
+    public var marginWaitEnds: Timestamp? {
+        guard target != nil, marginPending == nil, let unknownAt = marginUnknownAt else { return nil }
+        return unknownAt + settings.marginGrace
     }
 
     /// The next full rebalance, when one has happened.
@@ -300,6 +313,7 @@ public struct StakeHedgeSession: Sendable {
             stopped = nil
             return [.note(HedgeNote(time: at, kind: .resumed, text: "resumed by `hedge run` after a stop"))]
         case .restarted(let at):
+            replanDue = target != nil
             // A move whose answer was never stored: wait for the venue to show it.
             if let pending = marginPending {
                 marginPending = nil
@@ -422,6 +436,20 @@ public struct StakeHedgeSession: Sendable {
                 actions += begin(reason: reason, stake: stake, observation: observation, at: now)
             }
         }
+        // A rebalance under way is planned again when it was interrupted by a restart, or when the
+        // stake has since drifted from the one it was planned for: carrying out stale targets
+        // would trade to a short nobody wants, then trade again.
+        if let current = target, let stake {
+            var why: String?
+            if replanDue {
+                why = "after a restart, from what the venue and Numerai show now"
+            } else if drifted(stake, from: current.stake) {
+                why = "the stake moved from \(current.stake) to \(stake) NMR during it"
+            }
+            if let why {
+                actions += begin(reason: current.reason, stake: stake, observation: observation, at: now, replanned: why)
+            }
+        }
         // 5. Carry the rebalance out: the short first, then the collateral.
         if let target {
             actions += carry(target, observation: observation, at: now)
@@ -436,11 +464,21 @@ public struct StakeHedgeSession: Sendable {
         return "\(percent.formatted(places: 1, rule: .toNearestOrEven)) %"
     }
 
-    private mutating func begin(reason: String, stake: Quantity, observation: HedgeObservation, at now: Timestamp) -> [HedgeAction] {
+    private mutating func begin(
+        reason: String, stake: Quantity, observation: HedgeObservation, at now: Timestamp, replanned: String? = nil
+    ) -> [HedgeAction] {
         let short = observation.position.magnitude
+        let heading = replanned.map { "rebalance re-planned (\($0))" } ?? "rebalance"
+        replanDue = false
         guard stake.isPositive else {
-            target = HedgeTarget(short: .zero, collateral: .zero, price: observation.price, reason: "the stake is zero", started: now)
-            return [.note(HedgeNote(time: now, kind: .rebalance, text: "the stake is zero: closing the short of \(short) NMR"))]
+            target = HedgeTarget(
+                stake: .zero, short: .zero, collateral: .zero, price: observation.price, reason: "the stake is zero", started: now)
+            return [
+                .note(
+                    HedgeNote(
+                        time: now, kind: .rebalance,
+                        text: "\(replanned == nil ? "" : "\(heading): ")the stake is zero: closing the short of \(short) NMR"))
+            ]
         }
         do {
             let plan = try RebalancePlan(
@@ -448,7 +486,8 @@ public struct StakeHedgeSession: Sendable {
                 collateralMultiple: settings.collateralMultiple, maintenanceFraction: settings.maintenanceFraction,
                 lotSize: settings.rules.lotSize, warnFraction: settings.warnAt)
             target = HedgeTarget(
-                short: plan.newShort, collateral: plan.targetCollateral, price: observation.price, reason: reason, started: now)
+                stake: stake, short: plan.newShort, collateral: plan.targetCollateral, price: observation.price, reason: reason,
+                started: now)
             shortfallWarned = false
             marginRefused = false
             return [
@@ -456,7 +495,7 @@ public struct StakeHedgeSession: Sendable {
                     HedgeNote(
                         time: now, kind: .rebalance,
                         text:
-                            "rebalance: \(reason). Short \(short) → \(plan.newShort) NMR, collateral \(observation.isolatedMargin) → \(plan.targetCollateral) USDC (k·q·P at \(observation.price))"
+                            "\(heading): \(reason). Short \(short) → \(plan.newShort) NMR, collateral \(observation.isolatedMargin) → \(plan.targetCollateral) USDC (k·q·P at \(observation.price))"
                     ))
             ]
         } catch {

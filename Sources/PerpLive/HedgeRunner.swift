@@ -409,7 +409,7 @@ public struct HedgeRunner: Sendable {
     // MARK: - Polling
 
     /// One poll: stop requests, lookups, the stake (every ``stakeEvery``), the venue, the
-    /// decision, and up to four rounds of act-and-look-again so a rebalance completes in one
+    /// decision, and up to five rounds of act-and-look-again (waiting out a lost margin answer once) so a rebalance completes in one
     /// poll. Returns the status.
     @discardableResult
     public mutating func poll() async throws -> HedgeStatus {
@@ -421,7 +421,8 @@ public struct HedgeRunner: Sendable {
             try await execute([.lookup(clientID: intent.clientID)])
         }
         var rounds = 0
-        while rounds < 4 {
+        var waited = false
+        while rounds < 5 {
             rounds += 1
             guard let observation = await observe() else { break }
             var next = session
@@ -429,15 +430,30 @@ public struct HedgeRunner: Sendable {
             let due = lastStored.map { observation.time - $0 >= observationEvery } ?? true
             guard !preview.isEmpty || due else {
                 session = next
+                if try await waitForMargin(&waited) { continue }
                 break
             }
             let actions = try record(.observed(observation))
             if hedgingSince == nil, observation.position.isNegative { hedgingSince = observation.time }
-            guard try await execute(actions) else { break }
+            if try await execute(actions) { continue }
+            if try await waitForMargin(&waited) { continue }
+            break
         }
         let status = status()
         try store.setStatus(status.json.serialized(pretty: false), at: clock())
         return status
+    }
+
+    /// A rebalance held up by a margin move whose answer was lost (in a crash, or a timeout)
+    /// waits, once per poll, until the venue has had ``HedgeSettings/marginGrace`` to show it,
+    /// then looks again: the collateral is finished in this poll rather than the next.
+    private mutating func waitForMargin(_ waited: inout Bool) async throws -> Bool {
+        guard !waited, let ends = session.marginWaitEnds else { return false }
+        let left = ends - clock()
+        guard left.milliseconds > 0, left <= config.settings.marginGrace else { return false }
+        waited = true
+        try? await sleeper(.milliseconds(left.milliseconds + 100))
+        return true
     }
 
     /// The stake (when due) and the venue, as one observation; a failure is stored as

@@ -121,6 +121,57 @@ import Testing
         #expect(session.rebalances == 1)
     }
 
+    /// Opens a 10 NMR short (filled at 8) and returns the session with the rebalance still under
+    /// way (its collateral not yet posted).
+    static func halfwayThroughOpening() -> StakeHedgeSession {
+        var session = StakeHedgeSession(settings: settings())
+        let order = sends(session.apply(.observed(look(0, stake: "10"))))[0]
+        _ = session.apply(.orderSent(order))
+        _ = session.apply(
+            .submitted(
+                clientID: order.clientID,
+                .accepted(
+                    VenueOrder(
+                        clientID: order.clientID, venueOrderID: "1", kind: .market, side: .short, status: .filled, quantity: Quantity(10),
+                        filledQuantity: Quantity(10), averagePrice: Price(8), triggerPrice: nil, reduceOnly: false,
+                        updatedAt: Timestamp(milliseconds: 0))), at: look(1, stake: nil).time))
+        return session
+    }
+
+    static func notes(_ actions: [HedgeAction]) -> [HedgeNote] {
+        actions.compactMap { if case .note(let note) = $0 { note } else { nil } }
+    }
+
+    @Test func aRestartPlansTheRebalanceUnderWayAgain() {
+        var session = Self.halfwayThroughOpening()
+        #expect(session.target?.short == Quantity(10))
+        _ = session.apply(.restarted(at: Self.look(2, stake: nil).time))
+        // The stake moved while no process ran: the short goes to the new stake, not the old.
+        let actions = session.apply(.observed(Self.look(3, stake: "23.51", position: "-10", margin: "26.67")))
+        #expect(Self.notes(actions).contains { $0.kind == .rebalance && $0.text.contains("re-planned (after a restart") })
+        #expect(Self.sends(actions).map(\.quantity) == [Quantity("13.51")!])
+        #expect(session.target?.short == Quantity("23.51")!)
+        // The price moved too: the collateral is planned at the price seen after the restart.
+        var moved = Self.halfwayThroughOpening()
+        _ = moved.apply(.restarted(at: Self.look(2, stake: nil).time))
+        let margin = Self.moves(moved.apply(.observed(Self.look(3, stake: "10", price: "9", position: "-10", margin: "26.67"))))
+        // k·q·P = 2.7332 × 10 × 9 = 245.988, less the 26.67 posted.
+        #expect(margin.first?.0 == Notional("219.318")!)
+    }
+
+    @Test func aStakeThatDriftsDuringARebalanceReplansItAndASmallMoveDoesNot() {
+        var session = Self.halfwayThroughOpening()
+        let small = session.apply(.observed(Self.look(2, stake: "10.2", position: "-10", margin: "26.67")))
+        #expect(!Self.notes(small).contains { $0.text.contains("re-planned") })
+        #expect(Self.sends(small).isEmpty)
+        #expect(Self.moves(small).first?.0 == Notional("191.986")!)
+
+        var drifted = Self.halfwayThroughOpening()
+        let large = drifted.apply(.observed(Self.look(2, stake: "12", position: "-10", margin: "26.67")))
+        #expect(Self.notes(large).contains { $0.text.contains("the stake moved from 10 to 12 NMR during it") })
+        #expect(Self.sends(large).map(\.quantity) == [Quantity(2)])
+    }
+
     @Test func drift() {
         var session = StakeHedgeSession(settings: Self.settings())
         _ = session.apply(.observed(Self.look(0, stake: "10", position: "-10", margin: "218.656")))

@@ -184,6 +184,59 @@ struct HedgeRunnerTests {
         #expect((rig.twin.isolatedEquity - required).magnitude <= Notional("0.01")!)
     }
 
+    @Test func aRestartMidRebalanceReplansToTheStakeNowAndNotTheStaleOne() async throws {
+        let rig = try HedgeRig(collateral: Notional(5000))
+        let config = try await rig.config()
+        var first = rig.runner(config: config)
+        _ = try await first.start(pid: 1)
+        // The first process opens the 10 NMR short and dies before posting the collateral.
+        var copy = first.session
+        let observation = HedgeObservation(
+            time: Timestamp(milliseconds: rig.twin.clock), stake: Quantity(10), price: Price("8.4603")!, position: .zero,
+            isolatedMargin: .zero, available: Notional(5000))
+        guard case .send(let intent)? = copy.apply(.observed(observation)).first(where: { if case .send = $0 { true } else { false } })
+        else {
+            Issue.record("expected an order")
+            return
+        }
+        let encoded = [HedgeInputCodec.encode(.observed(observation)), HedgeInputCodec.encode(.orderSent(intent))]
+        try rig.store.append(encoded.map { (Timestamp(milliseconds: rig.twin.clock), $0.kind, $0.payload) }, journal: [])
+        _ = await rig.trader.submit(intent)
+        // While no process runs, the stake grows to 23.51 and the price moves.
+        rig.stake.withLock { $0 = Quantity("23.51")! }
+        rig.twin.setMark(Price("9.1")!)
+        var second = rig.runner(config: config)
+        _ = try await second.start(pid: 2)
+        let status = try await second.poll()
+        #expect(rig.twin.positionQuantity == Quantity("-23.51")!)
+        let required = HedgeRig.required(short: Quantity("23.51")!, price: Price("9.1")!)
+        #expect((rig.twin.isolatedEquity - required).magnitude <= Notional("0.01")!, "collateral \(rig.twin.isolatedEquity) vs \(required)")
+        #expect(status.rebalances == 1)
+        let journal = try rig.store.journal().map(\.line)
+        #expect(journal.contains { $0.contains("re-planned (after a restart") })
+        #expect(rig.twin.allOrders.count == 2, "one order to 10, one for the 13.51 more: never to 10 and back")
+    }
+
+    @Test func aLostMarginAnswerIsWaitedOutWithinThePoll() async throws {
+        let rig = try HedgeRig()
+        let config = try await rig.config()
+        var runner = rig.runner(config: config)
+        _ = try await runner.start(pid: 1)
+        _ = try await runner.poll()
+        #expect(runner.session.rebalances == 1)
+        // The price moves 8 %: only the collateral changes, and the margin move's answer is lost.
+        rig.twin.setMark(Price("9.1372")!)
+        rig.twin.updateFaults { $0.dropAnswerAfterExecution = 1 }
+        rig.advance(.minutes(1))
+        let moves = rig.twin.acceptedTransactions.filter { $0.type == 29 }.count
+        let status = try await runner.poll()
+        #expect(rig.twin.acceptedTransactions.filter { $0.type == 29 }.count == moves + 1, "the move is never sent twice")
+        #expect(status.rebalances == 2, "the rebalance ends in the poll, after the venue shows the move")
+        #expect(runner.session.target == nil)
+        let required = HedgeRig.required(short: Quantity(10), price: Price("9.1372")!)
+        #expect((rig.twin.isolatedEquity - required).magnitude <= Notional("0.01")!)
+    }
+
     @Test func aRecordedOrderThatNeverLeftIsDecidedAgainOnce() async throws {
         let rig = try HedgeRig()
         let config = try await rig.config()
