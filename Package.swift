@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "PerpLive", targets: ["PerpLive"]),
         .library(name: "PerpExecution", targets: ["PerpExecution"]),
         .library(name: "PerpConfig", targets: ["PerpConfig"]),
+        .library(name: "PerpDashboard", targets: ["PerpDashboard"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,6 +35,9 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket", from: "2.8.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+        // The dashboard's /metrics (issue 14).
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         // Pure core: no I/O, no clock reads, no Foundation.
@@ -75,11 +79,22 @@ let package = Package(
                 "PerpConfig", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        // The local dashboard (issue 14): a Hummingbird app over the sessions' SQLite files.
+        .target(
+            name: "PerpDashboard",
+            dependencies: [
+                "PerpModel", "PerpEngine", "PerpExecution", "PerpStore", "PerpLive", "PerpConfig", "PerpReports", "PerpSimulation",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "nmrperp",
             dependencies: [
                 "PerpModel", "PerpMechanics", "PerpHedge", "PerpMarketData", "PerpVenues", "PerpStore", "PerpSimulation",
-                "PerpReports", "PerpEngine", "PerpLive", "PerpExecution", "PerpConfig",
+                "PerpReports", "PerpEngine", "PerpLive", "PerpExecution", "PerpConfig", "PerpDashboard",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -119,6 +134,10 @@ let package = Package(
                 "PerpLive", "PerpVenues", "PerpStore", "PerpEngine", "PerpExecution", "PerpConfig", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: strict),
+        .testTarget(
+            name: "PerpDashboardTests",
+            dependencies: ["PerpDashboard", "PerpLive", "PerpStore", "PerpEngine", "PerpExecution", "PerpConfig", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "CLITests", dependencies: ["nmrperp", "TestSupport", "PerpModel", "PerpStore", "PerpEngine", "PerpSimulation"],

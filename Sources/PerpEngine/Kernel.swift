@@ -17,6 +17,15 @@ public enum RiskState: Sendable, Equatable {
     }
 }
 
+/// The leverage and exposure caps in force, and the volatility that chose them.
+public struct CapsRegime: Sendable, Equatable {
+    public var highVolatility: Bool
+    /// The recent bars' volatility, annualised (a fraction: 1.5 is 150 %).
+    public var annualVolatility: Double
+    public var leverage: Rate
+    public var exposure: Rate
+}
+
 /// What the kernel is told.
 public enum KernelEvent: Sendable {
     /// A closed bar, with the account as it stands at its close.
@@ -411,11 +420,11 @@ public struct TradingKernel: Sendable {
         guard equity.isPositive else { return deny(.text("no equity")) }
 
         // Caps: regime-dependent leverage and exposure, and the risk per trade at the stop.
-        let annualVolatility =
-            (history.volatilityStandardDeviation() ?? 0) * (365.0 * 86_400_000 / Double(barInterval.milliseconds)).squareRoot()
-        let highVolatility = annualVolatility > config.risk.highVolatilityThreshold
-        let leverage = highVolatility ? config.risk.highVolatilityLeverage : config.risk.maxLeverage
-        let exposure = highVolatility ? config.risk.highVolatilityExposure : config.risk.maxExposure
+        let caps = Self.regime(config: config, barInterval: barInterval, history: &history)
+        let annualVolatility = caps.annualVolatility
+        let highVolatility = caps.highVolatility
+        let leverage = caps.leverage
+        let exposure = caps.exposure
         guard
             let size = Self.entrySize(
                 equity: equity, exposure: exposure, leverage: leverage, risk: config.risk, close: bar.close, lotSize: lotSize)
@@ -467,6 +476,28 @@ public struct TradingKernel: Sendable {
             positionLeverage = Int64(exactly: (value + margin - 1) / margin).map { Rate(raw: $0) }
         }
         return (notional, quantity, positionLeverage)
+    }
+
+    /// The caps in force at the last bar (spec §4): 3x leverage and 40 % of equity as margin,
+    /// or 2x and 25 % while the annualised volatility of the recent bars is above the threshold.
+    public var regime: CapsRegime {
+        var history = self.history  // its windows catch up lazily; the copy shares the bars
+        return Self.regime(config: config, barInterval: barInterval, history: &history)
+    }
+
+    static func regime(config: BotConfig, barInterval: TimeSpan, history: inout BarHistory) -> CapsRegime {
+        let annualVolatility =
+            (history.volatilityStandardDeviation() ?? 0) * (365.0 * 86_400_000 / Double(barInterval.milliseconds)).squareRoot()
+        let highVolatility = annualVolatility > config.risk.highVolatilityThreshold
+        return CapsRegime(
+            highVolatility: highVolatility, annualVolatility: annualVolatility,
+            leverage: highVolatility ? config.risk.highVolatilityLeverage : config.risk.maxLeverage,
+            exposure: highVolatility ? config.risk.highVolatilityExposure : config.risk.maxExposure)
+    }
+
+    /// Whether `time` falls in the configured quiet hours (UTC), when no entry is opened.
+    public func inQuietHours(at time: Timestamp) -> Bool {
+        inQuietHours(Int((time.milliseconds % 86_400_000 + 86_400_000) % 86_400_000 / 3_600_000))
     }
 
     private func inQuietHours(_ hour: Int) -> Bool {

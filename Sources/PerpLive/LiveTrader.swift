@@ -113,6 +113,9 @@ public struct LiveStatus: Sendable {
     /// Wallet plus the open position's unrealised PnL at the last close (``LiveSession/equity(at:)``),
     /// once the venue has reported a balance.
     public var equity: Notional?
+    /// The venue's trading rules the session runs with (stored with the status so a reader such
+    /// as the dashboard can replay the session exactly without asking the venue).
+    public var rules: MarketRules?
 
     /// The status as JSON (stored each poll for `live status`; no key or secret is in it).
     public var json: JSONValue {
@@ -149,7 +152,30 @@ public struct LiveStatus: Sendable {
             ("skipped_paper_gate", .bool(skippedPaperGate)), ("size_fraction", .exact(sizeFraction)),
             ("trades_recorded", .int(tradesRecorded)), ("orders", .int(ordersSent)), ("live", .bool(live)),
             ("record_days", .double(record.liveDays(interval: interval))), ("entries", .int(entries)),
+            ("rules", rulesJSON),
         ])
+    }
+
+    private var rulesJSON: JSONValue {
+        guard let rules else { return .null }
+        return Self.json(rules)
+    }
+
+    public static func json(_ rules: MarketRules) -> JSONValue {
+        .object([
+            ("symbol", .string(rules.symbol)), ("tick", .exact(rules.tickSize)), ("lot", .exact(rules.lotSize)),
+            ("max_market", .exact(rules.maxMarketQuantity)), ("min_notional", .exact(rules.minNotional)),
+        ])
+    }
+
+    /// The rules stored by ``json(_:)``, or `nil`.
+    public static func rules(from json: JSONValue?) -> MarketRules? {
+        guard let json, let symbol = json["symbol"]?.stringValue, let tick = json["tick"]?.numericText.flatMap({ Price($0) }),
+            let lot = json["lot"]?.numericText.flatMap({ Quantity($0) }),
+            let maxMarket = json["max_market"]?.numericText.flatMap({ Quantity($0) }),
+            let minNotional = json["min_notional"]?.numericText.flatMap({ Notional($0) }), tick.isPositive, lot.isPositive
+        else { return nil }
+        return MarketRules(symbol: symbol, tickSize: tick, lotSize: lot, maxMarketQuantity: maxMarket, minNotional: minNotional)
     }
 }
 
@@ -647,6 +673,7 @@ public struct LiveTrader: Sendable {
         status.newBars = newBars
         status.problem = problem
         status.skippedPaperGate = settings.skippedPaperGate
+        status.rules = session.engine.settings.rules
         return status
     }
 }

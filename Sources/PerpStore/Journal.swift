@@ -154,6 +154,11 @@ public final class JournalStore: Sendable, SQLiteBacked {
         return entries
     }
 
+    /// The id of the newest entry (`nil` when empty): changes whenever a run is appended.
+    public func lastEntryID() throws(StoreError) -> Int64? {
+        try read("reading the journal's last entry") { db in try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM journal") }
+    }
+
     /// The names of the runs that have entries, in the order their first entry was appended.
     public func runs() throws(StoreError) -> [String] {
         try read("listing journal runs") { db in

@@ -217,8 +217,14 @@ public final class LiveStore: Sendable, SQLiteBacked {
 
     /// Calls `body` with every stored input in order, without holding them all in memory.
     public func forEachInput(_ body: (LiveInputRow) throws -> Void) throws(StoreError) {
+        try forEachInput(after: nil, body)
+    }
+
+    /// Calls `body` with the stored inputs after `seq` (all of them for `nil`), in order.
+    public func forEachInput(after seq: Int64?, _ body: (LiveInputRow) throws -> Void) throws(StoreError) {
         try read("reading live inputs") { db in
-            let rows = try Row.fetchCursor(db, sql: "SELECT seq, time_ms, kind, payload FROM live_input ORDER BY seq")
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT seq, time_ms, kind, payload FROM live_input WHERE seq > ? ORDER BY seq", arguments: [seq ?? Int64.min])
             while let row = try rows.next() {
                 guard let seq = row["seq"] as Int64?, let time = row["time_ms"] as Int64?, let kind = row["kind"] as String?,
                     let payload = row["payload"] as String?
@@ -248,6 +254,47 @@ public final class LiveStore: Sendable, SQLiteBacked {
                 else { throw StoreError.corrupt(path: path, reason: "a live journal row has a missing or mistyped column") }
                 return LiveJournalRow(seq: seq, time: Timestamp(milliseconds: time), event: event, line: line)
             }
+        }
+    }
+
+    /// Journal rows newest first: at most `limit`, older than `before` when given, and only of
+    /// `events` when given (the dashboard's filter).
+    public func journalPage(limit: Int, before: Int64? = nil, events: [String]? = nil) throws(StoreError) -> [LiveJournalRow] {
+        try read("reading the live journal") { db in
+            var sql = "SELECT seq, time_ms, event, line FROM live_journal WHERE seq < ?"
+            var arguments: [any DatabaseValueConvertible] = [before ?? Int64.max]
+            if let events, !events.isEmpty {
+                sql += " AND event IN (\(events.map { _ in "?" }.joined(separator: ", ")))"
+                arguments += events.map { $0 as any DatabaseValueConvertible }
+            }
+            sql += " ORDER BY seq DESC LIMIT ?"
+            arguments.append(max(0, min(limit, 10_000)))
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map {
+                row throws(StoreError) -> LiveJournalRow in
+                guard let seq = row["seq"] as Int64?, let time = row["time_ms"] as Int64?, let event = row["event"] as String?,
+                    let line = row["line"] as String?
+                else { throw StoreError.corrupt(path: path, reason: "a live journal row has a missing or mistyped column") }
+                return LiveJournalRow(seq: seq, time: Timestamp(milliseconds: time), event: event, line: line)
+            }
+        }
+    }
+
+    /// A marker that changes whenever the session writes anything a reader shows: the last
+    /// input, the last journal row, the status's time, the last stop request and run. One
+    /// indexed query (the dashboard asks every few hundred milliseconds).
+    public func changeMarker() throws(StoreError) -> [Int64] {
+        try read("reading the live session's last change") { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT (SELECT MAX(seq) FROM live_input), (SELECT MAX(seq) FROM live_journal),
+                        (SELECT time_ms FROM live_status WHERE id = 1), (SELECT MAX(id) FROM live_stop),
+                        (SELECT COUNT(*) FROM live_stop WHERE handled_input IS NULL), (SELECT MAX(id) FROM live_run),
+                        (SELECT COUNT(*) FROM live_run WHERE status = 'running')
+                        """)
+            else { return [] }
+            return (0..<7).map { (row[$0] as Int64?) ?? -1 }
         }
     }
 

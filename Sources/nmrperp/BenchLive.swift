@@ -160,118 +160,24 @@ struct BenchLive: AsyncParsableCommand {
         return Double(usage.ru_maxrss) / 1024
     }
 
-    /// A `days`-day session through the live runtime against the simulated venue, then a replay.
+    /// A `days`-day session through the live runtime against the simulated venue
+    /// (``SyntheticSession``), then a replay by a new process's start.
     static func memory(days: Int) async throws -> (bars: Int, orders: Int, afterRun: Double, afterReplay: Double, seconds: Double) {
         let clockStart = DispatchTime.now().uptimeNanoseconds
-        let count = days * 1440
-        let start = Timestamp(milliseconds: 1_735_689_600_000)
-        var bars: [Candle] = []
-        bars.reserveCapacity(count)
-        var price = 8.0
-        for index in 0..<count {
-            let step = (index / 12) % 2 == 0 ? 0.004 : -0.0041
-            let open = price
-            price *= 1 + step
-            func exact(_ value: Double) -> Price { Price(String(format: "%.3f", value)) ?? Price(8) }
-            bars.append(
-                Candle(
-                    openTime: start + TimeSpan.minutes(Int64(index)), open: exact(open), high: exact(max(open, price) * 1.001),
-                    low: exact(min(open, price) * 0.999), close: exact(price), volume: Quantity(2000)))
-        }
+        let bars = SyntheticSession.bars(count: days * 1440)
         let folder = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : FileManager.default.temporaryDirectory.path
         let path = folder + "/nmrperp-bench-memory-\(getpid()).sqlite"
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let config = """
-            min_agreeing_signals: 1
-            entry_threshold: 0.05
-            signals:
-              momentum_window: 5m
-              momentum_full_scale: 0.01
-              mean_reversion_window: 30m
-            risk:
-              volatility_window: 30m
-              stop_loss: 0.01
-              take_profit: 0.012
-              time_exit: 3m
-              quiet_start_hour: 0
-              quiet_end_hour: 0
-              circuit_move: 0.5
-            """
-        let (bot, _) = try BotConfigFile.parse(yaml: config, file: "bench")
-        let clock = BenchClock(start + TimeSpan.minutes(1) + TimeSpan.seconds(2))
-        let venue = SimulatedExecutionVenue(
-            rules: rules, balance: Notional(10_000), price: bars[0].close, time: clock.now(), barInterval: .minutes(1))
-        let feed = BenchFeed(bars: bars, clock: clock)
-        let store = try LiveStore(path: path)
-        var settings = LiveSettings(name: "bench", venueName: "sim", bot: bot, botText: config, sizeFraction: Rate("0.1")!)
-        settings.skippedPaperGate = true
-        settings.warmup = .minutes(1)
-        settings.reconcileEvery = .hours(1)
-        settings.heartbeatEvery = .hours(1)
-        let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
-        var trader = LiveTrader(
-            settings: settings, store: store, venue: venue, rules: rules, feed: feed, clock: clock, logger: logger, created: clock.now())
-        try await trader.start(pid: getpid())
-        // One poll per hour of bars (the runtime applies each bar as its own stored input).
-        var index = 0
-        while index < bars.count {
-            index = min(bars.count, index + 60)
-            let last = bars[index - 1]
-            for bar in bars[(index - 60 >= 0 ? index - 60 : 0)..<index] { await venue.advance(bar: bar) }
-            clock.set(last.openTime + TimeSpan.minutes(1) + TimeSpan.seconds(2))
-            _ = try await trader.poll()
-        }
-        let orders = trader.session.engine.orders.count
+        var runner = try await SyntheticRunner(path: path, name: "bench", bars: bars, sizeFraction: Rate("0.1")!)
+        try await runner.advance(to: bars.count)
+        let orders = runner.orders
         let afterRun = peakResidentMB()
-        trader.close()
-        var replay = LiveTrader(
-            settings: settings, store: store, venue: venue, rules: rules, feed: feed, clock: clock, logger: logger, created: clock.now())
-        try await replay.start(pid: getpid())
+        runner.close()
+        // A second runtime on the same file replays every stored input at its start.
+        let replay = try await SyntheticRunner(path: path, name: "bench", bars: bars, sizeFraction: Rate("0.1")!)
         replay.close()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - clockStart) / 1e9
         return (bars.count, orders, afterRun, peakResidentMB(), seconds)
-    }
-}
-
-/// A clock the memory run moves.
-final class BenchClock: PaperClock, @unchecked Sendable {
-    private let lock = NSLock()
-    private var current: Timestamp
-    init(_ start: Timestamp) { current = start }
-    func now() -> Timestamp { lock.withLock { current } }
-    func set(_ time: Timestamp) { lock.withLock { current = time } }
-    func sleep(until time: Timestamp) async throws { lock.withLock { if time > current { current = time } } }
-}
-
-/// Bars from memory, as a venue publishes them.
-struct BenchFeed: PaperFeed {
-    let bars: [Candle]
-    let clock: BenchClock
-    func bars(from: Timestamp, limit: Int) async throws -> [BinanceUSDMClient.KlineRow] {
-        let now = clock.now()
-        let first = bars.partitionPoint { $0.openTime < from }
-        var rows: [BinanceUSDMClient.KlineRow] = []
-        var index = first
-        while index < bars.count, rows.count < limit, bars[index].openTime + TimeSpan.minutes(1) <= now {
-            rows.append(.bar(bars[index]))
-            index += 1
-        }
-        return rows
-    }
-    func funding(from: Timestamp, to: Timestamp) async throws -> [(rate: FundingRate, mark: Price?)] { [] }
-    func premium() async throws -> BinanceUSDMClient.PremiumIndex { throw CancellationError() }
-}
-
-extension Array {
-    /// The first index whose element fails `belongsBefore` (the array is partitioned by it).
-    fileprivate func partitionPoint(_ belongsBefore: (Element) -> Bool) -> Int {
-        var low = 0
-        var high = count
-        while low < high {
-            let middle = (low + high) / 2
-            if belongsBefore(self[middle]) { low = middle + 1 } else { high = middle }
-        }
-        return low
     }
 }
 

@@ -17,7 +17,7 @@ struct NMRPerp: AsyncParsableCommand {
         subcommands: [
             HedgeCommand.self, FundingCommand.self, CalcCommand.self, DataCommand.self, StakeCommand.self, MarketCommand.self,
             BacktestCommand.self, BotCommand.self, PaperCommand.self, LiveCommand.self,
-            PoolCommand.self, BenchCommand.self,
+            PoolCommand.self, DashboardCommand.self, BenchCommand.self,
         ])
 
     /// Parses the command line with ``NegativeValues/attach(_:)`` applied, so that

@@ -8,11 +8,14 @@ import Foundation
     import Darwin
 #endif
 
-enum RawClient {
-    struct Failure: Error { let message: String }
+public enum RawClient {
+    public struct Failure: Error {
+        public let message: String
+        public init(message: String) { self.message = message }
+    }
 
     /// Connects to 127.0.0.1:`port`; returns the socket or `nil` (with `errno` set) on failure.
-    static func connect(port: Int) -> Int32? {
+    public static func connect(port: Int) -> Int32? {
         #if canImport(Glibc)
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -38,7 +41,7 @@ enum RawClient {
         return fd
     }
 
-    static func loopback(port: Int) -> sockaddr_in {
+    public static func loopback(port: Int) -> sockaddr_in {
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = UInt16(port).bigEndian
@@ -47,7 +50,7 @@ enum RawClient {
     }
 
     /// Whether a fresh socket with SO_REUSEADDR can bind 127.0.0.1:`port`.
-    static func canBind(port: Int) -> Bool {
+    public static func canBind(port: Int) -> Bool {
         #if canImport(Glibc)
             let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         #else
@@ -66,7 +69,7 @@ enum RawClient {
         return result == 0
     }
 
-    static func send(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    public static func send(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes.withUnsafeBytes { buffer in
@@ -83,7 +86,7 @@ enum RawClient {
     }
 
     /// Reads until `stop(received)` is true, EOF, an error, or `timeout` seconds pass.
-    static func receive(
+    public static func receive(
         _ fd: Int32, timeout: Double = 3, until stop: ([UInt8]) -> Bool = { _ in false }
     ) -> [UInt8] {
         var received: [UInt8] = []
@@ -104,16 +107,59 @@ enum RawClient {
     }
 
     /// Sends `request` on a fresh connection and returns everything received until the server closes.
-    static func exchange(port: Int, _ request: String, timeout: Double = 3) throws -> String {
+    public static func exchange(port: Int, _ request: String, timeout: Double = 3) throws -> String {
         try exchange(port: port, Array(request.utf8), timeout: timeout)
     }
 
-    static func exchange(port: Int, _ request: [UInt8], timeout: Double = 3) throws -> String {
+    public static func exchange(port: Int, _ request: [UInt8], timeout: Double = 3) throws -> String {
         guard let fd = connect(port: port) else {
             throw Failure(message: "connect failed: errno \(errno)")
         }
         defer { close(fd) }
         guard send(fd, request) else { throw Failure(message: "send failed: errno \(errno)") }
         return String(decoding: receive(fd, timeout: timeout), as: UTF8.self)
+    }
+}
+
+extension RawClient {
+    /// One HTTP/1.1 request with `Connection: close`; returns the status, the headers (lowercased
+    /// names) and the body.
+    public static func request(
+        port: Int, method: String = "GET", path: String, host: String = "127.0.0.1", headers: [(String, String)] = [], body: String = "",
+        timeout: Double = 5
+    ) throws -> (status: Int, headers: [String: String], body: String) {
+        var text = "\(method) \(path) HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n"
+        for (name, value) in headers { text += "\(name): \(value)\r\n" }
+        if !body.isEmpty || method == "POST" { text += "Content-Length: \(body.utf8.count)\r\n" }
+        text += "\r\n" + body
+        let reply = try exchange(port: port, text, timeout: timeout)
+        guard let split = reply.range(of: "\r\n\r\n") else { throw Failure(message: "no HTTP answer: \(reply.prefix(200))") }
+        let head = reply[..<split.lowerBound].split(separator: "\r\n").map(String.init)
+        guard let statusLine = head.first, statusLine.split(separator: " ").count >= 2,
+            let status = Int(statusLine.split(separator: " ")[1])
+        else { throw Failure(message: "bad status line: \(head.first ?? "")") }
+        var fields: [String: String] = [:]
+        for line in head.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        var payload = String(reply[split.upperBound...])
+        if fields["transfer-encoding"]?.lowercased() == "chunked" { payload = dechunk(payload) }
+        return (status, fields, payload)
+    }
+
+    /// The body of a chunked transfer.
+    static func dechunk(_ text: String) -> String {
+        var bytes = Array(text.utf8)[...]
+        var out: [UInt8] = []
+        while let lineEnd = bytes.firstIndex(of: 0x0D), lineEnd + 1 < bytes.endIndex {
+            let sizeText = String(decoding: bytes[bytes.startIndex..<lineEnd], as: UTF8.self)
+            guard let size = Int(sizeText.split(separator: ";").first ?? "", radix: 16), size > 0 else { break }
+            let start = lineEnd + 2
+            guard start + size <= bytes.endIndex else { break }
+            out += bytes[start..<(start + size)]
+            bytes = bytes[min(bytes.endIndex, start + size + 2)...]
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

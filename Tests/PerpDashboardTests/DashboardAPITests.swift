@@ -1,0 +1,228 @@
+import Foundation
+import Logging
+import PerpConfig
+import PerpDashboard
+import PerpLive
+import PerpModel
+import PerpStore
+import Synchronization
+import TestSupport
+import Testing
+
+/// A `$NMRPERP_HOME` with sessions written by the real runtime, a corrupt one, and a dashboard
+/// serving it on 127.0.0.1.
+final class DashboardRig: Sendable {
+    let home: String
+    let dashboard: Dashboard
+    let port: Int
+    let task: Task<Void, any Error>
+
+    static let bars = SyntheticSession.bars(count: 900)
+
+    init(readOnly: Bool = false) async throws {
+        home = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-dashboard-\(UUID().uuidString)").path
+        for folder in ["paper", "live", "hedge"] {
+            try FileManager.default.createDirectory(atPath: home + "/" + folder, withIntermediateDirectories: true)
+        }
+        _ = try await SyntheticSession.write(path: home + "/paper/main.sqlite", name: "main", bars: Self.bars)
+        try Data("this is not a database at all, just text that is long enough".utf8).write(
+            to: URL(fileURLWithPath: home + "/live/broken.sqlite"))
+        var options = DashboardOptions()
+        options.port = 0
+        options.readOnly = readOnly
+        options.pollEvery = .milliseconds(100)
+        let dashboard = Dashboard(
+            home: home, options: options, clock: { Timestamp(milliseconds: Int64(Date().timeIntervalSince1970 * 1000)) },
+            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        self.dashboard = dashboard
+        let bound = Mutex(0)
+        task = Task { try await dashboard.run { port in bound.withLock { $0 = port } } }
+        var waited = 0
+        while bound.withLock({ $0 }) == 0 && waited < 200 {
+            try await Task.sleep(for: .milliseconds(50))
+            waited += 1
+        }
+        port = bound.withLock { $0 }
+        guard port != 0 else { throw RawClient.Failure(message: "the dashboard did not start") }
+    }
+
+    func get(_ path: String, host: String = "127.0.0.1") throws -> (status: Int, headers: [String: String], body: String) {
+        try RawClient.request(port: port, path: path, host: host)
+    }
+
+    func json(_ path: String) throws -> Any {
+        let reply = try get(path)
+        guard reply.status == 200 else { throw RawClient.Failure(message: "\(path): \(reply.status) \(reply.body)") }
+        return try JSONSerialization.jsonObject(with: Data(reply.body.utf8))
+    }
+
+    func shutdown() {
+        task.cancel()
+        try? FileManager.default.removeItem(atPath: home)
+    }
+}
+
+@Suite("Dashboard API over session files", .serialized)
+struct DashboardAPITests {
+    @Test func listsEverySessionAndShowsAnUnreadableOneWithItsReason() async throws {
+        let rig = try await DashboardRig()
+        defer { rig.shutdown() }
+        let list = try #require(try rig.json("/api/sessions") as? [[String: Any]])
+        let main = try #require(list.first { $0["id"] as? String == "paper/main" })
+        #expect(main["readable"] as? Bool == true)
+        #expect(main["state"] as? String == "active")
+        let broken = try #require(list.first { $0["id"] as? String == "live/broken" })
+        #expect(broken["readable"] as? Bool == false)
+        #expect((broken["problem"] as? String)?.contains("not an SQLite database") == true, "\(broken)")
+        // The rest still works with a broken file beside it.
+        #expect(try rig.get("/api/sessions/paper/main/equity").status == 200)
+    }
+
+    @Test func theNumbersAreTheSessionsOwn() async throws {
+        let rig = try await DashboardRig()
+        defer { rig.shutdown() }
+        // The session replayed the way `paper status` does.
+        let store = try LiveStore(existing: rig.home + "/paper/main.sqlite")
+        let info = try #require(try store.info())
+        let (bot, _) = try BotConfigFile.parse(yaml: info.configText, file: "stored")
+        let session = try LiveTrader.replay(store: store, bot: bot, rules: SyntheticSession.rules, sizeFraction: info.sizeFraction)
+        let close = try #require(session.lastBar?.close)
+        let equity = try #require(try rig.json("/api/sessions/paper/main/equity") as? [String: Any])
+        #expect(equity["count"] as? Int == session.bars)
+        #expect(Notional((equity["equity"] as? NSNumber)?.stringValue ?? "") == session.equity(at: close), "\(equity["equity"] ?? "nil")")
+        #expect(Notional((equity["realised"] as? NSNumber)?.stringValue ?? "") == session.engine.realizedPnL)
+        #expect(Notional((equity["fees"] as? NSNumber)?.stringValue ?? "") == session.engine.fees)
+        let points = try #require(equity["points"] as? [[Any]])
+        #expect(points.count <= 2 * 4 * 600 && !points.isEmpty)
+        // Downsampling keeps the extremes: the lowest equity of the full series is drawn.
+        let risk = try #require(try rig.json("/api/sessions/paper/main/risk") as? [String: Any])
+        #expect(risk["state"] as? String == session.kernel.state.name)
+        // These bars swing 0.4 % a minute: the high-volatility caps (2x, 25 %) are in force.
+        let regime = (risk["regime"] as? [String: Any])?["name"] as? String
+        #expect(regime == (session.kernel.regime.highVolatility ? "high volatility" : "normal"))
+        #expect((risk["leverage"] as? [String: Any])?["cap"] as? NSNumber == (session.kernel.regime.highVolatility ? 2 : 3))
+        #expect((risk["paper_record"] as? [String: Any])?["required_days"] as? Int == 30)
+        let funding = try #require(try rig.json("/api/sessions/paper/main/funding") as? [String: Any])
+        #expect(funding["interval"] as? String == "8h", "\(funding)")
+        let journal = try #require(try rig.json("/api/sessions/paper/main/journal?limit=5") as? [String: Any])
+        let rows = try #require(journal["rows"] as? [[String: Any]])
+        let all = try store.journal()
+        #expect(rows.count == min(5, all.count))
+        #expect(rows.first?["seq"] as? Int64 == all.last?.seq || (rows.first?["seq"] as? Int).map(Int64.init) == all.last?.seq)
+        let entries = try #require(try rig.json("/api/sessions/paper/main/journal?events=entry") as? [String: Any])
+        let entryRows = try #require(entries["rows"] as? [[String: Any]])
+        #expect(!entryRows.isEmpty)
+        #expect(entryRows.allSatisfy { $0["event"] as? String == "entry" })
+        // A bare name resolves when only one session has it.
+        #expect(try rig.get("/api/sessions/main/positions").status == 200)
+        #expect(try rig.get("/api/sessions/paper/nothing/equity").status == 404)
+        #expect(try rig.get("/api/sessions/paper/main/nonsense").status == 404)
+    }
+
+    @Test func metricsAreInPrometheusTextFormat() async throws {
+        let rig = try await DashboardRig()
+        defer { rig.shutdown() }
+        let reply = try rig.get("/metrics")
+        #expect(reply.status == 200)
+        #expect(reply.headers["content-type"]?.hasPrefix("text/plain") == true)
+        #expect(reply.body.contains("# TYPE nmrperp_equity_usd gauge"), "\(reply.body.prefix(400))")
+        #expect(reply.body.contains("nmrperp_equity_usd{session=\"paper/main\"}"))
+        #expect(reply.body.contains("nmrperp_session_readable{session=\"live/broken\"} 0"))
+        #expect(reply.body.contains("nmrperp_risk_state{session=\"paper/main\",state=\"active\"} 1"))
+    }
+
+    @Test func foreignHostsMissingTokensAndOtherOriginsAreRefused() async throws {
+        let rig = try await DashboardRig()
+        defer { rig.shutdown() }
+        // DNS rebinding: a page on evil.example whose name resolves to 127.0.0.1.
+        let rebound = try rig.get("/api/sessions", host: "evil.example:\(rig.port)")
+        #expect(rebound.status == 403)
+        #expect(rebound.body.contains("DNS rebinding"))
+        #expect(try rig.get("/api/sessions", host: "localhost:\(rig.port)").status == 200)
+        let page = try rig.get("/")
+        #expect(page.status == 200)
+        #expect(page.headers["x-frame-options"] == "DENY")
+        #expect(page.headers["content-security-policy"]?.contains("frame-ancestors 'none'") == true)
+        #expect(page.body.contains(rig.dashboard.token))
+        let stop = "/api/sessions/paper/main/stop"
+        let body = #"{"flatten":true}"#
+        let noToken = try RawClient.request(port: rig.port, method: "POST", path: stop, body: body)
+        #expect(noToken.status == 403)
+        #expect(noToken.body.contains("X-CSRF-Token"))
+        let wrong = try RawClient.request(port: rig.port, method: "POST", path: stop, headers: [("X-CSRF-Token", "0123")], body: body)
+        #expect(wrong.status == 403)
+        let crossOrigin = try RawClient.request(
+            port: rig.port, method: "POST", path: stop,
+            headers: [("X-CSRF-Token", rig.dashboard.token), ("Origin", "http://evil.example")],
+            body: body)
+        #expect(crossOrigin.status == 403)
+        let store = try LiveStore(existing: rig.home + "/paper/main.sqlite")
+        #expect(try store.pendingStops().isEmpty, "nothing refused may reach the session")
+        // The page's own request: token and local origin.
+        let accepted = try RawClient.request(
+            port: rig.port, method: "POST", path: stop,
+            headers: [
+                ("X-CSRF-Token", rig.dashboard.token), ("Origin", "http://127.0.0.1:\(rig.port)"), ("Content-Type", "application/json"),
+            ],
+            body: body)
+        #expect(accepted.status == 200, "\(accepted.body)")
+        #expect(accepted.body.contains("no process is running"), "\(accepted.body)")
+        let pending = try store.pendingStops()
+        #expect(pending.count == 1)
+        #expect(pending.first?.flatten == true)
+        #expect(pending.first?.reason.hasPrefix("dashboard:") == true)
+        // A backtest or an unreadable file has no kill switch.
+        let broken = try RawClient.request(
+            port: rig.port, method: "POST", path: "/api/sessions/live/broken/stop", headers: [("X-CSRF-Token", rig.dashboard.token)],
+            body: body)
+        #expect(broken.status == 409)
+    }
+
+    @Test func readOnlyRefusesTheKillSwitch() async throws {
+        let rig = try await DashboardRig(readOnly: true)
+        defer { rig.shutdown() }
+        let page = try rig.get("/")
+        #expect(page.body.contains(#"<meta name="read-only" content="1">"#))
+        let refused = try RawClient.request(
+            port: rig.port, method: "POST", path: "/api/sessions/paper/main/stop", headers: [("X-CSRF-Token", rig.dashboard.token)],
+            body: #"{"flatten":true}"#)
+        #expect(refused.status == 403)
+        #expect(refused.body.contains("--read-only"))
+    }
+
+    @Test func aNewBarReachesAnOpenStreamWithinASecond() async throws {
+        let rig = try await DashboardRig()
+        defer { rig.shutdown() }
+        // A second session, still running, fed after the stream opens.
+        let bars = SyntheticSession.bars(count: 240)
+        var runner = try await SyntheticRunner(path: rig.home + "/paper/feed.sqlite", name: "feed", bars: bars)
+        try await runner.advance(to: 120)
+        try await Task.sleep(for: .milliseconds(400))
+        guard let fd = RawClient.connect(port: rig.port) else { throw RawClient.Failure(message: "connect") }
+        defer { close(fd) }
+        _ = RawClient.send(fd, Array("GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
+        let hello = String(
+            decoding: RawClient.receive(fd, timeout: 3) { String(decoding: $0, as: UTF8.self).contains("event: hello") }, as: UTF8.self)
+        #expect(hello.contains("text/event-stream"))
+        let before = Date()
+        try await runner.advance(to: 180)
+        let update = String(
+            decoding: RawClient.receive(fd, timeout: 3) { String(decoding: $0, as: UTF8.self).contains("paper/feed") }, as: UTF8.self)
+        let seconds = Date().timeIntervalSince(before)
+        runner.close()
+        #expect(update.contains("event: change"), "\(update)")
+        #expect(update.contains("paper/feed"))
+        #expect(seconds < 1.5, "the change arrived after \(seconds) s")
+        // The poll that follows has folded every bar the session wrote.
+        let check = try LiveStore(existing: rig.home + "/paper/feed.sqlite")
+        let info = try #require(try check.info())
+        let (bot, _) = try BotConfigFile.parse(yaml: info.configText, file: "stored")
+        let replayed = try LiveTrader.replay(store: check, bot: bot, rules: SyntheticSession.rules, sizeFraction: info.sizeFraction)
+        var count = 0
+        for _ in 0..<40 where count != replayed.bars {
+            count = (try rig.json("/api/sessions/paper/feed/equity") as? [String: Any])?["count"] as? Int ?? 0
+            if count != replayed.bars { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(count == replayed.bars, "the dashboard shows \(count) bars, the file holds \(replayed.bars)")
+    }
+}
