@@ -12,6 +12,7 @@ enum DashboardPage {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="csrf-token" content="\(token)">
         <meta name="read-only" content="\(readOnly ? "1" : "0")">
+        <link rel="icon" href="data:,">
         <title>NMRPerp dashboard</title>
         <style>\(css)</style>
         </head>
@@ -87,7 +88,8 @@ enum DashboardPage {
         async function loadSession(){
           if(!selected)return;const id=selected;const s=sessions.find(x=>x.id===id);
           const main=document.getElementById('main');
-          const parts=await Promise.all(['equity','positions','risk','funding','hedge'].map(w=>get(path(id,w)).catch(e=>null)));
+          const kind=id.split('/')[0];const wants=kind==='backtest'?['equity']:['equity','positions','risk','funding'].concat(kind==='hedge'?['hedge']:[]);
+          const parts=await Promise.all(['equity','positions','risk','funding','hedge'].map(w=>wants.includes(w)?get(path(id,w)).catch(e=>null):null));
           const journal=await get(path(id,'journal')+'?limit=200'+(filter?'&events='+encodeURIComponent(filter):'')).catch(e=>({rows:[],problem:String(e)}));
           if(id!==selected)return;
           const [eq,pos,risk,fund,hedge]=parts;const view=[];
@@ -130,6 +132,10 @@ enum DashboardPage {
           const jr=(journal.rows||[]).map(r=>el('tr',{'data-seq':r.seq},el('td',{},when(r.time)),el('td',{},r.kind?r.event+' · '+r.kind:r.event),el('td',{},r.side||''),el('td',{},r.price!=null?num(r.price,4):''),el('td',{},r.reason||''),el('td',{class:'muted'},r.signals?Object.entries(r.signals).map(([k,v])=>k+' '+Number(v).toFixed(3)).join(', '):'')));
           view.push(el('section',{},el('h3',{},'Journal, newest first'),fl,journal.problem?el('p',{class:'problem'},journal.problem):null,el('table',{id:'journal'},el('tr',{},...['time','event','side','price','reason','signals'].map(h=>el('th',{},h))),...jr)));
           main.replaceChildren(...view);
+          // Markers for the browser tests and the benchmark: when the first view was drawn, and
+          // how many refreshes since.
+          if(!window.nmrperpFirstView){window.nmrperpFirstView=performance.now();document.body.dataset.ready='1'}
+          document.body.dataset.updates=String(Number(document.body.dataset.updates||0)+1);
         }
         function bar(f){const b=el('span',{class:'bar'});const i=el('i');i.style.width=Math.max(0,Math.min(1,f||0))*100+'%';if(f>0.9)i.style.background='#c62828';b.append(i);return b}
         function chart(points,unit,color,second){
@@ -156,7 +162,7 @@ enum DashboardPage {
           es.addEventListener('change',ev=>{let ids=[];try{ids=JSON.parse(ev.data).ids}catch(e){}if(!selected||ids.includes(selected)){schedule()}else loadList()});
           es.onerror=()=>{c.textContent='reconnecting…';c.className='badge bad'}}
         setInterval(()=>{document.getElementById('clock').textContent=new Date().toISOString().slice(0,19).replace('T',' ')+' UTC'},1000);
-        loadList().then(()=>{const h=decodeURIComponent(location.hash.slice(1));if(h&&sessions.some(s=>s.id===h))select(h);else if(sessions.length)select(sessions[0].id)});
+        loadList().then(()=>{const h=decodeURIComponent(location.hash.slice(1));if(h&&sessions.some(s=>s.id===h))select(h);else if(sessions.length)select(sessions[0].id);else{window.nmrperpFirstView=performance.now();document.body.dataset.ready='1'}});
         connect();
         """
 }

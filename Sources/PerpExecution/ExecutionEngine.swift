@@ -38,6 +38,12 @@ public struct ExecutionEngine: Sendable {
     private var baseGate: ExecutionGate = .awaitingReconciliation
     /// The reason of the operator's stop: a reconciliation never reopens such a halt.
     private var operatorHalt: String?
+    /// The operator's stop asked to flatten: until a new run, any position the venue shows is
+    /// closed (a market order in flight when the stop came can fill after it).
+    private var flattenRequested = false
+    /// The position the last flatten was sent for: a refused close is not sent again for the
+    /// same position (no loop of refusals), only when the position has changed.
+    private var flattenedPosition: Quantity?
     private var indexByClientID: [String: Int] = [:]
     private var indexByVenueID: [String: Int] = [:]
     /// Fills applied to the position before we knew their order (by venue id): attributed to
@@ -119,6 +125,7 @@ public struct ExecutionEngine: Sendable {
             now = at
             tick()
         }
+        keepFlat()
         let actions = out
         out = []
         return actions
@@ -755,14 +762,31 @@ public struct ExecutionEngine: Sendable {
         baseGate = .halted(safe)
         note(.stopped, nil, "stop\(flatten ? " and flatten" : ""): \(safe)")
         for index in orders.indices { requestCancel(index) }
-        if flatten { marketClose(purpose: .killSwitch, flatten: true) }
+        flattenRequested = flattenRequested || flatten
+        if flatten {
+            flattenedPosition = position
+            marketClose(purpose: .killSwitch, flatten: true)
+        }
         note(.halted, nil, "halted: \(safe)")
+    }
+
+    /// After a stop with flatten: a position that is still (or again) open, with no close
+    /// working, is closed again. Found by the dashboard's browser test: an entry sent just before
+    /// the stop filled after it, and the first close had been refused, leaving a short open.
+    private mutating func keepFlat() {
+        guard flattenRequested, operatorHalt != nil, !position.isZero, position != flattenedPosition else { return }
+        if orders.contains(where: { $0.intent.kind == .market && $0.intent.reduceOnly && !$0.status.isTerminal }) { return }
+        flattenedPosition = position
+        note(.stopped, nil, "the position is \(position) after the stop: closing it too")
+        marketClose(purpose: .killSwitch, flatten: true)
     }
 
     /// A new process took over. The operator's stop lasts until the session is started again
     /// (`live run` after `live stop`): a restart ends it, and reconciliation decides the gate.
     private mutating func restarted() {
         baseGate = .awaitingReconciliation
+        flattenRequested = false
+        flattenedPosition = nil
         if let reason = operatorHalt {
             operatorHalt = nil
             note(.resumed, nil, "started again after the operator's stop (\(reason)); reconciliation decides the gate")

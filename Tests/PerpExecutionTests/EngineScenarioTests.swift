@@ -184,6 +184,30 @@ import Testing
         #expect(flatten.sends.map(\.purpose) == [.killSwitch] && flatten.sends.first?.reduceOnly == true)
     }
 
+    /// Found by the dashboard's browser test: an entry sent just before the operator's stop
+    /// fills after it, and the first close was refused. The position the venue then shows is
+    /// closed too, once per change of position (a refusal is never answered by a loop).
+    @Test func aStopWithFlattenClosesAnEntryThatFillsAfterIt() throws {
+        var engine = openEngine()
+        let entry = try #require(enter(&engine, .short, "10"))
+        _ = engine.handle(.submitted(clientID: entry.clientID, .accepted(report(entry, .accepted)), at: time(1)))
+        // The stop comes while the entry is in flight: flat, so nothing to close yet.
+        let stopped = engine.handle(.stop(flatten: true, reason: "operator", at: time(2)))
+        #expect(stopped.sends.isEmpty)
+        let late = engine.handle(.venue(.fill(fill("t1", entry, "10", at: "8.25", seconds: 3)), at: time(3)))
+        let close = try #require(late.sends.first)
+        #expect(close.purpose == .killSwitch && close.reduceOnly && close.side == .long && close.quantity == Quantity(10))
+        #expect(late.notes(.stopped).contains { $0.text.contains("after the stop") })
+        // Refused: not sent again for the same position, on any later input.
+        let refused = engine.handle(
+            .submitted(clientID: close.clientID, .rejected(code: -2022, message: "ReduceOnly Order is rejected."), at: time(4)))
+        #expect(refused.sends.isEmpty)
+        #expect(engine.handle(.tick(at: time(5))).sends.isEmpty)
+        // A new run ends the operator's stop, and with it the flatten.
+        _ = engine.handle(.restarted(at: time(6)))
+        #expect(engine.handle(.tick(at: time(7))).sends.isEmpty)
+    }
+
     @Test func theOperatorsHaltLastsUntilTheSessionIsStartedAgain() throws {
         var (engine, _, stop, target) = try #require(protectedEngine())
         _ = engine.handle(.stop(flatten: false, reason: "operator", at: time(10)))
