@@ -137,7 +137,11 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "PerpDashboardTests",
-            dependencies: ["PerpDashboard", "PerpLive", "PerpStore", "PerpEngine", "PerpExecution", "PerpConfig", "TestSupport"],
+            dependencies: [
+                "PerpDashboard", "PerpLive", "PerpStore", "PerpEngine", "PerpExecution", "PerpConfig", "PerpHedge", "PerpVenues",
+                "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "CLITests", dependencies: ["nmrperp", "TestSupport", "PerpModel", "PerpStore", "PerpEngine", "PerpSimulation"],

@@ -17,6 +17,9 @@ public struct DashboardOptions: Sendable {
     public var pollEvery: Duration = .milliseconds(250)
     /// Most server-sent-event streams open at once.
     public var maxStreams = 200
+    /// Whether SIGINT and SIGTERM shut the server down gracefully (the command line), rather
+    /// than only a cancelled task (tests, benchmarks).
+    public var handleSignals = false
 
     public init() {}
 }
@@ -44,7 +47,8 @@ public final class Dashboard: Sendable {
         token = (0..<4).map { _ in String(format: "%016llx", generator.next() as UInt64) }.joined()
     }
 
-    /// Serves until cancelled. `onRunning` gets the bound port once the server listens.
+    /// Serves until SIGINT or SIGTERM (with ``DashboardOptions/handleSignals``) or until its task
+    /// is cancelled. `onRunning` gets the bound port once the server listens.
     public func run(onRunning: @escaping @Sendable (Int) async -> Void) async throws {
         await catalog.refresh()
         let router = Router(context: BasicRequestContext.self)
@@ -71,7 +75,8 @@ public final class Dashboard: Sendable {
             poller.cancel()
             Task { [events] in await events.closeAll() }
         }
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        // SIGINT and SIGTERM shut the server down gracefully (the CLI); tests cancel the task.
+        try await app.runService(gracefulShutdownSignals: options.handleSignals ? [.sigterm, .sigint] : [])
     }
 
     // MARK: - Routes
@@ -131,7 +136,7 @@ public final class Dashboard: Sendable {
         switch what {
         case "summary": value = await catalog.summary(key)
         case "equity":
-            let buckets = query["points"].flatMap { Int(String($0)) }.map { max(10, min($0, 5000)) / 4 } ?? 600
+            let buckets = query["points"].flatMap { Int(String($0)) }.map { max(10, min($0, 5000)) / 4 } ?? 250
             value = await catalog.equity(key, buckets: buckets)
         case "positions": value = await catalog.positions(key)
         case "risk": value = await catalog.risk(key)

@@ -52,6 +52,7 @@ public actor SessionCatalog {
         var problem: String?
         /// Set when the file could not be opened: tried again at most every few seconds.
         var retryAfter: Timestamp?
+        var failures = 0
     }
 
     enum Content {
@@ -76,6 +77,10 @@ public actor SessionCatalog {
         var replay: HedgeReplay
         var status: (time: Timestamp, json: JSONValue)?
     }
+
+    /// How long a read waits for a lock another process holds before the session is shown as
+    /// locked.
+    static let busyTimeout = 0.3
 
     public init(home: String, clock: @escaping @Sendable () -> Timestamp) {
         self.home = home
@@ -121,14 +126,19 @@ public actor SessionCatalog {
             return isNew || entry.problem != before || entry.store != nil
         }
         guard let store = entry.store else { return false }
+        if let retry = entry.retryAfter, now < retry { return false }
         let marker: [Int64]
         do { marker = try store.changeMarker() } catch {
+            // Locked by another process, or broken since it was opened: shown, and asked again
+            // in a few seconds rather than holding up every page.
             let problem = "\(error)"
             let changed = entry.problem != problem
             entry.problem = problem
+            entry.retryAfter = now + .seconds(3)
             entries[key] = entry
             return changed
         }
+        entry.retryAfter = nil
         guard marker != entry.marker else {
             if entry.problem != nil && !isNew { return false }
             return isNew
@@ -144,7 +154,7 @@ public actor SessionCatalog {
     /// or from a newer build is kept as unreadable with the reason.
     private func open(_ entry: inout Entry, key: SessionKey) {
         do {
-            let store = try LiveStore(existing: entry.path)
+            let store = try LiveStore(existing: entry.path, busyTimeout: Self.busyTimeout)
             guard let info = try store.info() else {
                 entry.problem = "the file holds no session settings yet"
                 entry.retryAfter = clock() + .seconds(2)
@@ -170,11 +180,13 @@ public actor SessionCatalog {
             entry.store = store
             entry.problem = nil
             entry.retryAfter = nil
+            entry.failures = 0
             entry.marker = []
             load(&entry, store: store)
             entry.marker = (try? store.changeMarker()) ?? []
         } catch let error as StoreError {
-            if key.kind == .paper, (try? PaperStore(existing: entry.path)) != nil {
+            let otherKind = error.description.contains("another kind of NMRPerp file")
+            if key.kind == .paper, otherKind, (try? PaperStore(existing: entry.path)) != nil {
                 entry.content = .legacyPaper
                 entry.problem =
                     "a paper session from before paper trading moved onto the execution layer: `nmrperp paper status --name \(key.name)` reads it"
@@ -182,7 +194,10 @@ public actor SessionCatalog {
                 return
             }
             entry.problem = error.description
-            entry.retryAfter = clock() + .seconds(2)
+            entry.failures += 1
+            // Tried again after 2, 4, 8 … up to 60 seconds: a locked file costs a failed open
+            // (a fraction of a second) only now and then.
+            entry.retryAfter = clock() + .seconds(Int64(min(60, 1 << min(entry.failures, 6))))
         } catch {
             entry.problem = "\(error)"
             entry.retryAfter = clock() + .seconds(2)
@@ -237,7 +252,7 @@ public actor SessionCatalog {
         let now = clock()
         if let retry = entries[key]?.retryAfter, now < retry { return [] }
         do {
-            let store = try journal ?? JournalStore(path: path)
+            let store = try journal ?? JournalStore(path: path, busyTimeout: Self.busyTimeout)
             journal = store
             let last = try store.lastEntryID()
             entries[key] = nil

@@ -90,7 +90,7 @@ extension SessionCatalog {
 
     /// The equity history, thinned to about `buckets` × 4 points keeping every bucket's extremes,
     /// with the drawdown from the running peak computed on the full series first.
-    public func equity(_ key: SessionKey, buckets: Int = 600) -> JSONValue? {
+    public func equity(_ key: SessionKey, buckets: Int = 250) -> JSONValue? {
         if key.kind == .backtest { return backtestEquity(key) }
         guard let entry = entries[key] else { return nil }
         switch entry.content {

@@ -37,8 +37,10 @@ public final class JournalStore: Sendable, SQLiteBacked {
     ///   created or opened, or the file is a market-data cache; ``StoreError/corrupt(path:reason:)``
     ///   when the file is not a readable SQLite database; ``StoreError/newerSchema(path:unknownMigrations:)``
     ///   when a newer build wrote it.
-    public convenience init(path: String) throws(StoreError) {
-        try self.init(writer: SQLiteErrors.openFile(path: path, configuration: Self.baseConfiguration()), path: path)
+    /// `busyTimeout`: how long to wait for a lock another process holds.
+    public convenience init(path: String, busyTimeout: Double = 30) throws(StoreError) {
+        try self.init(
+            writer: SQLiteErrors.openFile(path: path, configuration: Self.baseConfiguration(), busyTimeout: busyTimeout), path: path)
     }
 
     /// A fresh, empty journal in memory, gone when the value is released (tests, dry runs).

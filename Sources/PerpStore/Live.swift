@@ -107,7 +107,9 @@ public final class LiveStore: Sendable, SQLiteBacked {
     }
 
     /// Opens an existing session for a reader (`live status`, `live journal`, `live stop`).
-    public convenience init(existing path: String) throws(StoreError) {
+    /// `busyTimeout`: how long to wait for a lock another process holds (the dashboard waits
+    /// briefly and shows the session as locked rather than stall every page).
+    public convenience init(existing path: String, busyTimeout: Double = 30) throws(StoreError) {
         guard FileManager.default.fileExists(atPath: path) else { throw .cannotOpen(path: path, reason: "no such live session") }
         let handle = FileHandle(forReadingAtPath: path)
         let header = [UInt8]((try? handle?.read(upToCount: 20)) ?? Data())
@@ -115,7 +117,9 @@ public final class LiveStore: Sendable, SQLiteBacked {
         guard header.count == 20, header[0..<16].elementsEqual(Array("SQLite format 3\0".utf8)) else {
             throw .corrupt(path: path, reason: header.isEmpty ? "the file is empty" : "the file is not an SQLite database")
         }
-        try self.init(writer: SQLiteErrors.openFile(path: path, configuration: Self.baseConfiguration()), path: path, create: false)
+        try self.init(
+            writer: SQLiteErrors.openFile(path: path, configuration: Self.baseConfiguration(), busyTimeout: busyTimeout), path: path,
+            create: false)
     }
 
     /// An empty session in memory (tests).

@@ -74,7 +74,7 @@ enum SQLiteErrors {
     /// `prepareDatabase`, which can lose the last commits on power loss), foreign keys on, and a
     /// 30 s wait for a lock held by another process (two backtests writing their journals into
     /// one file at once on a loaded machine waited past 10 s).
-    static func openFile(path: String, configuration base: Configuration) throws(StoreError) -> DatabasePool {
+    static func openFile(path: String, configuration base: Configuration, busyTimeout: Double = 30) throws(StoreError) -> DatabasePool {
         let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
         do {
             try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
@@ -83,10 +83,11 @@ enum SQLiteErrors {
         }
         var configuration = base
         configuration.foreignKeysEnabled = true
-        configuration.busyMode = .timeout(30)
+        configuration.busyMode = .timeout(busyTimeout)
         // Opening sets WAL mode, which needs a moment alone with the file: a second process
         // opening it at the same instant can get SQLITE_BUSY without the busy handler (seen with
-        // two backtests starting together). Such an open is retried, with back-off, for up to 30 s.
+        // two backtests starting together). Such an open is retried, with back-off, for up to
+        // `busyTimeout` (a reader that waits under a second, the dashboard, tries once).
         var wait: useconds_t = 50_000
         var waited: useconds_t = 0
         while true {
@@ -95,7 +96,8 @@ enum SQLiteErrors {
                 try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
                 return pool
             } catch let error as DatabaseError
-                where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && waited < 30_000_000
+                where (error.resultCode == .SQLITE_BUSY || error.resultCode == .SQLITE_LOCKED) && busyTimeout >= 1
+                && Double(waited) < busyTimeout * 1e6
             {
                 usleep(wait)
                 waited += wait

@@ -43,6 +43,9 @@ struct CaseBuilder {
     /// 30-day session in a debug build): their cases get this many times the usual time limit.
     static func timeoutFactor(_ command: String) -> Double { command.hasPrefix("bench") ? 6 : 1 }
 
+    /// Seconds after which a command that serves until stopped (`dashboard`) is sent SIGTERM.
+    static func stopAfter(_ command: String) -> Double? { command == "dashboard" ? 3 : nil }
+
     /// Options a valid line of these commands needs although the usage line cannot say so.
     static let neededInValidLines: [String: [String]] = [
         "hedge plan": ["--stake", "--price"], "stake": ["--model"], "hedge backtest": ["--data", "--stake"],

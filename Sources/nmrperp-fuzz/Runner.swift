@@ -38,14 +38,14 @@ enum Runner {
 
     static func run(
         binary: String, arguments: [String], directory: String, environment: [String: String], timeout: Double,
-        outputPrefix: String = "_"
+        outputPrefix: String = "_", stopAfter: Double? = nil
     ) -> RunResult {
         let stdoutPath = directory + "/\(outputPrefix)stdout.txt"
         let stderrPath = directory + "/\(outputPrefix)stderr.txt"
         let start = Date()
         let outcome = spawnAndWait(
             binary: binary, arguments: arguments, directory: directory, environment: environment, timeout: timeout,
-            stdoutPath: stdoutPath, stderrPath: stderrPath)
+            stdoutPath: stdoutPath, stderrPath: stderrPath, stopAfter: stopAfter)
         let seconds = Date().timeIntervalSince(start)
         return RunResult(outcome: outcome, stdout: head(stdoutPath), stderr: head(stderrPath), seconds: seconds)
     }
@@ -59,7 +59,7 @@ enum Runner {
 
     private static func spawnAndWait(
         binary: String, arguments: [String], directory: String, environment: [String: String], timeout: Double,
-        stdoutPath: String, stderrPath: String
+        stdoutPath: String, stderrPath: String, stopAfter: Double?
     ) -> Outcome {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -98,12 +98,19 @@ enum Runner {
         guard error == 0 else { return .spawnFailed(error) }
 
         let deadline = Date().addingTimeInterval(timeout)
+        // A server (`dashboard`) runs until stopped: it is sent SIGTERM, as an operator's Ctrl-C
+        // or `kill` would, and must then exit on its own, cleanly, within the time limit.
+        var stopAt = stopAfter.map { Date().addingTimeInterval($0) }
         var status: Int32 = 0
         var pause: UInt32 = 500
         while true {
             let waited = waitpid(pid, &status, WNOHANG)
             if waited == pid { break }
             if waited < 0 && errno != EINTR { return .spawnFailed(errno) }
+            if let stop = stopAt, Date() > stop {
+                kill(pid, SIGTERM)
+                stopAt = nil
+            }
             if Date() > deadline {
                 kill(-pid, SIGKILL)
                 kill(pid, SIGKILL)

@@ -317,7 +317,8 @@ func main() -> Int32 {
         environment["NMRPERP_HOME"] = absolute + "/home"
         let result = Runner.run(
             binary: binary, arguments: generated.arguments, directory: absolute, environment: environment,
-            timeout: settings.timeout * CaseBuilder.timeoutFactor(generated.command.name))
+            timeout: settings.timeout * CaseBuilder.timeoutFactor(generated.command.name),
+            stopAfter: CaseBuilder.stopAfter(generated.command.name))
         let failure = Checks.failure(result, limits: settings.limits)
         let site = failure.map { Checks.site(result, failure: $0, limits: settings.limits) } ?? "passed"
         try? reproScript(generated, binary: binary, settings: settings, outcome: "\(result.outcome)", site: site)
@@ -371,7 +372,8 @@ func main() -> Int32 {
                 try materialize(generated, in: directory)
                 result = Runner.run(
                     binary: binary, arguments: generated.arguments, directory: directory, environment: env,
-                    timeout: settings.timeout * CaseBuilder.timeoutFactor(generated.command.name))
+                    timeout: settings.timeout * CaseBuilder.timeoutFactor(generated.command.name),
+                    stopAfter: CaseBuilder.stopAfter(generated.command.name))
             } catch {
                 result = RunResult(outcome: .spawnFailed(-1), stdout: "", stderr: "\(error)", seconds: 0)
             }

@@ -8,7 +8,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks that print figures (run them on a release build: swift build -c release).",
-        subcommands: [BenchG.self, BenchBacktest.self, BenchLive.self, BenchHedge.self])
+        subcommands: [BenchG.self, BenchBacktest.self, BenchLive.self, BenchHedge.self, BenchDashboard.self])
 }
 
 struct BenchG: AsyncParsableCommand {

@@ -48,6 +48,7 @@ struct DashboardCommand: AsyncParsableCommand {
         options.host = host
         options.port = port
         options.readOnly = readOnly
+        options.handleSignals = true
         var logger = Logger(label: "nmrperp.dashboard") { label in StreamLogHandler.standardError(label: label) }
         logger.logLevel = Environment.values["NMRPERP_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
         let clock = SystemPaperClock()
@@ -56,11 +57,13 @@ struct DashboardCommand: AsyncParsableCommand {
         let readOnly = self.readOnly
         let exposed = !local.contains(host)
         do {
+            // Ctrl-C or SIGTERM: it stops accepting, closes the pages' streams and exits 0.
             try await dashboard.run { bound in
                 var line = "dashboard: http://\(shownHost):\(bound)/ over \(Environment.home)\(readOnly ? " (read-only)" : "")"
                 if exposed { line += "; WARNING: listening on \(host), reachable from your network" }
                 FileHandle.standardOutput.write(Data((line + "\n").utf8))
             }
+            FileHandle.standardOutput.write(Data("dashboard: stopped\n".utf8))
         } catch {
             let text = "\(error)"
             if text.contains("Address already in use") || text.contains("errno: 98") {

@@ -45,16 +45,24 @@ final class BrowserScript: @unchecked Sendable {
         try process.run()
     }
 
-    /// The next JSON line, or a failure with the script's stderr when it ends or `timeout` passes.
-    func next(timeout: Double = 60) throws -> [String: Any] {
+    /// The next JSON object the script prints, read on a Dispatch thread (it blocks).
+    func next(timeout: Double = 60) async throws -> [String: Any] {
+        let line = try await offPool { try self.nextLine(timeout: timeout) }
+        guard let object = try JSONSerialization.jsonObject(with: line) as? [String: Any] else {
+            throw RawClient.Failure(message: "the browser script printed \(String(decoding: line, as: UTF8.self))")
+        }
+        return object
+    }
+
+    /// The next line, or a failure with the script's stderr when it ends or `timeout` passes.
+    private func nextLine(timeout: Double) throws -> Data {
         let deadline = Date(timeIntervalSinceNow: timeout)
         let handle = output.fileHandleForReading
         while Date() < deadline {
             if let newline = buffer.firstIndex(of: 0x0A) {
-                let line = buffer[..<newline]
+                let line = Data(buffer[..<newline])
                 buffer = Data(buffer[(newline + 1)...])
-                guard let object = try JSONSerialization.jsonObject(with: line) as? [String: Any] else { continue }
-                return object
+                return line
             }
             var pfd = pollfd(fd: handle.fileDescriptor, events: Int16(POLLIN), revents: 0)
             if poll(&pfd, 1, 100) > 0 {
@@ -104,7 +112,7 @@ struct DashboardBrowserTests {
         let script = try BrowserScript(url: "http://127.0.0.1:\(rig.port)/", session: "paper/running", screenshots: screenshots)
         var finished = false
         defer { if !finished { _ = script.finish() } }
-        let loaded = try script.next()
+        let loaded = try await script.next()
         #expect(loaded["step"] as? String == "loaded", "\(loaded)")
         #expect(loaded["title"] as? String == "NMRPerp dashboard")
         #expect((loaded["charts"] as? Int ?? 0) >= 2, "the equity and drawdown charts are drawn")
@@ -128,12 +136,12 @@ struct DashboardBrowserTests {
             try await runner.advance(to: fed)
         }
         script.send("new-row")
-        let updated = try script.next()
+        let updated = try await script.next()
         #expect(updated["step"] as? String == "updated", "\(updated)")
         #expect((updated["seconds"] as? Double ?? 99) < 1.5, "the row arrived after \(updated["seconds"] ?? "?") s")
         // The kill switch: stored by the page, carried out by the session's own process.
         script.send("kill")
-        let killed = try script.next()
+        let killed = try await script.next()
         #expect(killed["step"] as? String == "killed", "\(killed)")
         #expect((killed["message"] as? String)?.contains("the running process carries it out") == true, "\(killed)")
         #expect(try store.pendingStops().count == 1)
@@ -151,7 +159,7 @@ struct DashboardBrowserTests {
         #expect(after.engine.position.isZero, "flattened")
         #expect(after.kernel.state == .reducing)
         runner.close()
-        let end = script.finish()
+        let end = try await offPool { script.finish() }
         finished = true
         #expect(end.status == 0, "\(end.stderr)")
         #expect(FileManager.default.fileExists(atPath: screenshots + "/dashboard-killed.png"))

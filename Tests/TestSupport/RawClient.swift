@@ -163,3 +163,12 @@ extension RawClient {
         return String(decoding: out, as: UTF8.self)
     }
 }
+
+/// Runs blocking work (a child process waited on, a sleep) on a Dispatch thread, so that a long
+/// test does not hold one of the few threads of Swift's cooperative pool: on two cores two
+/// blocking tests would stall every async test of the run (pacing and stream tests time out).
+public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
+    }
+}
