@@ -3,7 +3,7 @@
 /// (server-sent events) to refresh what changed without reloading. Every value from a session is
 /// set as text, never as markup.
 enum DashboardPage {
-    static func html(token: String, readOnly: Bool) -> String {
+    static func html(token: String, readOnly: Bool, remote: Bool = false) -> String {
         """
         <!doctype html>
         <html lang="en">
@@ -12,6 +12,7 @@ enum DashboardPage {
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="csrf-token" content="\(token)">
         <meta name="read-only" content="\(readOnly ? "1" : "0")">
+        <meta name="remote" content="\(remote ? "1" : "0")">
         <link rel="icon" href="data:,">
         <title>NMRPerp dashboard</title>
         <style>\(css)</style>
@@ -61,6 +62,7 @@ enum DashboardPage {
         'use strict';
         const token=document.querySelector('meta[name=csrf-token]').content;
         const readOnly=document.querySelector('meta[name=read-only]').content==='1';
+        const remote=document.querySelector('meta[name=remote]').content==='1';
         let sessions=[],selected=null,filter=null,timer=null;
         const groups=[['entries','entry'],['exits','exit,stop,target,time_exit,liquidation'],['refusals','risk_denied'],['circuit breaker','circuit_breaker,state_change'],['bad data','bad_data,stale_feed,bad_response,missing_bars'],['funding','funding'],['orders','order,execution'],['hedge','hedge']];
         function el(tag,attrs,...kids){const e=document.createElement(tag);for(const[k,v]of Object.entries(attrs||{})){if(k==='class')e.className=v;else if(k.startsWith('on'))e.addEventListener(k.slice(2),v);else e.setAttribute(k,v)}for(const k of kids){if(k==null)continue;e.append(k instanceof Node?k:document.createTextNode(String(k)))}return e}
@@ -69,7 +71,7 @@ enum DashboardPage {
         function when(t){return t?String(t).replace('T',' ').replace(/\\.\\d+Z$/,'Z'):'—'}
         function left(s){if(s==null)return '—';s=Number(s);const h=Math.floor(s/3600),m=Math.floor(s%3600/60),x=s%60;return (h?h+'h ':'')+(h||m?m+'m ':'')+x+'s'}
         function path(id,what){const [kind,...rest]=id.split('/');return '/api/sessions/'+encodeURIComponent(kind)+'/'+encodeURIComponent(rest.join('/'))+'/'+what}
-        async function get(url){const r=await fetch(url,{cache:'no-store'});const j=await r.json();if(!r.ok)throw new Error(j.error||r.status);return j}
+        async function get(url){const r=await fetch(url,{cache:'no-store',headers:remote?{'Authorization':'Bearer '+token}:{}});const j=await r.json();if(!r.ok)throw new Error(j.error||r.status);return j}
         function card(label,value,id){return el('div',{class:'card'},el('div',{class:'l'},label),el('div',{class:'v','data-field':id||label},value))}
         async function loadList(){
           try{sessions=await get('/api/sessions')}catch(e){return}
@@ -157,7 +159,7 @@ enum DashboardPage {
           const r=await fetch(path(id,'stop'),{method:'POST',headers:{'Content-Type':'application/json','X-CSRF-Token':token},body:JSON.stringify({flatten:true,reason:'kill switch on the dashboard'})});
           const j=await r.json();alert(j.message||j.error);loadList();loadSession()}
         function schedule(){if(timer)return;timer=setTimeout(()=>{timer=null;loadList();loadSession()},100)}
-        function connect(){const es=new EventSource('/api/events');const c=document.getElementById('conn');
+        function connect(){const es=new EventSource('/api/events'+(remote?'?token='+encodeURIComponent(token):''));const c=document.getElementById('conn');
           es.addEventListener('hello',()=>{c.textContent='live';c.className='badge ok'});
           es.addEventListener('change',ev=>{let ids=[];try{ids=JSON.parse(ev.data).ids}catch(e){}if(!selected||ids.includes(selected)){schedule()}else loadList()});
           es.onerror=()=>{c.textContent='reconnecting…';c.className='badge bad'}}

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import PerpModel
 import PerpStore
+import ServiceLifecycle
 
 /// How the dashboard is served.
 public struct DashboardOptions: Sendable {
@@ -20,6 +21,9 @@ public struct DashboardOptions: Sendable {
     /// Whether SIGINT and SIGTERM shut the server down gracefully (the command line), rather
     /// than only a cancelled task (tests, benchmarks).
     public var handleSignals = false
+    /// Listening on an address other than this computer's own: every request then needs the
+    /// token (`Authorization: Bearer TOKEN`, or `?token=TOKEN` for the page and its event stream).
+    public var remote: Bool { !["127.0.0.1", "localhost", "::1"].contains(host.lowercased()) }
 
     public init() {}
 }
@@ -76,14 +80,20 @@ public final class Dashboard: Sendable {
             Task { [events] in await events.closeAll() }
         }
         // SIGINT and SIGTERM shut the server down gracefully (the CLI); tests cancel the task.
-        try await app.runService(gracefulShutdownSignals: options.handleSignals ? [.sigterm, .sigint] : [])
+        // Services stop in reverse order: the open pages' event streams end first, else the
+        // server's graceful shutdown would wait for them forever.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [app, StreamCloser(events: events)], gracefulShutdownSignals: options.handleSignals ? [.sigterm, .sigint] : [],
+                logger: logger))
+        try await group.run()
     }
 
     // MARK: - Routes
 
     func routes(_ router: Router<BasicRequestContext>) {
         router.get("/") { [self] _, _ in
-            html(DashboardPage.html(token: token, readOnly: options.readOnly))
+            html(DashboardPage.html(token: token, readOnly: options.readOnly, remote: options.remote))
         }
         router.get("/api/sessions") { [self] _, _ in
             json(await catalog.list())
@@ -219,12 +229,23 @@ enum InputText {
     }
 }
 
+/// Ends every open page's event stream when the server shuts down.
+struct StreamCloser: Service {
+    let events: EventHub
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await events.closeAll()
+    }
+}
+
 /// The server-sent-event streams of the open pages.
 actor EventHub {
     private var streams: [UUID: AsyncStream<String>.Continuation] = [:]
+    private var closed = false
 
     func subscribe(limit: Int) -> AsyncStream<String>? {
-        guard streams.count < limit else { return nil }
+        guard !closed, streams.count < limit else { return nil }
         let id = UUID()
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(32))
         continuation.onTermination = { [weak self] _ in
@@ -241,6 +262,7 @@ actor EventHub {
     }
 
     func closeAll() {
+        closed = true
         for continuation in streams.values { continuation.finish() }
         streams = [:]
     }
@@ -256,6 +278,9 @@ struct DashboardGuard<Context: RequestContext>: RouterMiddleware {
     let allowedHosts: Set<String>
     let token: [UInt8]
     let readOnly: Bool
+    /// Listening beyond this computer: every request needs the token, and any `Host` is taken
+    /// (a rebinding page cannot know the token).
+    let remote: Bool
 
     init(options: DashboardOptions, token: String) {
         var hosts: Set<String> = ["127.0.0.1", "localhost", "[::1]", "::1"]
@@ -263,6 +288,16 @@ struct DashboardGuard<Context: RequestContext>: RouterMiddleware {
         allowedHosts = hosts
         self.token = Array(token.utf8)
         readOnly = options.readOnly
+        remote = options.remote
+    }
+
+    /// The token a request carries: `Authorization: Bearer …`, `X-CSRF-Token`, or `?token=`.
+    func carriesToken(_ request: Request) -> Bool {
+        var candidates: [String] = []
+        if let bearer = request.headers[.authorization], bearer.hasPrefix("Bearer ") { candidates.append(String(bearer.dropFirst(7))) }
+        if let header = request.headers[HTTPField.Name("X-CSRF-Token")!] { candidates.append(header) }
+        if let query = request.uri.queryParameters["token"] { candidates.append(String(query)) }
+        return candidates.contains { Self.constantTimeEqual(Array($0.utf8), token) }
     }
 
     /// `host[:port]` → `host` (lowercased; IPv6 literals keep their brackets).
@@ -277,7 +312,13 @@ struct DashboardGuard<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let authority = request.head.authority ?? ""
-        guard allowedHosts.contains(Self.hostName(authority)) else {
+        if remote {
+            guard carriesToken(request) else {
+                return secured(
+                    Dashboard.problem(
+                        .unauthorized, "refused: this dashboard listens beyond this computer; open the address it printed, with its token"))
+            }
+        } else if !allowedHosts.contains(Self.hostName(authority)) {
             return secured(
                 Dashboard.problem(.forbidden, "refused: Host \"\(InputText.excerpt(authority))\" is not this computer (DNS rebinding)"))
         }
@@ -285,7 +326,8 @@ struct DashboardGuard<Context: RequestContext>: RouterMiddleware {
             if readOnly { return secured(Dashboard.problem(.forbidden, "refused: the dashboard runs with --read-only")) }
             if let origin = request.headers[.origin] {
                 let host = origin.lowercased().hasPrefix("http://") ? Self.hostName(String(origin.dropFirst(7))) : ""
-                guard allowedHosts.contains(host) else {
+                let sameOrigin = Self.hostName(authority) == host
+                guard allowedHosts.contains(host) || (remote && sameOrigin) else {
                     return secured(
                         Dashboard.problem(.forbidden, "refused: a request from another site (Origin \(InputText.excerpt(origin)))"))
                 }

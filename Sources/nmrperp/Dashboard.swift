@@ -34,6 +34,8 @@ struct DashboardCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on. Anything but 127.0.0.1/localhost exposes the dashboard to your network.")
     var host = "127.0.0.1"
     @Flag(help: "Hide the kill switch and refuse every state-changing request.") var readOnly = false
+    @Flag(help: "Allow --host to be an address other computers can reach (every request then needs the printed token).")
+    var allowRemote = false
 
     func run() async throws {
         guard let port = Int(port), (0...65_535).contains(port) else {
@@ -43,6 +45,11 @@ struct DashboardCommand: AsyncParsableCommand {
         guard !host.isEmpty, host.count <= 255, host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".:-".contains($0)) })
         else {
             throw CLIError("--host must be an address such as 127.0.0.1 (got \(InputLimits.excerpt(host)))")
+        }
+        guard local.contains(host.lowercased()) || allowRemote else {
+            throw CLIError(
+                "--host \(host) would let other computers reach the dashboard and its kill switch; add --allow-remote if that is what you want (every request then needs the token it prints)"
+            )
         }
         var options = DashboardOptions()
         options.host = host
@@ -55,12 +62,16 @@ struct DashboardCommand: AsyncParsableCommand {
         let dashboard = Dashboard(home: Environment.home, options: options, clock: { clock.now() }, logger: logger)
         let shownHost = host.contains(":") ? "[\(host)]" : host
         let readOnly = self.readOnly
-        let exposed = !local.contains(host)
+        let exposed = !local.contains(host.lowercased())
+        let token = dashboard.token
         do {
             // Ctrl-C or SIGTERM: it stops accepting, closes the pages' streams and exits 0.
             try await dashboard.run { bound in
                 var line = "dashboard: http://\(shownHost):\(bound)/ over \(Environment.home)\(readOnly ? " (read-only)" : "")"
-                if exposed { line += "; WARNING: listening on \(host), reachable from your network" }
+                if exposed {
+                    line =
+                        "dashboard: http://\(shownHost):\(bound)/?token=\(token) over \(Environment.home)\(readOnly ? " (read-only)" : ""); WARNING: listening on \(host), reachable from your network"
+                }
                 FileHandle.standardOutput.write(Data((line + "\n").utf8))
             }
             FileHandle.standardOutput.write(Data("dashboard: stopped\n".utf8))

@@ -123,4 +123,3 @@ enum CLI {
         return url.path
     }
 }
-

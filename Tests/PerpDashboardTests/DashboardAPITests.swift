@@ -23,7 +23,7 @@ final class DashboardRig: Sendable {
 
     static let bars = SyntheticSession.bars(count: 900)
 
-    init(readOnly: Bool = false, prepare: (String) async throws -> Void = { _ in }) async throws {
+    init(readOnly: Bool = false, host: String = "127.0.0.1", prepare: (String) async throws -> Void = { _ in }) async throws {
         home = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-dashboard-\(UUID().uuidString)").path
         for folder in ["paper", "live", "hedge"] {
             try FileManager.default.createDirectory(atPath: home + "/" + folder, withIntermediateDirectories: true)
@@ -36,6 +36,7 @@ final class DashboardRig: Sendable {
             to: URL(fileURLWithPath: home + "/live/broken.sqlite"))
         var options = DashboardOptions()
         options.port = 0
+        options.host = host
         options.readOnly = readOnly
         options.pollEvery = .milliseconds(100)
         let dashboard = Dashboard(
@@ -97,9 +98,11 @@ final class DashboardRig: Sendable {
 
     /// A GET on a Dispatch thread: a blocking socket must not hold one of the cooperative pool's
     /// few threads, which the server needs to answer it.
-    func get(_ path: String, host: String = "127.0.0.1") async throws -> (status: Int, headers: [String: String], body: String) {
+    func get(_ path: String, host: String = "127.0.0.1", headers: [(String, String)] = []) async throws -> (
+        status: Int, headers: [String: String], body: String
+    ) {
         let port = self.port
-        return try await offPool { try RawClient.request(port: port, path: path, host: host) }
+        return try await offPool { try RawClient.request(port: port, path: path, host: host, headers: headers) }
     }
 
     func post(_ path: String, headers: [(String, String)], body: String) async throws -> (
@@ -311,12 +314,28 @@ struct DashboardAPITests {
         #expect(broken.status == 409)
     }
 
+    @Test func listeningBeyondThisComputerNeedsTheTokenForEverything() async throws {
+        let rig = try await DashboardRig(host: "0.0.0.0")
+        defer { rig.shutdown() }
+        let bare = try await rig.get("/api/sessions")
+        #expect(bare.status == 401)
+        #expect(try await rig.get("/").status == 401)
+        let token = rig.dashboard.token
+        #expect(try await rig.get("/api/sessions", headers: [("Authorization", "Bearer \(token)")]).status == 200)
+        #expect(try await rig.get("/api/sessions", headers: [("Authorization", "Bearer 0000")]).status == 401)
+        // The page the printed address opens, from whatever name the network gives the machine.
+        let page = try await rig.get("/?token=\(token)", host: "nmr-box.lan:\(rig.port)")
+        #expect(page.status == 200)
+        #expect(page.body.contains(#"<meta name="remote" content="1">"#))
+    }
+
     @Test func readOnlyRefusesTheKillSwitch() async throws {
         let rig = try await DashboardRig(readOnly: true)
         defer { rig.shutdown() }
         let page = try await rig.get("/")
         #expect(page.body.contains(#"<meta name="read-only" content="1">"#))
-        let refused = try await rig.post("/api/sessions/paper/main/stop", headers: [("X-CSRF-Token", rig.dashboard.token)], body: #"{"flatten":true}"#)
+        let refused = try await rig.post(
+            "/api/sessions/paper/main/stop", headers: [("X-CSRF-Token", rig.dashboard.token)], body: #"{"flatten":true}"#)
         #expect(refused.status == 403)
         #expect(refused.body.contains("--read-only"))
     }
@@ -333,13 +352,15 @@ struct DashboardAPITests {
         defer { close(fd) }
         _ = RawClient.send(fd, Array("GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".utf8))
         let hello = try await offPool {
-            String(decoding: RawClient.receive(fd, timeout: 3) { String(decoding: $0, as: UTF8.self).contains("event: hello") }, as: UTF8.self)
+            String(
+                decoding: RawClient.receive(fd, timeout: 3) { String(decoding: $0, as: UTF8.self).contains("event: hello") }, as: UTF8.self)
         }
         #expect(hello.contains("text/event-stream"))
         let before = Date()
         try await runner.advance(to: 180)
         let update = try await offPool {
-            String(decoding: RawClient.receive(fd, timeout: 3) { String(decoding: $0, as: UTF8.self).contains("paper/feed") }, as: UTF8.self)
+            String(
+                decoding: RawClient.receive(fd, timeout: 3) { String(decoding: $0, as: UTF8.self).contains("paper/feed") }, as: UTF8.self)
         }
         let seconds = Date().timeIntervalSince(before)
         runner.close()
