@@ -106,8 +106,15 @@ public actor SessionCatalog {
                 if refreshFile(key, path: folder + "/" + file) { changed.append(key) }
             }
         }
+        // A session whose file went away stays listed, as unreadable, until it comes back.
         for key in entries.keys where key.kind != .backtest && !seen.contains(key) {
-            entries[key] = nil
+            guard var entry = entries[key], entry.store != nil || entry.problem?.hasPrefix("the file is gone") != true else { continue }
+            entry.store = nil
+            entry.content = .none
+            entry.marker = []
+            entry.retryAfter = nil
+            entry.problem = "the file is gone (deleted or moved): \(entry.path)"
+            entries[key] = entry
             changed.append(key)
         }
         changed += refreshBacktests()

@@ -259,6 +259,56 @@ struct DashboardAPITests {
         #expect(Date().timeIntervalSince(started) < 2, "a locked file does not hold up the others")
     }
 
+    @Test func aDeletedFileStaysListedAsGone() async throws {
+        let rig = try await DashboardRig()
+        defer { rig.shutdown() }
+        let path = rig.home + "/paper/brief.sqlite"
+        _ = try await SyntheticSession.write(path: path, name: "brief", bars: SyntheticSession.bars(count: 30))
+        func brief() async throws -> [String: Any]? {
+            try (await rig.json("/api/sessions") as? [[String: Any]])?.first { $0["id"] as? String == "paper/brief" }
+        }
+        for _ in 0..<40 where try await brief()?["readable"] as? Bool != true { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(try await brief()?["readable"] as? Bool == true)
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        for _ in 0..<40 where try await brief()?["readable"] as? Bool != false { try await Task.sleep(for: .milliseconds(50)) }
+        let gone = try #require(try await brief())
+        #expect(gone["readable"] as? Bool == false)
+        #expect((gone["problem"] as? String)?.contains("the file is gone") == true, "\(gone)")
+    }
+
+    /// A live session (Binance's venue, not the paper venue's settings) is replayed with the
+    /// rules its status stores.
+    @Test func aLiveSessionIsReplayedWithTheRulesItsStatusStores() async throws {
+        let rig = try await DashboardRig { home in
+            let path = home + "/live/real.sqlite"
+            _ = try await SyntheticSession.write(path: path, name: "real", bars: SyntheticSession.bars(count: 300))
+            let rename = Process()
+            rename.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            rename.arguments = [
+                "python3", "-c",
+                "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"UPDATE live_session SET venue='binance-usdm'\"); c.commit()",
+                path,
+            ]
+            try rename.run()
+            rename.waitUntilExit()
+            #expect(rename.terminationStatus == 0)
+        }
+        defer { rig.shutdown() }
+        let list = try #require(try await rig.json("/api/sessions") as? [[String: Any]])
+        let live = try #require(list.first { $0["id"] as? String == "live/real" })
+        #expect(live["readable"] as? Bool == true, "\(live)")
+        #expect(live["venue"] as? String == "binance-usdm")
+        let equity = try #require(try await rig.json("/api/sessions/live/real/equity") as? [String: Any])
+        let store = try LiveStore(existing: rig.home + "/live/real.sqlite")
+        let info = try #require(try store.info())
+        let (bot, _) = try BotConfigFile.parse(yaml: info.configText, file: "stored")
+        let session = try LiveTrader.replay(store: store, bot: bot, rules: SyntheticSession.rules, sizeFraction: info.sizeFraction)
+        #expect(equity["count"] as? Int == session.bars, "\(equity["count"] ?? "nil") vs \(session.bars)")
+        let close = try #require(session.lastBar?.close)
+        #expect(Notional((equity["equity"] as? NSNumber)?.stringValue ?? "") == session.equity(at: close))
+        #expect(equity["problem"] is NSNull)
+    }
+
     @Test func metricsAreInPrometheusTextFormat() async throws {
         let rig = try await DashboardRig()
         defer { rig.shutdown() }
