@@ -119,7 +119,7 @@ enum DashboardPage {
               items.push(el('p',{},'Regime: '+risk.regime.name+' (σ '+pct(risk.regime.annual_volatility)+' a year)'));
               items.push(el('p',{},'Leverage '+num(used)+'x of '+num(cap)+'x ',bar(used/cap)));
               items.push(el('p',{},'Exposure '+pct(eused)+' of '+pct(ecap)+' ',bar(eused/ecap)));
-              items.push(el('p',{},'Quiet hours '+risk.quiet_hours.start_hour_utc+':00–'+risk.quiet_hours.end_hour_utc+':00 UTC'+(risk.quiet_hours.now?' (now: no entries)':'')));}
+              const q=risk.quiet_hours;items.push(el('p',{},q.start_hour_utc===q.end_hour_utc?'Quiet hours: none':'Quiet hours '+q.start_hour_utc+':00–'+q.end_hour_utc+':00 UTC'+(q.now?' (now: no entries)':'')));}
             if(risk.paper_record){const r=risk.paper_record;items.push(el('p',{},'Paper record: '+num(r.live_days,1)+' of '+r.required_days+' days toward going live ',bar(r.live_days/r.required_days),r.complete?' complete':''))}
             if(risk.warning_price)items.push(el('p',{},'Warning price '+num(risk.warning_price,4)+(risk.warned?' (crossed)':'')));
             if(risk.halted)items.push(el('p',{class:'problem'},'Halted: '+risk.halted));
@@ -141,7 +141,7 @@ enum DashboardPage {
         }
         function bar(f){const b=el('span',{class:'bar'});const i=el('i');i.style.width=Math.max(0,Math.min(1,f||0))*100+'%';if(f>0.9)i.style.background='#c62828';b.append(i);return b}
         function chart(points,unit,color,second){
-          const W=900,H=220,L=70,B=28,T=8,R=10;const ns='http://www.w3.org/2000/svg';
+          const W=900,H=220,L=104,B=28,T=8,R=12;const ns='http://www.w3.org/2000/svg';
           const svg=document.createElementNS(ns,'svg');svg.setAttribute('viewBox','0 0 '+W+' '+H);svg.setAttribute('width','100%');svg.setAttribute('role','img');
           const all=points.concat(second||[]).filter(p=>Number.isFinite(p[1]));
           if(all.length<1){const t=document.createElementNS(ns,'text');t.setAttribute('x',L);t.setAttribute('y',H/2);t.textContent='No data yet';svg.append(t);return svg}
@@ -151,9 +151,9 @@ enum DashboardPage {
           const line=(x1_,y1_,x2_,y2_,c)=>{const l=document.createElementNS(ns,'line');l.setAttribute('x1',x1_);l.setAttribute('y1',y1_);l.setAttribute('x2',x2_);l.setAttribute('y2',y2_);l.setAttribute('stroke',c);return l};
           const text=(x,y,s,a)=>{const t=document.createElementNS(ns,'text');t.setAttribute('x',x);t.setAttribute('y',y);if(a)t.setAttribute('text-anchor',a);t.textContent=s;return t};
           for(let i=0;i<=4;i++){const v=y0+(y1-y0)*i/4,y=sy(v);svg.append(line(L,y,W-R,y,'#eceef2'),text(L-6,y+4,num(v)+(i===4?' '+unit:''),'end'))}
-          for(let i=0;i<=5;i++){const v=x0+(x1-x0)*i/5,x=sx(v);const d=new Date(v).toISOString();svg.append(line(x,T,x,H-B,'#f2f3f6'),text(x,H-8,(x1-x0)>2*86400000?d.slice(0,10):d.slice(5,16).replace('T',' '),'middle'))}
+          for(let i=0;i<=5;i++){const v=x0+(x1-x0)*i/5,x=sx(v);const d=new Date(v).toISOString();const label=((x1-x0)>2*86400000?d.slice(0,10):d.slice(5,16).replace('T',' '))+(i===5?' UTC':'');svg.append(line(x,T,x,H-B,'#f2f3f6'),text(x,H-8,label,i===0?'start':(i===5?'end':'middle')))}
           for(const [pts,c] of [[points,color],[second,'#9aa3b5']]){if(!pts||!pts.length)continue;const p=document.createElementNS(ns,'polyline');p.setAttribute('fill','none');p.setAttribute('stroke',c);p.setAttribute('stroke-width','1.5');p.setAttribute('points',pts.filter(q=>Number.isFinite(q[1])).map(q=>sx(q[0]).toFixed(1)+','+sy(q[1]).toFixed(1)).join(' '));svg.append(p)}
-          svg.append(text(L,H-B+12,'UTC','start'));return svg}
+          return svg}
         async function kill(id){
           if(!confirm('Stop '+id+' and close its position? The session\\'s own process cancels its orders and flattens with a reduce-only market order.'))return;
           const r=await fetch(path(id,'stop'),{method:'POST',headers:{'Content-Type':'application/json','X-CSRF-Token':token},body:JSON.stringify({flatten:true,reason:'kill switch on the dashboard'})});
