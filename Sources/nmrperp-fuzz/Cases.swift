@@ -44,7 +44,7 @@ struct CaseBuilder {
     static func timeoutFactor(_ command: String) -> Double { command.hasPrefix("bench") ? 6 : 1 }
 
     /// Seconds after which a command that serves until stopped (`dashboard`) is sent SIGTERM.
-    static func stopAfter(_ command: String) -> Double? { command == "dashboard" ? 3 : nil }
+    static func stopAfter(_ command: String) -> Double? { command == "dashboard" ? 1.5 : nil }
 
     /// Options a valid line of these commands needs although the usage line cannot say so.
     static let neededInValidLines: [String: [String]] = [
