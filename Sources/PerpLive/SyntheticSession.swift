@@ -103,6 +103,7 @@ public struct SyntheticRunner: Sendable {
     public mutating func advance(to count: Int) async throws {
         let target = min(count, bars.count)
         while fed < target {
+            try Task.checkCancellation()
             let next = min(target, fed + 60)
             for bar in bars[fed..<next] { await venue.advance(bar: bar) }
             fed = next

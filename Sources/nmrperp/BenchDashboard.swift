@@ -48,6 +48,17 @@ struct BenchDashboard: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
+        // Ctrl-C or SIGTERM: the work stops at its next await, the scratch folder is removed and
+        // it says so (exit 1).
+        let work = Task { try await measure() }
+        let interrupts = Interrupts.cancel(work)
+        defer { interrupts.remove() }
+        do { try await work.value } catch is CancellationError {
+            throw CLIError("bench dashboard: interrupted; its scratch session was removed")
+        }
+    }
+
+    func measure() async throws {
         guard (1...60).contains(days) else { throw CLIError("--days must be between 1 and 60 (got \(days))") }
         guard (5...1000).contains(requests) else { throw CLIError("--requests must be between 5 and 1000 (got \(requests))") }
         guard (0...50).contains(browserLoads) else { throw CLIError("--browser-loads must be between 0 and 50 (got \(browserLoads))") }
@@ -94,6 +105,7 @@ struct BenchDashboard: AsyncParsableCommand {
             var times: [Double] = []
             var bytes = 0
             for _ in 0..<requests {
+                try Task.checkCancellation()
                 let begin = DispatchTime.now().uptimeNanoseconds
                 bytes = try BenchHTTP.get(port: port, path: path).count
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e6)
