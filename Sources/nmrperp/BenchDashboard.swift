@@ -50,15 +50,21 @@ struct BenchDashboard: AsyncParsableCommand {
     func run() async throws {
         // Ctrl-C or SIGTERM: the work stops at its next await, the scratch folder is removed and
         // it says so (exit 1).
-        let work = Task { try await measure() }
+        let folder = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : FileManager.default.temporaryDirectory.path
+        let scratch = BenchScratch(home: folder + "/nmrperp-bench-dashboard-\(getpid())")
+        let work = Task { try await measure(scratch) }
         let interrupts = Interrupts.cancel(work)
         defer { interrupts.remove() }
-        do { try await work.value } catch is CancellationError {
+        let result = await work.result
+        // The dashboard stops before its folder goes: a refresh running while the folder is
+        // removed could otherwise open, and so re-create, a session file in it.
+        await scratch.finish()
+        do { try result.get() } catch is CancellationError {
             throw CLIError("bench dashboard: interrupted; its scratch session was removed")
         }
     }
 
-    func measure() async throws {
+    func measure(_ scratch: BenchScratch) async throws {
         guard (1...60).contains(days) else { throw CLIError("--days must be between 1 and 60 (got \(days))") }
         guard (5...1000).contains(requests) else { throw CLIError("--requests must be between 5 and 1000 (got \(requests))") }
         guard (0...50).contains(browserLoads) else { throw CLIError("--browser-loads must be between 0 and 50 (got \(browserLoads))") }
@@ -68,9 +74,7 @@ struct BenchDashboard: AsyncParsableCommand {
         guard paceSpan >= .seconds(1), paceSpan <= .seconds(60) else { throw CLIError("--pace must be from 1s to 60s (got \(pace))") }
         let paceSeconds = Double(paceSpan.milliseconds) / 1000
         let barsPerPhase = max(1, Int((Double(seconds) / paceSeconds).rounded(.up)))
-        let folder = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : FileManager.default.temporaryDirectory.path
-        let home = folder + "/nmrperp-bench-dashboard-\(getpid())"
-        defer { try? FileManager.default.removeItem(atPath: home) }
+        let home = scratch.home
         for kind in ["paper", "live", "hedge"] {
             try FileManager.default.createDirectory(atPath: home + "/" + kind, withIntermediateDirectories: true)
         }
@@ -89,8 +93,7 @@ struct BenchDashboard: AsyncParsableCommand {
             logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
         let started = Date()
         let bound = BenchPort()
-        let server = Task { try await dashboard.run { bound.set($0) } }
-        defer { server.cancel() }
+        scratch.serve(Task { try await dashboard.run { bound.set($0) } })
         let port = try await bound.wait()
         let warmSeconds = Date().timeIntervalSince(started)
         note("dashboard on 127.0.0.1:\(port), ready after \(formatFixed(warmSeconds, 2)) s (the session folded once)")
@@ -246,6 +249,24 @@ struct BenchDashboard: AsyncParsableCommand {
             return ([], process.terminationStatus == 3 ? reason : "the browser script failed: \(reason)")
         }
         return (views, nil)
+    }
+}
+
+/// The benchmark's scratch `$NMRPERP_HOME` and the dashboard serving it: stopped, then removed.
+final class BenchScratch: @unchecked Sendable {
+    let home: String
+    private let lock = NSLock()
+    private var server: Task<Void, any Error>?
+
+    init(home: String) { self.home = home }
+
+    func serve(_ task: Task<Void, any Error>) { lock.withLock { server = task } }
+
+    func finish() async {
+        let task = lock.withLock { server }
+        task?.cancel()
+        _ = await task?.result
+        try? FileManager.default.removeItem(atPath: home)
     }
 }
 
