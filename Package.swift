@@ -85,7 +85,7 @@ let package = Package(
             name: "PerpDashboard",
             dependencies: [
                 "PerpModel", "PerpEngine", "PerpExecution", "PerpStore", "PerpLive", "PerpConfig", "PerpReports", "PerpSimulation",
-                .product(name: "Hummingbird", package: "hummingbird"),
+                "PerpMarketData", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -122,7 +122,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "PerpModel", "PerpVenues", .product(name: "Crypto", package: "swift-crypto"),
+                "PerpModel", "PerpVenues", "PerpLive", .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
             ],

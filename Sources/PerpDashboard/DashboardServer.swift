@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import PerpMarketData
 import PerpModel
 import PerpStore
 import ServiceLifecycle
@@ -174,7 +175,7 @@ public final class Dashboard: Sendable {
         let body = try await request.body.collect(upTo: 4096)
         let parsed = (try? JSONParser.parse(String(buffer: body))) ?? .object([])
         let flatten = parsed["flatten"] == .bool(true)
-        let reason = InputText.excerpt(parsed["reason"]?.stringValue ?? "dashboard kill switch")
+        let reason = InputLimits.excerpt(parsed["reason"]?.stringValue ?? "dashboard kill switch")
         do {
             let store = try LiveStore(existing: path)
             let id = try store.requestStop(flatten: flatten, reason: "dashboard: \(reason)", at: clock())
@@ -218,14 +219,6 @@ public final class Dashboard: Sendable {
         headers[.contentType] = "application/json; charset=utf-8"
         let body = JSONValue.object([("error", .string(message))]).serialized(pretty: false)
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: body)))
-    }
-}
-
-/// Text from a request, cut to a journal-friendly length.
-enum InputText {
-    static func excerpt(_ text: String) -> String {
-        let clean = String(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }.map(Character.init))
-        return clean.count > 200 ? String(clean.prefix(200)) + "…" : clean
     }
 }
 
@@ -320,7 +313,7 @@ struct DashboardGuard<Context: RequestContext>: RouterMiddleware {
             }
         } else if !allowedHosts.contains(Self.hostName(authority)) {
             return secured(
-                Dashboard.problem(.forbidden, "refused: Host \"\(InputText.excerpt(authority))\" is not this computer (DNS rebinding)"))
+                Dashboard.problem(.forbidden, "refused: Host \"\(InputLimits.excerpt(authority))\" is not this computer (DNS rebinding)"))
         }
         if request.method != .get && request.method != .head {
             if readOnly { return secured(Dashboard.problem(.forbidden, "refused: the dashboard runs with --read-only")) }
@@ -329,7 +322,7 @@ struct DashboardGuard<Context: RequestContext>: RouterMiddleware {
                 let sameOrigin = Self.hostName(authority) == host
                 guard allowedHosts.contains(host) || (remote && sameOrigin) else {
                     return secured(
-                        Dashboard.problem(.forbidden, "refused: a request from another site (Origin \(InputText.excerpt(origin)))"))
+                        Dashboard.problem(.forbidden, "refused: a request from another site (Origin \(InputLimits.excerpt(origin)))"))
                 }
             }
             if request.headers[HTTPField.Name("Sec-Fetch-Site")!] == "cross-site" {

@@ -25,7 +25,7 @@ public struct EquityPoint: Sendable, Equatable {
 /// funding rate. New inputs are applied as they are written, so a refresh reads only those.
 struct TradingReplay: Sendable {
     private(set) var session: LiveSession
-    private(set) var lastSeq: Int64?
+    var lastSeq: Int64?
     private(set) var points: [EquityPoint] = []
     private(set) var lastFunding: FundingRate?
     private(set) var startingWallet: Notional?
@@ -39,28 +39,14 @@ struct TradingReplay: Sendable {
 
     /// Applies the inputs written since the last call. Returns how many.
     mutating func catchUp(_ store: LiveStore) throws -> Int {
-        var failure: (any Error)?
-        var count = 0
-        var next = self
-        try store.forEachInput(after: lastSeq) { row in
-            guard failure == nil else { return }
-            do {
-                let input = try LiveInputCodec.decode((row.seq, row.kind, row.payload))
-                next.apply(input)
-                next.lastSeq = row.seq
-                count += 1
-            } catch {
-                failure = error
-            }
+        defer {
+            // Fills and balances that arrive after the last bar change the account at that
+            // close: the last point is the session as it stands.
+            if let current, let last = points.last, last.time == current.time { points[points.count - 1] = current }
         }
-        // Fills and balances that arrive after the last bar change the account at that close:
-        // the last point is the session as it stands.
-        if let current = next.current, let last = next.points.last, last.time == current.time {
-            next.points[next.points.count - 1] = current
+        return try foldInputs(&self, from: store, after: lastSeq, seq: \.lastSeq) { state, row in
+            state.apply(try LiveInputCodec.decode((row.seq, row.kind, row.payload)))
         }
-        self = next
-        if let failure { throw failure }
-        return count
     }
 
     /// The account now, at the last bar's close.
@@ -111,7 +97,7 @@ public struct HedgePoint: Sendable, Equatable {
 /// A hedge session folded from its stored inputs, with its observations kept for the chart.
 struct HedgeReplay: Sendable {
     private(set) var session: StakeHedgeSession
-    private(set) var lastSeq: Int64?
+    var lastSeq: Int64?
     private(set) var points: [HedgePoint] = []
 
     init(settings: HedgeSettings) {
@@ -119,31 +105,42 @@ struct HedgeReplay: Sendable {
     }
 
     mutating func catchUp(_ store: LiveStore) throws -> Int {
-        var failure: (any Error)?
-        var count = 0
-        var next = self
-        try store.forEachInput(after: lastSeq) { row in
-            guard failure == nil else { return }
-            do {
-                let input = try HedgeInputCodec.decode((row.seq, row.kind, row.payload))
-                _ = next.session.apply(input)
-                if case .observed(let observation) = input {
-                    let short = observation.position.magnitude
-                    let required = (Fraction(next.session.settings.collateralMultiple) * Fraction(short) * Fraction(observation.price))
-                        .roundedIfRepresentable(to: Notional.self, .up)
-                    next.points.append(
-                        HedgePoint(
-                            time: observation.time, price: observation.price, stake: observation.stake, short: short,
-                            collateral: observation.isolatedMargin, required: required ?? .zero))
-                }
-                next.lastSeq = row.seq
-                count += 1
-            } catch {
-                failure = error
-            }
+        try foldInputs(&self, from: store, after: lastSeq, seq: \.lastSeq) { state, row in
+            let input = try HedgeInputCodec.decode((row.seq, row.kind, row.payload))
+            _ = state.session.apply(input)
+            guard case .observed(let observation) = input else { return }
+            let short = observation.position.magnitude
+            let required = (Fraction(state.session.settings.collateralMultiple) * Fraction(short) * Fraction(observation.price))
+                .roundedIfRepresentable(to: Notional.self, .up)
+            state.points.append(
+                HedgePoint(
+                    time: observation.time, price: observation.price, stake: observation.stake, short: short,
+                    collateral: observation.isolatedMargin, required: required ?? .zero))
         }
-        self = next
-        if let failure { throw failure }
-        return count
     }
+}
+
+/// Applies each stored input after `after` to `state` (`apply` decodes it), recording its
+/// sequence number at `seq`. A row that does not decode stops the fold: what came before it is
+/// kept, and its error is thrown. Returns how many inputs were applied.
+private func foldInputs<State>(
+    _ state: inout State, from store: LiveStore, after: Int64?, seq: WritableKeyPath<State, Int64?>,
+    _ apply: (inout State, LiveInputRow) throws -> Void
+) throws -> Int {
+    var failure: (any Error)?
+    var count = 0
+    var next = state
+    try store.forEachInput(after: after) { row in
+        guard failure == nil else { return }
+        do {
+            try apply(&next, row)
+            next[keyPath: seq] = row.seq
+            count += 1
+        } catch {
+            failure = error
+        }
+    }
+    state = next
+    if let failure { throw failure }
+    return count
 }

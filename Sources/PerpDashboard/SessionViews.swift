@@ -278,21 +278,10 @@ extension SessionCatalog {
                 exposureUsed = .double(leverage / max(regime.leverage.doubleValue, 1e-9), significant: 6)
             }
             let risk = kernel.config.risk
-            var gateText: String
-            var gateReason: JSONValue = .null
-            switch session.engine.gate {
-            case .awaitingReconciliation: gateText = "awaiting_reconciliation"
-            case .open: gateText = "open"
-            case .reducing(let why):
-                gateText = "reducing"
-                gateReason = .string(why)
-            case .halted(let why):
-                gateText = "halted"
-                gateReason = .string(why)
-            }
             return .object([
                 ("id", .string(key.description)), ("state", .string(kernel.state.name)), ("circuit_breaker", cooldown),
-                ("gate", .string(gateText)), ("gate_reason", gateReason), ("feed_live", .bool(session.feedLive)),
+                ("gate", .string(session.engine.gate.name)), ("gate_reason", session.engine.gate.reason.map { .string($0) } ?? .null),
+                ("feed_live", .bool(session.feedLive)),
                 (
                     "regime",
                     .object([

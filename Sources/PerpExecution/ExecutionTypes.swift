@@ -161,6 +161,24 @@ public struct ExecutionNote: Sendable, Hashable {
 /// Whether orders may leave (reliability-anchors.md §1.1, Nautilus trading states: `HALTED`
 /// denies submits but lets cancels pass, `REDUCING` accepts only what does not add exposure).
 public enum ExecutionGate: Sendable, Hashable {
+    /// `open`, `awaiting_reconciliation`, `reducing`, `halted` (the status's and the dashboard's word).
+    public var name: String {
+        switch self {
+        case .awaitingReconciliation: "awaiting_reconciliation"
+        case .open: "open"
+        case .reducing: "reducing"
+        case .halted: "halted"
+        }
+    }
+
+    /// Why orders are limited, when they are.
+    public var reason: String? {
+        switch self {
+        case .reducing(let why), .halted(let why): why
+        case .awaitingReconciliation, .open: nil
+        }
+    }
+
     /// A new engine or a restart: only lookups and cancels until a snapshot reconciles
     /// (decision 0012, §4).
     case awaitingReconciliation

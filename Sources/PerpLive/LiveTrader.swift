@@ -119,20 +119,9 @@ public struct LiveStatus: Sendable {
 
     /// The status as JSON (stored each poll for `live status`; no key or secret is in it).
     public var json: JSONValue {
-        let gateText: String
-        var reason: JSONValue = .null
-        switch gate {
-        case .awaitingReconciliation: gateText = "awaiting_reconciliation"
-        case .open: gateText = "open"
-        case .reducing(let why):
-            gateText = "reducing"
-            reason = .string(why)
-        case .halted(let why):
-            gateText = "halted"
-            reason = .string(why)
-        }
-        return .object([
-            ("time", .string(now.iso8601)), ("gate", .string(gateText)), ("gate_reason", reason), ("risk_state", .string(riskState.name)),
+        .object([
+            ("time", .string(now.iso8601)), ("gate", .string(gate.name)), ("gate_reason", gate.reason.map { .string($0) } ?? .null),
+            ("risk_state", .string(riskState.name)),
             ("position", .exact(position)), ("average_entry", averageEntry.map { .exact($0) } ?? .null),
             ("wallet", balance.map { .exact($0.wallet) } ?? .null), ("available", balance.map { .exact($0.available) } ?? .null),
             (

@@ -35,14 +35,15 @@ public enum SyntheticSession {
           circuit_move: 0.5
         """
 
-    /// `count` one-minute bars from `start`.
-    public static func bars(count: Int, start: Timestamp = Timestamp(milliseconds: 1_735_689_600_000)) -> [Candle] {
+    /// `count` one-minute bars from `start`: twelve rising by 0.4 % each, then twelve falling by
+    /// `fall`, prices on a 0.001 tick.
+    public static func bars(count: Int, start: Timestamp = Timestamp(milliseconds: 1_735_689_600_000), fall: Double = 0.0041) -> [Candle] {
         var bars: [Candle] = []
         bars.reserveCapacity(count)
         var price = 8.0
         func exact(_ value: Double) -> Price { Price(String(format: "%.3f", value)) ?? Price(8) }
         for index in 0..<count {
-            let step = (index / 12) % 2 == 0 ? 0.004 : -0.0041
+            let step = (index / 12) % 2 == 0 ? 0.004 : -fall
             let open = price
             price *= 1 + step
             bars.append(

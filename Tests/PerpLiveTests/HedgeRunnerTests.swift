@@ -67,6 +67,20 @@ final class HedgeRig: Sendable {
     }
 
     func advance(_ span: TimeSpan) { twin.advance(toMillis: twin.clock + span.milliseconds) }
+
+    /// What a process killed right after storing its first order leaves: the observation of a
+    /// 10 NMR stake at 8.4603 and the order, stored; the order not sent. Returns the order.
+    func storeFirstOrder(of runner: HedgeRunner, available: Notional) throws -> OrderIntent? {
+        var copy = runner.session
+        let observation = HedgeObservation(
+            time: Timestamp(milliseconds: twin.clock), stake: Quantity(10), price: Price("8.4603")!, position: .zero,
+            isolatedMargin: .zero, available: available)
+        guard case .send(let intent)? = copy.apply(.observed(observation)).first(where: { if case .send = $0 { true } else { false } })
+        else { return nil }
+        let encoded = [HedgeInputCodec.encode(.observed(observation)), HedgeInputCodec.encode(.orderSent(intent))]
+        try store.append(encoded.map { (Timestamp(milliseconds: twin.clock), $0.kind, $0.payload) }, journal: [])
+        return intent
+    }
 }
 
 @Suite("Stake hedge on the Lighter twin")
@@ -159,17 +173,7 @@ struct HedgeRunnerTests {
         // The order leaves, its answer is lost and the process dies before storing anything more.
         rig.twin.updateFaults { $0.dropAnswerAfterExecution = 1 }
         rig.advance(.minutes(11))
-        var copy = first.session
-        let observation = HedgeObservation(
-            time: Timestamp(milliseconds: rig.twin.clock), stake: Quantity(10), price: Price("8.4603")!, position: .zero,
-            isolatedMargin: .zero, available: Notional(2000))
-        let actions = copy.apply(.observed(observation))
-        guard case .send(let intent)? = actions.first(where: { if case .send = $0 { true } else { false } }) else {
-            Issue.record("expected an order, got \(actions)")
-            return
-        }
-        let encoded = [HedgeInputCodec.encode(.observed(observation)), HedgeInputCodec.encode(.orderSent(intent))]
-        try rig.store.append(encoded.map { (Timestamp(milliseconds: rig.twin.clock), $0.kind, $0.payload) }, journal: [])
+        let intent = try #require(try rig.storeFirstOrder(of: first, available: Notional(2000)))
         _ = await rig.trader.submit(intent)
         #expect(rig.twin.allOrders.count == 1)
         // A new process on the same store.
@@ -190,17 +194,7 @@ struct HedgeRunnerTests {
         var first = rig.runner(config: config)
         _ = try await first.start(pid: 1)
         // The first process opens the 10 NMR short and dies before posting the collateral.
-        var copy = first.session
-        let observation = HedgeObservation(
-            time: Timestamp(milliseconds: rig.twin.clock), stake: Quantity(10), price: Price("8.4603")!, position: .zero,
-            isolatedMargin: .zero, available: Notional(5000))
-        guard case .send(let intent)? = copy.apply(.observed(observation)).first(where: { if case .send = $0 { true } else { false } })
-        else {
-            Issue.record("expected an order")
-            return
-        }
-        let encoded = [HedgeInputCodec.encode(.observed(observation)), HedgeInputCodec.encode(.orderSent(intent))]
-        try rig.store.append(encoded.map { (Timestamp(milliseconds: rig.twin.clock), $0.kind, $0.payload) }, journal: [])
+        let intent = try #require(try rig.storeFirstOrder(of: first, available: Notional(5000)))
         _ = await rig.trader.submit(intent)
         // While no process runs, the stake grows to 23.51 and the price moves.
         rig.stake.withLock { $0 = Quantity("23.51")! }
@@ -242,17 +236,7 @@ struct HedgeRunnerTests {
         let config = try await rig.config()
         var first = rig.runner(config: config)
         _ = try await first.start(pid: 1)
-        var copy = first.session
-        let observation = HedgeObservation(
-            time: Timestamp(milliseconds: rig.twin.clock), stake: Quantity(10), price: Price("8.4603")!, position: .zero,
-            isolatedMargin: .zero, available: Notional(2000))
-        let actions = copy.apply(.observed(observation))
-        guard case .send(let intent)? = actions.first(where: { if case .send = $0 { true } else { false } }) else {
-            Issue.record("expected an order")
-            return
-        }
-        let encoded = [HedgeInputCodec.encode(.observed(observation)), HedgeInputCodec.encode(.orderSent(intent))]
-        try rig.store.append(encoded.map { (Timestamp(milliseconds: rig.twin.clock), $0.kind, $0.payload) }, journal: [])
+        _ = try #require(try rig.storeFirstOrder(of: first, available: Notional(2000)))
         // Killed before the send: the venue never saw it.
         var second = rig.runner(config: config)
         _ = try await second.start(pid: 2)
