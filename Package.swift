@@ -69,6 +69,10 @@ let package = Package(
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: strict),
+        // The compact real NMR history shipped as a resource, so the main job runs offline (issue 15).
+        .target(
+            name: "PerpShippedData", dependencies: ["PerpModel", "PerpMarketData"], exclude: ["SOURCE.md"],
+            resources: [.copy("Resources/binance_usdm_NMRUSDT_30m_2024-10-23_2025-10-23.csv")], swiftSettings: strict),
         .target(
             name: "PerpStore",
             dependencies: ["PerpModel", "PerpEngine", .product(name: "GRDB", package: "GRDB.swift")],
@@ -96,7 +100,7 @@ let package = Package(
             name: "nmrperp",
             dependencies: [
                 "PerpModel", "PerpMechanics", "PerpHedge", "PerpMarketData", "PerpVenues", "PerpStore", "PerpSimulation",
-                "PerpReports", "PerpEngine", "PerpLive", "PerpExecution", "PerpConfig", "PerpDashboard",
+                "PerpReports", "PerpEngine", "PerpLive", "PerpExecution", "PerpConfig", "PerpDashboard", "PerpShippedData",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),

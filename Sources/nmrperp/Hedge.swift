@@ -4,6 +4,7 @@ import PerpHedge
 import PerpMarketData
 import PerpMechanics
 import PerpModel
+import PerpShippedData
 import PerpVenues
 
 struct HedgeCommand: AsyncParsableCommand {
@@ -35,7 +36,9 @@ struct HedgePlan: AsyncParsableCommand {
         discussion: """
             Collateral T = k·q·P with k = (g − 1) + α·g·M (spec §1, seed 003 Formula 1). g is the worst
             price multiple over one rebalancing period: --g, or measured from --data, or from a year of
-            Binance 5m history fetched and cached; with none of them (or offline) the forum's g = 3.06.
+            Binance 5m history fetched and cached; offline (or when Binance does not answer) from the
+            year of Binance USD-M 30m bars shipped with nmrperp (2024-10-23 → 2025-10-23), and it says
+            how old that is; only if that is missing too, the forum's g = 3.06.
 
             Examples:
               nmrperp hedge plan --stake 10 --price 8 --g 3.06
@@ -114,6 +117,7 @@ struct HedgePlan: AsyncParsableCommand {
         let g: Rate
         var gSource: String
         var analysis: WorstCase?
+        var history: HistoryUsed?
         if let text = self.g {
             guard let value = Rate(text), value >= Rate.one else {
                 throw CLIError("--g is a price multiple and must be at least 1, e.g. --g 3.06 (got \"\(text)\")")
@@ -128,22 +132,44 @@ struct HedgePlan: AsyncParsableCommand {
             g = result.gRate
             gSource = "\(data), \(result.window) windows, step \(result.step)"
             notes += HedgeWorstCase.understatementNotes(series, result: result) + HedgeWorstCase.cutOffNotes(result)
-        } else if offline {
-            g = forumG
-            gSource = "forum (offline)"
-            notes.append("no --g or --data and the network is off: using the forum's g = 3.06 (seed 003, Appendix A)")
         } else {
-            do {
-                let series = try await HedgePlan.lastYear()
-                let result = try HedgeWorstCase.analyse(series, windows: windows)
-                analysis = result
-                g = result.gRate
-                gSource = "binance spot NMRUSDT 5m, last 365 days, \(result.window) windows, step \(result.step)"
-                notes += HedgeWorstCase.cutOffNotes(result)
-            } catch {
+            var fetchFailure: String?
+            if !offline {
+                do {
+                    let series = try await HedgePlan.lastYear()
+                    let result = try HedgeWorstCase.analyse(series, windows: windows)
+                    analysis = result
+                    history = HistoryUsed(
+                        source: "binance spot NMRUSDT 5m (fetched, cached)", series: series, now: Environment.now.milliseconds)
+                    notes += HedgeWorstCase.understatementNotes(series, result: result) + HedgeWorstCase.cutOffNotes(result)
+                } catch {
+                    fetchFailure = String(describing: error)
+                }
+            }
+            if analysis == nil {
+                // Offline, or Binance did not answer: the real year shipped with the package.
+                do {
+                    let shipped = try ShippedHistory.load()
+                    let result = try HedgeWorstCase.analyse(shipped.series, windows: windows)
+                    analysis = result
+                    let used = HistoryUsed(source: ShippedHistory.label, series: shipped.series, now: Environment.now.milliseconds)
+                    history = used
+                    let why = fetchFailure.map { "could not fetch the last year from Binance (\($0))" } ?? "offline"
+                    notes.append(
+                        "\(why): g is from the history shipped with nmrperp, \(used.span), which ended \(used.ageDays) days ago;"
+                            + " for fresher bars run online or pass --data FILE (nmrperp data fetch writes one)")
+                    notes += HedgeWorstCase.understatementNotes(shipped.series, result: result) + HedgeWorstCase.cutOffNotes(result)
+                } catch {
+                    let why = fetchFailure.map { "could not fetch price history (\($0))" } ?? "offline"
+                    notes.append("\(why), and \(error): using the forum's g = 3.06 (seed 003, Appendix A)")
+                }
+            }
+            if let analysis, let history {
+                g = analysis.gRate
+                gSource = "\(history.source), \(analysis.window) windows, step \(analysis.step)"
+            } else {
                 g = forumG
-                gSource = "forum (network unavailable)"
-                notes.append("could not fetch price history (\(error)): using the forum's g = 3.06 (seed 003, Appendix A)")
+                gSource = offline ? "forum (offline)" : "forum (network unavailable)"
             }
         }
 
@@ -175,6 +201,16 @@ struct HedgePlan: AsyncParsableCommand {
                 members.append(("cut_off_windows", .int(analysis.cutOffWindows)))
                 members.append(("worst_window_cut_off", .bool(analysis.worstIsCutOff)))
             }
+            if let history {
+                members.append(
+                    (
+                        "history",
+                        .object([
+                            ("source", .string(history.source)), ("start", .string(history.start)), ("end", .string(history.end)),
+                            ("bars", .int(history.bars)), ("age_days", .int(Int(history.ageDays))),
+                        ])
+                    ))
+            }
             members.append(("notes", .array(notes.map { .string($0) })))
             emit(json: .object(members))
             return
@@ -194,6 +230,9 @@ struct HedgePlan: AsyncParsableCommand {
             ),
             ("survives up to", "$\(plan.survivesUpTo.formatted(places: 4, rule: .down))  = g·P, with α·M margin to spare"),
         ]
+        if let history {
+            rows.append(("price history", "\(history.span), \(history.bars) bars, ended \(history.ageDays) days ago"))
+        }
         if let historicalShare {
             rows.append(
                 (
@@ -203,6 +242,27 @@ struct HedgePlan: AsyncParsableCommand {
         }
         print(TextTable.pairs(rows))
         for note in notes { print("note: \(note)") }
+    }
+
+    /// The price history g was measured on, when `hedge plan` chose it (not `--data`).
+    struct HistoryUsed {
+        let source: String
+        let start: String
+        let end: String
+        let bars: Int
+        let ageDays: Int64
+        var span: String { "\(start) → \(end)" }
+
+        init(source: String, series: PerpModel.CandleSeries, now: Int64) {
+            self.source = source
+            let first = series.openTimes.first ?? 0
+            let last = series.openTimes.last ?? 0
+            start = Timestamp(milliseconds: first).isoDate
+            end = Timestamp(milliseconds: last).isoDate
+            bars = series.count
+            let (difference, overflow) = now.subtractingReportingOverflow(last)
+            ageDays = overflow ? 0 : max(0, difference / 86_400_000)
+        }
     }
 
     /// A year of Binance spot 5-minute bars, fetched once and cached.

@@ -26,13 +26,60 @@ import Testing
         #expect(result.stdout.contains("2.7332"))
     }
 
-    @Test func withoutGOrDataOfflineItUsesTheForumG() throws {
-        let result = try CLI.run(["hedge", "plan", "--stake", "10", "--price", "8", "--json"])
-        #expect(result.status == 0)
+    @Test func withoutGOrDataOfflineItMeasuresGOnTheShippedHistory() throws {
+        let result = try CLI.run(["hedge", "plan", "--stake", "10", "--price", "8", "--step", "bar", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try result.json()
+        let history = json["history"] as? [String: Any] ?? [:]
+        #expect(history["start"] as? String == "2024-10-23")
+        #expect(history["end"] as? String == "2025-10-23")
+        #expect(history["bars"] as? Int == 17520)
+        #expect((history["age_days"] as? Int ?? -1) >= 0)
+        #expect((json["g_source"] as? String ?? "").contains("shipped with nmrperp"))
+        let notes = json["notes"] as? [String] ?? []
+        #expect(notes.contains { $0.contains("offline") && $0.contains("days ago") && $0.contains("--data") }, "\(notes)")
+        // The shipped bars are the real year's: the same g as the full file in ../shared/data, and
+        // the same as its 15-minute bars (why 30 minutes is coarse enough, SOURCE.md).
+        let g = json["g"] as? Double ?? 0
+        #expect(abs(g - 3.1686497672) < 1e-9, "\(g)")
+        for name in ["binance_usdm_NMRUSDT_30m_2024-10_2025-10.csv", "binance_usdm_NMRUSDT_15m_2024-10_2025-10.csv"] {
+            guard let file = CLI.shared(name) else {
+                print("skipped the cross-check with \(name): ../shared/data is absent")
+                continue
+            }
+            let full = try CLI.run(["hedge", "plan", "--stake", "10", "--price", "8", "--step", "bar", "--data", file, "--json"])
+            #expect(try full.json()["g"] as? Double == g, "\(name)")
+        }
+    }
+
+    @Test func theTableNamesTheShippedHistoryAndItsAge() throws {
+        let result = try CLI.run(["hedge", "plan", "--stake", "10", "--price", "8"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("price history"))
+        #expect(result.stdout.contains("2024-10-23 → 2025-10-23, 17520 bars, ended"))
+        // The 7-day step hides a worse start, and the note says so.
+        #expect(result.stdout.contains("understates"), "\(result.stdout)")
+    }
+
+    @Test func withoutTheShippedHistoryItFallsBackToTheForumGAndSaysWhy() throws {
+        let result = try CLI.run(
+            ["hedge", "plan", "--stake", "10", "--price", "8", "--json"],
+            environment: ["NMRPERP_SHIPPED_HISTORY": "/nonexistent/shipped.csv"])
+        #expect(result.status == 0, "\(result.stderr)")
         let json = try result.json()
         #expect(json["g"] as? Double == 3.06)
         let notes = json["notes"] as? [String] ?? []
-        #expect(notes.contains { $0.contains("forum") && $0.contains("3.06") })
+        #expect(notes.contains { $0.contains("forum") && $0.contains("/nonexistent/shipped.csv") }, "\(notes)")
+    }
+
+    @Test func aDamagedShippedHistoryIsReportedNotACrash() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("shipped-\(UUID().uuidString).csv").path
+        try "time,open,high,low,close\n1,2,3\n".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let result = try CLI.run(["hedge", "plan", "--stake", "10", "--price", "8"], environment: ["NMRPERP_SHIPPED_HISTORY": file])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("could not be read"), "\(result.stdout)")
+        #expect(result.stdout.contains("3.06"))
     }
 
     @Test func withDataItMeasuresGAndShowsWhatTheStepHides() throws {
