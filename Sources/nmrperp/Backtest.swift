@@ -90,6 +90,7 @@ struct BacktestCommand: AsyncParsableCommand {
     @Option(help: "--walk-forward: ridge penalty on the standardised weights (default model.l2, 0.01).") var l2: String?
     @Option(help: "--walk-forward: entries need |2p − 1| at least this (default model.min_conviction, 0.1).")
     var minConviction: String?
+    @OptionGroup var timeRange: TimeRangeOptions
     @Flag(help: "Print JSON.") var json = false
 
     func venueConfig() throws -> VenueConfig {
@@ -150,9 +151,10 @@ struct BacktestCommand: AsyncParsableCommand {
         if sweep != nil, let first = outputs.destinations.first {
             throw CLIError("\(first.flag) writes one run's file; --sweep prints a table of many runs: leave \(first.flag) out")
         }
-        let series = try Load.candles(data)
-        let rates = try funding.map { try Load.funding($0, defaultInterval: .hours(8)) } ?? []
-        let markSeries = try mark.map { try Load.candles($0, flag: "--mark") }
+        let range = try timeRange.range()
+        let series = try Load.candles(data, range: range)
+        let rates = try funding.map { try Load.funding($0, defaultInterval: .hours(8), range: range) } ?? []
+        let markSeries = try mark.map { try Load.candles($0, flag: "--mark", range: range) }
         if strategy == .smaCross, sweep == nil { try BacktestCommand.checkWindow(slow, "--slow", series: series) }
         if let sweep {
             try runSweep(sweep, series: series, rates: rates, mark: markSeries, config: config, capital: capital, leverage: leverage)

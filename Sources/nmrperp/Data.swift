@@ -60,10 +60,11 @@ struct DataCheck: AsyncParsableCommand {
         discussion: "Example: nmrperp data check --data nmr_5m.csv")
 
     @Option(help: "Price history (CSV, Binance or Lighter JSON).") var data: String
+    @OptionGroup var timeRange: TimeRangeOptions
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let series = try Load.candles(data)
+        let series = try Load.candles(data, range: try timeRange.range())
         let gaps = series.gaps()
         let first = Timestamp(milliseconds: series.openTimes[0])
         let last = Timestamp(milliseconds: series.openTimes[series.count - 1])

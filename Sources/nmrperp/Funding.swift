@@ -29,12 +29,16 @@ struct FundingStatsCommand: AsyncParsableCommand {
     @Option(help: "Funding history (CSV, Binance fundingRate JSON or Lighter fundings JSON).") var data: String
     @Option(help: "Use only the last N days of the file (all when absent).") var days: Int?
     @Option(help: "Interval of rows whose interval cannot be inferred (a lone row), e.g. 8h.") var defaultInterval: String = "8h"
+    @OptionGroup var timeRange: TimeRangeOptions
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         let fallback = try Parse.span(defaultInterval, "--default-interval")
         if let days, days <= 0 { throw CLIError("--days must be a positive number of days (got \(days))") }
-        let rates = try Load.funding(data, defaultInterval: fallback, flag: "--data")
+        let range = try timeRange.range()
+        if days != nil && !range.isAll { throw CLIError("give either --days or --from/--to, not both") }
+        let rates = try Load.funding(data, defaultInterval: fallback, flag: "--data", range: range)
+        if rates.isEmpty && !range.isAll { throw CLIError("no funding settlement of \(data) falls inside \(range.flags)") }
         let stats: FundingStats
         do { stats = try FundingStats(rates: rates, lastDays: days) } catch { throw CLIError(String(describing: error)) }
         let intervals = Set(rates.filter { $0.time >= stats.first }.map(\.interval)).sorted()

@@ -56,6 +56,7 @@ struct HedgePlan: AsyncParsableCommand {
     @Option(help: "Worst-case price multiple over one period (skip the estimate).") var g: String?
     @Option(help: "Price history to estimate g from (CSV, Binance or Lighter JSON).") var data: String?
     @OptionGroup var windows: WindowOptions
+    @OptionGroup var timeRange: TimeRangeOptions
     @Option(help: "Safety factor α (at least 1).") var alpha: String = "1.1"
     @Option(help: "Maintenance margin fraction M of the venue (Lighter NMR: 0.2).") var marginFraction: String?
     @Flag(help: "Never use the network.") var offline = false
@@ -66,6 +67,7 @@ struct HedgePlan: AsyncParsableCommand {
         guard alpha >= Rate.one else { throw CLIError("--alpha is a safety factor and must be at least 1 (got \(self.alpha))") }
         if let venue, venue.lowercased() != "lighter" { throw CLIError("--venue supports lighter only for now (got \"\(venue)\")") }
         let offline = self.offline || Environment.offline
+        let range = try timeRange.range()
         var notes: [String] = []
 
         // Stake.
@@ -126,7 +128,7 @@ struct HedgePlan: AsyncParsableCommand {
             g = value
             gSource = "--g"
         } else if let data {
-            let series = try Load.candles(data)
+            let series = try Load.candles(data, range: range)
             let result = try HedgeWorstCase.analyse(series, windows: windows)
             analysis = result
             g = result.gRate
@@ -136,7 +138,7 @@ struct HedgePlan: AsyncParsableCommand {
             var fetchFailure: String?
             if !offline {
                 do {
-                    let series = try await HedgePlan.lastYear()
+                    let series = try range.candles(try await HedgePlan.lastYear(), source: "the last year fetched from Binance")
                     let result = try HedgeWorstCase.analyse(series, windows: windows)
                     analysis = result
                     history = HistoryUsed(
@@ -150,15 +152,16 @@ struct HedgePlan: AsyncParsableCommand {
                 // Offline, or Binance did not answer: the real year shipped with the package.
                 do {
                     let shipped = try ShippedHistory.load()
-                    let result = try HedgeWorstCase.analyse(shipped.series, windows: windows)
+                    let series = try range.candles(shipped.series, source: "the history shipped with nmrperp")
+                    let result = try HedgeWorstCase.analyse(series, windows: windows)
                     analysis = result
-                    let used = HistoryUsed(source: ShippedHistory.label, series: shipped.series, now: Environment.now.milliseconds)
+                    let used = HistoryUsed(source: ShippedHistory.label, series: series, now: Environment.now.milliseconds)
                     history = used
                     let why = fetchFailure.map { "could not fetch the last year from Binance (\($0))" } ?? "offline"
                     notes.append(
                         "\(why): g is from the history shipped with nmrperp, \(used.span), which ended \(used.ageDays) days ago;"
                             + " for fresher bars run online or pass --data FILE (nmrperp data fetch writes one)")
-                    notes += HedgeWorstCase.understatementNotes(shipped.series, result: result) + HedgeWorstCase.cutOffNotes(result)
+                    notes += HedgeWorstCase.understatementNotes(series, result: result) + HedgeWorstCase.cutOffNotes(result)
                 } catch {
                     let why = fetchFailure.map { "could not fetch price history (\($0))" } ?? "offline"
                     notes.append("\(why), and \(error): using the forum's g = 3.06 (seed 003, Appendix A)")
@@ -296,6 +299,7 @@ struct HedgeWorstCase: AsyncParsableCommand {
 
     @Option(help: "Price history (CSV, Binance or Lighter JSON).") var data: String
     @OptionGroup var windows: WindowOptions
+    @OptionGroup var timeRange: TimeRangeOptions
     @Flag(help: "Print JSON.") var json = false
 
     static func analyse(_ series: PerpModel.CandleSeries, windows: WindowOptions) throws -> WorstCase {
@@ -330,7 +334,7 @@ struct HedgeWorstCase: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let series = try Load.candles(data)
+        let series = try Load.candles(data, range: try timeRange.range())
         let result = try HedgeWorstCase.analyse(series, windows: windows)
         let quantiles = Quantiles.compute(result.values, [0.5, 0.9, 0.99])
         let gaps = series.gaps()
@@ -401,10 +405,11 @@ struct HedgeHorizons: AsyncParsableCommand {
 
     @Option(help: "Price history (CSV, Binance or Lighter JSON).") var data: String
     @Option(help: "Step between window starts: a length, or 'bar' (the default) for every start.") var step: String = "bar"
+    @OptionGroup var timeRange: TimeRangeOptions
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let series = try Load.candles(data)
+        let series = try Load.candles(data, range: try timeRange.range())
         let step = try Parse.step(self.step)
         guard series.count >= 2 else { throw CLIError("\(data): at least two bars are needed") }
         let entries = Horizons.compute(series, step: step)

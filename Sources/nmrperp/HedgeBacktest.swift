@@ -12,10 +12,10 @@ struct HedgeHistory {
     var funding: [FundingRate]
     var notes: [String]
 
-    static func load(data: String, funding path: String?) throws -> HedgeHistory {
-        let series = try Load.candles(data)
+    static func load(data: String, funding path: String?, range: TimeRange) throws -> HedgeHistory {
+        let series = try Load.candles(data, range: range)
         guard series.count >= 2 else { throw CLIError("\(data): at least two bars are needed to simulate a hedge (got \(series.count))") }
-        let funding = try path.map { try Load.funding($0, defaultInterval: .hours(8)) }
+        let funding = try path.map { try Load.funding($0, defaultInterval: .hours(8), range: range) }
         let coverage = FundingCoverage(series: series, rates: funding)
         var notes = coverage.notes(source: path)
         let gaps = series.gaps()
@@ -95,6 +95,7 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
         "0"
     @Option(help: "Also write an HTML report with charts of the hedged and unhedged value to this file.") var report: String?
     @Option(help: ArgumentHelp(HedgeOptions.liquidationRuleHelp)) var liquidationRule: String = "lighter"
+    @OptionGroup var timeRange: TimeRangeOptions
     @Flag(help: "Print JSON.") var json = false
 
     func config() throws -> HedgeSimulation.Config {
@@ -113,7 +114,7 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
     func run() async throws {
         let config = try config()
         let outputs = try OutputFiles([("--report", report)])
-        let history = try HedgeHistory.load(data: data, funding: funding)
+        let history = try HedgeHistory.load(data: data, funding: funding, range: try timeRange.range())
         do { try HedgeSimulation.checkCarried(series: history.series, stake: config.stake, multiples: [config.collateralMultiple]) } catch {
             throw CLIError(String(describing: error))
         }
@@ -210,6 +211,7 @@ struct HedgeSurvivalCommand: AsyncParsableCommand {
     @Option(help: "Maintenance margin fraction M of the venue (Lighter NMR: 0.2).") var marginFraction: String = "0.2"
     @Option(help: "Taker fee as a fraction of traded notional (0.0005 = 5 bps).") var fee: String = "0"
     @Option(help: ArgumentHelp(HedgeOptions.liquidationRuleHelp)) var liquidationRule: String = "lighter"
+    @OptionGroup var timeRange: TimeRangeOptions
     @Flag(help: "Print JSON: a list of cells.") var json = false
 
     func run() async throws {
@@ -221,7 +223,7 @@ struct HedgeSurvivalCommand: AsyncParsableCommand {
         let margin = try Parse.fraction(marginFraction, "--margin-fraction", example: "0.2")
         let fee = try HedgeOptions.fee(self.fee)
         let rule = try Parse.liquidationRule(liquidationRule)
-        let history = try HedgeHistory.load(data: data, funding: funding)
+        let history = try HedgeHistory.load(data: data, funding: funding, range: try timeRange.range())
         do { try HedgeSimulation.checkCarried(series: history.series, stake: stake, multiples: multiples) } catch {
             throw CLIError(String(describing: error))
         }

@@ -6,6 +6,7 @@ import PerpHedge
 import PerpLive
 import PerpMarketData
 import PerpModel
+import PerpShippedData
 import PerpStore
 import PerpVenues
 
@@ -118,6 +119,7 @@ struct HedgeDaemonOptions: ParsableArguments {
     @Option(help: "Worst-case price multiple g; k = (g − 1) + α·g·M.") var g: String?
     @Option(help: "Price history to estimate g from (CSV, Binance or Lighter JSON).") var data: String?
     @OptionGroup var windows: WindowOptions
+    @OptionGroup var timeRange: TimeRangeOptions
     @Option(help: "Safety factor α (at least 1).") var alpha = "1.1"
     @Option(help: "Maintenance margin fraction M (default: the venue's; Binance: Lighter's 0.2, the cautious side).")
     var marginFraction: String?
@@ -341,17 +343,30 @@ extension HedgeDaemonOptions {
             gRate = value
             source = "--g \(value)"
         } else if let data {
-            let result = try HedgeWorstCase.analyse(try Load.candles(data), windows: windows)
+            let result = try HedgeWorstCase.analyse(try Load.candles(data, range: try timeRange.range()), windows: windows)
             gRate = result.gRate
             source = "g = \(gRate.formatted(places: 4, rule: .up)) from \(data), \(result.window) windows"
         } else {
             do {
-                let result = try HedgeWorstCase.analyse(try await HedgePlan.lastYear(), windows: windows)
+                let range = try timeRange.range()
+                let series = try range.candles(try await HedgePlan.lastYear(), source: "the last year fetched from Binance")
+                let result = try HedgeWorstCase.analyse(series, windows: windows)
                 gRate = result.gRate
                 source = "g = \(gRate.formatted(places: 4, rule: .up)) from a year of Binance NMRUSDT 5m bars"
-            } catch {
-                gRate = forumG
-                source = "the forum's g = 3.06 (history unavailable: \(error))"
+            } catch let fetchError {
+                // Binance did not answer: the real year shipped with nmrperp, then the forum's g.
+                do {
+                    let shipped = try ShippedHistory.load()
+                    let series = try timeRange.range().candles(shipped.series, source: "the history shipped with nmrperp")
+                    let result = try HedgeWorstCase.analyse(series, windows: windows)
+                    let used = HedgePlan.HistoryUsed(source: ShippedHistory.label, series: series, now: Environment.now.milliseconds)
+                    gRate = result.gRate
+                    source =
+                        "g = \(gRate.formatted(places: 4, rule: .up)) from the history shipped with nmrperp (\(used.span), ended \(used.ageDays) days ago; Binance unavailable: \(fetchError))"
+                } catch {
+                    gRate = forumG
+                    source = "the forum's g = 3.06 (history unavailable: \(fetchError); \(error))"
+                }
             }
         }
         return (

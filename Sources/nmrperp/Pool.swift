@@ -63,6 +63,7 @@ struct PoolSimulate: AsyncParsableCommand {
     @Option(help: "Largest random deposit (USDC).") var maxDeposit: String = "10000"
     @Option(help: "Chance that a request by a holder is a withdrawal.") var withdrawProbability: String = "0.4"
     @Flag(help: "Do not let the operator top up after deposits dilute it below its minimum share.") var noTopUp = false
+    @OptionGroup var timeRange: TimeRangeOptions
     @Option(help: ArgumentHelp(HedgeOptions.liquidationRuleHelp)) var liquidationRule: String = "lighter"
     @Flag(help: "Print JSON.") var json = false
 
@@ -114,9 +115,10 @@ struct PoolSimulate: AsyncParsableCommand {
 
     func run() async throws {
         let config = try configuration()
-        let candles = try Load.candles(data)
+        let range = try timeRange.range()
+        let candles = try Load.candles(data, range: range)
         guard candles.count >= 2 else { throw CLIError("\(data): the pool simulation needs at least two bars (got \(candles.count))") }
-        let rates = try funding.map { try Load.funding($0, defaultInterval: .hours(8)) } ?? []
+        let rates = try funding.map { try Load.funding($0, defaultInterval: .hours(8), range: range) } ?? []
         let result: PoolSimulationResult
         do { result = try PoolSimulation(config: config).run(candles, funding: rates) } catch { throw CLIError(error.description) }
         var notes: [String] = []

@@ -211,14 +211,20 @@ struct Environment {
 /// Loads a data file, turning any failure into one clear line that names the flag and, when the
 /// file is the other kind of history, says which flag takes it (``InputMessages``).
 enum Load {
-    static func candles(_ path: String, flag: String = "--data") throws -> CandleSeries {
-        do { return try MarketDataFiles.loadCandles(path) } catch {
+    /// The bars of `path` inside `range` (all of them by default).
+    static func candles(_ path: String, flag: String = "--data", range: TimeRange = .all) throws -> CandleSeries {
+        let series: CandleSeries
+        do { series = try MarketDataFiles.loadCandles(path) } catch {
             throw InputMessages.error(error, flag: flag, wants: .candles)
         }
+        return try range.candles(series, source: path)
     }
 
-    static func funding(_ path: String, defaultInterval: TimeSpan, flag: String = "--funding") throws -> [FundingRate] {
-        do { return try MarketDataFiles.loadFunding(path, defaultInterval: defaultInterval) } catch {
+    /// The funding settlements of `path` inside `range` (all of them by default).
+    static func funding(_ path: String, defaultInterval: TimeSpan, flag: String = "--funding", range: TimeRange = .all) throws
+        -> [FundingRate]
+    {
+        do { return range.funding(try MarketDataFiles.loadFunding(path, defaultInterval: defaultInterval)) } catch {
             throw InputMessages.error(error, flag: flag, wants: .funding)
         }
     }
