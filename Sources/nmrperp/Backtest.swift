@@ -90,7 +90,7 @@ struct BacktestCommand: AsyncParsableCommand {
     @Option(help: "--walk-forward: ridge penalty on the standardised weights (default model.l2, 0.01).") var l2: String?
     @Option(help: "--walk-forward: entries need |2p − 1| at least this (default model.min_conviction, 0.1).")
     var minConviction: String?
-    @OptionGroup var timeRange: TimeRangeOptions
+    @OptionGroup var timeRange: HistoryRangeOptions
     @Flag(help: "Print JSON.") var json = false
 
     func venueConfig() throws -> VenueConfig {

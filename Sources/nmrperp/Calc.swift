@@ -1,4 +1,5 @@
 import ArgumentParser
+import PerpMarketData
 import PerpMechanics
 import PerpModel
 import PerpSimulation
@@ -26,7 +27,9 @@ struct CalcLiquidation: AsyncParsableCommand {
     @Option(help: "Position size in NMR (positive).") var quantity: String
     @Option(help: "Collateral backing the position (USDC).") var collateral: String?
     @Option(help: "Leverage, instead of --collateral: collateral = notional / leverage.") var leverage: String?
-    @Option(help: "Maintenance margin fraction m.") var maintenanceFraction: String
+    @Option(help: "Maintenance margin fraction m (with --venue lighter: the market's, 0.2, when absent).") var maintenanceFraction: String?
+    @Option(help: "Check --leverage against this venue's NMR market: lighter (market 74: at most 3x, initial margin 33.33 %).")
+    var venue: String?
     @Option(help: "Maintenance amount (Binance bracket `cum`).") var maintenanceAmount: String = "0"
     @Flag(help: "Print JSON.") var json = false
 
@@ -36,7 +39,24 @@ struct CalcLiquidation: AsyncParsableCommand {
         }
         let entry: Price = try Parse.positive(self.entry, "--entry", "a positive price", example: "15")
         let quantity: Quantity = try Parse.positive(self.quantity, "--quantity", "a positive size", example: "100")
-        let m = try Parse.fraction(maintenanceFraction, "--maintenance-fraction", example: "0.02")
+        var maxLeverage: Rate?
+        var venueMaintenance: Rate?
+        if let venue {
+            guard venue.lowercased() == "lighter" else {
+                throw CLIError(
+                    "--venue takes lighter (Binance's NMRUSDT maximum comes from its live leverage brackets; give --maintenance-fraction and check the leverage in the app) (got \(InputLimits.excerpt(venue)))"
+                )
+            }
+            // Lighter market 74: minimum initial margin 3333 of 10,000 (spec §5), so at most 3x.
+            if case .fractions(let initial, let maintenance) = MarketSpec.lighterNMR.margin {
+                maxLeverage = (Fraction(Rate.one) / Fraction(initial)).rounded(to: Rate.self, .down)
+                venueMaintenance = maintenance
+            }
+        }
+        guard let maintenanceText = maintenanceFraction ?? venueMaintenance?.description else {
+            throw CLIError("give --maintenance-fraction m (Binance NMRUSDT's first bracket, or Lighter's 0.2), or --venue lighter")
+        }
+        let m = try Parse.fraction(maintenanceText, "--maintenance-fraction", example: "0.02")
         let amount: Notional = try Parse.nonNegative(maintenanceAmount, "--maintenance-amount", "a USDC amount", example: "0")
         guard !AmountLimit.exceeded(quantity: quantity.raw, price: entry.raw) else {
             throw CLIError(
@@ -50,6 +70,19 @@ struct CalcLiquidation: AsyncParsableCommand {
             collateral = try Parse.nonNegative(text, "--collateral", "a USDC amount", example: "300")
         case (nil, let text?):
             let leverage: Rate = try Parse.leverage(text)
+            if let maxLeverage, leverage > maxLeverage {
+                throw CLIError(
+                    "--leverage \(leverage) is beyond Lighter NMR's maximum of \(maxLeverage.formatted(places: 2))x (minimum initial margin 33.33 %, market 74)"
+                )
+            }
+            // Initial margin notional / L at or below maintenance m·notional: liquidated on
+            // opening, so no venue lets it open (a venue's maximum leverage keeps 1/L above m).
+            if !(Fraction(leverage) * Fraction(m) < Fraction(Rate.one)) {
+                let most = (Fraction(Rate.one) / Fraction(m)).rounded(to: Rate.self, .down)
+                throw CLIError(
+                    "--leverage \(leverage) posts no more than the maintenance margin (\(percent(m.doubleValue, places: 2)) of notional): the position would be liquidated as it opens, and no venue opens it; with this maintenance fraction leverage must stay below \(most.formatted(places: 2))x (venues' maxima are lower)"
+                )
+            }
             collateral = (Fraction(notional) / Fraction(leverage)).rounded(to: Notional.self, .down)
         default:
             throw CLIError("give exactly one of --collateral T or --leverage L")
@@ -65,10 +98,14 @@ struct CalcLiquidation: AsyncParsableCommand {
         let move = result.price.flatMap { price -> Rate? in
             (price - entry).magnitude.raw / entry.raw < 9_000_000 ? Liquidation.adverseMove(entry: entry, liquidation: price) : nil
         }
+        let liquidatableAtEntry = result.price.map { side == .long ? $0 >= entry : $0 <= entry } ?? false
         if json {
             emit(
                 json: .object([
-                    ("liquidation_price", result.price.map { .exact($0) } ?? .null), ("adverse_move", move.map { .exact($0) } ?? .null),
+                    ("liquidation_price", result.price.map { .exact($0) } ?? .null),
+                    ("adverse_move", liquidatableAtEntry ? .exact(Rate.zero) : move.map { .exact($0) } ?? .null),
+                    ("adverse_direction", .string(side == .long ? "down" : "up")),
+                    ("liquidatable_at_entry", .bool(liquidatableAtEntry)),
                     ("bankruptcy_price", bankruptcy.map { .exact($0) } ?? .null), ("notional", .exact(notional)),
                     ("collateral", .exact(collateral)),
                     ("maintenance_margin_at_entry", .exact(maintenanceNow)), ("side", .string(side.rawValue)),
@@ -83,12 +120,17 @@ struct CalcLiquidation: AsyncParsableCommand {
             ),
         ]
         if let price = result.price {
+            // A long liquidates below its entry and a short above, unless the collateral is
+            // already short of maintenance at entry: then there is no adverse move left.
+            let adverse = side == .long ? price < entry : price > entry
             rows.append(("liquidation price", price.formatted(places: 6)))
             rows.append(
                 (
                     "adverse move",
-                    move.map { "\(percent($0.doubleValue, places: 3)) \(side == .long ? "down" : "up") from entry" }
-                        ?? "n/a (over 900,000,000 %)"
+                    adverse
+                        ? move.map { "\(percent($0.doubleValue, places: 3)) \(side == .long ? "down" : "up") from entry" }
+                            ?? "n/a (over 900,000,000 %)"
+                        : "none: liquidatable at entry (the liquidation price is \(side == .long ? "above" : "below") it; the collateral is below the maintenance margin)"
                 ))
         } else {
             rows.append(

@@ -26,6 +26,9 @@ struct DataFetch: AsyncParsableCommand {
     @Option(help: "End, exclusive (UTC date or time); now when absent.") var to: String?
     @Option(help: "CSV file to write.") var out: String
 
+    /// What an interrupted download tells its user: the pages already fetched are kept.
+    static let resumeHint = "run the same command again to resume: the pages fetched so far are kept in $NMRPERP_HOME/market.sqlite"
+
     func run() async throws {
         let interval = try Parse.span(self.interval, "--interval")
         guard BinanceSpotClient.intervalName(interval) != nil else {
@@ -39,9 +42,9 @@ struct DataFetch: AsyncParsableCommand {
         try Environment.requireNetwork("data fetch")
         let history = try Environment.history()
         let progress = ProgressBar("fetching \(symbol) \(interval)")
-        let series = try await history.spotCandles(
-            symbol: symbol, interval: interval, from: from, to: to, now: now, progress: progress.update)
-        progress.finish()
+        let series = try await progress.download(resume: DataFetch.resumeHint) {
+            try await history.spotCandles(symbol: symbol, interval: interval, from: from, to: to, now: now, progress: progress.update)
+        }
         var csv = "open_time_ms,open_time_utc,open,high,low,close,volume\n"
         csv.reserveCapacity(series.count * 80)
         for index in 0..<series.count {
@@ -60,7 +63,7 @@ struct DataCheck: AsyncParsableCommand {
         discussion: "Example: nmrperp data check --data nmr_5m.csv")
 
     @Option(help: "Price history (CSV, Binance or Lighter JSON).") var data: String
-    @OptionGroup var timeRange: TimeRangeOptions
+    @OptionGroup var timeRange: HistoryRangeOptions
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {

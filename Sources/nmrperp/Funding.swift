@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PerpHedge
+import PerpMarketData
 import PerpModel
 import PerpVenues
 
@@ -29,7 +30,7 @@ struct FundingStatsCommand: AsyncParsableCommand {
     @Option(help: "Funding history (CSV, Binance fundingRate JSON or Lighter fundings JSON).") var data: String
     @Option(help: "Use only the last N days of the file (all when absent).") var days: Int?
     @Option(help: "Interval of rows whose interval cannot be inferred (a lone row), e.g. 8h.") var defaultInterval: String = "8h"
-    @OptionGroup var timeRange: TimeRangeOptions
+    @OptionGroup var timeRange: HistoryRangeOptions
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
@@ -112,23 +113,23 @@ struct FundingFetch: AsyncParsableCommand {
 
     func run() async throws {
         guard (1...36_525).contains(days) else { throw CLIError("--days must be between 1 and 36525 (100 years) (got \(days))") }
+        let lowered = venue.lowercased()
+        guard ["lighter", "binance", "binance-usdm"].contains(lowered) else {
+            throw CLIError("--venue must be lighter or binance (got \(InputLimits.excerpt(venue)))")
+        }
         let outputs = try OutputFiles([("--out", out)])
         try Environment.requireNetwork("funding fetch")
         let now = Environment.now
         let history = try Environment.history()
         let progress = ProgressBar("fetching funding")
-        let rates: [FundingRate]
-        switch venue.lowercased() {
-        case "lighter":
-            rates = try await history.lighterFunding(
-                marketID: market, from: now - .days(Int64(days)), to: now, now: now, progress: progress.update)
-        case "binance", "binance-usdm":
-            rates = try await history.binanceFunding(
+        let rates: [FundingRate] = try await progress.download(resume: DataFetch.resumeHint) {
+            if lowered == "lighter" {
+                return try await history.lighterFunding(
+                    marketID: market, from: now - .days(Int64(days)), to: now, now: now, progress: progress.update)
+            }
+            return try await history.binanceFunding(
                 symbol: symbol, from: now - .days(Int64(days)), to: now, now: now, progress: progress.update)
-        default:
-            throw CLIError("--venue must be lighter or binance (got \"\(venue)\")")
         }
-        progress.finish()
         var csv = "funding_time_ms,funding_time_utc,funding_rate,interval_hours\n"
         for rate in rates {
             csv += "\(rate.time.milliseconds),\(rate.time.iso8601),\(rate.rate),\(formatDouble(rate.interval.hours))\n"

@@ -56,7 +56,7 @@ struct HedgePlan: AsyncParsableCommand {
     @Option(help: "Worst-case price multiple over one period (skip the estimate).") var g: String?
     @Option(help: "Price history to estimate g from (CSV, Binance or Lighter JSON).") var data: String?
     @OptionGroup var windows: WindowOptions
-    @OptionGroup var timeRange: TimeRangeOptions
+    @OptionGroup var timeRange: HistoryRangeOptions
     @Option(help: "Safety factor α (at least 1).") var alpha: String = "1.1"
     @Option(help: "Maintenance margin fraction M of the venue (Lighter NMR: 0.2).") var marginFraction: String?
     @Flag(help: "Never use the network.") var offline = false
@@ -273,9 +273,10 @@ struct HedgePlan: AsyncParsableCommand {
         let now = Environment.now
         let history = try Environment.history()
         let progress = ProgressBar("fetching a year of NMRUSDT 5m bars")
-        defer { progress.finish() }
-        let series = try await history.spotCandles(
-            symbol: "NMRUSDT", interval: .minutes(5), from: now - .days(365), to: now, now: now, progress: progress.update)
+        let series = try await progress.download(resume: DataFetch.resumeHint) {
+            try await history.spotCandles(
+                symbol: "NMRUSDT", interval: .minutes(5), from: now - .days(365), to: now, now: now, progress: progress.update)
+        }
         guard series.count >= 2 else { throw CLIError("Binance returned no NMRUSDT history") }
         return series
     }
@@ -299,7 +300,7 @@ struct HedgeWorstCase: AsyncParsableCommand {
 
     @Option(help: "Price history (CSV, Binance or Lighter JSON).") var data: String
     @OptionGroup var windows: WindowOptions
-    @OptionGroup var timeRange: TimeRangeOptions
+    @OptionGroup var timeRange: HistoryRangeOptions
     @Flag(help: "Print JSON.") var json = false
 
     static func analyse(_ series: PerpModel.CandleSeries, windows: WindowOptions) throws -> WorstCase {
@@ -405,7 +406,7 @@ struct HedgeHorizons: AsyncParsableCommand {
 
     @Option(help: "Price history (CSV, Binance or Lighter JSON).") var data: String
     @Option(help: "Step between window starts: a length, or 'bar' (the default) for every start.") var step: String = "bar"
-    @OptionGroup var timeRange: TimeRangeOptions
+    @OptionGroup var timeRange: HistoryRangeOptions
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {

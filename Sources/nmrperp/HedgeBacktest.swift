@@ -12,7 +12,7 @@ struct HedgeHistory {
     var funding: [FundingRate]
     var notes: [String]
 
-    static func load(data: String, funding path: String?, range: TimeRange) throws -> HedgeHistory {
+    static func load(data: String, funding path: String?, range: HistoryRange) throws -> HedgeHistory {
         let series = try Load.candles(data, range: range)
         guard series.count >= 2 else { throw CLIError("\(data): at least two bars are needed to simulate a hedge (got \(series.count))") }
         let funding = try path.map { try Load.funding($0, defaultInterval: .hours(8), range: range) }
@@ -95,7 +95,7 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
         "0"
     @Option(help: "Also write an HTML report with charts of the hedged and unhedged value to this file.") var report: String?
     @Option(help: ArgumentHelp(HedgeOptions.liquidationRuleHelp)) var liquidationRule: String = "lighter"
-    @OptionGroup var timeRange: TimeRangeOptions
+    @OptionGroup var timeRange: HistoryRangeOptions
     @Flag(help: "Print JSON.") var json = false
 
     func config() throws -> HedgeSimulation.Config {
@@ -211,7 +211,7 @@ struct HedgeSurvivalCommand: AsyncParsableCommand {
     @Option(help: "Maintenance margin fraction M of the venue (Lighter NMR: 0.2).") var marginFraction: String = "0.2"
     @Option(help: "Taker fee as a fraction of traded notional (0.0005 = 5 bps).") var fee: String = "0"
     @Option(help: ArgumentHelp(HedgeOptions.liquidationRuleHelp)) var liquidationRule: String = "lighter"
-    @OptionGroup var timeRange: TimeRangeOptions
+    @OptionGroup var timeRange: HistoryRangeOptions
     @Flag(help: "Print JSON: a list of cells.") var json = false
 
     func run() async throws {

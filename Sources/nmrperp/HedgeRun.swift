@@ -119,7 +119,7 @@ struct HedgeDaemonOptions: ParsableArguments {
     @Option(help: "Worst-case price multiple g; k = (g − 1) + α·g·M.") var g: String?
     @Option(help: "Price history to estimate g from (CSV, Binance or Lighter JSON).") var data: String?
     @OptionGroup var windows: WindowOptions
-    @OptionGroup var timeRange: TimeRangeOptions
+    @OptionGroup var timeRange: HistoryRangeOptions
     @Option(help: "Safety factor α (at least 1).") var alpha = "1.1"
     @Option(help: "Maintenance margin fraction M (default: the venue's; Binance: Lighter's 0.2, the cautious side).")
     var marginFraction: String?

@@ -38,8 +38,11 @@ struct NMRPerp: AsyncParsableCommand {
             }
         } catch {
             let code = exitCode(for: error)
-            let message = fullMessage(for: error)
-            guard code != .success, message.split(separator: "\n").contains(where: { $0.count > 300 }) else { exit(withError: error) }
+            let typo = RequiredFlagTypo.message(for: fullMessage(for: error), arguments: arguments)
+            let message = typo ?? fullMessage(for: error)
+            guard code != .success, typo != nil || message.split(separator: "\n").contains(where: { $0.count > 300 }) else {
+                exit(withError: error)
+            }
             let lines = message.split(separator: "\n", omittingEmptySubsequences: false).map { line in
                 line.count > 300 ? String(line.prefix(300)) + "… (cut)" : String(line)
             }
@@ -83,5 +86,60 @@ enum NegativeValues {
         let next = bytes[1]
         if next >= 48 && next <= 57 { return true }
         return next == UInt8(ascii: ".") && bytes.count >= 3 && bytes[2] >= 48 && bytes[2] <= 57
+    }
+}
+
+/// A misspelt required flag (`--dat x` for `--data x`) gets the did-you-mean a misspelt
+/// optional flag gets (issue 15). The argument parser reports the missing required flag before
+/// the unknown one, so the line is re-parsed with the missing flag given a placeholder: if that
+/// parse then names an unknown option close to the missing one, that option was the typo.
+enum RequiredFlagTypo {
+    static func message(for message: String, arguments: [String]) -> String? {
+        guard let missing = missingFlag(in: message) else { return nil }
+        var probe = arguments
+        let end = probe.firstIndex(of: "--") ?? probe.count
+        probe.insert("\(missing)=0", at: end)
+        let second: String
+        do {
+            _ = try NMRPerp.parseAsRoot(probe)
+            return nil
+        } catch {
+            second = NMRPerp.fullMessage(for: error)
+        }
+        guard let unknown = unknownOption(in: second), similar(unknown, missing) else { return nil }
+        let usage = message.split(separator: "\n").filter { $0.hasPrefix("Usage:") || $0.contains("See '") }
+        return (["Error: Unknown option '\(unknown)'. Did you mean '\(missing)'?"] + usage.map(String.init)).joined(separator: "\n")
+    }
+
+    /// `--data` from "Missing expected argument '--data <data>'".
+    static func missingFlag(in message: String) -> String? {
+        guard let range = message.range(of: "Missing expected argument '--") else { return nil }
+        let rest = message[range.upperBound...]
+        let name = rest.prefix { $0.isLetter || $0.isNumber || $0 == "-" }
+        return name.isEmpty ? nil : "--" + name
+    }
+
+    /// `--dat` from "Unknown option '--dat'".
+    static func unknownOption(in message: String) -> String? {
+        guard let range = message.range(of: "Unknown option '") else { return nil }
+        let name = message[range.upperBound...].prefix { $0 != "'" }
+        return name.hasPrefix("--") ? String(name) : nil
+    }
+
+    /// A prefix of the flag, or at most two edits away (a third for long names).
+    static func similar(_ typo: String, _ flag: String) -> Bool {
+        if flag.hasPrefix(typo) && typo.count >= 4 { return true }
+        let a = Array(typo.dropFirst(2))
+        let b = Array(flag.dropFirst(2))
+        guard !a.isEmpty, !b.isEmpty, abs(a.count - b.count) <= 3 else { return false }
+        var previous = Array(0...b.count)
+        for i in 1...a.count {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count] <= (b.count >= 8 ? 3 : 2)
     }
 }

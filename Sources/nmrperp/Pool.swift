@@ -63,7 +63,7 @@ struct PoolSimulate: AsyncParsableCommand {
     @Option(help: "Largest random deposit (USDC).") var maxDeposit: String = "10000"
     @Option(help: "Chance that a request by a holder is a withdrawal.") var withdrawProbability: String = "0.4"
     @Flag(help: "Do not let the operator top up after deposits dilute it below its minimum share.") var noTopUp = false
-    @OptionGroup var timeRange: TimeRangeOptions
+    @OptionGroup var timeRange: HistoryRangeOptions
     @Option(help: ArgumentHelp(HedgeOptions.liquidationRuleHelp)) var liquidationRule: String = "lighter"
     @Flag(help: "Print JSON.") var json = false
 

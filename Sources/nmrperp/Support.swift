@@ -201,9 +201,12 @@ struct Environment {
         CachedHistory(store: try openStore(), endpoints: .fromEnvironment(values))
     }
 
-    static func requireNetwork(_ what: String) throws {
+    /// Refuses work that needs the network when NMRPERP_OFFLINE is set; `instead` names what
+    /// the user can pass on the command line in its place, only where there is such a value.
+    static func requireNetwork(_ what: String, instead: String? = nil) throws {
         if offline {
-            throw CLIError("\(what) needs the network, and NMRPERP_OFFLINE is set; unset it or pass the value on the command line")
+            throw CLIError(
+                "\(what) needs the network, and NMRPERP_OFFLINE is set; unset it" + (instead.map { " or \($0)" } ?? ""))
         }
     }
 }
@@ -212,7 +215,7 @@ struct Environment {
 /// file is the other kind of history, says which flag takes it (``InputMessages``).
 enum Load {
     /// The bars of `path` inside `range` (all of them by default).
-    static func candles(_ path: String, flag: String = "--data", range: TimeRange = .all) throws -> CandleSeries {
+    static func candles(_ path: String, flag: String = "--data", range: HistoryRange = .all) throws -> CandleSeries {
         let series: CandleSeries
         do { series = try MarketDataFiles.loadCandles(path) } catch {
             throw InputMessages.error(error, flag: flag, wants: .candles)
@@ -221,7 +224,7 @@ enum Load {
     }
 
     /// The funding settlements of `path` inside `range` (all of them by default).
-    static func funding(_ path: String, defaultInterval: TimeSpan, flag: String = "--funding", range: TimeRange = .all) throws
+    static func funding(_ path: String, defaultInterval: TimeSpan, flag: String = "--funding", range: HistoryRange = .all) throws
         -> [FundingRate]
     {
         do { return range.funding(try MarketDataFiles.loadFunding(path, defaultInterval: defaultInterval)) } catch {
@@ -260,8 +263,27 @@ final class ProgressBar: @unchecked Sendable {
         lastShown = percent
     }
 
+    /// Ends the bar's line (once; later calls do nothing until the bar is drawn again).
     func finish() {
+        lock.lock()
+        defer { lock.unlock() }
         if interactive && lastShown >= 0 { write("\n") }
+        lastShown = -1
+    }
+
+    /// Runs a download under this bar. The bar's line is ended before an error is printed, so
+    /// the error starts on its own line, and the error says whether running the same command
+    /// again resumes (`resume`) or starts over (issue 15, "Errors and help").
+    func download<T>(resume: String?, _ body: () async throws -> T) async throws -> T {
+        do {
+            let value = try await body()
+            finish()
+            return value
+        } catch {
+            finish()
+            let next = resume ?? "running it again starts over"
+            throw CLIError("\(label) stopped: \(error); \(next)")
+        }
     }
 
     private func write(_ text: String) { FileHandle.standardError.write(Data(text.utf8)) }

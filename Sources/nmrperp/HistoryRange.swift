@@ -4,29 +4,29 @@ import PerpModel
 /// `--from` / `--to`: the part of a history a command reads (issue 15, "Time ranges"; what
 /// freqtrade calls `--timerange`). Both are UTC dates or times; `--from` is included, `--to` is
 /// not, so `--from 2025-01-01 --to 2025-04-01` is the first quarter.
-struct TimeRangeOptions: ParsableArguments {
+struct HistoryRangeOptions: ParsableArguments {
     @Option(help: "Read history from this UTC date or time on (2025-01-01 or 2025-01-01T12:00:00Z).")
     var from: String?
     @Option(help: "Read history before this UTC date or time, which is left out (--to 2025-04-01 ends with March).")
     var to: String?
 
-    /// The checked range (``TimeRange/all`` when neither flag is given).
-    func range() throws -> TimeRange {
+    /// The checked range (``HistoryRange/all`` when neither flag is given).
+    func range() throws -> HistoryRange {
         let from = try self.from.map { try Parse.timestamp($0, "--from") }
         let to = try self.to.map { try Parse.timestamp($0, "--to") }
         if let from, let to, from >= to {
             throw CLIError("--from must be before --to (got --from \(self.from ?? "") --to \(self.to ?? ""))")
         }
-        return TimeRange(from: from, to: to)
+        return HistoryRange(from: from, to: to)
     }
 }
 
 /// A half-open span of time `[from, to)`; either end may be open.
-struct TimeRange: Sendable {
+struct HistoryRange: Sendable {
     var from: Timestamp?
     var to: Timestamp?
 
-    static let all = TimeRange(from: nil, to: nil)
+    static let all = HistoryRange(from: nil, to: nil)
 
     var isAll: Bool { from == nil && to == nil }
 
