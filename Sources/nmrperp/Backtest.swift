@@ -75,6 +75,7 @@ struct BacktestCommand: AsyncParsableCommand {
     var collateral: String?
     @Option(help: "Write a self-contained HTML report here.") var report: String?
     @Option(help: "Write the trade list as CSV here.") var trades: String?
+    @Flag(help: "Replace output files that already exist.") var force = false
     @Option(help: "Parameter grid for sma-cross, e.g. \"fast=20,50;slow=100,200;leverage=1,3\"; runs on every core.") var sweep: String?
     @Option(help: "Threads for --sweep (default: every core).") var threads: Int?
     @Option(help: "nmr-bot: the bot's YAML configuration (`nmrperp bot init` writes one); defaults when absent.") var config: String?
@@ -147,7 +148,7 @@ struct BacktestCommand: AsyncParsableCommand {
         if strategy == .holdShort { config.leverage = leverage }
         if sweep != nil && strategy != .smaCross { throw CLIError("--sweep varies sma-cross parameters; use --strategy sma-cross") }
         // Every output is checked before the work; all are written at the end, or none.
-        let outputs = try OutputFiles([("--trades", trades), ("--report", report), ("--journal", journal)])
+        let outputs = try OutputFiles([("--trades", trades), ("--report", report), ("--journal", journal)], force: force)
         if sweep != nil, let first = outputs.destinations.first {
             throw CLIError("\(first.flag) writes one run's file; --sweep prints a table of many runs: leave \(first.flag) out")
         }

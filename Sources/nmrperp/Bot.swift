@@ -31,10 +31,7 @@ struct BotInit: AsyncParsableCommand {
     @Flag(help: "Overwrite the file if it exists.") var force = false
 
     func run() async throws {
-        let outputs = try OutputFiles([("--out", out)])
-        if !force, outputs.destinations.contains(where: { if case .replace = $0.kind { true } else { false } }) {
-            throw CLIError("\(out) already exists; pass --force to overwrite it, or --out another path")
-        }
+        let outputs = try OutputFiles([("--out", out)], force: force)
         try outputs.write { _ in BotConfigFile.defaultYAML() }
         print("wrote the default bot configuration to \(out); check it with: nmrperp bot check --config \(out)")
     }
@@ -110,9 +107,10 @@ struct BotJournal: AsyncParsableCommand {
 
     @Option(help: "Export this run (default: list the runs).") var run: String?
     @Option(help: "Write the export here instead of standard output.") var out: String?
+    @Flag(help: "Replace output files that already exist.") var force = false
 
     func run() async throws {
-        let outputs = try OutputFiles([("--out", out)])
+        let outputs = try OutputFiles([("--out", out)], force: force)
         guard FileManager.default.fileExists(atPath: JournalRuns.path) else {
             throw CLIError("no journal yet at \(JournalRuns.path): run `nmrperp backtest --strategy nmr-bot --data FILE` first")
         }

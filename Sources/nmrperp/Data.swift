@@ -25,6 +25,7 @@ struct DataFetch: AsyncParsableCommand {
     @Option(help: "First bar (UTC date or time).") var from: String
     @Option(help: "End, exclusive (UTC date or time); now when absent.") var to: String?
     @Option(help: "CSV file to write.") var out: String
+    @Flag(help: "Replace output files that already exist.") var force = false
 
     /// What an interrupted download tells its user: the pages already fetched are kept.
     static let resumeHint = "run the same command again to resume: the pages fetched so far are kept in $NMRPERP_HOME/market.sqlite"
@@ -35,7 +36,7 @@ struct DataFetch: AsyncParsableCommand {
             throw CLIError("--interval \(self.interval) is not a Binance interval; use 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h or 1d")
         }
         let from = try Parse.timestamp(self.from, "--from")
-        let outputs = try OutputFiles([("--out", out)])
+        let outputs = try OutputFiles([("--out", out)], force: force)
         let now = Environment.now
         let to = try self.to.map { try Parse.timestamp($0, "--to") } ?? now
         guard from < to else { throw CLIError("--from must be before --to") }

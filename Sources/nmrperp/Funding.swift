@@ -110,6 +110,7 @@ struct FundingFetch: AsyncParsableCommand {
     @Option(help: "Binance USD-M symbol.") var symbol: String = "NMRUSDT"
     @Option(help: "How many days back from now.") var days: Int = 30
     @Option(help: "CSV file to write.") var out: String
+    @Flag(help: "Replace output files that already exist.") var force = false
 
     func run() async throws {
         guard (1...36_525).contains(days) else { throw CLIError("--days must be between 1 and 36525 (100 years) (got \(days))") }
@@ -117,7 +118,7 @@ struct FundingFetch: AsyncParsableCommand {
         guard ["lighter", "binance", "binance-usdm"].contains(lowered) else {
             throw CLIError("--venue must be lighter or binance (got \(InputLimits.excerpt(venue)))")
         }
-        let outputs = try OutputFiles([("--out", out)])
+        let outputs = try OutputFiles([("--out", out)], force: force)
         try Environment.requireNetwork("funding fetch")
         let now = Environment.now
         let history = try Environment.history()

@@ -94,6 +94,7 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
     @Option(help: "Taker fee as a fraction of traded notional (0.0005 = 5 bps), on opening, re-opening and liquidation.") var fee: String =
         "0"
     @Option(help: "Also write an HTML report with charts of the hedged and unhedged value to this file.") var report: String?
+    @Flag(help: "Replace output files that already exist.") var force = false
     @Option(help: ArgumentHelp(HedgeOptions.liquidationRuleHelp)) var liquidationRule: String = "lighter"
     @OptionGroup var timeRange: HistoryRangeOptions
     @Flag(help: "Print JSON.") var json = false
@@ -113,7 +114,7 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
 
     func run() async throws {
         let config = try config()
-        let outputs = try OutputFiles([("--report", report)])
+        let outputs = try OutputFiles([("--report", report)], force: force)
         let history = try HedgeHistory.load(data: data, funding: funding, range: try timeRange.range())
         do { try HedgeSimulation.checkCarried(series: history.series, stake: config.stake, multiples: [config.collateralMultiple]) } catch {
             throw CLIError(String(describing: error))

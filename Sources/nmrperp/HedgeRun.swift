@@ -501,8 +501,9 @@ struct HedgeJournalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "journal", abstract: "Print or write a hedge's journal (JSON lines).")
     @Option(help: "Session name.") var name = "default"
     @Option(help: "Write the journal to this file (JSON lines) instead of standard output.") var out: String?
+    @Flag(help: "Replace output files that already exist.") var force = false
 
-    func run() async throws { try SessionFiles.hedge.exportJournal(name: name, out: out) }
+    func run() async throws { try SessionFiles.hedge.exportJournal(name: name, out: out, force: force) }
 }
 
 struct HedgeStopCommand: AsyncParsableCommand {

@@ -78,8 +78,8 @@ struct SessionFiles {
     }
 
     /// `journal --name NAME [--out FILE]`: the session's journal as JSON lines.
-    func exportJournal(name: String, out: String?) throws {
-        let outputs = try OutputFiles([("--out", out)])
+    func exportJournal(name: String, out: String?, force: Bool) throws {
+        let outputs = try OutputFiles([("--out", out)], force: force)
         let text = try openExisting(name: name).journal().map { $0.line + "\n" }.joined()
         if outputs.isEmpty {
             FileHandle.standardOutput.write(Data(text.utf8))
@@ -366,8 +366,9 @@ struct LiveJournalCommand: AsyncParsableCommand {
         commandName: "journal", abstract: "Print or write a live session's journal (JSON lines).")
     @Option(help: "Session name.") var name = "default"
     @Option(help: "Write the journal to this file (JSON lines) instead of standard output.") var out: String?
+    @Flag(help: "Replace output files that already exist.") var force = false
 
-    func run() async throws { try SessionFiles.live.exportJournal(name: name, out: out) }
+    func run() async throws { try SessionFiles.live.exportJournal(name: name, out: out, force: force) }
 }
 
 struct LiveStopCommand: AsyncParsableCommand {

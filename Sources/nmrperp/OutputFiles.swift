@@ -61,10 +61,15 @@ struct OutputFiles {
     /// Checks every requested destination (`nil` paths are not requested), before any work.
     ///
     /// - Throws: ``CLIError`` with one line naming the flag and path that cannot be written.
-    init(_ requested: [(flag: String, path: String?)]) throws {
+    /// An existing regular file is replaced only with `force` (`--force`); a device or pipe is
+    /// always written through (issue 15: every output flag refuses to overwrite, as `bot init` did).
+    init(_ requested: [(flag: String, path: String?)], force: Bool) throws {
         for (flag, path) in requested {
             guard let path else { continue }
             let destination = try Self.check(flag: flag, path: path)
+            if !force, case .replace = destination.kind {
+                throw CLIError("\(flag) \(path) already exists; pass --force to replace it, or name another file")
+            }
             if destination.kind != .writeThrough,
                 let other = destinations.first(where: { $0.kind != .writeThrough && $0.identity == destination.identity })
             {
@@ -287,8 +292,8 @@ struct OutputFiles {
 
 /// Writes one output file through ``OutputFiles``: a temporary file renamed into place, or
 /// written through a device or pipe; never half a file.
-func writeAtomically(_ text: String, to path: String, flag: String = "--out") throws {
-    try OutputFiles([(flag, path)]).write { _ in text }
+func writeAtomically(_ text: String, to path: String, flag: String = "--out", force: Bool) throws {
+    try OutputFiles([(flag, path)], force: force).write { _ in text }
 }
 
 /// The system's `write(2)` (the name is taken inside ``OutputFiles``).

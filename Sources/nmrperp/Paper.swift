@@ -770,16 +770,17 @@ struct PaperJournalCommand: AsyncParsableCommand {
 
     @Option(help: "Session name.") var name = "default"
     @Option(help: "Write here instead of standard output.") var out: String?
+    @Flag(help: "Replace output files that already exist.") var force = false
 
     func run() async throws {
         guard PaperFiles.isLegacy(path: try PaperFiles.path(name: name)) else {
             let replayed = try PaperFiles.openReplayed(name: name)
             let text = try replayed.store.journal().map { $0.line + "\n" }.joined()
-            if let out { try writeAtomically(text, to: out) } else { print(text, terminator: "") }
+            if let out { try writeAtomically(text, to: out, force: force) } else { print(text, terminator: "") }
             return
         }
         let (store, _, replayed) = try PaperFiles.openVerified(name: name)
         let text = JournalJSONL.render(try store.journal() + replayed.unstoredRows)
-        if let out { try writeAtomically(text, to: out) } else { print(text, terminator: "") }
+        if let out { try writeAtomically(text, to: out, force: force) } else { print(text, terminator: "") }
     }
 }

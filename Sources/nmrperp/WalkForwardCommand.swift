@@ -46,7 +46,7 @@ extension BacktestCommand {
 
     func runWalkForward(series: CandleSeries, rates: [FundingRate], mark: CandleSeries?, venue: VenueConfig, capital: Notional) throws {
         let botConfig = try walkForwardConfig()
-        let outputs = try OutputFiles([("--journal", journal), ("--report", report)])
+        let outputs = try OutputFiles([("--journal", journal), ("--report", report)], force: force)
         let lotSize = venue.lotSize.isPositive && venue.lotSize > Quantity(raw: 1) ? venue.lotSize : Quantity("0.01")!
         let inputs = try BacktestCommand.signalInputs(signals)
         let outcome: WalkForwardResult

@@ -99,4 +99,31 @@ import Testing
         ])
         #expect(healthy.stdout.contains(side == "long" ? "% down from entry" : "% up from entry"), "\(healthy.stdout)")
     }
+
+    @Test func everyOutputFlagRefusesToReplaceAFileWithoutForce() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-force-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let data = try CLI.temporaryFile(TimeRangeCLITests.csv(TimeRangeCLITests.bars[...]))
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let existing = folder + "/existing.txt"
+        try Data("keep me\n".utf8).write(to: URL(fileURLWithPath: existing))
+        let commands: [[String]] = [
+            ["data", "fetch", "--from", "2025-01-01", "--out", existing],
+            ["funding", "fetch", "--out", existing],
+            ["backtest", "--data", data, "--strategy", "hold-short", "--trades", existing],
+            ["backtest", "--data", data, "--strategy", "hold-short", "--report", existing],
+            ["backtest", "--data", data, "--strategy", "nmr-bot", "--journal", existing],
+            ["hedge", "backtest", "--data", data, "--stake", "10", "--collateral-multiple", "2.7", "--report", existing],
+            ["bot", "init", "--out", existing],
+        ]
+        for command in commands {
+            let result = try CLI.run(command)
+            BoundsCLITests.expectOneLine(result, "already exists; pass --force to replace it")
+            #expect(try String(contentsOfFile: existing, encoding: .utf8) == "keep me\n", "\(command)")
+        }
+        let forced = try CLI.run(["backtest", "--data", data, "--strategy", "hold-short", "--trades", existing, "--force"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(try String(contentsOfFile: existing, encoding: .utf8).hasPrefix("side,"))
+    }
 }

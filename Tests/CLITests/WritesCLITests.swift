@@ -56,12 +56,17 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: folder + "/trades.csv"))
         // An existing first output is left exactly as it was.
         try Data("old\n".utf8).write(to: URL(fileURLWithPath: folder + "/trades.csv"))
-        let again = try Self.backtest(data, ["--trades", folder + "/trades.csv", "--report", folder])
+        let again = try Self.backtest(data, ["--trades", folder + "/trades.csv", "--report", folder, "--force"])
         #expect(again.status != 0)
         #expect(again.stderr.contains("folder"), "\(again.stderr)")
         #expect(try String(contentsOfFile: folder + "/trades.csv", encoding: .utf8) == "old\n")
+        // An existing output is not replaced without --force, and nothing is computed.
+        let refused = try Self.backtest(data, ["--trades", folder + "/trades.csv", "--report", folder + "/report.html"])
+        BoundsCLITests.expectOneLine(refused, "--trades \(folder)/trades.csv already exists; pass --force to replace it")
+        #expect(try String(contentsOfFile: folder + "/trades.csv", encoding: .utf8) == "old\n")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/report.html"))
         // Both written when both can be; no temporary file left beside them.
-        let ok = try Self.backtest(data, ["--trades", folder + "/trades.csv", "--report", folder + "/report.html"])
+        let ok = try Self.backtest(data, ["--trades", folder + "/trades.csv", "--report", folder + "/report.html", "--force"])
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect(try String(contentsOfFile: folder + "/trades.csv", encoding: .utf8).hasPrefix("side,"))
         #expect(try String(contentsOfFile: folder + "/report.html", encoding: .utf8).contains("<html"))
@@ -80,7 +85,7 @@ import Testing
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = [
             "-c", script, CLI.binary.path, "backtest", "--data", data, "--strategy", "sma-cross", "--fast", "5", "--slow", "20",
-            "--trades", folder + "/trades.csv", "--report", folder + "/report.html",
+            "--trades", folder + "/trades.csv", "--report", folder + "/report.html", "--force",
         ]
         var env = ProcessInfo.processInfo.environment
         env["NMRPERP_OFFLINE"] = "1"
@@ -127,7 +132,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: folder + "/out"))
         try Data("old\n".utf8).write(to: URL(fileURLWithPath: folder + "/out"))
         try FileManager.default.createSymbolicLink(atPath: folder + "/link", withDestinationPath: "out")
-        let linked = try Self.backtest(data, ["--trades", folder + "/link", "--report", folder + "/out"])
+        let linked = try Self.backtest(data, ["--trades", folder + "/link", "--report", folder + "/out", "--force"])
         #expect(linked.stderr.contains("--trades and --report"), "\(linked.stderr)")
         #expect(try String(contentsOfFile: folder + "/out", encoding: .utf8) == "old\n")
     }
@@ -138,7 +143,7 @@ import Testing
         try Data("old\n".utf8).write(to: URL(fileURLWithPath: folder + "/target.csv"))
         chmod(folder + "/target.csv", 0o640)
         try FileManager.default.createSymbolicLink(atPath: folder + "/link.csv", withDestinationPath: "target.csv")
-        let result = try Self.backtest(data, ["--trades", folder + "/link.csv"])
+        let result = try Self.backtest(data, ["--trades", folder + "/link.csv", "--force"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(Self.fileType(folder + "/link.csv") == S_IFLNK)
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: folder + "/link.csv") == "target.csv")
