@@ -22,22 +22,25 @@ struct BacktestCommand: AsyncParsableCommand {
         commandName: "backtest",
         abstract: "Backtest a strategy on a simulated perp venue with funding, fees, slippage and liquidation.",
         discussion: """
-            Per bar: funding settled at its own time on the notional at mark (positive rate: longs
-            pay), resting orders and liquidation along the bar's path, then the strategy at the close
-            (docs/decisions/0004-simulated-venue.md). Liquidation reads the mark price when --mark is
-            given; it closes the whole position at the liquidation price, or at the open when the bar
-            opens past it, with the taker fee. What is left of the margin follows
-            --liquidation-rule (Binance USD-M's by default: the venue keeps it); a loss beyond the
+            Per bar: funding settled at its own time on the notional at mark (positive rate: longs \
+            pay), resting orders and liquidation along the bar's path, then the strategy at the close \
+            (docs/decisions/0004-simulated-venue.md). Liquidation reads the mark price when --mark is \
+            given; it closes the whole position at the liquidation price, or at the open when the bar \
+            opens past it, with the taker fee. What is left of the margin follows \
+            --liquidation-rule (Binance USD-M's by default: the venue keeps it); a loss beyond the \
             collateral is the insurance fund's, and the account never goes below zero.
 
-            Strategies: sma-cross (SMA fast/slow crossover, notional = leverage × balance),
-            hold-short (the hedge leg alone), funding-carry (spot long + perp short), nmr-bot (the
+            Strategies: sma-cross (SMA fast/slow crossover, notional = leverage × balance), \
+            hold-short (the hedge leg alone), funding-carry (spot long + perp short), nmr-bot (the \
             NMR bot of `nmrperp bot init`: blended signals under the spec's risk rules, with a journal).
 
             Examples:
-              nmrperp backtest --data nmr_1m.csv --funding nmr_funding.csv --strategy sma-cross --report out.html
-              nmrperp backtest --data nmr_1m.csv --strategy sma-cross --sweep "fast=20,50;slow=100,200;leverage=1,2,3"
-              nmrperp backtest --strategy nmr-bot --config bot.yaml --data nmr_15m.csv --walk-forward --report wf.html
+              nmrperp backtest --data nmr_1m.csv --funding nmr_funding.csv \\
+                  --strategy sma-cross --report out.html
+              nmrperp backtest --data nmr_1m.csv --strategy sma-cross \\
+                  --sweep "fast=20,50;slow=100,200;leverage=1,2,3"
+              nmrperp backtest --strategy nmr-bot --config bot.yaml --data nmr_15m.csv \\
+                  --walk-forward --report wf.html
 
             --walk-forward (nmr-bot only) judges the learned model out of sample (spec §4; \
             docs/decisions/0006-learned-model.md): every --test window (30d) is traded by a logistic \

@@ -16,7 +16,7 @@ struct BenchG: AsyncParsableCommand {
         commandName: "g",
         abstract: "Time loading a candle CSV and computing g with every start (single thread).",
         discussion: """
-            Benchmarks/run-g-benchmark.sh generates ten years of 1-minute bars and runs this beside a
+            Benchmarks/run-g-benchmark.sh generates ten years of 1-minute bars and runs this beside a \
             pandas/numpy computation of the same g, printing the ratio.
             """)
 

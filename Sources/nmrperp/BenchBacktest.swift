@@ -17,8 +17,8 @@ struct BenchBacktest: AsyncParsableCommand {
         commandName: "backtest",
         abstract: "Benchmark the reference perp backtest (sma-cross with funding and liquidation) in bars per second.",
         discussion: """
-            Generate data with `python3 ../shared/bench/gen_data.py --bars 525600 --out DIR`, then
-            run this and the C reference (`gcc -O3 -march=native -o limit limit.c -lm`) on the same
+            Generate data with `python3 ../shared/bench/gen_data.py --bars 525600 --out DIR`, then \
+            run this and the C reference (`gcc -O3 -march=native -o limit limit.c -lm`) on the same \
             files; Benchmarks/run-backtest-benchmark.sh does both and prints the ratio.
             """)
 

@@ -25,12 +25,12 @@ struct BenchDashboard: AsyncParsableCommand {
 
             • server time of the first view: each request the page makes for the session (the page, \
             the session list, equity, positions, risk, funding, 200 journal rows), --requests times \
-            each over loopback; the first view's server time is the sum of their medians;
+            each over loopback; the first view's server time is the sum of their medians; \
             • the first view in a browser: headless Chromium through scripts/dashboard-browser.py \
             (from the current folder), navigation to the charts and tables drawn, --browser-loads \
-            times; skipped with a note when Chromium or Selenium is missing;
+            times; skipped with a note when Chromium or Selenium is missing; \
             • update latency: a second session, running, writes a bar every second for --seconds; \
-            the time from its commit to the change reaching an open event stream;
+            the time from its commit to the change reaching an open event stream; \
             • 50 open pages: the process's CPU while --clients pages hold an event stream and fetch \
             what the page fetches on every change, minus the same load with no page open. The \
             figure includes the clients' own reads (an upper bound). --pace 1m is a one-minute \

@@ -20,16 +20,16 @@ struct BenchLive: AsyncParsableCommand {
         commandName: "live",
         abstract: "Time a market-data event to the signed order request on a loopback socket, and a 30-day live session's memory.",
         discussion: """
-            Latency: each iteration takes a closed bar held in memory through the trading kernel,
-            the execution engine (an entry becomes an order with its client id), Binance's HMAC
-            signing and the kept-alive AsyncHTTPClient connection, and stops the clock when a
-            loopback server on 127.0.0.1 (in this process) has read the whole request. Recorded
-            in an HDR histogram (hdrhistogram-swift); p50, p99, p99.9 and max are printed, with
-            and without the durable SQLite write (WAL, synchronous=FULL) that precedes every
+            Latency: each iteration takes a closed bar held in memory through the trading kernel, \
+            the execution engine (an entry becomes an order with its client id), Binance's HMAC \
+            signing and the kept-alive AsyncHTTPClient connection, and stops the clock when a \
+            loopback server on 127.0.0.1 (in this process) has read the whole request. Recorded \
+            in an HDR histogram (hdrhistogram-swift); p50, p99, p99.9 and max are printed, with \
+            and without the durable SQLite write (WAL, synchronous=FULL) that precedes every \
             real order. The venue's own latency is outside this figure by design.
 
-            Memory: a 30-day session of one-minute bars (43,200 bars, a configuration that trades
-            often) run through the live runtime against the simulated venue, then replayed as a
+            Memory: a 30-day session of one-minute bars (43,200 bars, a configuration that trades \
+            often) run through the live runtime against the simulated venue, then replayed as a \
             restart does; peak resident memory is printed.
 
             Run on a release build: swift build -c release && .build/release/nmrperp bench live --count 10000 --days 30

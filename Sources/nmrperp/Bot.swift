@@ -96,13 +96,14 @@ struct BotJournal: AsyncParsableCommand {
         commandName: "journal",
         abstract: "List the backtest journals kept in $NMRPERP_HOME/journal.sqlite, or export one as JSON Lines.",
         discussion: """
-            Every `nmrperp backtest --strategy nmr-bot` stores its journal (entries, exits, stops, time exits,
-            circuit-breaker trips, risk denials, funding, with signals, prices, sizes, fees and P&L) as a run.
+            Every `nmrperp backtest --strategy nmr-bot` stores its journal (entries, exits, stops, time exits, \
+            circuit-breaker trips, risk denials, funding, with signals, prices, sizes, fees and P&L) as a run. \
             Paper sessions keep theirs in their own file: `nmrperp paper journal`.
 
             Examples:
               nmrperp bot journal
-              nmrperp bot journal --run "backtest 2026-11-22T10:00:00.000Z nmr_15m.csv" --out run.jsonl
+              nmrperp bot journal --run "backtest 2026-11-22T10:00:00.000Z nmr_15m.csv" \\
+                  --out run.jsonl
             """)
 
     @Option(help: "Export this run (default: list the runs).") var run: String?

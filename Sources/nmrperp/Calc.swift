@@ -14,12 +14,14 @@ struct CalcLiquidation: AsyncParsableCommand {
         commandName: "liquidation",
         abstract: "Liquidation price of one isolated position (or a cross position's, given its backing collateral).",
         discussion: """
-            Liquidation when equity = maintenance: T + s·q·(p − E) = m·q·p − cum, so a long liquidates
-            at (q·E − T − cum)/(q·(1 − m)) and a short at (q·E + T + cum)/(q·(1 + m)) (spec §3). Give
-            the collateral T, or --leverage L for T = notional / L. Seed 000's claim that 20x leaves
+            Liquidation when equity = maintenance: T + s·q·(p − E) = m·q·p − cum, so a long liquidates \
+            at (q·E − T − cum)/(q·(1 − m)) and a short at (q·E + T + cum)/(q·(1 + m)) (spec §3). Give \
+            the collateral T, or --leverage L for T = notional / L. Seed 000's claim that 20x leaves \
             0.5 % is wrong: try --leverage 20 --maintenance-fraction 0.005.
 
-            Example: nmrperp calc liquidation --side short --entry 15 --quantity 100 --collateral 300 --maintenance-fraction 0.02
+            Example:
+              nmrperp calc liquidation --side short --entry 15 --quantity 100 \\
+                  --collateral 300 --maintenance-fraction 0.02
             """)
 
     @Option(help: "long or short.") var side: String

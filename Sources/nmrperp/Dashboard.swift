@@ -12,17 +12,17 @@ struct DashboardCommand: AsyncParsableCommand {
         commandName: "dashboard",
         abstract: "Watch every paper, live and hedge session and stored backtest in a browser, live.",
         discussion: """
-            Serves a page on http://127.0.0.1:8787/ (only this computer can reach it) that reads the
-            same SQLite files the sessions write: equity and drawdown, open positions and their
-            distance to liquidation, leverage and exposure against the caps, funding, the risk
-            state with the circuit breaker's countdown, the journal (filterable), the paper record
-            and the stake hedge's short against the stake. It updates itself within a second of a
+            Serves a page on http://127.0.0.1:8787/ (only this computer can reach it) that reads the \
+            same SQLite files the sessions write: equity and drawdown, open positions and their \
+            distance to liquidation, leverage and exposure against the caps, funding, the risk \
+            state with the circuit breaker's countdown, the journal (filterable), the paper record \
+            and the stake hedge's short against the stake. It updates itself within a second of a \
             new bar or journal row.
 
-            The "Stop and flatten" button stores a stop request in the session's file, as
-            `nmrperp live stop --flatten` does; the session's own process carries it out. Use
-            --read-only to hide it. The JSON behind every panel is at /api/sessions and
-            /api/sessions/KIND/NAME/{equity,positions,risk,funding,journal,hedge}; Prometheus
+            The "Stop and flatten" button stores a stop request in the session's file, as \
+            `nmrperp live stop --flatten` does; the session's own process carries it out. Use \
+            --read-only to hide it. The JSON behind every panel is at /api/sessions and \
+            /api/sessions/KIND/NAME/{equity,positions,risk,funding,journal,hedge}; Prometheus \
             metrics are at /metrics.
 
             Examples:

@@ -14,10 +14,13 @@ struct DataFetch: AsyncParsableCommand {
         commandName: "fetch",
         abstract: "Download Binance spot klines for any span to CSV (paginated, cached, resumable).",
         discussion: """
-            Writes the layout of shared/data/SOURCES.md: open_time_ms, open_time_utc, open, high, low,
-            close, volume. Pages already fetched are kept in $NMRPERP_HOME/market.sqlite; an
+            Writes the layout of shared/data/SOURCES.md: open_time_ms, open_time_utc, open, high, low, \
+            close, volume. Pages already fetched are kept in $NMRPERP_HOME/market.sqlite; an \
             interrupted download resumes where it stopped.
-            Example: nmrperp data fetch --symbol NMRUSDT --interval 5m --from 2025-01-01 --out nmr_5m.csv
+
+            Example:
+              nmrperp data fetch --symbol NMRUSDT --interval 5m --from 2025-01-01 \\
+                  --out nmr_5m.csv
             """)
 
     @Option(help: "Binance spot symbol.") var symbol: String = "NMRUSDT"

@@ -17,14 +17,16 @@ struct FundingStatsCommand: AsyncParsableCommand {
         commandName: "stats",
         abstract: "Daily funding in basis points: mean, standard deviation, APR and APY.",
         discussion: """
-            The mean is time-weighted: the sum of all rates over the hours their intervals cover,
-            × 24, so partly covered first and last days weigh by the hours they have. The standard
-            deviation (sample) is over the complete UTC days, each day's rates summed (scaled to
-            24 h). APR = mean × 365, APY = (1 + mean)^365 − 1 (spec §1). Signs as the venue quotes
-            them: positive means longs pay shorts, so a positive figure is income for a short hedge
+            The mean is time-weighted: the sum of all rates over the hours their intervals cover, \
+            × 24, so partly covered first and last days weigh by the hours they have. The standard \
+            deviation (sample) is over the complete UTC days, each day's rates summed (scaled to \
+            24 h). APR = mean × 365, APY = (1 + mean)^365 − 1 (spec §1). Signs as the venue quotes \
+            them: positive means longs pay shorts, so a positive figure is income for a short hedge \
             and a negative one its cost.
 
-            Example: nmrperp funding stats --data binance_usdm_NMRUSDT_funding_8h_2023-07_2023-08.csv --days 30
+            Example:
+              nmrperp funding stats \\
+                  --data binance_usdm_NMRUSDT_funding_8h_2023-07_2023-08.csv --days 30
             """)
 
     @Option(help: "Funding history (CSV, Binance fundingRate JSON or Lighter fundings JSON).") var data: String
@@ -100,9 +102,12 @@ struct FundingFetch: AsyncParsableCommand {
         commandName: "fetch",
         abstract: "Download a funding history (Lighter hourly, or Binance USD-M) to CSV, cached locally.",
         discussion: """
-            Lighter keeps about 30 days of hourly funding. Writes funding_time_ms, funding_time_utc,
+            Lighter keeps about 30 days of hourly funding. Writes funding_time_ms, funding_time_utc, \
             funding_rate (a signed fraction, positive: longs pay), interval_hours.
-            Example: nmrperp funding fetch --venue lighter --days 30 --out lighter_nmr_funding.csv
+
+            Example:
+              nmrperp funding fetch --venue lighter --days 30 \\
+                  --out lighter_nmr_funding.csv
             """)
 
     @Option(help: "lighter or binance.") var venue: String = "lighter"

@@ -34,10 +34,10 @@ struct HedgePlan: AsyncParsableCommand {
         commandName: "plan",
         abstract: "How much USDC to post so the short of your stake survives the worst squeeze, and where it liquidates.",
         discussion: """
-            Collateral T = k·q·P with k = (g − 1) + α·g·M (spec §1, seed 003 Formula 1). g is the worst
-            price multiple over one rebalancing period: --g, or measured from --data, or from a year of
-            Binance 5m history fetched and cached; offline (or when Binance does not answer) from the
-            year of Binance USD-M 30m bars shipped with nmrperp (2024-10-23 → 2025-10-23), and it says
+            Collateral T = k·q·P with k = (g − 1) + α·g·M (spec §1, seed 003 Formula 1). g is the worst \
+            price multiple over one rebalancing period: --g, or measured from --data, or from a year of \
+            Binance 5m history fetched and cached; offline (or when Binance does not answer) from the \
+            year of Binance USD-M 30m bars shipped with nmrperp (2024-10-23 → 2025-10-23), and it says \
             how old that is; only if that is missing too, the forum's g = 3.06.
 
             Examples:
@@ -287,15 +287,17 @@ struct HedgeWorstCase: AsyncParsableCommand {
         commandName: "worst-case",
         abstract: "The worst price multiple g over rebalancing windows of a price history, its distribution and the data's gaps.",
         discussion: """
-            Windows [s, s + H) start at the first bar and every step S after it, up to the last bar;
-            g_w = max(high in the window) / open of the first bar at or after s; g = max g_w (spec §1).
-            A window that runs past the end of the data counts with the bars it has (its g_w is a
-            lower bound); the output says how many were cut off and whether the worst one was. The
-            quantiles are over the full windows only. The forum stepped by 7 days; a step of one bar
-            (--step 5m on 5m data, or --step bar) checks every start, which on real NMR data finds a
+            Windows [s, s + H) start at the first bar and every step S after it, up to the last bar; \
+            g_w = max(high in the window) / open of the first bar at or after s; g = max g_w (spec §1). \
+            A window that runs past the end of the data counts with the bars it has (its g_w is a \
+            lower bound); the output says how many were cut off and whether the worst one was. The \
+            quantiles are over the full windows only. The forum stepped by 7 days; a step of one bar \
+            (--step 5m on 5m data, or --step bar) checks every start, which on real NMR data finds a \
             worse g.
 
-            Example: nmrperp hedge worst-case --data binance_spot_NMRUSDT_5m_2022-08_2023-09.csv --step 5m
+            Example:
+              nmrperp hedge worst-case \\
+                  --data binance_spot_NMRUSDT_5m_2022-08_2023-09.csv --step 5m
             """)
 
     @Option(help: "Price history (CSV, Binance or Lighter JSON).") var data: String
@@ -397,11 +399,13 @@ struct HedgeHorizons: AsyncParsableCommand {
         commandName: "horizons",
         abstract: "g as a function of the rebalancing period: 1, 3, 7, 14, 30, 60 and 90 days.",
         discussion: """
-            Longer periods need more collateral. Windows cut off by the end of the data count with the
-            bars they have (spec §1), so g never falls as the period grows; "cut off" says how many
-            were, and "worst cut off" whether the worst window was one of them (then its g is a lower
+            Longer periods need more collateral. Windows cut off by the end of the data count with the \
+            bars they have (spec §1), so g never falls as the period grows; "cut off" says how many \
+            were, and "worst cut off" whether the worst window was one of them (then its g is a lower \
             bound).
-            Example: nmrperp hedge horizons --data nmr_5m.csv --step 5m
+
+            Example:
+              nmrperp hedge horizons --data nmr_5m.csv --step 5m
             """)
 
     @Option(help: "Price history (CSV, Binance or Lighter JSON).") var data: String
@@ -455,7 +459,10 @@ struct HedgeRebalance: AsyncParsableCommand {
         abstract: "Resize the short to the live stake and move collateral to k·q·P at the new price.",
         discussion: """
             Deposit when the price rose, withdraw the excess when it fell (spec §1 "Rebalancing").
-            Example: nmrperp hedge rebalance --short 10 --collateral 150 --stake 12 --price 9.5 --collateral-multiple 2.7332
+
+            Example:
+              nmrperp hedge rebalance --short 10 --collateral 150 --stake 12 --price 9.5 \\
+                  --collateral-multiple 2.7332
             """)
 
     @Option(help: "Current short size in NMR.") var short: String

@@ -80,9 +80,12 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
             at its starting value plus funding; compare the two drawdowns.
 
             Examples:
-              nmrperp hedge backtest --data binance_spot_NMRUSDT_5m_2022-08_2023-09.csv --stake 100 --collateral-multiple 2.7332
-              nmrperp hedge backtest --data nmr_5m.csv --funding lighter_funding.csv --stake 250 --collateral-multiple 2 --rebalance 7d --report hedge.html
-              nmrperp hedge backtest --data nmr_5m.csv --stake 100 --collateral-multiple 1.5 --json
+              nmrperp hedge backtest --data binance_spot_NMRUSDT_5m_2022-08_2023-09.csv \\
+                  --stake 100 --collateral-multiple 2.7332
+              nmrperp hedge backtest --data nmr_5m.csv --funding lighter_funding.csv \\
+                  --stake 250 --collateral-multiple 2 --rebalance 7d --report hedge.html
+              nmrperp hedge backtest --data nmr_5m.csv --stake 100 \\
+                  --collateral-multiple 1.5 --json
             """)
 
     @Option(help: "Price history (CSV, Binance or Lighter JSON), e.g. 5-minute bars.") var data: String
@@ -200,7 +203,8 @@ struct HedgeSurvivalCommand: AsyncParsableCommand {
 
             Examples:
               nmrperp hedge survival --data binance_spot_NMRUSDT_5m_2022-08_2023-09.csv
-              nmrperp hedge survival --data nmr_5m.csv --multiples 1,1.5,2,2.5,3,4 --periods 1d,7d,14d,30d,60d,90d --json
+              nmrperp hedge survival --data nmr_5m.csv --multiples 1,1.5,2,2.5,3,4 \\
+                  --periods 1d,7d,14d,30d,60d,90d --json
             """)
 
     @Option(help: "Price history (CSV, Binance or Lighter JSON), e.g. 5-minute bars.") var data: String

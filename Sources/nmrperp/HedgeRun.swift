@@ -163,7 +163,8 @@ struct HedgeRunCommand: AsyncParsableCommand {
 
             Examples:
               nmrperp hedge run --model my_model --dry-run --account 12345
-              nmrperp hedge run --model a --model b --g 3.06 --rebalance 30d --drift 5% --notify https://hooks.example/x
+              nmrperp hedge run --model a --model b --g 3.06 --rebalance 30d --drift 5% \\
+                  --notify https://hooks.example/x
               nmrperp hedge status
               nmrperp hedge stop --close
             """)
@@ -511,9 +512,9 @@ struct HedgeStopCommand: AsyncParsableCommand {
         commandName: "stop",
         abstract: "Stop a hedge; with --close, buy its short back first (reduce-only).",
         discussion: """
-            With the hedge running, the request is stored in its file and the running process
-            carries it out within a second or two; this command waits for it. With no process
-            running, a plain stop is recorded for it, and --close is carried out here with the
+            With the hedge running, the request is stored in its file and the running process \
+            carries it out within a second or two; this command waits for it. With no process \
+            running, a plain stop is recorded for it, and --close is carried out here with the \
             session's stored settings and your keys. `hedge run` with the same --name starts it again.
             """)
     @Option(help: "Session name.") var name = "default"
@@ -574,7 +575,7 @@ struct PoolStatusCommand: AsyncParsableCommand {
             ⌊shares × NAV / total⌋ (our ledger's rule) and checks that the claims never exceed the NAV, \
             that the operator holds its minimum, and that NAV ÷ shares matches the venue's share price. \
             --depositor reads depositors' accounts for their holdings. With --collateral-multiple it \
-            also shows the short the pool should hold (NAV / k notional) beside the one it holds.
+            also shows the short the pool should hold (NAV / k notional) beside the one it holds. \
             Exits with status 3 when a check fails.
 
               nmrperp pool status --account 281474976710600 --collateral-multiple 2.73
@@ -706,13 +707,14 @@ struct PoolCreateCommand: AsyncParsableCommand {
         commandName: "create",
         abstract: "Create a Lighter public pool (whitelisted by Lighter): operator fee, minimum operator share, initial USDC.",
         discussion: """
-            Signs `CreatePublicPool` with the operator's master account key (NMRPERP_LIGHTER_* or \\
-            $NMRPERP_HOME/keys/lighter.json). Lighter whitelists pool creation: the account's limits are \\
-            read first and nothing is signed when they say no. The fee is taken from depositors' profits \\
-            when they withdraw; the operator must keep the minimum share of all shares. One share is \\
+            Signs `CreatePublicPool` with the operator's master account key (NMRPERP_LIGHTER_* or \
+            $NMRPERP_HOME/keys/lighter.json). Lighter whitelists pool creation: the account's limits are \
+            read first and nothing is signed when they say no. The fee is taken from depositors' profits \
+            when they withdraw; the operator must keep the minimum share of all shares. One share is \
             0.001 USDC at creation; the venue asks for at least 1,000 USDC.
 
-              nmrperp pool create --operator-fee 10% --min-operator-share 10% --initial-usdc 1000 --dry-run
+              nmrperp pool create --operator-fee 10% --min-operator-share 10% \\
+                  --initial-usdc 1000 --dry-run
             """)
     @Option(help: "Share of depositors' profits the operator takes (10% or 0.1; 0 for none).") var operatorFee: String
     @Option(help: "Smallest share of all shares the operator must hold (10% or 0.1).") var minOperatorShare: String

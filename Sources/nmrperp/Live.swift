@@ -16,21 +16,21 @@ struct LiveCommand: AsyncParsableCommand {
         commandName: "live",
         abstract: "Trade the NMR bot for real on Binance USD-M, after its 30-day paper record (spec §4).",
         discussion: """
-            `nmrperp live run --config bot.yaml --name main --paper main` trades Binance USD-M
-            NMRUSDT with the same kernel as `paper` and `backtest`, at --size-fraction (default
-            10 %) of what the configuration sizes. It refuses to start unless the paper session
-            --paper has its 30 days of live bars; --skip-paper-gate overrides that, loudly, and the
+            `nmrperp live run --config bot.yaml --name main --paper main` trades Binance USD-M \
+            NMRUSDT with the same kernel as `paper` and `backtest`, at --size-fraction (default \
+            10 %) of what the configuration sizes. It refuses to start unless the paper session \
+            --paper has its 30 days of live bars; --skip-paper-gate overrides that, loudly, and the \
             journal and `live status` say so.
 
-            Every decision is stored in $NMRPERP_HOME/live/NAME.sqlite before its order leaves, with
-            a client order id derived from the session, so killing the process at any moment
-            loses nothing and doubles nothing: run the same command again and it replays what it
-            stored, looks up every order whose answer it never saw, and reconciles with the venue
-            before it sends anything. The stop loss and target rest on Binance as reduce-only
+            Every decision is stored in $NMRPERP_HOME/live/NAME.sqlite before its order leaves, with \
+            a client order id derived from the session, so killing the process at any moment \
+            loses nothing and doubles nothing: run the same command again and it replays what it \
+            stored, looks up every order whose answer it never saw, and reconciles with the venue \
+            before it sends anything. The stop loss and target rest on Binance as reduce-only \
             conditional orders, so a dead process still has its stop.
 
-            Keys: NMRPERP_BINANCE_API_KEY and NMRPERP_BINANCE_API_SECRET, or
-            $NMRPERP_HOME/keys/binance.json ({"api_key": "…", "api_secret": "…"}, mode 600). They are
+            Keys: NMRPERP_BINANCE_API_KEY and NMRPERP_BINANCE_API_SECRET, or \
+            $NMRPERP_HOME/keys/binance.json ({"api_key": "…", "api_secret": "…"}, mode 600). They are \
             never printed, logged or stored.
 
             Examples:
@@ -376,10 +376,10 @@ struct LiveStopCommand: AsyncParsableCommand {
         commandName: "stop",
         abstract: "The kill switch: cancel every order of a live session, optionally close its position, and halt it.",
         discussion: """
-            With the session running, the request is stored in its file and the running process
-            carries it out at its next poll (within a second or two); this command waits for it.
-            With no process running, this command carries it out itself, with the session's stored
-            settings and your keys. Either way the session stays halted until `live run` starts it
+            With the session running, the request is stored in its file and the running process \
+            carries it out at its next poll (within a second or two); this command waits for it. \
+            With no process running, this command carries it out itself, with the session's stored \
+            settings and your keys. Either way the session stays halted until `live run` starts it \
             again.
             """)
     @Option(help: "Session name.") var name = "default"

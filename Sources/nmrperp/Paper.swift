@@ -17,17 +17,17 @@ struct PaperCommand: AsyncParsableCommand {
         commandName: "paper",
         abstract: "Paper-trade the NMR bot on live Binance USD-M data: the 30-day record spec §4 asks for before live trading.",
         discussion: """
-            `nmrperp paper --config bot.yaml` polls Binance USD-M NMRUSDT klines and funding
-            settlements, feeds each closed bar to the same kernel and simulated venue as
-            `nmrperp backtest --strategy nmr-bot`, and keeps everything in
-            $NMRPERP_HOME/paper/NAME.sqlite (never the file a live session would use). Stop it
-            with Ctrl-C at any moment; run the same command again and it replays what it stored and
-            continues where it stopped, with the same position and journal. Bars that closed
-            before now (the first day of warm-up, the time the tool was down) only feed the
+            `nmrperp paper --config bot.yaml` polls Binance USD-M NMRUSDT klines and funding \
+            settlements, feeds each closed bar to the same kernel and simulated venue as \
+            `nmrperp backtest --strategy nmr-bot`, and keeps everything in \
+            $NMRPERP_HOME/paper/NAME.sqlite (never the file a live session would use). Stop it \
+            with Ctrl-C at any moment; run the same command again and it replays what it stored and \
+            continues where it stopped, with the same position and journal. Bars that closed \
+            before now (the first day of warm-up, the time the tool was down) only feed the \
             signals: no entry is made on them, and they do not count toward the 30 days.
 
             Examples:
-              nmrperp bot init bot.yaml && nmrperp paper --config bot.yaml
+              nmrperp bot init --out bot.yaml && nmrperp paper --config bot.yaml
               nmrperp paper status
               nmrperp paper journal --out paper.jsonl
             """,

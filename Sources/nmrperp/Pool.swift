@@ -45,7 +45,9 @@ struct PoolSimulate: AsyncParsableCommand {
             rises by more than rounding dust, and the actor gets its exact share. Violations are listed \
             (there should be none).
 
-            Example: nmrperp pool simulate --data binance_spot_NMRUSDT_5m_2022-08_2023-09.csv --seed 7 --events 200
+            Example:
+              nmrperp pool simulate --data binance_spot_NMRUSDT_5m_2022-08_2023-09.csv \\
+                  --seed 7 --events 200
             """)
 
     @Option(help: "Price history (CSV, Binance or Lighter JSON); opens, highs and closes are used.") var data: String

@@ -10,11 +10,12 @@ struct StakeCommand: AsyncParsableCommand {
         discussion: """
             Examples:
               nmrperp stake --model model_a --model model_b --tournament classic
-              nmrperp stake --model model_a --record signals/staked.csv   (e.g. hourly from cron)
+              nmrperp stake --model model_a \\
+                  --record signals/staked.csv  # e.g. hourly from cron
 
-            Numerai serves only the current stake; --record appends it with the time to a time,value
-            CSV, which builds the staked-NMR history that `backtest --strategy nmr-bot --signals DIR`
-            reads (spec §4: a 15 % weekly drop is bearish). `nmrperp paper --stake-model NAME`
+            Numerai serves only the current stake; --record appends it with the time to a time,value \
+            CSV, which builds the staked-NMR history that `backtest --strategy nmr-bot --signals DIR` \
+            reads (spec §4: a 15 % weekly drop is bearish). `nmrperp paper --stake-model NAME` \
             reads the stake live instead.
             """)
 

@@ -38,10 +38,16 @@ enum CLI {
 
     /// Runs `nmrperp args…` offline (unless `environment` says otherwise) with a private home
     /// folder, killing it after `timeout` seconds.
-    static func run(_ arguments: [String], environment: [String: String] = [:], timeout: Double = 60) throws -> CLIResult {
+    /// `directory` is its working folder; `terminateAfter` sends it SIGTERM after that many
+    /// seconds (a server, stopped as an operator's Ctrl-C would).
+    static func run(
+        _ arguments: [String], environment: [String: String] = [:], timeout: Double = 60, directory: String? = nil,
+        terminateAfter: Double? = nil
+    ) throws -> CLIResult {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var env = ProcessInfo.processInfo.environment
         env["NMRPERP_OFFLINE"] = "1"
         env["NMRPERP_HOME"] = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-cli-\(UUID().uuidString)").path
@@ -52,6 +58,10 @@ enum CLI {
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        if let terminateAfter {
+            let pid = process.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + terminateAfter) { if process.isRunning { kill(pid, SIGTERM) } }
+        }
         // Read both pipes concurrently so a large output never blocks the child.
         let group = DispatchGroup()
         nonisolated(unsafe) var outData = Data()
