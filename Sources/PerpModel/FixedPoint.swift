@@ -142,6 +142,15 @@ extension FixedPointValue {
         return DecimalFormatter.string(raw: rounded, decimals: places, minimumFraction: places)
     }
 
+    /// The value rounded to `places` decimals (by `rule`) with its whole part grouped in
+    /// thousands: `1379986.61992228` → `"1,379,986.62"` at 2 places (issue 15, reports).
+    public func grouped(places: Int, rule: RoundingRule = .toNearestOrEven) -> String {
+        DecimalFormatter.groupThousands(formatted(places: places, rule: rule))
+    }
+
+    /// Money as reports print it: cents, thousands grouped (`"-12,345.68"`).
+    public var money: String { grouped(places: 2) }
+
     /// An approximation for statistics and charts only: never feed it back into the ledger.
     @inlinable public var doubleValue: Double { Double(raw) / Double(Self.scale) }
 
@@ -309,6 +318,27 @@ public enum DecimalParser {
 
 /// Prints raw fixed-point integers as plain decimal text (never an exponent).
 public enum DecimalFormatter {
+    /// `"-1234567.89"` → `"-1,234,567.89"`: commas between groups of three digits of the whole
+    /// part of a plain decimal (an optional sign, digits, an optional fraction).
+    public static func groupThousands(_ text: String) -> String {
+        var sign = Substring("")
+        var rest = Substring(text)
+        if let first = rest.first, first == "-" || first == "+" {
+            sign = rest.prefix(1)
+            rest = rest.dropFirst()
+        }
+        let whole = rest.prefix { $0 != "." }
+        let fraction = rest.dropFirst(whole.count)
+        guard whole.count > 3, whole.allSatisfy(\.isNumber) else { return text }
+        var grouped = ""
+        grouped.reserveCapacity(whole.count + whole.count / 3)
+        for (index, digit) in whole.enumerated() {
+            if index > 0 && (whole.count - index) % 3 == 0 { grouped.append(",") }
+            grouped.append(digit)
+        }
+        return String(sign) + grouped + String(fraction)
+    }
+
     public static func string(raw: Int64, decimals: Int, minimumFraction: Int) -> String {
         let negative = raw < 0
         let magnitude = raw.magnitude

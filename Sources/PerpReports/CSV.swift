@@ -80,6 +80,29 @@ public enum FundingCSV {
     }
 }
 
+/// The full equity curve as CSV (`backtest --equity`, issue 15): one row per bar,
+/// `time_ms,time_utc,equity,drawdown,position`: the account's equity after the bar (exact),
+/// its drawdown from the running peak as a fraction (0.125 = 12.5 %, from the initial capital
+/// on), and the signed position in NMR.
+public enum EquityCSV {
+    public static let header = ["time_ms", "time_utc", "equity", "drawdown", "position"]
+
+    public static func render(_ curve: EquityCurve, initialCapital: Notional) -> String {
+        var text = header.joined(separator: ",") + "\n"
+        text.reserveCapacity(curve.times.count * 72 + 48)
+        var peak = initialCapital.raw
+        for index in 0..<curve.times.count {
+            let equity = curve.equity[index]
+            peak = max(peak, equity)
+            let drawdown = peak > 0 ? Double(peak - equity) / Double(peak) : 0
+            let position = index < curve.position.count ? Quantity(raw: curve.position[index]).description : ""
+            text += "\(curve.times[index]),\(Timestamp(milliseconds: curve.times[index]).iso8601),\(Notional(raw: equity)),"
+            text += Numerics.fixed(drawdown, places: 6) + "," + position + "\n"
+        }
+        return text
+    }
+}
+
 /// Machine-readable forms of the records, for `--json`. Keys are snake_case in a fixed order,
 /// amounts exact JSON numbers, times ISO 8601 strings, absent values `null`.
 public enum ReportJSON {

@@ -70,10 +70,10 @@ public enum ComparisonReport {
             ("Win rate", { percent($0.winRate) }),
             ("Profit factor", { ratio($0.profitFactor) }),
             ("Exposure", { percent($0.exposure) }),
-            ("Fees paid", { $0.feesPaid.description }),
-            ("Funding paid (negative: received)", { $0.fundingPaid.description }),
+            ("Fees paid", { $0.feesPaid.money }),
+            ("Funding paid (negative: received)", { $0.fundingPaid.money }),
             ("Liquidations", { "\($0.liquidations)" }),
-            ("Final equity", { $0.finalEquity.description }),
+            ("Final equity", { $0.finalEquity.money }),
         ]
         var html = "<table class=\"trades\">\n<tr><th></th>"
         for variant in variants { html += "<th>\(escapeHTML(variant.name))</th>" }

@@ -52,8 +52,8 @@ public enum HTMLReport {
         // An undefined ratio (a flat curve's Sharpe, see PerformanceMetrics) says "n/a", not a dash.
         func ratio(_ value: Double?) -> String { value.map { Numerics.fixed($0, places: 3) } ?? "n/a" }
         var rows: [(String, String)] = [
-            ("Initial capital", m.initialCapital.description),
-            ("Final equity", m.finalEquity.description),
+            ("Initial capital", m.initialCapital.money),
+            ("Final equity", m.finalEquity.money),
             ("Total return", percent(m.totalReturn)),
             ("Annualised return", percent(m.annualizedReturn)),
         ]
@@ -72,11 +72,11 @@ public enum HTMLReport {
         rows.append(("Trades (closed)", "\(m.trades)" + (m.openTrades > 0 ? " (+\(m.openTrades) open)" : "")))
         rows.append(("Win rate", percent(m.winRate) + " (\(m.wins) won, \(m.losses) lost)"))
         rows.append(("Profit factor", ratio(m.profitFactor)))
-        rows.append(("Net PnL of closed trades", m.netTradePnL.description))
-        rows.append(("Fees paid", m.feesPaid.description))
-        rows.append(("Funding paid (negative: received)", m.fundingPaid.description + " (\(m.fundingSettlements) settlements)"))
+        rows.append(("Net PnL of closed trades", m.netTradePnL.money))
+        rows.append(("Fees paid", m.feesPaid.money))
+        rows.append(("Funding paid (negative: received)", m.fundingPaid.money + " (\(m.fundingSettlements) settlements)"))
         rows.append(("Liquidations", "\(m.liquidations)"))
-        rows.append(("Insurance fund draws", m.insuranceFundDraws.description))
+        rows.append(("Insurance fund draws", m.insuranceFundDraws.money))
         rows.append(("Fills", "\(m.fills)"))
         return ReportPage.pairsTable(rows)
     }
@@ -89,7 +89,7 @@ public enum HTMLReport {
             cells: { _, row in
                 let netClass = row.netPnL.isPositive ? "pos" : (row.netPnL.isNegative ? "neg" : "")
                 return [ReportPage.Cell(row.label), ReportPage.Cell(String(row.trades)), ReportPage.Cell(String(row.wins))]
-                    + [ReportPage.Cell(row.netPnL.description, className: netClass)]
+                    + [ReportPage.Cell(row.netPnL.money, className: netClass)]
             })
             + (m.openTrades > 0 ? "<p>\(m.openTrades) trade\(m.openTrades == 1 ? "" : "s") still open at the end, not counted.</p>\n" : "")
     }
@@ -108,9 +108,9 @@ public enum HTMLReport {
                 let cells = [
                     String(index + 1), trade.side.rawValue, trade.entryTime.iso8601, trade.entryPrice.description,
                     trade.quantity.description, trade.exitTime?.iso8601 ?? "open", trade.exitPrice?.description ?? "",
-                    trade.exitReason?.rawValue ?? "", trade.grossPnL.description, trade.fees.description, trade.funding.description,
+                    trade.exitReason?.rawValue ?? "", trade.grossPnL.money, trade.fees.money, trade.funding.money,
                 ]
-                return cells.map { ReportPage.Cell($0) } + [ReportPage.Cell(net.description, className: netClass)]
+                return cells.map { ReportPage.Cell($0) } + [ReportPage.Cell(net.money, className: netClass)]
             })
     }
 

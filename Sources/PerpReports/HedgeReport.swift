@@ -118,7 +118,7 @@ public enum HedgeReport {
 
     /// `$12.34`, or `-$12.34`.
     public static func usd(_ value: Notional) -> String {
-        value.isNegative ? "-$\((-value).formatted(places: 2))" : "$\(value.formatted(places: 2))"
+        value.isNegative ? "-$\((-value).money)" : "$\(value.money)"
     }
 
     /// ` (+12.34 %)`: the change from `start` to `end`; empty when `start` is not positive.

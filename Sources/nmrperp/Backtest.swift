@@ -78,6 +78,8 @@ struct BacktestCommand: AsyncParsableCommand {
     var collateral: String?
     @Option(help: "Write a self-contained HTML report here.") var report: String?
     @Option(help: "Write the trade list as CSV here.") var trades: String?
+    @Option(help: "Write the full equity curve as CSV here (time_ms, time_utc, equity, drawdown, position: every bar).")
+    var equity: String?
     @Flag(help: "Replace output files that already exist.") var force = false
     @Option(help: "Parameter grid for sma-cross, e.g. \"fast=20,50;slow=100,200;leverage=1,3\"; runs on every core.") var sweep: String?
     @Option(help: "Threads for --sweep (default: every core).") var threads: Int?
@@ -151,9 +153,14 @@ struct BacktestCommand: AsyncParsableCommand {
         if strategy == .holdShort { config.leverage = leverage }
         if sweep != nil && strategy != .smaCross { throw CLIError("--sweep varies sma-cross parameters; use --strategy sma-cross") }
         // Every output is checked before the work; all are written at the end, or none.
-        let outputs = try OutputFiles([("--trades", trades), ("--report", report), ("--journal", journal)], force: force)
+        let outputs = try OutputFiles(
+            [("--trades", trades), ("--report", report), ("--journal", journal), ("--equity", equity)], force: force)
         if sweep != nil, let first = outputs.destinations.first {
             throw CLIError("\(first.flag) writes one run's file; --sweep prints a table of many runs: leave \(first.flag) out")
+        }
+        if walkForward, let flag = [("--trades", trades), ("--equity", equity)].first(where: { $0.1 != nil })?.0 {
+            throw CLIError(
+                "\(flag) writes one run's file; --walk-forward compares three variants (its --report charts them): leave \(flag) out")
         }
         let range = try timeRange.range()
         let series = try Load.candles(data, range: range)
@@ -200,6 +207,7 @@ struct BacktestCommand: AsyncParsableCommand {
             switch flag {
             case "--trades": return TradeCSV.render(result.trades)
             case "--journal": return JournalJSONL.render(botJournal)
+            case "--equity": return EquityCSV.render(result.equity, initialCapital: capital)
             default:
                 let notes = [
                     "strategy \(strategy.rawValue)" + (strategy == .smaCross ? " (\(fast)/\(slow))" : "")
@@ -238,7 +246,7 @@ struct BacktestCommand: AsyncParsableCommand {
         print(
             TextTable.pairs([
                 ("bars", "\(result.bars)"),
-                ("final equity", "\(result.finalEquity.formatted(places: 2)) from \(capital.formatted(places: 2))"),
+                ("final equity", "\(result.finalEquity.money) from \(capital.money)"),
                 ("total return", optional(metrics.totalReturn) { percent($0) }),
                 ("annualised", BacktestCommand.annualisedLine(metrics)),
                 (
@@ -249,10 +257,10 @@ struct BacktestCommand: AsyncParsableCommand {
                 ("exposure", optional(metrics.exposure) { percent($0, places: 1) }),
                 ("trades", "\(result.trades.count) (win rate \(optional(metrics.winRate) { percent($0, places: 1) }))"),
                 ("liquidations", BacktestCommand.liquidationLine(result)),
-                ("fees paid", result.feesPaid.formatted(places: 2)),
+                ("fees paid", result.feesPaid.money),
                 (
                     "funding paid",
-                    "\(result.fundingPaid.formatted(places: 2)) over \(result.funding.count) settlements (negative: received)"
+                    "\(result.fundingPaid.money) over \(result.funding.count) settlements (negative: received)"
                 ),
             ]))
         if !metrics.exitsByReason.isEmpty {
@@ -260,7 +268,7 @@ struct BacktestCommand: AsyncParsableCommand {
             print(
                 TextTable.grid(
                     ["exit", "trades", "won", "net P&L"],
-                    metrics.exitsByReason.map { [$0.label, String($0.trades), String($0.wins), $0.netPnL.formatted(places: 2)] }))
+                    metrics.exitsByReason.map { [$0.label, String($0.trades), String($0.wins), $0.netPnL.money] }))
         }
         if strategy == .nmrBot {
             let counts = Dictionary(grouping: botJournal, by: \.event).mapValues(\.count)
@@ -312,8 +320,8 @@ struct BacktestCommand: AsyncParsableCommand {
     /// insurance fund bore, and which price liquidation read (issue 10: every figure names its rule).
     static func liquidationLine(_ result: BacktestResult) -> String {
         var parts = ["rule \(result.liquidationRule.name)"]
-        if !result.marginForfeited.isZero { parts.append("margin forfeited \(result.marginForfeited.formatted(places: 2))") }
-        if !result.insuranceFundDraws.isZero { parts.append("insurance fund drew \(result.insuranceFundDraws.formatted(places: 2))") }
+        if !result.marginForfeited.isZero { parts.append("margin forfeited \(result.marginForfeited.money)") }
+        if !result.insuranceFundDraws.isZero { parts.append("insurance fund drew \(result.insuranceFundDraws.money)") }
         if let mark = result.liquidationOnMark { parts.append("on the mark for \(mark.bars) of \(mark.of) bars") }
         return "\(result.liquidations) (" + parts.joined(separator: "; ") + ")"
     }

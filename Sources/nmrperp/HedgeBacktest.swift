@@ -139,9 +139,9 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
         let liquidations = result.liquidationEvents
         for event in liquidations.prefix(20) {
             print(
-                "  liquidated \(event.time.iso8601) at $\(event.price.formatted(places: 4)): $\(event.collateralAfter.formatted(places: 2)) left"
-                    + (event.forfeited.isPositive ? ", $\(event.forfeited.formatted(places: 2)) forfeited to the venue" : "")
-                    + (event.shortfall.isPositive ? ", shortfall $\(event.shortfall.formatted(places: 2))" : ""))
+                "  liquidated \(event.time.iso8601) at $\(event.price.formatted(places: 4)): $\(event.collateralAfter.money) left"
+                    + (event.forfeited.isPositive ? ", $\(event.forfeited.money) forfeited to the venue" : "")
+                    + (event.shortfall.isPositive ? ", shortfall $\(event.shortfall.money)" : ""))
         }
         if liquidations.count > 20 { print("  … \(liquidations.count - 20) more (see --json)") }
         for note in notes { print("note: \(note)") }

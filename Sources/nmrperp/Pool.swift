@@ -197,7 +197,7 @@ struct PoolSimulate: AsyncParsableCommand {
     }
 
     static func table(_ result: PoolSimulationResult, config: PoolSimulationConfig, notes: [String]) -> String {
-        func money(_ value: Notional) -> String { value.formatted(places: 2) }
+        func money(_ value: Notional) -> String { value.money }
         let operatorDeposits = result.events.filter { $0.kind == .operatorDeposit }.count
         let invariants =
             result.violations.isEmpty

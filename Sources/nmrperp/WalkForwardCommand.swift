@@ -104,7 +104,7 @@ extension BacktestCommand {
                     [
                         variant.name, optional(m.totalReturn) { percent($0) }, optional(m.sharpe) { formatFixed($0, 2) },
                         optional(m.sortino) { formatFixed($0, 2) }, optional(m.maxDrawdown) { percent($0) }, String(m.trades),
-                        optional(m.winRate) { percent($0, places: 1) }, m.feesPaid.formatted(places: 2), m.fundingPaid.formatted(places: 2),
+                        optional(m.winRate) { percent($0, places: 1) }, m.feesPaid.money, m.fundingPaid.money,
                     ]
                 }))
         print("")

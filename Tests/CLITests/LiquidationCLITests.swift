@@ -27,8 +27,8 @@ struct LiquidationCLITests {
         ]
         let table = try CLI.run(base)
         #expect(table.status == 0, "\(table.stderr)")
-        #expect(table.stdout.contains("final equity      0.00 from 10000.00"))
-        #expect(table.stdout.contains("liquidations      1 (rule binance-usdm; insurance fund drew 2036.00)"))
+        #expect(table.stdout.contains("final equity      0.00 from 10,000.00"))
+        #expect(table.stdout.contains("liquidations      1 (rule binance-usdm; insurance fund drew 2,036.00)"))
         let json = try CLI.run(base + ["--json"]).json()
         #expect(json["liquidation_rule"] as? String == "binance-usdm")
         #expect((json["insurance_fund_draws"] as? NSNumber)?.doubleValue == 2036)
