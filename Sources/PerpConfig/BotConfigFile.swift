@@ -120,6 +120,35 @@ public enum BotConfigFile {
         return text
     }
 
+    /// Every key a value can be given for, dotted (`risk.stop_loss`), in the file's order.
+    public static var keys: [String] { Setting.all.map(\.path) }
+
+    /// Whether `key` holds a number (`true`) or a length of time (`false`); `nil` for no such key.
+    public static func isNumeric(_ key: String) -> Bool? {
+        guard let setting = Setting.all.first(where: { $0.path == key }) else { return nil }
+        if case .span = setting.kind { return false }
+        return true
+    }
+
+    /// `config` with each `(key, value)` set as if the file said `key: value` (a sweep's point,
+    /// issue 15): the problems are those of unknown keys, of values the key cannot hold, and of
+    /// the whole configuration afterwards (``BotConfig/problems()``).
+    public static func applying(_ overrides: [(key: String, value: String)], to config: BotConfig) -> (BotConfig, [Problem]) {
+        var config = config
+        var problems: [Problem] = []
+        for (key, value) in overrides {
+            guard let setting = Setting.all.first(where: { $0.path == key }) else {
+                problems.append(Problem(key: key, message: "is not a key of the bot configuration", line: nil))
+                continue
+            }
+            if let message = setting.assign(Node.scalar(Node.Scalar(value)), to: &config) {
+                problems.append(Problem(key: key, message: message, line: nil))
+            }
+        }
+        if problems.isEmpty { problems = config.problems().map { problem($0, [:]) } }
+        return (config, problems)
+    }
+
     /// Parses YAML text; `file` names it in messages. Returns the configuration (defaults for
     /// every key left out or wrong) and every problem found; throws only for text that is not
     /// YAML (``BotConfigError/Kind/notYAML``).

@@ -41,8 +41,23 @@ struct BacktestCommand: AsyncParsableCommand {
                   --sweep "fast=20,50;slow=100,200;leverage=1,2,3"
               nmrperp backtest --strategy nmr-bot --config bot.yaml --data nmr_15m.csv \\
                   --walk-forward --report wf.html
+              nmrperp backtest --strategy nmr-bot --data nmr_15m.csv \\
+                  --sweep "risk.stop_loss=0.015..0.035:0.005" \\
+                  --rank-by calmar --out runs.csv
+              nmrperp backtest --strategy sma-cross --data nmr_1m.csv \\
+                  --sweep "fast=10..50:10;slow=100,200" \\
+                  --walk-forward --train 60d --test 30d
 
-            --walk-forward (nmr-bot only) judges the learned model out of sample (spec §4; \
+            --sweep runs a grid of the parameters the strategy reads on every core (sma-cross fast, \
+            slow, leverage; hold-short leverage; nmr-bot any key of its configuration, as `nmrperp bot \
+            init` lists them), each key a list (a,b,c) or a range (low..high:step, exact decimals), at \
+            most 10000 runs. The runs are ranked by --rank-by (sharpe, sortino, calmar = annualised \
+            return / max drawdown, or return; undefined values last), the best --top printed and all \
+            of them written to --out. With --walk-forward the grid runs on each --train window, the \
+            best point is chosen there and traded on the next --test window (warmed up on the \
+            training bars), and only those test windows are reported: the choice never sees them.
+
+            --walk-forward (nmr-bot, without --sweep) judges the learned model out of sample (spec §4; \
             docs/decisions/0006-learned-model.md): every --test window (30d) is traded by a logistic \
             regression trained only on the --train window (90d) before it, minus the last --horizon \
             (6h) of rows whose labels would reach into the test window. Three variants trade the same \
@@ -81,8 +96,16 @@ struct BacktestCommand: AsyncParsableCommand {
     @Option(help: "Write the full equity curve as CSV here (time_ms, time_utc, equity, drawdown, position: every bar).")
     var equity: String?
     @Flag(help: "Replace output files that already exist.") var force = false
-    @Option(help: "Parameter grid for sma-cross, e.g. \"fast=20,50;slow=100,200;leverage=1,3\"; runs on every core.") var sweep: String?
+    @Option(
+        help: ArgumentHelp(
+            "A grid of the parameters the strategy reads, run on every core: sma-cross fast, slow, leverage; hold-short leverage; nmr-bot any key of its configuration. Values are lists or ranges: \"fast=20,50;slow=100..300:100\", \"risk.stop_loss=0.015..0.035:0.005\".",
+            valueName: "grid"))
+    var sweep: String?
     @Option(help: "Threads for --sweep (default: every core).") var threads: Int?
+    @Option(help: "--sweep: rank the runs by sharpe, sortino, calmar or return.") var rankBy = "sharpe"
+    @Option(name: .customLong("top"), help: "--sweep: print this many of the best runs.") var topRuns = 10
+    @Option(help: "--sweep: write every run (or, with --walk-forward, every fold) as CSV here, best first.") var out: String?
+    @Flag(help: "--sweep: full key names in the table (wider than 100 columns).") var wide = false
     @Option(help: "nmr-bot: the bot's YAML configuration (`nmrperp bot init` writes one); defaults when absent.") var config: String?
     @Option(help: "nmr-bot: folder with staked.csv, activity.csv, sentiment.csv (time,value); each optional.") var signals: String?
     @Option(help: "nmr-bot: write the journal here, one JSON object a line.") var journal: String?
@@ -151,11 +174,19 @@ struct BacktestCommand: AsyncParsableCommand {
         if sweep == nil { try checkSizingFlags(config) }
         // The account's leverage setting: an isolated --quantity short posts notional / leverage.
         if strategy == .holdShort { config.leverage = leverage }
-        if sweep != nil && strategy != .smaCross { throw CLIError("--sweep varies sma-cross parameters; use --strategy sma-cross") }
+        if sweep == nil,
+            let flag = [("--out", out != nil), ("--rank-by", rankBy != "sharpe"), ("--top", topRuns != 10), ("--wide", wide)]
+                .first(where: { $0.1 })?.0
+        {
+            throw CLIError("\(flag) belongs to --sweep; one run writes --trades, --report and --equity")
+        }
+        if strategy != .nmrBot, self.config != nil || signals != nil || journal != nil || (walkForward && sweep == nil) {
+            throw CLIError("--config, --signals, --journal and --walk-forward (without --sweep) belong to --strategy nmr-bot")
+        }
         // Every output is checked before the work; all are written at the end, or none.
         let outputs = try OutputFiles(
             [("--trades", trades), ("--report", report), ("--journal", journal), ("--equity", equity)], force: force)
-        if sweep != nil, let first = outputs.destinations.first {
+        if sweep != nil, let first = outputs.destinations.first(where: { $0.flag != "--journal" || !walkForward }) {
             throw CLIError("\(first.flag) writes one run's file; --sweep prints a table of many runs: leave \(first.flag) out")
         }
         if walkForward, let flag = [("--trades", trades), ("--equity", equity)].first(where: { $0.1 != nil })?.0 {
@@ -168,11 +199,8 @@ struct BacktestCommand: AsyncParsableCommand {
         let markSeries = try mark.map { try Load.candles($0, flag: "--mark", range: range) }
         if strategy == .smaCross, sweep == nil { try BacktestCommand.checkWindow(slow, "--slow", series: series) }
         if let sweep {
-            try runSweep(sweep, series: series, rates: rates, mark: markSeries, config: config, capital: capital, leverage: leverage)
+            try runSweep(sweep, series: series, rates: rates, mark: markSeries, config: config, capital: capital)
             return
-        }
-        if strategy != .nmrBot, self.config != nil || signals != nil || journal != nil || walkForward {
-            throw CLIError("--config, --signals, --journal and --walk-forward belong to --strategy nmr-bot")
         }
         if !walkForward, train != nil || test != nil || horizon != nil || l2 != nil || minConviction != nil {
             throw CLIError("--train, --test, --horizon, --l2 and --min-conviction set up --walk-forward; add --walk-forward")
@@ -364,145 +392,5 @@ struct BacktestCommand: AsyncParsableCommand {
         guard bars <= series.count else {
             throw CLIError("the data has \(series.count) bars; \(option) \(bars) needs more (a window longer than the data never fills)")
         }
-    }
-
-    /// Parses `fast=20,50;slow=100,200;leverage=1,3` into every combination, in order.
-    static func grid(_ text: String, fast: Int, slow: Int, leverage: Rate) throws -> [(fast: Int, slow: Int, leverage: Rate)] {
-        var fasts = [fast]
-        var slows = [slow]
-        var leverages = [leverage]
-        for part in text.split(separator: ";") where !part.trimmingCharacters(in: .whitespaces).isEmpty {
-            let pieces = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-            guard pieces.count == 2 else { throw CLIError("--sweep parts look like name=v1,v2 (got \"\(part)\")") }
-            let values = pieces[1].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            switch pieces[0] {
-            case "fast", "slow":
-                let numbers = try values.map { text -> Int in
-                    guard let value = Int(text), value > 0 else {
-                        throw CLIError("--sweep \(pieces[0]) values are positive bar counts (got \"\(text)\")")
-                    }
-                    guard value <= CarryLimit.bars else {
-                        throw CLIError("--sweep \(pieces[0]) values must be at most \(CarryLimit.bars) bars (got \(text))")
-                    }
-                    return value
-                }
-                if pieces[0] == "fast" { fasts = numbers } else { slows = numbers }
-            case "leverage":
-                leverages = try values.map { try Parse.leverage($0, "--sweep leverage") }
-            default:
-                throw CLIError("--sweep can vary fast, slow and leverage (got \"\(pieces[0])\")")
-            }
-        }
-        guard fasts.count * slows.count * leverages.count <= largestSweep else {
-            throw CLIError(
-                "--sweep asks for \(fasts.count) × \(slows.count) × \(leverages.count) runs; at most \(largestSweep) (each keeps its equity curve)"
-            )
-        }
-        var combinations: [(fast: Int, slow: Int, leverage: Rate)] = []
-        for f in fasts {
-            for s in slows where s > f {
-                for l in leverages { combinations.append((f, s, l)) }
-            }
-        }
-        guard !combinations.isEmpty else { throw CLIError("--sweep leaves no combination with fast < slow") }
-        return combinations
-    }
-
-    func runSweep(
-        _ text: String, series: CandleSeries, rates: [FundingRate], mark: CandleSeries?, config baseConfig: VenueConfig, capital: Notional,
-        leverage: Rate
-    ) throws {
-        let combinations = try BacktestCommand.grid(text, fast: fast, slow: slow, leverage: leverage)
-        if let longest = combinations.map(\.slow).max() { try BacktestCommand.checkWindow(longest, "--sweep slow", series: series) }
-        var sweepConfig = baseConfig
-        sweepConfig.recordEquity = true
-        let config = sweepConfig
-        let workers = max(1, min(threads ?? ProcessInfo.processInfo.activeProcessorCount, combinations.count))
-        let results = SweepResults(count: combinations.count)
-        let clock = ContinuousClock()
-        let wall = clock.measure {
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                var index = worker
-                while index < combinations.count {
-                    let combination = combinations[index]
-                    let start = clock.now
-                    var tester = Backtester(
-                        strategy: SMACross(fast: combination.fast, slow: combination.slow, leverage: combination.leverage), config: config,
-                        initialCapital: capital)
-                    let result = tester.run(series, funding: rates, mark: mark)
-                    results.set(index, PerformanceMetrics.compute(result), elapsed: clock.now - start, halt: result.halt)
-                    index += workers
-                }
-            }
-        }
-        for (index, halt) in results.halts.enumerated() {
-            guard let halt else { continue }
-            let combination = combinations[index]
-            throw CLIError(
-                "\(data): the sma-cross \(combination.fast)/\(combination.slow) at leverage \(combination.leverage) backtest \(halt)")
-        }
-        let metrics = results.metrics.map { $0! }
-        let busy = results.elapsed.reduce(Duration.zero, +)
-        let seconds = { (d: Duration) in Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
-        if json {
-            emit(
-                json: .object([
-                    (
-                        "runs",
-                        .array(
-                            zip(combinations, metrics).map { combination, m in
-                                .object([
-                                    ("fast", .int(combination.fast)), ("slow", .int(combination.slow)),
-                                    ("leverage", .exact(combination.leverage)),
-                                    ("final_equity", .exact(m.finalEquity)), ("total_return", m.totalReturn.map { .double($0) } ?? .null),
-                                    ("sharpe", m.sharpe.map { .double($0) } ?? .null),
-                                    ("max_drawdown", m.maxDrawdown.map { .double($0) } ?? .null),
-                                    ("trades", .int(m.trades)), ("liquidations", .int(m.liquidations)),
-                                ])
-                            })
-                    ),
-                    ("liquidation_rule", .string(baseConfig.liquidationRule.name)),
-                    ("threads", .int(workers)), ("wall_seconds", .double(seconds(wall), significant: 4)),
-                    ("busy_seconds", .double(seconds(busy), significant: 4)),
-                    ("speedup", .double(seconds(busy) / max(seconds(wall), 1e-9), significant: 3)),
-                ]))
-            return
-        }
-        print(
-            TextTable.grid(
-                ["fast", "slow", "leverage", "return", "sharpe", "max dd", "trades", "liq"],
-                zip(combinations, metrics).map { combination, m in
-                    [
-                        String(combination.fast), String(combination.slow), combination.leverage.description,
-                        m.totalReturn.map { percent($0) } ?? "n/a", m.sharpe.map { formatFixed($0, 2) } ?? "n/a",
-                        m.maxDrawdown.map { percent($0) } ?? "n/a", String(m.trades), String(m.liquidations),
-                    ]
-                }))
-        print("liq: liquidations, under the \(baseConfig.liquidationRule.name) rule (\(baseConfig.liquidationRule.summary))")
-        print(
-            "\(combinations.count) runs on \(workers) threads in \(formatFixed(seconds(wall), 3)) s (\(formatFixed(seconds(busy) / max(seconds(wall), 1e-9), 2))× one thread's time)"
-        )
-    }
-}
-
-/// Results written by the sweep's worker threads, each to its own slot.
-final class SweepResults: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var metrics: [PerformanceMetrics?]
-    private(set) var elapsed: [Duration]
-    private(set) var halts: [BacktestHalt?]
-
-    init(count: Int) {
-        metrics = Array(repeating: nil, count: count)
-        elapsed = Array(repeating: .zero, count: count)
-        halts = Array(repeating: nil, count: count)
-    }
-
-    func set(_ index: Int, _ value: PerformanceMetrics, elapsed duration: Duration, halt: BacktestHalt?) {
-        lock.lock()
-        defer { lock.unlock() }
-        metrics[index] = value
-        elapsed[index] = duration
-        halts[index] = halt
     }
 }

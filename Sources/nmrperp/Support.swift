@@ -241,7 +241,20 @@ final class ProgressBar: @unchecked Sendable {
     private var lastShown = -1
     private let lock = NSLock()
 
+    private let started = Date()
+
     init(_ label: String) { self.label = label }
+
+    /// " ETA 1m05s" once a second has passed and some work is done; "" before.
+    private func eta(_ done: Int, _ expected: Int) -> String {
+        let elapsed = Date().timeIntervalSince(started)
+        guard done > 0, done < expected, elapsed >= 1 else { return "" }
+        let remaining = Int((elapsed / Double(done) * Double(expected - done)).rounded(.up))
+        return " ETA "
+            + (remaining >= 3600
+                ? "\(remaining / 3600)h\(String(format: "%02d", remaining % 3600 / 60))m"
+                : remaining >= 60 ? "\(remaining / 60)m\(String(format: "%02d", remaining % 60))s" : "\(remaining)s")
+    }
 
     func update(_ done: Int, _ expected: Int) {
         lock.lock()
@@ -255,10 +268,10 @@ final class ProgressBar: @unchecked Sendable {
             guard percent != lastShown else { return }
             let filled = percent * 30 / 100
             write(
-                "\r\(label) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: 30 - filled))] \(percent)% (\(done)/\(expected))"
+                "\r\(label) [\(String(repeating: "#", count: filled))\(String(repeating: ".", count: 30 - filled))] \(percent)% (\(done)/\(expected))\(eta(done, expected))\u{1B}[K"
             )
         } else if percent / 10 != lastShown / 10 || lastShown < 0 {
-            write("\(label): \(percent)% (\(done)/\(expected))\n")
+            write("\(label): \(percent)% (\(done)/\(expected))\(eta(done, expected))\n")
         }
         lastShown = percent
     }
