@@ -105,7 +105,7 @@ struct BacktestCommand: AsyncParsableCommand {
     @Option(help: "--sweep: rank the runs by sharpe, sortino, calmar or return.") var rankBy = "sharpe"
     @Option(name: .customLong("top"), help: "--sweep: print this many of the best runs.") var topRuns = 10
     @Option(help: "--sweep: write every run (or, with --walk-forward, every fold) as CSV here, best first.") var out: String?
-    @Flag(help: "--sweep: full key names in the table (wider than 100 columns).") var wide = false
+    @Flag(help: "--sweep and --walk-forward: full column names in their tables (wider than 100 columns).") var wide = false
     @Option(help: "nmr-bot: the bot's YAML configuration (`nmrperp bot init` writes one); defaults when absent.") var config: String?
     @Option(help: "nmr-bot: folder with staked.csv, activity.csv, sentiment.csv (time,value); each optional.") var signals: String?
     @Option(help: "nmr-bot: write the journal here, one JSON object a line.") var journal: String?
@@ -175,7 +175,7 @@ struct BacktestCommand: AsyncParsableCommand {
         // The account's leverage setting: an isolated --quantity short posts notional / leverage.
         if strategy == .holdShort { config.leverage = leverage }
         if sweep == nil,
-            let flag = [("--out", out != nil), ("--rank-by", rankBy != "sharpe"), ("--top", topRuns != 10), ("--wide", wide)]
+            let flag = [("--out", out != nil), ("--rank-by", rankBy != "sharpe"), ("--top", topRuns != 10), ("--wide", wide && !walkForward)]
                 .first(where: { $0.1 })?.0
         {
             throw CLIError("\(flag) belongs to --sweep; one run writes --trades, --report and --equity")

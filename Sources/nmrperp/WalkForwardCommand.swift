@@ -108,7 +108,7 @@ extension BacktestCommand {
                     ]
                 }))
         print("")
-        let table = foldTable(outcome)
+        let table = foldTable(outcome, compact: !wide)
         print(TextTable.grid(table.columns, table.rows))
         print("\n" + table.explanation)
         if let journal { print("journal: every variant's rows, tagged \"variant\" → \(journal)") }
@@ -117,32 +117,37 @@ extension BacktestCommand {
 
     /// One row per fold: its test window, each variant's return, each model's out-of-sample
     /// accuracy and log-loss against the base rate's.
-    func foldTable(_ outcome: WalkForwardResult) -> ComparisonReport.Table {
+    /// The folds, one row each. `compact` (the terminal's default) fits 100 columns: no training
+    /// row count (in `--json`), variants by their first word, each model's accuracy and log-loss, and the base rate's log-loss once
+    /// (it is the same for every model: the training up-rate scored on the same test bars);
+    /// `--wide` and the HTML report name every column in full.
+    func foldTable(_ outcome: WalkForwardResult, compact: Bool = false) -> ComparisonReport.Table {
         let models = outcome.variants.filter { $0.features != nil }
-        var columns = ["fold", "test from", "train rows"] + outcome.variants.map { "\($0.name) return" }
-        for model in models { columns += ["\(model.name) acc", "log-loss (base)"] }
+        let short = { (name: String) in String(name.split(separator: " ").first ?? Substring(name)) }
+        var columns = ["fold", "test from"] + (compact ? [] : ["train rows"]) + outcome.variants.map { compact ? short($0.name) : "\($0.name) return" }
+        for model in models { columns += compact ? ["\(short(model.name)) acc", "\(short(model.name)) ll"] : ["\(model.name) acc", "log-loss (base)"] }
+        if compact { columns.append("base ll") }
         let rows = outcome.plan.folds.map { fold -> [String] in
-            var row = [
-                "\(fold.index + 1)" + (fold.partial ? "*" : ""), String(fold.testFrom.iso8601.prefix(10)),
-                String(fold.trainEnd - fold.trainStart),
-            ]
+            var row = ["\(fold.index + 1)" + (fold.partial ? "*" : ""), String(fold.testFrom.iso8601.prefix(10))]
+            if !compact { row.append(String(fold.trainEnd - fold.trainStart)) }
             row += outcome.variants.map { $0.foldReturns[fold.index].map { percent($0) } ?? "n/a" }
+            var base: String?
             for model in models {
                 let evaluation = model.evaluations[fold.index]
                 if evaluation.error != nil {
                     row += ["no model", "—"]
                 } else {
                     row.append(evaluation.accuracy.map { percent($0, places: 1) } ?? "n/a")
-                    row.append(
-                        (evaluation.logLoss.map { formatFixed($0, 4) } ?? "n/a") + " ("
-                            + (evaluation.baseLogLoss.map { formatFixed($0, 4) } ?? "n/a")
-                            + ")")
+                    let baseText = evaluation.baseLogLoss.map { formatFixed($0, 4) } ?? "n/a"
+                    base = base ?? baseText
+                    row.append((evaluation.logLoss.map { formatFixed($0, 4) } ?? "n/a") + (compact ? "" : " (\(baseText))"))
                 }
             }
+            if compact { row.append(base ?? "—") }
             return row
         }
         var explanation =
-            "acc: share of test bars whose direction over the horizon the model called (p > 0.5 = up); log-loss on the same bars, beside always predicting the training up-rate (lower is better; a model with skill beats its base)."
+            "acc: share of test bars whose direction over the horizon the model called (p > 0.5 = up).\nll: log-loss on the same bars; base ll: always predicting the training up-rate (lower is\nbetter; a model with skill beats the base)."
         if outcome.plan.folds.contains(where: \.partial) { explanation += " * a final test window shorter than --test." }
         for model in models {
             for evaluation in model.evaluations {

@@ -67,8 +67,17 @@ import Testing
         ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("walk-forward: 4 folds: train 20d (rolling), test 10d, label horizon 6h = 6 bars"))
-        for name in ["rules", "signal model", "price model", "log-loss (base)"] { #expect(result.stdout.contains(name)) }
+        for name in ["rules", "signal model", "price model", "signal ll", "base ll"] { #expect(result.stdout.contains(name)) }
+        // Every table line fits 100 columns; --wide names the columns in full.
+        let tableLines = result.stdout.split(separator: "\n").filter { $0.contains("  ") }
+        #expect(tableLines.allSatisfy { $0.count <= 100 }, "\(tableLines.map(\.count))")
+        let wide = try CLI.run([
+            "backtest", "--strategy", "nmr-bot", "--data", try Self.data(), "--walk-forward", "--train", "20d", "--test", "10d", "--wide",
+        ])
+        #expect(wide.status == 0, "\(wide.stderr)")
+        for name in ["train rows", "signal model return", "log-loss (base)"] { #expect(wide.stdout.contains(name)) }
         let html = try String(contentsOfFile: report, encoding: .utf8)
+        #expect(html.contains("log-loss (base)"), "the report keeps the full names")
         #expect(html.contains("<h2>Out of sample, side by side</h2>"))
         #expect(html.contains("signal model") && html.contains("price model") && html.contains("<h2>Folds</h2>"))
         #expect(!html.contains("<script"))
