@@ -175,8 +175,10 @@ struct BacktestCommand: AsyncParsableCommand {
         // The account's leverage setting: an isolated --quantity short posts notional / leverage.
         if strategy == .holdShort { config.leverage = leverage }
         if sweep == nil,
-            let flag = [("--out", out != nil), ("--rank-by", rankBy != "sharpe"), ("--top", topRuns != 10), ("--wide", wide && !walkForward)]
-                .first(where: { $0.1 })?.0
+            let flag = [
+                ("--out", out != nil), ("--rank-by", rankBy != "sharpe"), ("--top", topRuns != 10), ("--wide", wide && !walkForward),
+            ]
+            .first(where: { $0.1 })?.0
         {
             throw CLIError("\(flag) belongs to --sweep; one run writes --trades, --report and --equity")
         }

@@ -63,33 +63,116 @@ struct DataFetch: AsyncParsableCommand {
 
 struct DataCheck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "check", abstract: "Validate a price history file and list its gaps.",
-        discussion: "Example: nmrperp data check --data nmr_5m.csv")
+        commandName: "check", abstract: "Validate a price or funding history file: every problem, then its span and gaps.",
+        discussion: """
+            Reads the file with the same rules as every command that loads it and lists every row \
+            that breaks one (the first 50), each with its line and what to fix; then, for what loads, \
+            the span, the bar or settlement interval and the gaps. A funding history (a \
+            funding_rate column, or Binance / Lighter funding JSON) is checked as one. Exits 1 when \
+            there is a problem.
 
-    @Option(help: "Price history (CSV, Binance or Lighter JSON).") var data: String
+            Examples:
+              nmrperp data check --data nmr_5m.csv
+              nmrperp data check --data binance_usdm_NMRUSDT_funding_8h_2023-07_2023-08.csv
+            """)
+
+    @Option(help: "Price or funding history (CSV, Binance or Lighter JSON).") var data: String
+    @Option(help: "Funding: interval of rows whose interval cannot be inferred (a lone row), e.g. 8h.") var defaultInterval = "8h"
     @OptionGroup var timeRange: HistoryRangeOptions
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let series = try Load.candles(data, range: try timeRange.range())
-        let gaps = series.gaps()
-        let first = Timestamp(milliseconds: series.openTimes[0])
-        let last = Timestamp(milliseconds: series.openTimes[series.count - 1])
-        if json {
-            emit(
-                json: .object([
-                    ("bars", .int(series.count)), ("first", .string(first.iso8601)), ("last", .string(last.iso8601)),
-                    ("bar_interval", series.barInterval.map { .string($0.description) } ?? .null), ("gap_count", .int(gaps.count)),
-                    ("gaps", .array(gaps.map(gapJSON))),
-                ]))
-            return
+        let fallback = try Parse.span(defaultInterval, "--default-interval")
+        let range = try timeRange.range()
+        let bytes: [UInt8]
+        do { bytes = try MarketDataFiles.readBytes(data, limit: max(InputLimits.maxJSONBytes, InputLimits.maxSeriesBytes)) } catch {
+            throw InputMessages.error(error, flag: "--data", wants: .candles)
         }
-        print(
-            TextTable.pairs([
-                ("bars", "\(series.count), every \(series.barInterval?.description ?? "?")"),
-                ("span", "\(first.iso8601) to \(last.iso8601)"),
-                ("gaps", gaps.isEmpty ? "none" : "\(gaps.count), \(gaps.reduce(0) { $0 + $1.missingBars }) bars missing"),
-            ]))
-        for gap in gaps.prefix(50) { print("  gap: \(gap.missingBars) bars missing after \(gap.after.iso8601)") }
+        let report = HistoryCheck.run(bytes, source: data, defaultInterval: fallback)
+        var summary: [(String, JSONValue, String)] = []
+        if let loaded = report.candles {
+            let series = try range.candles(loaded, source: data)
+            let gaps = series.gaps()
+            let first = Timestamp(milliseconds: series.openTimes[0])
+            let last = Timestamp(milliseconds: series.openTimes[series.count - 1])
+            summary = [
+                ("bars", .int(series.count), "\(series.count), every \(series.barInterval?.description ?? "?")"),
+                ("first", .string(first.iso8601), ""), ("last", .string(last.iso8601), ""),
+                ("span", .null, "\(first.iso8601) to \(last.iso8601)"),
+                ("bar_interval", series.barInterval.map { .string($0.description) } ?? .null, ""),
+                ("gap_count", .int(gaps.count), ""),
+                (
+                    "gaps", .array(gaps.map(gapJSON)),
+                    gaps.isEmpty ? "none" : "\(gaps.count), \(gaps.reduce(0) { $0 + $1.missingBars }) bars missing"
+                ),
+            ]
+            if !json {
+                printSummary(summary, problems: report)
+                for gap in gaps.prefix(50) { print("  gap: \(gap.missingBars) bars missing after \(gap.after.iso8601)") }
+            }
+        } else if let loaded = report.funding {
+            let rates = range.funding(loaded)
+            guard let firstRate = rates.first, let lastRate = rates.last else {
+                throw CLIError("no funding settlement of \(data) falls inside \(range.flags)")
+            }
+            // A settlement is missing when the next one comes more than 1.5 times the usual
+            // spacing later (the most common one, to the minute: Binance's times jitter by a few ms).
+            let steps = zip(rates, rates.dropFirst()).map { ($1.time.milliseconds - $0.time.milliseconds + 30_000) / 60_000 }
+            var counts: [Int64: Int] = [:]
+            for step in steps { counts[step, default: 0] += 1 }
+            let usual: Int64? = counts.max { a, b in a.value != b.value ? a.value < b.value : a.key > b.key }?.key
+            var gaps: [(after: Timestamp, missing: Int64)] = []
+            if let usual, usual > 0 {
+                for (previous, step) in zip(rates, steps) where step * 2 > usual * 3 {
+                    gaps.append((previous.time, (step + usual / 2) / usual - 1))
+                }
+            }
+            let intervals = Set(rates.map(\.interval)).sorted().map(\.description)
+            let low = rates.map(\.rate).min() ?? .zero
+            let high = rates.map(\.rate).max() ?? .zero
+            summary = [
+                ("settlements", .int(rates.count), "\(rates.count), every \(intervals.joined(separator: " then "))"),
+                ("first", .string(firstRate.time.iso8601), ""), ("last", .string(lastRate.time.iso8601), ""),
+                ("span", .null, "\(firstRate.time.iso8601) to \(lastRate.time.iso8601)"),
+                ("intervals", .array(intervals.map { .string($0) }), ""),
+                ("rate_min", .exact(low), ""), ("rate_max", .exact(high), ""),
+                ("rates", .null, "from \(low) to \(high) per interval (positive: longs pay)"),
+                ("gap_count", .int(gaps.count), ""),
+                (
+                    "gaps",
+                    .array(gaps.map { .object([("after", .string($0.after.iso8601)), ("missing_settlements", .int($0.missing))]) }),
+                    gaps.isEmpty ? "none" : "\(gaps.count), \(gaps.reduce(Int64(0)) { $0 + $1.missing }) settlements missing"
+                ),
+            ]
+            if !json {
+                printSummary(summary, problems: report)
+                for gap in gaps.prefix(50) { print("  gap: \(gap.missing) settlements missing after \(gap.after.iso8601)") }
+            }
+        } else if !json {
+            printSummary([], problems: report)
+        }
+        if json {
+            var members: [(String, JSONValue)] = [("kind", .string(report.kind.rawValue))]
+            members += summary.filter { $0.1 != .null }.map { ($0.0, $0.1) }
+            members.append(("problems", .array(report.problems.map { .string($0.description) })))
+            members.append(("problems_truncated", .bool(report.truncated)))
+            emit(json: .object(members))
+        }
+        if !report.problems.isEmpty {
+            let count = "\(report.problems.count)\(report.truncated ? "+" : "") problem\(report.problems.count == 1 ? "" : "s")"
+            throw CLIError("\(data): \(count)" + (json ? " (in \"problems\")" : " (listed above)"))
+        }
+    }
+
+    func printSummary(_ summary: [(String, JSONValue, String)], problems report: HistoryCheck.Report) {
+        if !report.problems.isEmpty {
+            print(
+                "\(report.problems.count)\(report.truncated ? "+" : "") problem\(report.problems.count == 1 ? "" : "s") (a row with one is left out of what follows):"
+            )
+            for problem in report.problems { print("  " + problem.description) }
+            if report.truncated { print("  … and more: fix these and run it again") }
+        }
+        let rows = summary.filter { !$0.2.isEmpty }.map { ($0.0, $0.2) }
+        if !rows.isEmpty { print(TextTable.pairs([("kind", report.kind == .funding ? "funding history" : "price bars")] + rows)) }
     }
 }

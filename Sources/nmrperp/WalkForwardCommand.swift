@@ -124,8 +124,12 @@ extension BacktestCommand {
     func foldTable(_ outcome: WalkForwardResult, compact: Bool = false) -> ComparisonReport.Table {
         let models = outcome.variants.filter { $0.features != nil }
         let short = { (name: String) in String(name.split(separator: " ").first ?? Substring(name)) }
-        var columns = ["fold", "test from"] + (compact ? [] : ["train rows"]) + outcome.variants.map { compact ? short($0.name) : "\($0.name) return" }
-        for model in models { columns += compact ? ["\(short(model.name)) acc", "\(short(model.name)) ll"] : ["\(model.name) acc", "log-loss (base)"] }
+        var columns =
+            ["fold", "test from"] + (compact ? [] : ["train rows"])
+            + outcome.variants.map { compact ? short($0.name) : "\($0.name) return" }
+        for model in models {
+            columns += compact ? ["\(short(model.name)) acc", "\(short(model.name)) ll"] : ["\(model.name) acc", "log-loss (base)"]
+        }
         if compact { columns.append("base ll") }
         let rows = outcome.plan.folds.map { fold -> [String] in
             var row = ["\(fold.index + 1)" + (fold.partial ? "*" : ""), String(fold.testFrom.iso8601.prefix(10))]
