@@ -177,6 +177,63 @@ public final class JournalStore: Sendable, SQLiteBacked {
         }
     }
 
+    /// One stored run's key figures, from its rows (`bot journal`, issue 15).
+    public struct RunSummary: Sendable, Equatable {
+        public var name: String
+        public var rows: Int
+        public var first: Timestamp?
+        public var last: Timestamp?
+        /// Positions opened.
+        public var entries: Int
+        /// Positions closed (exit, stop, target, time exit, circuit breaker, liquidation) with a P&L.
+        public var closes: Int
+        public var wins: Int
+        public var netPnL: Notional
+        public var fees: Notional
+        public var funding: Notional
+    }
+
+    /// Every run's summary, in the order the runs were stored.
+    public func runSummaries() throws(StoreError) -> [RunSummary] {
+        try read("summarising journal runs") { db in
+            let closing = ["exit", "stop", "target", "time_exit", "circuit_breaker", "liquidation"].map { "'\($0)'" }.joined(separator: ",")
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT run, COUNT(*), MIN(time_ms), MAX(time_ms),
+                        SUM(event = 'entry'),
+                        SUM(pnl_raw IS NOT NULL AND event IN (\(closing))),
+                        SUM(pnl_raw > 0 AND event IN (\(closing))),
+                        SUM(CASE WHEN event IN (\(closing)) THEN pnl_raw END),
+                        SUM(fee_raw), SUM(funding_raw), MIN(id)
+                    FROM journal GROUP BY run ORDER BY MIN(id)
+                    """)
+            var summaries: [RunSummary] = []
+            while let row = try rows.next() {
+                guard case .string(let name) = (row[0] as DatabaseValue).storage else {
+                    throw StoreError.corrupt(path: path, reason: "journal row \((row[10] as DatabaseValue).storage): run is not text")
+                }
+                // SQLite sums whole numbers exactly and fails (an error, not a wrong total) past 2^63.
+                func money(_ index: Int) -> Notional { Notional(raw: (row[index] as Int64?) ?? 0) }
+                summaries.append(
+                    RunSummary(
+                        name: name, rows: row[1], first: (row[2] as Int64?).map { Timestamp(milliseconds: $0) },
+                        last: (row[3] as Int64?).map { Timestamp(milliseconds: $0) }, entries: row[4] ?? 0, closes: row[5] ?? 0,
+                        wins: row[6] ?? 0, netPnL: money(7), fees: money(8), funding: money(9)))
+            }
+            return summaries
+        }
+    }
+
+    /// Removes every row of `run`; returns how many there were.
+    @discardableResult
+    public func deleteRun(_ run: String) throws(StoreError) -> Int {
+        try write("deleting journal run \(run.debugDescription)") { db in
+            try db.execute(sql: "DELETE FROM journal WHERE run = ?", arguments: [run])
+            return db.changesCount
+        }
+    }
+
     // MARK: - Maintenance
 
     /// Runs SQLite's `integrity_check` over the whole file, then reads back every row of every

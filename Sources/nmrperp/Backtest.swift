@@ -44,7 +44,7 @@ struct BacktestCommand: AsyncParsableCommand {
               nmrperp backtest --strategy nmr-bot --data nmr_15m.csv \\
                   --sweep "risk.stop_loss=0.015..0.035:0.005" \\
                   --rank-by calmar --out runs.csv
-              nmrperp backtest --strategy sma-cross --data nmr_1m.csv \\
+              nmrperp backtest --strategy sma-cross --data nmr_15m.csv \\
                   --sweep "fast=10..50:10;slow=100,200" \\
                   --walk-forward --train 60d --test 30d
 

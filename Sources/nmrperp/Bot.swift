@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PerpConfig
 import PerpEngine
+import PerpMarketData
 import PerpModel
 import PerpStore
 
@@ -94,38 +95,94 @@ enum JournalRuns {
 struct BotJournal: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "journal",
-        abstract: "List the backtest journals kept in $NMRPERP_HOME/journal.sqlite, or export one as JSON Lines.",
+        abstract: "List the backtest journals kept in $NMRPERP_HOME/journal.sqlite with their key figures, export one, or delete runs.",
         discussion: """
             Every `nmrperp backtest --strategy nmr-bot` stores its journal (entries, exits, stops, time exits, \
             circuit-breaker trips, risk denials, funding, with signals, prices, sizes, fees and P&L) as a run. \
+            The list numbers the runs (#1 is the oldest) and shows each one's trades, win rate, net P&L of \
+            its closed trades, fees and funding; --run and --delete take the number or the full name. \
             Paper sessions keep theirs in their own file: `nmrperp paper journal`.
 
             Examples:
               nmrperp bot journal
-              nmrperp bot journal --run "backtest 2026-11-22T10:00:00.000Z nmr_15m.csv" \\
-                  --out run.jsonl
+              nmrperp bot journal --run 3 --out run.jsonl
+              nmrperp bot journal --delete 1 --delete 2
             """)
 
-    @Option(help: "Export this run (default: list the runs).") var run: String?
+    @Option(help: "Export this run: its number in the list (3 or #3) or its full name.") var run: String?
+    @Option(help: "Delete this run (its number or full name); repeat for several.") var delete: [String] = []
     @Option(help: "Write the export here instead of standard output.") var out: String?
     @Flag(help: "Replace output files that already exist.") var force = false
+    @Flag(help: "Print the list as JSON.") var json = false
 
     func run() async throws {
+        if run != nil && !delete.isEmpty { throw CLIError("give either --run (export) or --delete, not both") }
+        if out != nil && run == nil { throw CLIError("--out writes one run's export; name it with --run") }
         let outputs = try OutputFiles([("--out", out)], force: force)
         guard FileManager.default.fileExists(atPath: JournalRuns.path) else {
             throw CLIError("no journal yet at \(JournalRuns.path): run `nmrperp backtest --strategy nmr-bot --data FILE` first")
         }
         let store = try JournalStore(path: JournalRuns.path)
         try store.checkIntegrity()
-        let runs = try store.runs()
-        guard let run else {
-            for name in runs { print(name) }
+        let summaries = try store.runSummaries()
+        if !delete.isEmpty {
+            let names = try delete.map { try Self.resolve($0, in: summaries) }
+            for name in Set(names).sorted() {
+                let rows = try store.deleteRun(name)
+                print("deleted \"\(name)\" (\(rows) rows)")
+            }
             return
         }
-        guard runs.contains(run) else {
-            throw CLIError("no run \"\(run)\" in \(JournalRuns.path); `nmrperp bot journal` lists them")
+        guard let run else {
+            if json {
+                emit(json: .array(summaries.enumerated().map { Self.json($1, number: $0 + 1) }))
+            } else if summaries.isEmpty {
+                print("no runs in \(JournalRuns.path)")
+            } else {
+                print(Self.table(summaries))
+            }
+            return
         }
-        let text = JournalJSONL.render(try store.entries(run: run))
+        let name = try Self.resolve(run, in: summaries)
+        let text = JournalJSONL.render(try store.entries(run: name))
         if outputs.isEmpty { print(text, terminator: "") } else { try outputs.write { _ in text } }
+    }
+
+    /// A run by its number in the list (`3`, `#3`) or its full name.
+    static func resolve(_ text: String, in summaries: [JournalStore.RunSummary]) throws -> String {
+        if let exact = summaries.first(where: { $0.name == text }) { return exact.name }
+        let digits = text.hasPrefix("#") ? String(text.dropFirst()) : text
+        if let number = Int(digits), number >= 1, number <= summaries.count { return summaries[number - 1].name }
+        let range = summaries.isEmpty ? "there are none" : "#1 to #\(summaries.count)"
+        throw CLIError("no run \"\(InputLimits.excerpt(text))\" in \(JournalRuns.path) (\(range)); `nmrperp bot journal` lists them")
+    }
+
+    /// "2026-11-22 10:00 nmr_15m.csv" for "backtest 2026-11-22T10:00:00.000Z nmr_15m.csv".
+    static func shortName(_ name: String) -> String {
+        let parts = name.split(separator: " ", maxSplits: 2).map(String.init)
+        guard parts.count == 3, parts[0] == "backtest", parts[1].count >= 16 else { return name }
+        let stamp = parts[1].prefix(16).replacingOccurrences(of: "T", with: " ")
+        return "\(stamp) \(parts[2])"
+    }
+
+    static func table(_ summaries: [JournalStore.RunSummary]) -> String {
+        let rows = summaries.enumerated().map { index, run -> [String] in
+            let name = shortName(run.name)
+            return [
+                "#\(index + 1)", name.count > 44 ? String(name.prefix(43)) + "…" : name, String(run.closes),
+                run.closes > 0 ? percent(Double(run.wins) / Double(run.closes), places: 1) : "n/a", run.netPnL.money, run.fees.money,
+                run.funding.money,
+            ]
+        }
+        return TextTable.grid(["#", "run", "trades", "win rate", "net P&L", "fees", "funding"], rows, leftAligned: 2)
+    }
+
+    static func json(_ run: JournalStore.RunSummary, number: Int) -> JSONValue {
+        .object([
+            ("number", .int(number)), ("name", .string(run.name)), ("rows", .int(run.rows)),
+            ("start", run.first.map { .string($0.iso8601) } ?? .null), ("end", run.last.map { .string($0.iso8601) } ?? .null),
+            ("entries", .int(run.entries)), ("trades", .int(run.closes)), ("wins", .int(run.wins)),
+            ("net_pnl", .exact(run.netPnL)), ("fees", .exact(run.fees)), ("funding", .exact(run.funding)),
+        ])
     }
 }

@@ -311,7 +311,8 @@ enum TextTable {
         return rows.map { $0.0.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + $0.1 }.joined(separator: "\n")
     }
 
-    static func grid(_ header: [String], _ rows: [[String]]) -> String {
+    /// A table: the first `leftAligned` columns flush left (names), the rest flush right (figures).
+    static func grid(_ header: [String], _ rows: [[String]], leftAligned: Int = 1) -> String {
         var widths = header.map(\.count)
         for row in rows {
             for (index, cell) in row.enumerated() where index < widths.count { widths[index] = max(widths[index], cell.count) }
@@ -319,7 +320,7 @@ enum TextTable {
         func line(_ cells: [String]) -> String {
             cells.enumerated().map { index, cell in
                 let pad = String(repeating: " ", count: max(0, widths[index] - cell.count))
-                return index == 0 ? cell + pad : pad + cell
+                return index < leftAligned ? cell + pad : pad + cell
             }.joined(separator: "  ")
         }
         let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")

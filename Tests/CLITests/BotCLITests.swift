@@ -190,9 +190,10 @@ import Testing
             let row = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
             for key in ["time", "event", "side", "price", "quantity", "leverage", "reason"] { #expect(row.keys.contains(key), "\(key)") }
         }
-        let listed = try CLI.run(["bot", "journal"], environment: env)
+        let listed = try CLI.run(["bot", "journal", "--json"], environment: env)
         #expect(listed.status == 0, "\(listed.stderr)")
-        let run = try #require(listed.stdout.split(separator: "\n").first.map(String.init))
+        let list = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
+        let run = try #require(list.first?["name"] as? String)
         #expect(run.hasPrefix("backtest ") && run.hasSuffix(URL(fileURLWithPath: data).lastPathComponent))
         let exported = try CLI.run(["bot", "journal", "--run", run], environment: env)
         #expect(exported.stdout == (try String(contentsOfFile: jsonl, encoding: .utf8)), "SQLite gives back exactly the JSONL journal")
@@ -224,5 +225,59 @@ import Testing
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("exits by reason"), "\(text.stdout)")
         #expect(text.stdout.contains("net P&L"))
+    }
+}
+
+/// Issue 15: `bot journal` lists runs with their key figures and short numbers, and deletes them.
+@Suite struct BotJournalListCLITests {
+    @Test func runsAreListedWithTheirFiguresAndCanBeDeleted() throws {
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-journal-\(UUID().uuidString)").path
+        guard let data = CLI.shared("binance_usdm_NMRUSDT_1h_2024-10_2025-10.csv") else {
+            print("skipped: ../shared/data is absent")
+            return
+        }
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let env = ["NMRPERP_HOME": home]
+        let journal = home + "-run.jsonl"
+        defer { try? FileManager.default.removeItem(atPath: journal) }
+        for _ in 0..<2 {
+            let run = try CLI.run(["backtest", "--strategy", "nmr-bot", "--data", data, "--capital", "10000"], environment: env)
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+        let export = try CLI.run(["bot", "journal", "--run", "#1", "--out", journal], environment: env)
+        #expect(export.status == 0, "\(export.stderr)")
+        // The figures are the journal's own: closes, wins, Σ P&L of closes, Σ fees.
+        let rows = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n").compactMap {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let closing: Set<String> = ["exit", "stop", "target", "time_exit", "circuit_breaker", "liquidation"]
+        let closes = rows.filter { closing.contains($0["event"] as? String ?? "") && $0["pnl"] is Double }
+        let list =
+            try JSONSerialization.jsonObject(with: Data(try CLI.run(["bot", "journal", "--json"], environment: env).stdout.utf8))
+            as? [[String: Any]] ?? []
+        #expect(list.count == 2)
+        let first = try #require(list.first)
+        #expect(first["number"] as? Int == 1)
+        #expect(first["trades"] as? Int == closes.count)
+        #expect(closes.count > 0, "the run should trade, or this compares nothing")
+        #expect(first["wins"] as? Int == closes.filter { ($0["pnl"] as? Double ?? 0) > 0 }.count)
+        let pnl = closes.reduce(0.0) { $0 + ($1["pnl"] as? Double ?? 0) }
+        #expect(abs((first["net_pnl"] as? Double ?? 0) - pnl) < 1e-6)
+        let fees = rows.reduce(0.0) { $0 + ($1["fee"] as? Double ?? 0) }
+        #expect(abs((first["fees"] as? Double ?? 0) - fees) < 1e-6)
+        let table = try CLI.run(["bot", "journal"], environment: env)
+        #expect(table.stdout.contains("#2  "), "\(table.stdout)")
+        #expect(table.stdout.split(separator: "\n").allSatisfy { $0.count <= 100 })
+
+        let deleted = try CLI.run(["bot", "journal", "--delete", "1"], environment: env)
+        #expect(deleted.status == 0, "\(deleted.stderr)")
+        #expect(deleted.stdout.contains("deleted \"\(first["name"] as? String ?? "")\""))
+        let after =
+            try JSONSerialization.jsonObject(with: Data(try CLI.run(["bot", "journal", "--json"], environment: env).stdout.utf8))
+            as? [[String: Any]] ?? []
+        #expect(after.count == 1)
+        #expect(after.first?["name"] as? String == list.last?["name"] as? String)
+        BoundsCLITests.expectOneLine(try CLI.run(["bot", "journal", "--run", "#2"], environment: env), "(#1 to #1)")
+        BoundsCLITests.expectOneLine(try CLI.run(["bot", "journal", "--run", "1", "--delete", "1"], environment: env), "not both")
     }
 }
