@@ -110,6 +110,27 @@ public struct BotConfig: Sendable, Equatable {
     /// multiply by, stays finite.
     public static let smallestScale = 0.000_000_001
 
+    /// The risk rules that are looser than spec §4's (seed 001): a configuration may set them,
+    /// but `bot check`, every report and every status line say so (issue 15). Each line names
+    /// the key, its value and the spec's limit.
+    public func beyondSpec() -> [String] {
+        var found: [String] = []
+        func above(_ value: Rate, _ limit: String, _ key: String, _ what: String) {
+            guard let bound = Rate(limit), value > bound else { return }
+            found.append("\(key) \(value) is above the spec's \(limit) (\(what))")
+        }
+        above(risk.maxLeverage, "3", "risk.max_leverage", "max 3x per position")
+        above(risk.maxExposure, "0.4", "risk.max_exposure", "at most 40 % of equity in positions")
+        above(risk.highVolatilityLeverage, "2", "risk.high_volatility_leverage", "2x in high volatility")
+        above(risk.highVolatilityExposure, "0.25", "risk.high_volatility_exposure", "25 % in high volatility")
+        above(risk.stopLoss, "0.025", "risk.stop_loss", "a stop 2.5 % adverse")
+        above(risk.circuitMove, "0.08", "risk.circuit_move", "the circuit breaker at an 8 % move")
+        if risk.quietStartHour == risk.quietEndHour {
+            found.append("risk.quiet_start_hour = quiet_end_hour: no quiet hours (the spec has none 02:00-06:00 UTC)")
+        }
+        return found
+    }
+
     /// Every problem with the configuration, each a sentence starting with the dotted key and
     /// saying what to change (empty when valid). All are reported at once. Every value the
     /// engine cannot run is refused here, with the limit it is over (issue 11), so a

@@ -213,9 +213,11 @@ struct BacktestCommand: AsyncParsableCommand {
         }
         var botJournal: [JournalEntry] = []
         var journalRun: String?
+        var specNotes: [String] = []
         let result: BacktestResult
         if strategy == .nmrBot {
             let botConfig = try self.config.map { try BotConfigFile.load(path: $0) } ?? BotConfig()
+            specNotes = botConfig.beyondSpec().map { "beyond the spec's risk limits: \($0)" }
             guard let interval = series.barInterval else { throw CLIError("\(data): at least two bars are needed") }
             let kernel = TradingKernel(
                 config: botConfig, inputs: try BacktestCommand.signalInputs(signals), barInterval: interval,
@@ -248,7 +250,7 @@ struct BacktestCommand: AsyncParsableCommand {
                 ]
                 return HTMLReport.render(
                     title: "NMRPerp backtest: \(strategy.rawValue)", result: result, metrics: metrics,
-                    prices: (series.openTimes, series.closes), notes: notes + coverageNotes)
+                    prices: (series.openTimes, series.closes), notes: specNotes + notes + coverageNotes)
             }
         }
         if json {
@@ -263,7 +265,7 @@ struct BacktestCommand: AsyncParsableCommand {
                     "liquidation_on_mark",
                     result.liquidationOnMark.map { .object([("bars", .int($0.bars)), ("of", .int($0.of))]) } ?? .null
                 ),
-                ("funding_coverage", coverage.json(source: funding)), ("notes", .array(coverageNotes.map { .string($0) })),
+                ("funding_coverage", coverage.json(source: funding)), ("notes", .array((specNotes + coverageNotes).map { .string($0) })),
             ]
             if case .object(let extra) = metrics.json() {
                 let known = Set(members.map(\.0))
@@ -309,7 +311,7 @@ struct BacktestCommand: AsyncParsableCommand {
                 print("journal in SQLite: \(JournalRuns.path) run \"\(journalRun)\" (`nmrperp bot journal --run \"\(journalRun)\"`)")
             }
         }
-        for note in coverageNotes { print("note: \(note)") }
+        for note in specNotes + coverageNotes { print("note: \(note)") }
         if let report { print("report: \(report)") }
         if let trades { print("trades: \(trades)") }
     }

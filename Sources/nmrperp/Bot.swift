@@ -52,10 +52,14 @@ struct BotCheck: AsyncParsableCommand {
         let (settings, problems) = try BotConfigFile.read(path: config)
         let rows = BotConfigFile.rows(settings)
         let changed = rows.filter { $0.value != $0.defaultValue }.map(\.key)
+        let beyond = settings.beyondSpec()
         if json {
             var members: [(String, JSONValue)] = [("config", .string(config)), ("valid", .bool(problems.isEmpty))]
             if problems.isEmpty {
-                members += [("settings", BotConfigFile.json(settings)), ("changed", .array(changed.map { .string($0) }))]
+                members += [
+                    ("settings", BotConfigFile.json(settings)), ("changed", .array(changed.map { .string($0) })),
+                    ("beyond_spec", .array(beyond.map { .string($0) })),
+                ]
             } else {
                 members.append(("problems", .array(problems.map(\.json))))
             }
@@ -75,6 +79,10 @@ struct BotCheck: AsyncParsableCommand {
                     let value = row.value.padding(toLength: width, withPad: " ", startingAt: 0)
                     return (row.key, row.value == row.defaultValue ? row.value : "\(value)  (default \(row.defaultValue))")
                 }))
+        if !beyond.isEmpty {
+            print("\nbeyond the spec's risk limits (allowed; backtest reports and paper sessions say so too):")
+            for line in beyond { print("  - " + line) }
+        }
     }
 }
 

@@ -406,6 +406,8 @@ extension PaperRunCommand {
             replayed > 0
                 ? "paper \(name): resumed from \(path) (\(replayed) inputs replayed, simulated venue rebuilt and reconciled)"
                 : "paper \(name): new session in \(path); warming up on \(warmup) of \(symbol) \(self.interval) bars")
+        let beyond = bot.beyondSpec()
+        if !beyond.isEmpty { printError("paper \(name): beyond the spec's risk limits: " + beyond.joined(separator: "; ")) }
         let line = StatusLine(json: json)
         let maxPolls = self.maxPolls
         let capital = venueSettings.capital

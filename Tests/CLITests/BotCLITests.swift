@@ -281,3 +281,27 @@ import Testing
         BoundsCLITests.expectOneLine(try CLI.run(["bot", "journal", "--run", "1", "--delete", "1"], environment: env), "not both")
     }
 }
+
+/// Issue 15: risk rules looser than the spec's are allowed, and said.
+@Suite struct BeyondSpecCLITests {
+    @Test func botCheckAndTheBacktestSayWhichRulesAreLooserThanTheSpec() throws {
+        let config = try CLI.temporaryFile("risk:\n  max_leverage: 5\n  max_exposure: 0.6\n  stop_loss: 0.04\n", suffix: ".yaml")
+        let data = try CLI.temporaryFile(TimeRangeCLITests.csv(TimeRangeCLITests.bars[...]))
+        defer { for file in [config, data] { try? FileManager.default.removeItem(atPath: file) } }
+        let check = try CLI.run(["bot", "check", "--config", config, "--json"])
+        #expect(check.status == 0, "\(check.stderr)")
+        let beyond = try check.json()["beyond_spec"] as? [String] ?? []
+        #expect(beyond.count == 3, "\(beyond)")
+        #expect(beyond.contains { $0.hasPrefix("risk.max_leverage 5 is above the spec's 3") })
+        #expect(beyond.contains { $0.hasPrefix("risk.max_exposure 0.6 is above the spec's 0.4") })
+        #expect(beyond.contains { $0.hasPrefix("risk.stop_loss 0.04 is above the spec's 0.025") })
+        let backtest = try CLI.run(["backtest", "--strategy", "nmr-bot", "--config", config, "--data", data, "--json"])
+        #expect(backtest.status == 0, "\(backtest.stderr)")
+        let notes = try backtest.json()["notes"] as? [String] ?? []
+        #expect(notes.filter { $0.hasPrefix("beyond the spec's risk limits") }.count == 3, "\(notes)")
+        // The defaults are the spec's: nothing to say.
+        let defaults = try CLI.temporaryFile("risk:\n  max_leverage: 3\n", suffix: ".yaml")
+        defer { try? FileManager.default.removeItem(atPath: defaults) }
+        #expect(try CLI.run(["bot", "check", "--config", defaults, "--json"]).json()["beyond_spec"] as? [String] == [])
+    }
+}
