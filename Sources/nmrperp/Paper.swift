@@ -411,6 +411,7 @@ extension PaperRunCommand {
         let line = StatusLine(json: json)
         let maxPolls = self.maxPolls
         let capital = venueSettings.capital
+        let maintenance = venueSettings.venue.maintenanceFraction
         let task = Task { [trader] in
             var trader = trader
             var polls = 0
@@ -420,7 +421,7 @@ extension PaperRunCommand {
                 guard var status = try await trader.poll() else { break }
                 polls += 1
                 status.premium = try? await client.premiumIndex(symbol: symbol)
-                line.show(status, capital: capital)
+                line.show(status, capital: capital, maintenance: maintenance)
                 if maxPolls.map({ polls >= $0 }) ?? false { break }
                 try await clock.sleep(until: trader.nextPollTime(after: clock.now()))
             }
@@ -475,10 +476,10 @@ final class StatusLine: @unchecked Sendable {
     }
 
     /// A paper session on the execution layer.
-    func show(_ status: LiveStatus, capital: Notional) {
+    func show(_ status: LiveStatus, capital: Notional, maintenance: Rate? = nil) {
         lock.withLock {
             if json {
-                let line = PaperReport.json(status, capital: capital).serialized(pretty: false) + "\n"
+                let line = PaperReport.json(status, capital: capital, maintenance: maintenance).serialized(pretty: false) + "\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
                 return
             }
@@ -487,7 +488,8 @@ final class StatusLine: @unchecked Sendable {
             for row in status.newJournal where row.event != "funding" || !terminal {
                 text += "  " + PaperReport.describe(row) + "\n"
             }
-            text += PaperReport.line(status, capital: capital)
+            let columns = terminal ? terminalColumns() : nil
+            text += fitted(PaperReport.line(status, capital: capital, maintenance: maintenance), columns: columns)
             text += terminal ? "" : "\n"
             FileHandle.standardError.write(Data(text.utf8))
             drawn = true
@@ -571,18 +573,19 @@ enum PaperReport {
         return text
     }
 
-    static func line(_ status: LiveStatus, capital: Notional) -> String {
+    static func line(_ status: LiveStatus, capital: Notional, maintenance: Rate? = nil) -> String {
         let time = String(status.now.iso8601.prefix(16)).replacingOccurrences(of: "T", with: " ")
         let price = status.lastBar.map { "\($0.close)" } ?? "—"
         var parts = ["\(time) UTC", "last \(price)", position(status)]
+        parts += StatusFigures(status, maintenance: maintenance).parts
         if let equity = status.equity {
             let change = equity.doubleValue / capital.doubleValue - 1
-            parts.append("equity \(formatFixed(equity.doubleValue, 2)) (\(change >= 0 ? "+" : "")\(percent(change)))")
+            parts.append("equity \(equity.money) (\(change >= 0 ? "+" : "")\(percent(change)))")
         }
         if !status.openOrders.isEmpty { parts.append("orders \(status.openOrders.count)") }
         if case .halted(let why) = status.gate { parts.append("HALTED: \(why)") }
         parts += [
-            status.riskState.name, status.lastBar == nil ? "waiting for data" : (status.live ? "live" : "catching up"),
+            status.riskState.name, feed(status),
             "record \(formatFixed(status.record.liveDays(interval: status.interval), 1))/\(PaperRecord.requiredDays) d",
             "entries \(status.entries)",
         ]
@@ -598,8 +601,24 @@ enum PaperReport {
         return parts.joined(separator: "  ")
     }
 
-    static func json(_ status: LiveStatus, capital: Notional) -> JSONValue {
-        .object([
+    /// "waiting for data" until a bar arrives, "no new bar for 7m" when the feed has gone quiet
+    /// for more than two bars (the network, or the venue), then "live" or "catching up".
+    static func feed(_ status: LiveStatus) -> String {
+        guard let bar = status.lastBar else { return "waiting for data" }
+        let interval = max(status.interval.milliseconds, 1)
+        let silent = status.now.milliseconds - (bar.openTime.milliseconds + interval)
+        if silent > 2 * interval { return "no new bar for \(TimeSpan(milliseconds: silent / 60_000 * 60_000))" }
+        return status.live ? "live" : "catching up"
+    }
+
+    static func json(_ status: LiveStatus, capital: Notional, maintenance: Rate? = nil) -> JSONValue {
+        .object(
+            jsonMembers(status, capital: capital) + StatusFigures(status, maintenance: maintenance).json + [("feed", .string(feed(status)))]
+        )
+    }
+
+    static func jsonMembers(_ status: LiveStatus, capital: Notional) -> [(String, JSONValue)] {
+        ([
             ("time", .string(status.now.iso8601)), ("last_bar", status.lastBar.map { .string($0.openTime.iso8601) } ?? .null),
             ("close", status.lastBar.map { .exact($0.close) } ?? .null), ("position", .exact(status.position)),
             ("entry_price", status.averageEntry.map { .exact($0) } ?? .null), ("equity", status.equity.map { .exact($0) } ?? .null),
