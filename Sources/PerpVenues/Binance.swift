@@ -49,13 +49,17 @@ public struct BinanceSpotClient: Sendable {
     /// Fetches `[from, to)` page by page and hands each page to `onPage` with the span it
     /// covers completely (so a cache can record it, gaps included, and a failure later loses
     /// nothing already received).
+    ///
+    /// `path` is the endpoint: spot `api/v3/klines` by default; on the USD-M base URL,
+    /// `fapi/v1/klines` (the perp's trades) or `fapi/v1/markPriceKlines` (its mark price), which
+    /// page the same way (docs/venues.md §5).
     public func klinePages(
-        symbol: String, interval: TimeSpan, from: Timestamp, to: Timestamp,
+        symbol: String, interval: TimeSpan, from: Timestamp, to: Timestamp, path: String = "api/v3/klines",
         onPage: (CandleSeries, _ covered: (from: Timestamp, to: Timestamp)) async throws -> Void
     ) async throws {
         guard let name = BinanceSpotClient.intervalName(interval) else {
             throw VenueError(
-                kind: .notRetryable, endpoint: "binance-spot klines",
+                kind: .notRetryable, endpoint: "binance \(path)",
                 message: "Binance has no \(interval) interval; use 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h, 1d, 3d or 1w")
         }
         let expected = Int(max(0, (to.milliseconds - from.milliseconds) / interval.milliseconds))
@@ -65,7 +69,7 @@ public struct BinanceSpotClient: Sendable {
         for _ in 0..<maxPages {
             guard start < to.milliseconds else { return }
             let url = baseURL.appending(
-                path: "api/v3/klines",
+                path: path,
                 query: [
                     ("symbol", symbol), ("interval", name), ("startTime", String(start)), ("endTime", String(to.milliseconds - 1)),
                     ("limit", String(BinanceSpotClient.pageLimit)),
@@ -76,7 +80,7 @@ public struct BinanceSpotClient: Sendable {
                 try await onPage(CandleSeries(), (Timestamp(milliseconds: start), to))
                 return
             }
-            let source = "binance-spot klines \(symbol) \(name) from \(Timestamp(milliseconds: start).iso8601)"
+            let source = "binance \(path) \(symbol) \(name) from \(Timestamp(milliseconds: start).iso8601)"
             let parsed = try CandleJSON.parseBinance(json, source: source)
             var page = CandleSeries()
             for index in 0..<parsed.count

@@ -12,52 +12,121 @@ struct DataCommand: AsyncParsableCommand {
 struct DataFetch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fetch",
-        abstract: "Download Binance spot klines for any span to CSV (paginated, cached, resumable).",
+        abstract:
+            "Download Binance klines for any span to CSV: spot, or the USD-M perp with its mark price and funding (cached, resumable).",
         discussion: """
             Writes the layout of shared/data/SOURCES.md: open_time_ms, open_time_utc, open, high, low, \
-            close, volume. Pages already fetched are kept in $NMRPERP_HOME/market.sqlite; an \
-            interrupted download resumes where it stopped.
+            close, volume. With --market usdm it fetches the perp's bars (`/fapi/v1/klines`), its \
+            mark-price bars (`/fapi/v1/markPriceKlines`, for --mark) and its funding \
+            (`/fapi/v1/fundingRate`, for --funding) for the same span in one go, into --out, \
+            --mark-out and --funding-out (by default beside --out: NAME.mark.csv, \
+            NAME.funding.csv). Pages already fetched are kept in $NMRPERP_HOME/market.sqlite: an \
+            interrupted download resumes where it stopped, and offline (NMRPERP_OFFLINE=1) a span \
+            the cache holds is answered from it.
 
-            Example:
+            Examples:
               nmrperp data fetch --symbol NMRUSDT --interval 5m --from 2025-01-01 \\
                   --out nmr_5m.csv
+              nmrperp data fetch --market usdm --interval 15m --from 2025-01-01 \\
+                  --to 2025-07-01 --out nmr_usdm_15m.csv
             """)
 
-    @Option(help: "Binance spot symbol.") var symbol: String = "NMRUSDT"
+    @Option(help: "spot (Binance spot) or usdm (the Binance USD-M perpetual, with its mark price and funding).") var market = "spot"
+    @Option(help: "Binance symbol.") var symbol: String = "NMRUSDT"
     @Option(help: "Bar interval: 1m 3m 5m 15m 30m 1h 2h 4h 6h 8h 12h 1d.") var interval: String = "5m"
     @Option(help: "First bar (UTC date or time).") var from: String
     @Option(help: "End, exclusive (UTC date or time); now when absent.") var to: String?
-    @Option(help: "CSV file to write.") var out: String
+    @Option(help: "CSV file to write (the bars).") var out: String
+    @Option(help: "--market usdm: the mark-price bars' CSV (default: beside --out, NAME.mark.csv).") var markOut: String?
+    @Option(help: "--market usdm: the funding CSV (default: beside --out, NAME.funding.csv).") var fundingOut: String?
     @Flag(help: "Replace output files that already exist.") var force = false
 
     /// What an interrupted download tells its user: the pages already fetched are kept.
     static let resumeHint = "run the same command again to resume: the pages fetched so far are kept in $NMRPERP_HOME/market.sqlite"
 
-    func run() async throws {
-        let interval = try Parse.span(self.interval, "--interval")
-        guard BinanceSpotClient.intervalName(interval) != nil else {
-            throw CLIError("--interval \(self.interval) is not a Binance interval; use 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h or 1d")
-        }
-        let from = try Parse.timestamp(self.from, "--from")
-        let outputs = try OutputFiles([("--out", out)], force: force)
-        let now = Environment.now
-        let to = try self.to.map { try Parse.timestamp($0, "--to") } ?? now
-        guard from < to else { throw CLIError("--from must be before --to") }
-        try Environment.requireNetwork("data fetch")
-        let history = try Environment.history()
-        let progress = ProgressBar("fetching \(symbol) \(interval)")
-        let series = try await progress.download(resume: DataFetch.resumeHint) {
-            try await history.spotCandles(symbol: symbol, interval: interval, from: from, to: to, now: now, progress: progress.update)
-        }
+    /// `nmr.csv` → `nmr.mark.csv`.
+    static func beside(_ path: String, _ tag: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        let stem = url.deletingPathExtension().lastPathComponent
+        let ext = url.pathExtension.isEmpty ? "csv" : url.pathExtension
+        let name = "\(stem).\(tag).\(ext)"
+        return path.contains("/") ? url.deletingLastPathComponent().appendingPathComponent(name).path : name
+    }
+
+    static func csv(_ series: CandleSeries) -> String {
         var csv = "open_time_ms,open_time_utc,open,high,low,close,volume\n"
         csv.reserveCapacity(series.count * 80)
         for index in 0..<series.count {
             let bar = series[index]
             csv += "\(bar.openTime.milliseconds),\(bar.openTime.iso8601),\(bar.open),\(bar.high),\(bar.low),\(bar.close),\(bar.volume)\n"
         }
-        try outputs.write { _ in csv }
+        return csv
+    }
+
+    func run() async throws {
+        let interval = try Parse.span(self.interval, "--interval")
+        guard BinanceSpotClient.intervalName(interval) != nil else {
+            throw CLIError("--interval \(self.interval) is not a Binance interval; use 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h, 6h, 8h, 12h or 1d")
+        }
+        let usdm: Bool
+        switch market.lowercased() {
+        case "spot": usdm = false
+        case "usdm", "usd-m", "binance-usdm": usdm = true
+        default: throw CLIError("--market must be spot or usdm (got \(InputLimits.excerpt(market)))")
+        }
+        if !usdm, let flag = [("--mark-out", markOut), ("--funding-out", fundingOut)].first(where: { $0.1 != nil })?.0 {
+            throw CLIError("\(flag) belongs to --market usdm (spot has no mark price or funding)")
+        }
+        let from = try Parse.timestamp(self.from, "--from")
+        let markPath = usdm ? markOut ?? Self.beside(out, "mark") : nil
+        let fundingPath = usdm ? fundingOut ?? Self.beside(out, "funding") : nil
+        let outputs = try OutputFiles([("--out", out), ("--mark-out", markPath), ("--funding-out", fundingPath)], force: force)
+        let now = Environment.now
+        let to = try self.to.map { try Parse.timestamp($0, "--to") } ?? now
+        guard from < to else { throw CLIError("--from must be before --to") }
+        let offline = Environment.offline
+        let history = try Environment.history()
+        func fetch<T>(_ label: String, _ body: @escaping (ProgressBar) async throws -> T) async throws -> T {
+            let progress = ProgressBar(label)
+            guard offline else { return try await progress.download(resume: DataFetch.resumeHint) { try await body(progress) } }
+            do { return try await body(progress) } catch let missing as CachedHistory.NotCached {
+                throw CLIError("\(missing.description); NMRPERP_OFFLINE is set: unset it to fetch the rest")
+            }
+        }
+        let series = try await fetch("fetching \(symbol) \(usdm ? "perp " : "")\(interval)") { progress in
+            try await history.candles(
+                usdm ? .usdm : .spot, symbol: symbol, interval: interval, from: from, to: to, now: now, offline: offline,
+                progress: progress.update)
+        }
+        var mark: CandleSeries?
+        var funding: [FundingRate]?
+        if usdm {
+            mark = try await fetch("fetching \(symbol) mark price \(interval)") { progress in
+                try await history.candles(
+                    .usdmMark, symbol: symbol, interval: interval, from: from, to: to, now: now, offline: offline, progress: progress.update
+                )
+            }
+            funding = try await fetch("fetching \(symbol) funding") { progress in
+                try await history.binanceFunding(symbol: symbol, from: from, to: to, now: now, offline: offline, progress: progress.update)
+            }
+        }
+        try outputs.write { flag in
+            switch flag {
+            case "--mark-out": return Self.csv(mark ?? CandleSeries())
+            case "--funding-out":
+                var csv = "funding_time_ms,funding_time_utc,funding_rate,interval_hours\n"
+                for rate in funding ?? [] {
+                    csv += "\(rate.time.milliseconds),\(rate.time.iso8601),\(rate.rate),\(formatDouble(rate.interval.hours))\n"
+                }
+                return csv
+            default: return Self.csv(series)
+            }
+        }
         let gaps = series.gaps()
         print("wrote \(series.count) bars to \(out)" + (gaps.isEmpty ? "" : " (\(gaps.count) gaps in Binance's data, not bridged)"))
+        if let mark, let markPath { print("wrote \(mark.count) mark-price bars to \(markPath)") }
+        if let funding, let fundingPath { print("wrote \(funding.count) funding settlements to \(fundingPath)") }
+        if offline { print("offline: answered from the cache in $NMRPERP_HOME/market.sqlite") }
     }
 }
 

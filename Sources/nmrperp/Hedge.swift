@@ -136,17 +136,20 @@ struct HedgePlan: AsyncParsableCommand {
             notes += HedgeWorstCase.understatementNotes(series, result: result) + HedgeWorstCase.cutOffNotes(result)
         } else {
             var fetchFailure: String?
-            if !offline {
-                do {
-                    let series = try range.candles(try await HedgePlan.lastYear(), source: "the last year fetched from Binance")
-                    let result = try HedgeWorstCase.analyse(series, windows: windows)
-                    analysis = result
-                    history = HistoryUsed(
-                        source: "binance spot NMRUSDT 5m (fetched, cached)", series: series, now: Environment.now.milliseconds)
-                    notes += HedgeWorstCase.understatementNotes(series, result: result) + HedgeWorstCase.cutOffNotes(result)
-                } catch {
-                    fetchFailure = String(describing: error)
-                }
+            // Online: the last year, fetched (and cached). Offline: the same year from the cache
+            // when it holds all of it, else the shipped history below.
+            do {
+                let series = try range.candles(try await HedgePlan.lastYear(offline: offline), source: "the last year fetched from Binance")
+                let result = try HedgeWorstCase.analyse(series, windows: windows)
+                analysis = result
+                history = HistoryUsed(
+                    source: "binance spot NMRUSDT 5m (\(offline ? "from the cache" : "fetched, cached"))", series: series,
+                    now: Environment.now.milliseconds)
+                notes += HedgeWorstCase.understatementNotes(series, result: result) + HedgeWorstCase.cutOffNotes(result)
+            } catch is CachedHistory.NotCached {
+                fetchFailure = nil
+            } catch {
+                fetchFailure = String(describing: error)
             }
             if analysis == nil {
                 // Offline, or Binance did not answer: the real year shipped with the package.
@@ -269,9 +272,13 @@ struct HedgePlan: AsyncParsableCommand {
     }
 
     /// A year of Binance spot 5-minute bars, fetched once and cached.
-    static func lastYear() async throws -> PerpModel.CandleSeries {
+    static func lastYear(offline: Bool = false) async throws -> PerpModel.CandleSeries {
         let now = Environment.now
         let history = try Environment.history()
+        if offline {
+            return try await history.candles(
+                .spot, symbol: "NMRUSDT", interval: .minutes(5), from: now - .days(365), to: now, now: now, offline: true)
+        }
         let progress = ProgressBar("fetching a year of NMRUSDT 5m bars")
         let series = try await progress.download(resume: DataFetch.resumeHint) {
             try await history.spotCandles(
