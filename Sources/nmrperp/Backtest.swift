@@ -15,6 +15,38 @@ enum StrategyName: String, CaseIterable, ExpressibleByArgument {
     case holdShort = "hold-short"
     case fundingCarry = "funding-carry"
     case nmrBot = "nmr-bot"
+
+    /// One line on what it trades, for `--list-strategies`.
+    var summary: String {
+        switch self {
+        case .smaCross: return "long while the fast SMA is above the slow one, short while below; notional = leverage × balance"
+        case .holdShort: return "the hedge leg alone: a short held from the first bar (sized by --quantity or leverage)"
+        case .fundingCarry: return "half the capital buys spot, the other half backs the same short: earns funding"
+        case .nmrBot: return "the NMR bot: blended price, network and sentiment signals under spec §4's risk rules, journalled"
+        }
+    }
+
+    /// The flags it reads besides the account's (`--capital`, fees, margin).
+    var flags: String {
+        switch self {
+        case .smaCross: return "--fast, --slow, --leverage"
+        case .holdShort: return "--leverage, --quantity, --collateral"
+        case .fundingCarry: return "none"
+        case .nmrBot: return "--config, --signals, --journal, --walk-forward"
+        }
+    }
+
+    /// The `--list-strategies` text.
+    static var listing: String {
+        let rows = allCases.map { strategy -> [String] in
+            let keys = SweepGrid.keys(for: strategy)
+            let sweep =
+                keys.isEmpty ? "none" : keys.count > 3 ? "any key of its configuration (\(keys.count))" : keys.joined(separator: ", ")
+            return [strategy.rawValue, strategy.summary, "flags: \(strategy.flags); --sweep: \(sweep)"]
+        }
+        return rows.map { "\($0[0])\n    \($0[1])\n    \($0[2])" }.joined(separator: "\n")
+            + "\n\nYour own: conform to the library's Strategy protocol (PerpSimulation) and run it with Backtester."
+    }
 }
 
 struct BacktestCommand: AsyncParsableCommand {
@@ -120,6 +152,8 @@ struct BacktestCommand: AsyncParsableCommand {
     @Option(help: "--walk-forward: entries need |2p − 1| at least this (default model.min_conviction, 0.1).")
     var minConviction: String?
     @OptionGroup var timeRange: HistoryRangeOptions
+    @Flag(help: "List the strategies, what each trades and which parameters it reads, then exit (no --data needed).")
+    var listStrategies = false
     @Flag(help: "Print JSON.") var json = false
 
     func venueConfig() throws -> VenueConfig {
@@ -162,6 +196,10 @@ struct BacktestCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if listStrategies {
+            print(StrategyName.listing)
+            return
+        }
         var config = try venueConfig()
         let capital = try Parse.capital(self.capital, currency: "USDC")
         let leverage: Rate = try Parse.leverage(self.leverage ?? "3")

@@ -29,6 +29,13 @@ struct NMRPerp: AsyncParsableCommand {
     /// terminal or a log (issue 11).
     static func main() async {
         let arguments = NegativeValues.attach(Array(CommandLine.arguments.dropFirst()))
+        // `backtest --list-strategies` needs neither --data nor --strategy, which the parser
+        // would otherwise ask for first.
+        if arguments.first == "backtest", arguments.contains("--list-strategies"), !arguments.contains("--help"), !arguments.contains("-h")
+        {
+            print(StrategyName.listing)
+            return
+        }
         do {
             var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? AsyncParsableCommand {

@@ -124,40 +124,8 @@ struct SweepGrid {
     }
 }
 
-/// The objective a sweep is ranked by.
-enum SweepObjective: String, CaseIterable {
-    case sharpe, sortino, calmar
-    case totalReturn = "return"
-
-    /// The run's value, `nil` when undefined (then it ranks last).
-    func value(_ m: PerformanceMetrics) -> Double? {
-        switch self {
-        case .sharpe: return m.sharpe
-        case .sortino: return m.sortino
-        case .totalReturn: return m.totalReturn
-        case .calmar: return SweepObjective.calmar(m)
-        }
-    }
-
-    /// Annualised return over the deepest drawdown; `nil` for a run under the annualising
-    /// minimum or without a drawdown.
-    static func calmar(_ m: PerformanceMetrics) -> Double? {
-        guard let annual = m.annualizedReturn, let drawdown = m.maxDrawdown, drawdown > 0 else { return nil }
-        return annual / drawdown
-    }
-
-    /// Indices of `metrics` best first; undefined values last, ties in grid order.
-    func ranking(_ metrics: [PerformanceMetrics]) -> [Int] {
-        metrics.indices.sorted { a, b in
-            switch (value(metrics[a]), value(metrics[b])) {
-            case (let x?, let y?): return x != y ? x > y : a < b
-            case (.some, nil): return true
-            case (nil, .some): return false
-            case (nil, nil): return a < b
-            }
-        }
-    }
-}
+/// The objective a sweep is ranked by (the library's, shared with custom strategies).
+typealias SweepObjective = RankObjective
 
 /// What one point of a sweep runs.
 enum SweepTarget: Sendable {

@@ -181,12 +181,9 @@ extension BacktestCommand {
         let train = try Parse.span(self.train ?? "90d", "--train")
         let test = try Parse.span(self.test ?? "30d", "--test")
         guard let first = series.openTimes.first, let last = series.openTimes.last else { throw CLIError("\(data): no bars") }
-        var folds: [(trainStart: Timestamp, testStart: Timestamp, testEnd: Timestamp)] = []
-        var start = Timestamp(milliseconds: first)
-        while start + train + test <= Timestamp(milliseconds: last) + (series.barInterval ?? .minutes(1)) {
-            folds.append((start, start + train, start + train + test))
-            start = start + test
-        }
+        let folds = ParameterWalkForward.folds(
+            first: Timestamp(milliseconds: first), last: Timestamp(milliseconds: last), barInterval: series.barInterval ?? .minutes(1),
+            train: train, test: test)
         guard !folds.isEmpty else {
             throw CLIError(
                 "\(data): --walk-forward --sweep needs at least \(train) + \(test) of bars (--train, --test); the data is shorter")
@@ -218,7 +215,7 @@ extension BacktestCommand {
             let result = BacktestCommand.run(
                 targets[best], series: bars, funding: funding, mark: marks, config: venue, capital: capital, inputs: inputs,
                 quantity: quantity, collateral: collateral)
-            let window = SweepReport.window(result.equity, from: fold.testStart)
+            let window = ParameterWalkForward.window(result.equity, from: fold.testStart)
             if let window { compounded *= 1 + window.return }
             rows.append(
                 SweepReport.Fold(
@@ -251,10 +248,7 @@ extension BacktestCommand {
 
 /// Tables, CSV and JSON of a sweep.
 enum SweepReport {
-    struct Window {
-        var `return`: Double
-        var maxDrawdown: Double
-    }
+    typealias Window = ParameterWalkForward.Window
 
     struct Fold {
         var number: Int
@@ -277,22 +271,6 @@ enum SweepReport {
 
     static func describe(_ point: [(key: String, value: String)]) -> String {
         point.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-    }
-
-    /// The equity's return and deepest drawdown from the last bar before `from` to the end;
-    /// `nil` when the account had nothing left at `from` or no bar falls after it.
-    static func window(_ curve: EquityCurve, from: Timestamp) -> Window? {
-        guard let index = curve.times.firstIndex(where: { $0 >= from.milliseconds }), index > 0 else { return nil }
-        let start = Double(curve.equity[index - 1])
-        guard start > 0 else { return nil }
-        var peak = start
-        var deepest = 0.0
-        for value in curve.equity[index...] {
-            let equity = Double(value)
-            peak = max(peak, equity)
-            deepest = max(deepest, (peak - equity) / peak)
-        }
-        return Window(return: Double(curve.equity[curve.equity.count - 1]) / start - 1, maxDrawdown: deepest)
     }
 
     static func optional(_ value: Double?, _ render: (Double) -> String) -> String { value.map(render) ?? "n/a" }

@@ -155,3 +155,14 @@ import Testing
         }
     }
 }
+
+@Suite struct ListStrategiesCLITests {
+    @Test func theStrategiesAreListedWithoutData() throws {
+        let result = try CLI.run(["backtest", "--list-strategies"])
+        #expect(result.status == 0, "\(result.stderr)")
+        for name in ["sma-cross", "hold-short", "funding-carry", "nmr-bot", "Strategy protocol"] {
+            #expect(result.stdout.contains(name), "\(name)")
+        }
+        #expect(result.stdout.contains("--sweep: fast, slow, leverage"))
+    }
+}
