@@ -227,9 +227,11 @@ struct DataCheck: AsyncParsableCommand {
             members.append(("problems_truncated", .bool(report.truncated)))
             emit(json: .object(members))
         }
-        if !report.problems.isEmpty {
+        if let first = report.problems.first {
+            // One line for a script or a log: how many, and the first (the rest are listed above).
             let count = "\(report.problems.count)\(report.truncated ? "+" : "") problem\(report.problems.count == 1 ? "" : "s")"
-            throw CLIError("\(data): \(count)" + (json ? " (in \"problems\")" : " (listed above)"))
+            let more = report.problems.count > 1 ? (json ? " (all in \"problems\")" : " (all listed above)") : ""
+            throw CLIError("\(count)\(more); the first: \(first.description)")
         }
     }
 

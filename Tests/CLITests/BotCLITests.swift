@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `nmrperp bot init` and `nmrperp bot check`: the bot's YAML configuration (spec §4).
@@ -230,78 +231,82 @@ import Testing
 
 /// Issue 15: `bot journal` lists runs with their key figures and short numbers, and deletes them.
 @Suite struct BotJournalListCLITests {
-    @Test func runsAreListedWithTheirFiguresAndCanBeDeleted() throws {
-        let home = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-journal-\(UUID().uuidString)").path
-        guard let data = CLI.shared("binance_usdm_NMRUSDT_1h_2024-10_2025-10.csv") else {
-            print("skipped: ../shared/data is absent")
-            return
-        }
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        let env = ["NMRPERP_HOME": home]
-        let journal = home + "-run.jsonl"
-        defer { try? FileManager.default.removeItem(atPath: journal) }
-        for _ in 0..<2 {
-            let run = try CLI.run(["backtest", "--strategy", "nmr-bot", "--data", data, "--capital", "10000"], environment: env)
-            #expect(run.status == 0, "\(run.stderr)")
-        }
-        let export = try CLI.run(["bot", "journal", "--run", "#1", "--out", journal], environment: env)
-        #expect(export.status == 0, "\(export.stderr)")
-        // The figures are the journal's own: closes, wins, Σ P&L of closes, Σ fees.
-        let rows = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n").compactMap {
-            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }
-        let closing: Set<String> = ["exit", "stop", "target", "time_exit", "circuit_breaker", "liquidation"]
-        let closes = rows.filter { closing.contains($0["event"] as? String ?? "") && $0["pnl"] is Double }
-        let list =
-            try JSONSerialization.jsonObject(with: Data(try CLI.run(["bot", "journal", "--json"], environment: env).stdout.utf8))
-            as? [[String: Any]] ?? []
-        #expect(list.count == 2)
-        let first = try #require(list.first)
-        #expect(first["number"] as? Int == 1)
-        #expect(first["trades"] as? Int == closes.count)
-        #expect(closes.count > 0, "the run should trade, or this compares nothing")
-        #expect(first["wins"] as? Int == closes.filter { ($0["pnl"] as? Double ?? 0) > 0 }.count)
-        let pnl = closes.reduce(0.0) { $0 + ($1["pnl"] as? Double ?? 0) }
-        #expect(abs((first["net_pnl"] as? Double ?? 0) - pnl) < 1e-6)
-        let fees = rows.reduce(0.0) { $0 + ($1["fee"] as? Double ?? 0) }
-        #expect(abs((first["fees"] as? Double ?? 0) - fees) < 1e-6)
-        let table = try CLI.run(["bot", "journal"], environment: env)
-        #expect(table.stdout.contains("#2  "), "\(table.stdout)")
-        #expect(table.stdout.split(separator: "\n").allSatisfy { $0.count <= 100 })
+    @Test func runsAreListedWithTheirFiguresAndCanBeDeleted() async throws {
+        try await offPool {
+            let home = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-journal-\(UUID().uuidString)").path
+            guard let data = CLI.shared("binance_usdm_NMRUSDT_1h_2024-10_2025-10.csv") else {
+                print("skipped: ../shared/data is absent")
+                return
+            }
+            defer { try? FileManager.default.removeItem(atPath: home) }
+            let env = ["NMRPERP_HOME": home]
+            let journal = home + "-run.jsonl"
+            defer { try? FileManager.default.removeItem(atPath: journal) }
+            for _ in 0..<2 {
+                let run = try CLI.run(["backtest", "--strategy", "nmr-bot", "--data", data, "--capital", "10000"], environment: env)
+                #expect(run.status == 0, "\(run.stderr)")
+            }
+            let export = try CLI.run(["bot", "journal", "--run", "#1", "--out", journal], environment: env)
+            #expect(export.status == 0, "\(export.stderr)")
+            // The figures are the journal's own: closes, wins, Σ P&L of closes, Σ fees.
+            let rows = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n").compactMap {
+                try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+            let closing: Set<String> = ["exit", "stop", "target", "time_exit", "circuit_breaker", "liquidation"]
+            let closes = rows.filter { closing.contains($0["event"] as? String ?? "") && $0["pnl"] is Double }
+            let list =
+                try JSONSerialization.jsonObject(with: Data(try CLI.run(["bot", "journal", "--json"], environment: env).stdout.utf8))
+                as? [[String: Any]] ?? []
+            #expect(list.count == 2)
+            let first = try #require(list.first)
+            #expect(first["number"] as? Int == 1)
+            #expect(first["trades"] as? Int == closes.count)
+            #expect(closes.count > 0, "the run should trade, or this compares nothing")
+            #expect(first["wins"] as? Int == closes.filter { ($0["pnl"] as? Double ?? 0) > 0 }.count)
+            let pnl = closes.reduce(0.0) { $0 + ($1["pnl"] as? Double ?? 0) }
+            #expect(abs((first["net_pnl"] as? Double ?? 0) - pnl) < 1e-6)
+            let fees = rows.reduce(0.0) { $0 + ($1["fee"] as? Double ?? 0) }
+            #expect(abs((first["fees"] as? Double ?? 0) - fees) < 1e-6)
+            let table = try CLI.run(["bot", "journal"], environment: env)
+            #expect(table.stdout.contains("#2  "), "\(table.stdout)")
+            #expect(table.stdout.split(separator: "\n").allSatisfy { $0.count <= 100 })
 
-        let deleted = try CLI.run(["bot", "journal", "--delete", "1"], environment: env)
-        #expect(deleted.status == 0, "\(deleted.stderr)")
-        #expect(deleted.stdout.contains("deleted \"\(first["name"] as? String ?? "")\""))
-        let after =
-            try JSONSerialization.jsonObject(with: Data(try CLI.run(["bot", "journal", "--json"], environment: env).stdout.utf8))
-            as? [[String: Any]] ?? []
-        #expect(after.count == 1)
-        #expect(after.first?["name"] as? String == list.last?["name"] as? String)
-        BoundsCLITests.expectOneLine(try CLI.run(["bot", "journal", "--run", "#2"], environment: env), "(#1 to #1)")
-        BoundsCLITests.expectOneLine(try CLI.run(["bot", "journal", "--run", "1", "--delete", "1"], environment: env), "not both")
+            let deleted = try CLI.run(["bot", "journal", "--delete", "1"], environment: env)
+            #expect(deleted.status == 0, "\(deleted.stderr)")
+            #expect(deleted.stdout.contains("deleted \"\(first["name"] as? String ?? "")\""))
+            let after =
+                try JSONSerialization.jsonObject(with: Data(try CLI.run(["bot", "journal", "--json"], environment: env).stdout.utf8))
+                as? [[String: Any]] ?? []
+            #expect(after.count == 1)
+            #expect(after.first?["name"] as? String == list.last?["name"] as? String)
+            BoundsCLITests.expectOneLine(try CLI.run(["bot", "journal", "--run", "#2"], environment: env), "(#1 to #1)")
+            BoundsCLITests.expectOneLine(try CLI.run(["bot", "journal", "--run", "1", "--delete", "1"], environment: env), "not both")
+        }
     }
 }
 
 /// Issue 15: risk rules looser than the spec's are allowed, and said.
 @Suite struct BeyondSpecCLITests {
-    @Test func botCheckAndTheBacktestSayWhichRulesAreLooserThanTheSpec() throws {
-        let config = try CLI.temporaryFile("risk:\n  max_leverage: 5\n  max_exposure: 0.6\n  stop_loss: 0.04\n", suffix: ".yaml")
-        let data = try CLI.temporaryFile(TimeRangeCLITests.csv(TimeRangeCLITests.bars[...]))
-        defer { for file in [config, data] { try? FileManager.default.removeItem(atPath: file) } }
-        let check = try CLI.run(["bot", "check", "--config", config, "--json"])
-        #expect(check.status == 0, "\(check.stderr)")
-        let beyond = try check.json()["beyond_spec"] as? [String] ?? []
-        #expect(beyond.count == 3, "\(beyond)")
-        #expect(beyond.contains { $0.hasPrefix("risk.max_leverage 5 is above the spec's 3") })
-        #expect(beyond.contains { $0.hasPrefix("risk.max_exposure 0.6 is above the spec's 0.4") })
-        #expect(beyond.contains { $0.hasPrefix("risk.stop_loss 0.04 is above the spec's 0.025") })
-        let backtest = try CLI.run(["backtest", "--strategy", "nmr-bot", "--config", config, "--data", data, "--json"])
-        #expect(backtest.status == 0, "\(backtest.stderr)")
-        let notes = try backtest.json()["notes"] as? [String] ?? []
-        #expect(notes.filter { $0.hasPrefix("beyond the spec's risk limits") }.count == 3, "\(notes)")
-        // The defaults are the spec's: nothing to say.
-        let defaults = try CLI.temporaryFile("risk:\n  max_leverage: 3\n", suffix: ".yaml")
-        defer { try? FileManager.default.removeItem(atPath: defaults) }
-        #expect(try CLI.run(["bot", "check", "--config", defaults, "--json"]).json()["beyond_spec"] as? [String] == [])
+    @Test func botCheckAndTheBacktestSayWhichRulesAreLooserThanTheSpec() async throws {
+        try await offPool {
+            let config = try CLI.temporaryFile("risk:\n  max_leverage: 5\n  max_exposure: 0.6\n  stop_loss: 0.04\n", suffix: ".yaml")
+            let data = try CLI.temporaryFile(TimeRangeCLITests.csv(TimeRangeCLITests.bars[...]))
+            defer { for file in [config, data] { try? FileManager.default.removeItem(atPath: file) } }
+            let check = try CLI.run(["bot", "check", "--config", config, "--json"])
+            #expect(check.status == 0, "\(check.stderr)")
+            let beyond = try check.json()["beyond_spec"] as? [String] ?? []
+            #expect(beyond.count == 3, "\(beyond)")
+            #expect(beyond.contains { $0.hasPrefix("risk.max_leverage 5 is above the spec's 3") })
+            #expect(beyond.contains { $0.hasPrefix("risk.max_exposure 0.6 is above the spec's 0.4") })
+            #expect(beyond.contains { $0.hasPrefix("risk.stop_loss 0.04 is above the spec's 0.025") })
+            let backtest = try CLI.run(["backtest", "--strategy", "nmr-bot", "--config", config, "--data", data, "--json"])
+            #expect(backtest.status == 0, "\(backtest.stderr)")
+            let notes = try backtest.json()["notes"] as? [String] ?? []
+            #expect(notes.filter { $0.hasPrefix("beyond the spec's risk limits") }.count == 3, "\(notes)")
+            // The defaults are the spec's: nothing to say.
+            let defaults = try CLI.temporaryFile("risk:\n  max_leverage: 3\n", suffix: ".yaml")
+            defer { try? FileManager.default.removeItem(atPath: defaults) }
+            #expect(try CLI.run(["bot", "check", "--config", defaults, "--json"]).json()["beyond_spec"] as? [String] == [])
+        }
     }
 }

@@ -42,50 +42,52 @@ import Testing
         }
     }
 
-    @Test func thePerpItsMarkAndItsFundingInOneGoThenFromTheCacheOffline() throws {
-        let server = try Self.server()
-        defer { server.stop() }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-usdm-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let out = folder + "/nmr.csv"
-        let online = ["NMRPERP_OFFLINE": "0", "NMRPERP_BINANCE_USDM_URL": server.baseURL, "NMRPERP_HOME": folder + "/home"]
-        let arguments = [
-            "data", "fetch", "--market", "usdm", "--interval", "1h", "--from", "2025-01-01", "--to", "2025-01-03", "--out", out,
-        ]
-        let first = try CLI.run(arguments, environment: online)
-        #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stdout.contains("wrote 48 bars to \(out)"), "\(first.stdout)")
-        let bars = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
-        let marks = try String(contentsOfFile: folder + "/nmr.mark.csv", encoding: .utf8).split(separator: "\n")
-        let funding = try String(contentsOfFile: folder + "/nmr.funding.csv", encoding: .utf8).split(separator: "\n")
-        #expect(bars.count == 49 && marks.count == 49 && funding.count == 7, "\(bars.count) \(marks.count) \(funding.count)")
-        #expect(bars[1] == "1735689600000,2025-01-01T00:00:00Z,9.1,9.1,9.1,9.1,12.5")
-        #expect(marks[1].hasPrefix("1735689600000,2025-01-01T00:00:00Z,9.5,"))
-        #expect(funding[1] == "1735689600000,2025-01-01T00:00:00Z,0.0001,8")
-        let paths = Set(server.requests.map(\.path))
-        #expect(paths == ["/fapi/v1/klines", "/fapi/v1/markPriceKlines", "/fapi/v1/fundingRate"], "\(paths)")
-        // The files load back as what they are.
-        #expect(try CLI.run(["data", "check", "--data", folder + "/nmr.funding.csv", "--json"]).json()["kind"] as? String == "funding")
+    @Test func thePerpItsMarkAndItsFundingInOneGoThenFromTheCacheOffline() async throws {
+        try await offPool {
+            let server = try Self.server()
+            defer { server.stop() }
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-usdm-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let out = folder + "/nmr.csv"
+            let online = ["NMRPERP_OFFLINE": "0", "NMRPERP_BINANCE_USDM_URL": server.baseURL, "NMRPERP_HOME": folder + "/home"]
+            let arguments = [
+                "data", "fetch", "--market", "usdm", "--interval", "1h", "--from", "2025-01-01", "--to", "2025-01-03", "--out", out,
+            ]
+            let first = try CLI.run(arguments, environment: online)
+            #expect(first.status == 0, "\(first.stderr)")
+            #expect(first.stdout.contains("wrote 48 bars to \(out)"), "\(first.stdout)")
+            let bars = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+            let marks = try String(contentsOfFile: folder + "/nmr.mark.csv", encoding: .utf8).split(separator: "\n")
+            let funding = try String(contentsOfFile: folder + "/nmr.funding.csv", encoding: .utf8).split(separator: "\n")
+            #expect(bars.count == 49 && marks.count == 49 && funding.count == 7, "\(bars.count) \(marks.count) \(funding.count)")
+            #expect(bars[1] == "1735689600000,2025-01-01T00:00:00Z,9.1,9.1,9.1,9.1,12.5")
+            #expect(marks[1].hasPrefix("1735689600000,2025-01-01T00:00:00Z,9.5,"))
+            #expect(funding[1] == "1735689600000,2025-01-01T00:00:00Z,0.0001,8")
+            let paths = Set(server.requests.map(\.path))
+            #expect(paths == ["/fapi/v1/klines", "/fapi/v1/markPriceKlines", "/fapi/v1/fundingRate"], "\(paths)")
+            // The files load back as what they are.
+            #expect(try CLI.run(["data", "check", "--data", folder + "/nmr.funding.csv", "--json"]).json()["kind"] as? String == "funding")
 
-        // Offline, the same span comes from the cache: no request, the same files.
-        let requests = server.requests.count
-        var offline = online
-        offline["NMRPERP_OFFLINE"] = "1"
-        let again = try CLI.run(arguments + ["--force"], environment: offline)
-        #expect(again.status == 0, "\(again.stderr)")
-        #expect(again.stdout.contains("answered from the cache"))
-        #expect(server.requests.count == requests)
-        #expect(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n") == bars)
-        // A span the cache lacks is refused offline, saying what is missing.
-        let beyond = try CLI.run(
-            [
-                "data", "fetch", "--market", "usdm", "--interval", "1h", "--from", "2025-01-01", "--to", "2025-01-04", "--out",
-                folder + "/more.csv",
-            ],
-            environment: offline)
-        BoundsCLITests.expectOneLine(beyond, "is not all in the cache (missing 2025-01-03T00:00:00Z to 2025-01-04T00:00:00Z)")
-        #expect(beyond.stderr.contains("NMRPERP_OFFLINE is set"))
+            // Offline, the same span comes from the cache: no request, the same files.
+            let requests = server.requests.count
+            var offline = online
+            offline["NMRPERP_OFFLINE"] = "1"
+            let again = try CLI.run(arguments + ["--force"], environment: offline)
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(again.stdout.contains("answered from the cache"))
+            #expect(server.requests.count == requests)
+            #expect(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n") == bars)
+            // A span the cache lacks is refused offline, saying what is missing.
+            let beyond = try CLI.run(
+                [
+                    "data", "fetch", "--market", "usdm", "--interval", "1h", "--from", "2025-01-01", "--to", "2025-01-04", "--out",
+                    folder + "/more.csv",
+                ],
+                environment: offline)
+            BoundsCLITests.expectOneLine(beyond, "is not all in the cache (missing 2025-01-03T00:00:00Z to 2025-01-04T00:00:00Z)")
+            #expect(beyond.stderr.contains("NMRPERP_OFFLINE is set"))
+        }
     }
 
     @Test func spotHasNoMarkOrFundingFile() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue 15, "Errors and help": what a user who mistypes, goes offline or loses the network
@@ -32,19 +33,21 @@ import Testing
         #expect(result.stderr.contains("Missing expected argument '--data <data>'"), "\(result.stderr)")
     }
 
-    @Test func aDownloadThatFailsAfterItsProgressBarSaysSoOnItsOwnLineAndThatRerunningResumes() throws {
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("fetch-\(UUID().uuidString).csv").path
-        // Port 9 on loopback refuses the connection: the download fails after it began.
-        let result = try CLI.run(
-            ["data", "fetch", "--from", "2025-01-01", "--to", "2025-01-02", "--out", out],
-            environment: ["NMRPERP_OFFLINE": "0", "NMRPERP_BINANCE_SPOT_URL": "http://127.0.0.1:9"])
-        #expect(result.status == 1)
-        let lines = result.stderr.split(separator: "\n").map(String.init)
-        #expect(lines.first?.hasPrefix("fetching NMRUSDT 5m") == true, "\(result.stderr)")
-        let error = lines.first { $0.contains("Error") } ?? ""
-        #expect(error.hasPrefix("Error: fetching NMRUSDT 5m stopped:"), "\(result.stderr)")
-        #expect(error.contains("run the same command again to resume"), "\(result.stderr)")
-        #expect(!FileManager.default.fileExists(atPath: out))
+    @Test func aDownloadThatFailsAfterItsProgressBarSaysSoOnItsOwnLineAndThatRerunningResumes() async throws {
+        try await offPool {
+            let out = FileManager.default.temporaryDirectory.appendingPathComponent("fetch-\(UUID().uuidString).csv").path
+            // Port 9 on loopback refuses the connection: the download fails after it began.
+            let result = try CLI.run(
+                ["data", "fetch", "--from", "2025-01-01", "--to", "2025-01-02", "--out", out],
+                environment: ["NMRPERP_OFFLINE": "0", "NMRPERP_BINANCE_SPOT_URL": "http://127.0.0.1:9"])
+            #expect(result.status == 1)
+            let lines = result.stderr.split(separator: "\n").map(String.init)
+            #expect(lines.first?.hasPrefix("fetching NMRUSDT 5m") == true, "\(result.stderr)")
+            let error = lines.first { $0.contains("Error") } ?? ""
+            #expect(error.hasPrefix("Error: fetching NMRUSDT 5m stopped:"), "\(result.stderr)")
+            #expect(error.contains("run the same command again to resume"), "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: out))
+        }
     }
 
     @Test(arguments: [
@@ -100,30 +103,32 @@ import Testing
         #expect(healthy.stdout.contains(side == "long" ? "% down from entry" : "% up from entry"), "\(healthy.stdout)")
     }
 
-    @Test func everyOutputFlagRefusesToReplaceAFileWithoutForce() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-force-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let data = try CLI.temporaryFile(TimeRangeCLITests.csv(TimeRangeCLITests.bars[...]))
-        defer { try? FileManager.default.removeItem(atPath: data) }
-        let existing = folder + "/existing.txt"
-        try Data("keep me\n".utf8).write(to: URL(fileURLWithPath: existing))
-        let commands: [[String]] = [
-            ["data", "fetch", "--from", "2025-01-01", "--out", existing],
-            ["funding", "fetch", "--out", existing],
-            ["backtest", "--data", data, "--strategy", "hold-short", "--trades", existing],
-            ["backtest", "--data", data, "--strategy", "hold-short", "--report", existing],
-            ["backtest", "--data", data, "--strategy", "nmr-bot", "--journal", existing],
-            ["hedge", "backtest", "--data", data, "--stake", "10", "--collateral-multiple", "2.7", "--report", existing],
-            ["bot", "init", "--out", existing],
-        ]
-        for command in commands {
-            let result = try CLI.run(command)
-            BoundsCLITests.expectOneLine(result, "already exists; pass --force to replace it")
-            #expect(try String(contentsOfFile: existing, encoding: .utf8) == "keep me\n", "\(command)")
+    @Test func everyOutputFlagRefusesToReplaceAFileWithoutForce() async throws {
+        try await offPool {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-force-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let data = try CLI.temporaryFile(TimeRangeCLITests.csv(TimeRangeCLITests.bars[...]))
+            defer { try? FileManager.default.removeItem(atPath: data) }
+            let existing = folder + "/existing.txt"
+            try Data("keep me\n".utf8).write(to: URL(fileURLWithPath: existing))
+            let commands: [[String]] = [
+                ["data", "fetch", "--from", "2025-01-01", "--out", existing],
+                ["funding", "fetch", "--out", existing],
+                ["backtest", "--data", data, "--strategy", "hold-short", "--trades", existing],
+                ["backtest", "--data", data, "--strategy", "hold-short", "--report", existing],
+                ["backtest", "--data", data, "--strategy", "nmr-bot", "--journal", existing],
+                ["hedge", "backtest", "--data", data, "--stake", "10", "--collateral-multiple", "2.7", "--report", existing],
+                ["bot", "init", "--out", existing],
+            ]
+            for command in commands {
+                let result = try CLI.run(command)
+                BoundsCLITests.expectOneLine(result, "already exists; pass --force to replace it")
+                #expect(try String(contentsOfFile: existing, encoding: .utf8) == "keep me\n", "\(command)")
+            }
+            let forced = try CLI.run(["backtest", "--data", data, "--strategy", "hold-short", "--trades", existing, "--force"])
+            #expect(forced.status == 0, "\(forced.stderr)")
+            #expect(try String(contentsOfFile: existing, encoding: .utf8).hasPrefix("side,"))
         }
-        let forced = try CLI.run(["backtest", "--data", data, "--strategy", "hold-short", "--trades", existing, "--force"])
-        #expect(forced.status == 0, "\(forced.stderr)")
-        #expect(try String(contentsOfFile: existing, encoding: .utf8).hasPrefix("side,"))
     }
 }

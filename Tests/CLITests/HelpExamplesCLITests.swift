@@ -215,40 +215,46 @@ import Testing
         }
     }
 
-    @Test func everyExampleInHelpRunsAsWritten() throws {
-        var seen = Set<String>()
-        var count = 0
-        for path in try Self.commandPaths() {
-            let help = try CLI.run(path + ["--help"])
-            #expect(help.status == 0)
-            for example in Self.examples(in: help.stdout) where seen.insert(example).inserted {
-                try Self.check(example, source: "nmrperp \(path.joined(separator: " ")) --help")
-                count += 1
+    @Test func everyExampleInHelpRunsAsWritten() async throws {
+        try await offPool {
+            var seen = Set<String>()
+            var count = 0
+            for path in try Self.commandPaths() {
+                let help = try CLI.run(path + ["--help"])
+                #expect(help.status == 0)
+                for example in Self.examples(in: help.stdout) where seen.insert(example).inserted {
+                    try Self.check(example, source: "nmrperp \(path.joined(separator: " ")) --help")
+                    count += 1
+                }
             }
+            #expect(count >= 30, "found only \(count) examples in --help")
+            print("--help: \(count) examples ran")
         }
-        #expect(count >= 30, "found only \(count) examples in --help")
-        print("--help: \(count) examples ran")
     }
 
-    @Test func everyExampleInTheREADMERunsAsWritten() throws {
-        let examples = try Self.readmeExamples()
-        #expect(examples.count >= 5, "\(examples)")
-        print("README.md: \(Set(examples).count) examples: \(Set(examples).sorted().joined(separator: " ; "))")
-        for example in Set(examples).sorted() { try Self.check(example, source: "README.md") }
+    @Test func everyExampleInTheREADMERunsAsWritten() async throws {
+        try await offPool {
+            let examples = try Self.readmeExamples()
+            #expect(examples.count >= 5, "\(examples)")
+            print("README.md: \(Set(examples).count) examples: \(Set(examples).sorted().joined(separator: " ; "))")
+            for example in Set(examples).sorted() { try Self.check(example, source: "README.md") }
+        }
     }
 
-    @Test func helpProseIsNotHardWrappedInsideTheParsersWrapping() throws {
-        // A paragraph wrapped by hand and again by the parser leaves a line of one or two words
-        // followed by more prose; the parser alone fills every line but a paragraph's last.
-        for path in try Self.commandPaths() {
-            let lines = try CLI.run(path + ["--help"]).stdout.split(separator: "\n", omittingEmptySubsequences: false)
-            for (index, line) in lines.enumerated() where index + 1 < lines.count {
-                let next = lines[index + 1]
-                let prose =
-                    !line.hasPrefix(" ") && !next.hasPrefix(" ") && !line.isEmpty && !next.isEmpty
-                    && !line.hasSuffix(":") && !line.contains("  ")
-                guard prose else { continue }
-                #expect(line.count >= 40, "nmrperp \(path.joined(separator: " ")) --help: a short line inside a paragraph: \"\(line)\"")
+    @Test func helpProseIsNotHardWrappedInsideTheParsersWrapping() async throws {
+        try await offPool {
+            // A paragraph wrapped by hand and again by the parser leaves a line of one or two words
+            // followed by more prose; the parser alone fills every line but a paragraph's last.
+            for path in try Self.commandPaths() {
+                let lines = try CLI.run(path + ["--help"]).stdout.split(separator: "\n", omittingEmptySubsequences: false)
+                for (index, line) in lines.enumerated() where index + 1 < lines.count {
+                    let next = lines[index + 1]
+                    let prose =
+                        !line.hasPrefix(" ") && !next.hasPrefix(" ") && !line.isEmpty && !next.isEmpty
+                        && !line.hasSuffix(":") && !line.contains("  ")
+                    guard prose else { continue }
+                    #expect(line.count >= 40, "nmrperp \(path.joined(separator: " ")) --help: a short line inside a paragraph: \"\(line)\"")
+                }
             }
         }
     }

@@ -52,36 +52,40 @@ import Testing
 
     /// Issue 15: each poll's line carries the position's unrealised P&L, leverage, margin,
     /// liquidation price and next funding payment, and says how the feed is.
-    @Test func theStatusLineShowsWhatMattersOnAnOpenPosition() throws {
-        let twin = try LiveTradingCLITests.twin(bars: LiveTradingCLITests.bars(count: 200), at: 40)
-        defer { twin.shutdown() }
-        let session = try Session(twin: twin)
-        var checked = 0
-        for minute in Int64(40)..<Int64(110) {
-            twin.advance(toMillis: Self.start.milliseconds + (minute + 1) * Self.minute + 2_000)
-            let result = try session.run(session.runArguments + ["--json"])
-            #expect(result.status == 0, "\(result.stderr)")
-            for line in result.stdout.split(separator: "\n") {
-                let poll = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-                #expect(["live", "catching up"].contains(poll["feed"] as? String ?? ""), "\(poll)")
-                let position = poll["position"] as? Double ?? 0
-                guard position != 0, let entry = poll["entry_price"] as? Double, let equity = poll["equity"] as? Double else { continue }
-                let price = poll["mark"] as? Double ?? poll["close"] as? Double ?? 0
-                let unrealised = try #require(poll["unrealized_pnl"] as? Double, "\(poll)")
-                #expect(abs(unrealised - position * (price - entry)) < 1e-6, "\(poll)")
-                let leverage = try #require(poll["leverage"] as? Double)
-                #expect(abs(leverage - abs(position) * price / equity) < 1e-4, "\(poll)")
-                // Cross margin backs the position with the whole wallet: a long at low leverage
-                // has no liquidation price above zero; when there is one it is on the losing side.
-                if let liquidation = poll["liquidation_price"] as? Double {
-                    #expect(position > 0 ? liquidation < entry : liquidation > entry, "\(poll)")
-                } else {
-                    #expect(position > 0, "a short always has a liquidation price: \(poll)")
+    @Test func theStatusLineShowsWhatMattersOnAnOpenPosition() async throws {
+        try await offPool {
+            let twin = try LiveTradingCLITests.twin(bars: LiveTradingCLITests.bars(count: 200), at: 40)
+            defer { twin.shutdown() }
+            let session = try Session(twin: twin)
+            var checked = 0
+            for minute in Int64(40)..<Int64(110) {
+                twin.advance(toMillis: Self.start.milliseconds + (minute + 1) * Self.minute + 2_000)
+                let result = try session.run(session.runArguments + ["--json"])
+                #expect(result.status == 0, "\(result.stderr)")
+                for line in result.stdout.split(separator: "\n") {
+                    let poll = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+                    #expect(["live", "catching up"].contains(poll["feed"] as? String ?? ""), "\(poll)")
+                    let position = poll["position"] as? Double ?? 0
+                    guard position != 0, let entry = poll["entry_price"] as? Double, let equity = poll["equity"] as? Double else {
+                        continue
+                    }
+                    let price = poll["mark"] as? Double ?? poll["close"] as? Double ?? 0
+                    let unrealised = try #require(poll["unrealized_pnl"] as? Double, "\(poll)")
+                    #expect(abs(unrealised - position * (price - entry)) < 1e-6, "\(poll)")
+                    let leverage = try #require(poll["leverage"] as? Double)
+                    #expect(abs(leverage - abs(position) * price / equity) < 1e-4, "\(poll)")
+                    // Cross margin backs the position with the whole wallet: a long at low leverage
+                    // has no liquidation price above zero; when there is one it is on the losing side.
+                    if let liquidation = poll["liquidation_price"] as? Double {
+                        #expect(position > 0 ? liquidation < entry : liquidation > entry, "\(poll)")
+                    } else {
+                        #expect(position > 0, "a short always has a liquidation price: \(poll)")
+                    }
+                    checked += 1
                 }
-                checked += 1
             }
+            #expect(checked > 0, "the fast configuration should hold a position at some poll")
         }
-        #expect(checked > 0, "the fast configuration should hold a position at some poll")
     }
 
     @Test func tradesOnTheSimulatedVenueAndNothingReachesTheExchange() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `--from` / `--to` on the commands that read history (issue 15, "Time ranges"): the range
@@ -41,23 +42,25 @@ import Testing
         }
     }
 
-    @Test func aBacktestOnARangeEqualsTheFileCutToIt() throws {
-        let whole = try CLI.temporaryFile(Self.csv(Self.bars[...]))
-        let cut = try CLI.temporaryFile(Self.csv(Self.bars[Self.cut]))
-        let fundingRows = (0..<60).map { "\(Int64(1_735_689_600_000) + Int64($0) * 28_800_000),0.0001" }
-        let funding = try CLI.temporaryFile("funding_time_ms,funding_rate\n" + fundingRows.joined(separator: "\n") + "\n")
-        defer { for file in [whole, cut, funding] { try? FileManager.default.removeItem(atPath: file) } }
-        let common = ["backtest", "--strategy", "sma-cross", "--fast", "5", "--slow", "20", "--funding", funding, "--json"]
-        let ranged = try CLI.run(common + ["--data", whole, "--from", Self.from, "--to", Self.to])
-        let direct = try CLI.run(common + ["--data", cut])
-        #expect(ranged.status == 0, "\(ranged.stderr)")
-        let a = try ranged.json()
-        let b = try direct.json()
-        #expect(a["bars"] as? Int == 240)
-        #expect((a["trades"] as? Int ?? 0) > 0, "the range should trade, or this compares nothing")
-        #expect((a["funding_paid"] as? Double ?? 0) != 0, "funding inside the range should settle")
-        for key in ["bars", "trades", "final_equity", "fees_paid", "funding_paid", "max_drawdown"] {
-            #expect("\(a[key] ?? "nil")" == "\(b[key] ?? "nil")", "\(key)")
+    @Test func aBacktestOnARangeEqualsTheFileCutToIt() async throws {
+        try await offPool {
+            let whole = try CLI.temporaryFile(Self.csv(Self.bars[...]))
+            let cut = try CLI.temporaryFile(Self.csv(Self.bars[Self.cut]))
+            let fundingRows = (0..<60).map { "\(Int64(1_735_689_600_000) + Int64($0) * 28_800_000),0.0001" }
+            let funding = try CLI.temporaryFile("funding_time_ms,funding_rate\n" + fundingRows.joined(separator: "\n") + "\n")
+            defer { for file in [whole, cut, funding] { try? FileManager.default.removeItem(atPath: file) } }
+            let common = ["backtest", "--strategy", "sma-cross", "--fast", "5", "--slow", "20", "--funding", funding, "--json"]
+            let ranged = try CLI.run(common + ["--data", whole, "--from", Self.from, "--to", Self.to])
+            let direct = try CLI.run(common + ["--data", cut])
+            #expect(ranged.status == 0, "\(ranged.stderr)")
+            let a = try ranged.json()
+            let b = try direct.json()
+            #expect(a["bars"] as? Int == 240)
+            #expect((a["trades"] as? Int ?? 0) > 0, "the range should trade, or this compares nothing")
+            #expect((a["funding_paid"] as? Double ?? 0) != 0, "funding inside the range should settle")
+            for key in ["bars", "trades", "final_equity", "fees_paid", "funding_paid", "max_drawdown"] {
+                #expect("\(a[key] ?? "nil")" == "\(b[key] ?? "nil")", "\(key)")
+            }
         }
     }
 
@@ -85,15 +88,19 @@ import Testing
         (["--to", "last tuesday"], "--to must be a UTC date or time"),
         (["--from", "2025-13-01"], "--from must be a UTC date or time"),
     ])
-    func aBadRangeIsOneClearLine(arguments: [String], mentions: String) throws {
-        let whole = try CLI.temporaryFile(Self.csv(Self.bars[...]))
-        defer { try? FileManager.default.removeItem(atPath: whole) }
-        for command in [["hedge", "worst-case"], ["hedge", "horizons"], ["data", "check"], ["backtest", "--strategy", "hold-short"]] {
-            let result = try CLI.run(command + ["--data", whole] + arguments)
-            BoundsCLITests.expectOneLine(result, mentions)
+    func aBadRangeIsOneClearLine(arguments: [String], mentions: String) async throws {
+        try await offPool {
+            let whole = try CLI.temporaryFile(Self.csv(Self.bars[...]))
+            defer { try? FileManager.default.removeItem(atPath: whole) }
+            for command in [
+                ["hedge", "worst-case"], ["hedge", "horizons"], ["data", "check"], ["backtest", "--strategy", "hold-short"],
+            ] {
+                let result = try CLI.run(command + ["--data", whole] + arguments)
+                BoundsCLITests.expectOneLine(result, mentions)
+            }
+            let outside = try CLI.run(["hedge", "worst-case", "--data", whole, "--from", "2026-01-01"])
+            #expect(outside.stderr.contains("it covers 2025-01-01T00:00:00Z to 2025-01-20T23:00:00Z"), "\(outside.stderr)")
         }
-        let outside = try CLI.run(["hedge", "worst-case", "--data", whole, "--from", "2026-01-01"])
-        #expect(outside.stderr.contains("it covers 2025-01-01T00:00:00Z to 2025-01-20T23:00:00Z"), "\(outside.stderr)")
     }
 
     @Test func hedgePlanMeasuresGOnTheRangeOfTheShippedHistory() throws {

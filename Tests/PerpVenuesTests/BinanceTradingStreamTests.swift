@@ -122,14 +122,14 @@ struct BinanceTradingUserStreamTests {
             group.addTask {
                 // Generous: the suite shares two cores with tests that block threads waiting
                 // on child processes, and a stalled pool must not read as a lost event.
-                try await Task.sleep(for: .seconds(60))
+                try await Task.sleep(for: .seconds(150))
                 return nil
             }
             let first = try await group.next() ?? nil
             group.cancelAll()
             return first
         }
-        let events = try #require(collected, "the stream did not deliver the second connection's ACCOUNT_UPDATE within 60 s")
+        let events = try #require(collected, "the stream did not deliver the second connection's ACCOUNT_UPDATE within 150 s")
         let fills = events.compactMap { event -> String? in
             if case .fill(let fill) = event { return fill.tradeID }
             return nil
