@@ -1,4 +1,3 @@
-import PerpMarketData
 import PerpModel
 
 /// How window starts are placed.
