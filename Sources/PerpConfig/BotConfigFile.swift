@@ -336,7 +336,7 @@ public enum BotConfigFile {
         func closest(_ names: [String]) -> String? {
             let scored = names.map { name -> (String, Int) in
                 let last = String(name.split(separator: ".").last ?? "")
-                return (name, distance(normalized, normalize(last)))
+                return (name, TextDistance.levenshtein(normalized, normalize(last)))
             }
             guard let best = scored.min(by: { $0.1 < $1.1 }) else { return nil }
             return best.1 <= max(2, normalized.count / 3) ? best.0 : nil
@@ -353,23 +353,6 @@ public enum BotConfigFile {
             out.append(character == "-" || character == " " ? "_" : Character(character.lowercased()))
         }
         return out
-    }
-
-    /// Levenshtein edit distance.
-    private static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a)
-        let b = Array(b)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return previous[b.count]
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PerpMarketData
 
 @main
 struct NMRPerp: AsyncParsableCommand {
@@ -136,17 +137,9 @@ enum RequiredFlagTypo {
     /// A prefix of the flag, or at most two edits away (a third for long names).
     static func similar(_ typo: String, _ flag: String) -> Bool {
         if flag.hasPrefix(typo) && typo.count >= 4 { return true }
-        let a = Array(typo.dropFirst(2))
-        let b = Array(flag.dropFirst(2))
+        let a = String(typo.dropFirst(2))
+        let b = String(flag.dropFirst(2))
         guard !a.isEmpty, !b.isEmpty, abs(a.count - b.count) <= 3 else { return false }
-        var previous = Array(0...b.count)
-        for i in 1...a.count {
-            var current = [i] + Array(repeating: 0, count: b.count)
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            previous = current
-        }
-        return previous[b.count] <= (b.count >= 8 ? 3 : 2)
+        return TextDistance.levenshtein(a, b) <= (b.count >= 8 ? 3 : 2)
     }
 }

@@ -124,9 +124,6 @@ struct SweepGrid {
     }
 }
 
-/// The objective a sweep is ranked by (the library's, shared with custom strategies).
-typealias SweepObjective = RankObjective
-
 /// What one point of a sweep runs.
 enum SweepTarget: Sendable {
     case sma(fast: Int, slow: Int, leverage: Rate)
@@ -139,13 +136,13 @@ enum ParallelRuns {
     /// `body(i)` for every `i < count` on `workers` threads; results in order.
     static func map<T: Sendable>(count: Int, workers: Int, progress: ProgressBar?, _ body: @escaping @Sendable (Int) -> T) -> [T] {
         let slots = Slots<T>(count: count)
-        DispatchQueue.concurrentPerform(iterations: max(1, min(workers, count))) { worker in
+        let threads = max(1, min(workers, count))
+        DispatchQueue.concurrentPerform(iterations: threads) { worker in
             var index = worker
             while index < count {
                 slots.set(index, body(index))
-                let done = slots.finished()
-                progress?.update(done, count)
-                index += max(1, min(workers, count))
+                progress?.update(slots.finished(), count)
+                index += threads
             }
         }
         progress?.finish()

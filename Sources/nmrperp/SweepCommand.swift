@@ -159,8 +159,8 @@ extension BacktestCommand {
         )
     }
 
-    func sweepObjective() throws -> SweepObjective {
-        guard let objective = SweepObjective(rawValue: rankBy.lowercased()) else {
+    func sweepObjective() throws -> RankObjective {
+        guard let objective = RankObjective(rawValue: rankBy.lowercased()) else {
             throw CLIError("--rank-by must be sharpe, sortino, calmar or return (got \(InputLimits.excerpt(rankBy)))")
         }
         return objective
@@ -170,7 +170,7 @@ extension BacktestCommand {
     /// by `objective` is chosen, and that choice runs on the training and test windows together
     /// (the training bars warm its indicators up); only the test window's equity counts.
     func runWalkForwardSweep(
-        points: [[(key: String, value: String)]], targets: [SweepTarget], objective: SweepObjective, series: CandleSeries,
+        points: [[(key: String, value: String)]], targets: [SweepTarget], objective: RankObjective, series: CandleSeries,
         rates: [FundingRate], mark: CandleSeries?, config baseConfig: VenueConfig, capital: Notional, inputs: SignalInputs,
         quantity: Quantity?, collateral: Notional?, workers: Int, outputs: OutputFiles
     ) throws {
@@ -286,7 +286,7 @@ enum SweepReport {
             let values = Dictionary(points[index].map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
             return [String(rank + 1)] + keys.map { values[$0] ?? "" } + [
                 optional(m.totalReturn) { percent($0) }, optional(m.sharpe) { formatFixed($0, 2) },
-                optional(m.sortino) { formatFixed($0, 2) }, optional(SweepObjective.calmar(m)) { formatFixed($0, 2) },
+                optional(m.sortino) { formatFixed($0, 2) }, optional(RankObjective.calmar(m)) { formatFixed($0, 2) },
                 optional(m.maxDrawdown) { percent($0) }, String(m.trades), String(m.liquidations),
             ]
         }
@@ -308,7 +308,7 @@ enum SweepReport {
             let fields =
                 [String(rank + 1)] + keys.map { values[$0] ?? "" } + [
                     m.finalEquity.description, number(m.totalReturn), number(m.annualizedReturn), number(m.sharpe), number(m.sortino),
-                    number(SweepObjective.calmar(m)), number(m.maxDrawdown), String(m.trades), String(m.liquidations),
+                    number(RankObjective.calmar(m)), number(m.maxDrawdown), String(m.trades), String(m.liquidations),
                     m.feesPaid.description,
                     m.fundingPaid.description,
                 ]
@@ -323,12 +323,12 @@ enum SweepReport {
             ("rank", .int(rank)), ("parameters", .object(point.map { ($0.key, .string($0.value)) })),
             ("final_equity", .exact(m.finalEquity)), ("total_return", number(m.totalReturn)),
             ("annualized_return", number(m.annualizedReturn)), ("sharpe", number(m.sharpe)), ("sortino", number(m.sortino)),
-            ("calmar", number(SweepObjective.calmar(m))), ("max_drawdown", number(m.maxDrawdown)), ("trades", .int(m.trades)),
+            ("calmar", number(RankObjective.calmar(m))), ("max_drawdown", number(m.maxDrawdown)), ("trades", .int(m.trades)),
             ("liquidations", .int(m.liquidations)), ("fees_paid", .exact(m.feesPaid)), ("funding_paid", .exact(m.fundingPaid)),
         ])
     }
 
-    static func foldsTable(_ rows: [Fold], objective: SweepObjective) -> String {
+    static func foldsTable(_ rows: [Fold], objective: RankObjective) -> String {
         TextTable.grid(
             ["fold", "test from", "test to", "chosen", "in-sample \(objective.rawValue)", "oos return", "oos max dd"],
             rows.map { row in

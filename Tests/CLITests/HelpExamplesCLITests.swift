@@ -1,4 +1,5 @@
 import Foundation
+import PerpModel
 import TestSupport
 import Testing
 
@@ -154,7 +155,7 @@ import Testing
             minutes = count * (match.2 == "m" ? 1 : match.2 == "h" ? 60 : 1440)
         }
         let rows = min(20_000, 150 * 1440 / max(minutes, 1))
-        var generator = SplitMix(seed: 15)
+        var generator = SplitMix64(seed: 15)
         var price = 10.0
         var lines = ["open_time_ms,open,high,low,close,volume"]
         lines.reserveCapacity(rows + 1)
@@ -172,7 +173,7 @@ import Testing
 
     /// 150 days of 8-hourly funding from 2025-01-01.
     static func funding() -> String {
-        var generator = SplitMix(seed: 16)
+        var generator = SplitMix64(seed: 16)
         let rows = (0..<450).map { row in
             String(format: "%lld,%.6f", 1_735_689_600_000 + Int64(row) * 28_800_000, (generator.unit() - 0.4) * 0.0004)
         }
@@ -260,16 +261,7 @@ import Testing
     }
 }
 
-/// SplitMix64, for reproducible synthetic inputs.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
+    /// A uniform draw in [0, 1), for synthetic inputs.
     mutating func unit() -> Double { Double(next() >> 11) / Double(UInt64(1) << 53) }
 }
