@@ -145,6 +145,40 @@ extension Liquidation {
     }
 }
 
+extension Liquidation {
+    /// The liquidation price of a net `position` under a margin `schedule`: flat fractions as
+    /// ``price(position:collateral:maintenance:)``; Binance-style brackets solve
+    /// `T + q·p − basis = m·|q|·p − cum` for each bracket, `p = (basis − T − cum) / (q − m·|q|)`,
+    /// and take the one whose notional `|q|·p` lies inside its own range (Binance USD-M
+    /// "Liquidation Price Calculation": "if the notional at LP falls in a different bracket,
+    /// substitute that bracket's MMR and cum"; reliability-anchors.md §1.4). Rounded toward the
+    /// market; `nil` when flat, when no positive price liquidates, or for an empty schedule.
+    public static func price(position: Position, collateral: Notional, schedule: MarginSchedule) -> Price? {
+        switch schedule {
+        case .fractions(_, let maintenance):
+            return price(position: position, collateral: collateral, maintenance: maintenance)
+        case .brackets(let brackets):
+            guard let side = position.side, let last = brackets.last else { return nil }
+            let q = Fraction(position.quantity)
+            let absQ = Fraction(position.quantity.magnitude)
+            var fallback: Fraction?
+            for bracket in brackets {
+                let denominator = q - Fraction(bracket.maintenanceRate) * absQ
+                guard denominator.numerator != 0 else { continue }
+                let value =
+                    (Fraction(position.costBasis) - Fraction(collateral) - Fraction(bracket.maintenanceAmount)) / denominator
+                guard value.numerator > 0 else { continue }
+                let notional = absQ * value
+                let inside =
+                    !(notional < Fraction(bracket.notionalFloor)) && (notional < Fraction(bracket.notionalCap) || bracket == last)
+                if inside { return round(value, side: side) }
+                if fallback == nil, bracket == Margin.bracket(for: position.costBasis, in: brackets) { fallback = value }
+            }
+            return fallback.flatMap { round($0, side: side) }
+        }
+    }
+}
+
 /// What closing a whole position by liquidation does to the money (spec §3 and §4, "Liquidation
 /// as venues do it"; ``LiquidationRule``; docs/venues.md). Shared by the backtester, the hedge
 /// simulation and the pool simulation, so the three agree to the last unit.

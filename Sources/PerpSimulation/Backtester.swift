@@ -274,8 +274,13 @@ public struct Backtester<S: Strategy> {
     mutating func updateLiquidation() {
         highestSafePrice = halt == nil ? AmountLimit.highestPrice(for: position.quantity.raw) : .min
         let collateral = config.marginMode == .isolated ? margin : balance
-        liquidation =
-            Liquidation.price(position: position, collateral: Notional(raw: collateral), maintenance: config.maintenanceFraction)?.raw ?? 0
+        if let schedule = config.marginSchedule {
+            liquidation = Liquidation.price(position: position, collateral: Notional(raw: collateral), schedule: schedule)?.raw ?? 0
+        } else {
+            liquidation =
+                Liquidation.price(position: position, collateral: Notional(raw: collateral), maintenance: config.maintenanceFraction)?.raw
+                ?? 0
+        }
         // A short with no positive liquidation price is past bankruptcy already (funding took
         // its collateral): it is liquidated at the next price the venue sees.
         if liquidation == 0, position.quantity.raw < 0 { liquidation = 1 }
@@ -312,6 +317,14 @@ public struct Backtester<S: Strategy> {
         }
         let px = Price(raw: price)
         let notional = px.times(delta.magnitude)
+        // The venue's minimum notional (`VenueConfig.minNotional`): an order that opens, adds to
+        // or flips a position below it is rejected; one that only reduces is not.
+        if config.minNotional.isPositive, notional < config.minNotional, reason != .liquidation {
+            let reduces =
+                !position.isFlat && position.quantity.isPositive != delta.isPositive
+                && delta.magnitude <= position.quantity.magnitude
+            if !reduces { return }
+        }
         let fee = notional.times(feeRate)
         let before = position
         let realized = position.apply(delta: delta, price: px)

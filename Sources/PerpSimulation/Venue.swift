@@ -15,8 +15,16 @@ public enum SlippageModel: Hashable, Sendable {
 /// (cross margin, maintenance 1 %, taker 0.05 %).
 public struct VenueConfig: Hashable, Sendable {
     public var marginMode: MarginMode = .cross
-    /// Maintenance fraction of notional at the checked price.
+    /// Maintenance fraction of notional at the checked price (used when ``marginSchedule`` is `nil`).
     public var maintenanceFraction: Rate = Rate("0.01")!
+    /// The market's own maintenance schedule (Binance USD-M NMRUSDT's brackets, Lighter's flat
+    /// fraction), which the liquidation price follows instead of ``maintenanceFraction`` when set
+    /// (``MarketPreset``).
+    public var marginSchedule: MarginSchedule?
+    /// The smallest notional an order that opens or adds to a position may have (Binance
+    /// `MIN_NOTIONAL`, 5 USDT on NMRUSDT): a smaller one is rejected, as the venue rejects it.
+    /// Orders that only reduce a position are never refused. Zero: no minimum.
+    public var minNotional: Notional = .zero
     public var takerFee: Rate = Rate("0.0005")!
     public var makerFee: Rate = Rate("0.0002")!
     public var slippage: SlippageModel = .none
