@@ -137,7 +137,7 @@ let package = Package(
         .testTarget(
             name: "PerpLiveTests",
             dependencies: [
-                "PerpLive", "PerpVenues", "PerpStore", "PerpEngine", "PerpExecution", "PerpConfig", "TestSupport",
+                "PerpLive", "PerpVenues", "PerpStore", "PerpEngine", "PerpExecution", "PerpConfig", "PerpSimulation", "TestSupport",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

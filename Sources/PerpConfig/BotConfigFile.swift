@@ -2,6 +2,7 @@ import Foundation
 import PerpEngine
 import PerpMarketData
 import PerpModel
+import PerpSimulation
 import Yams
 
 /// Why a configuration could not be loaded: one message for a person (``description``, the
@@ -95,10 +96,16 @@ public enum BotConfigFile {
     /// The configuration in `path` and every problem found in it (empty when valid). Throws only
     /// when the file is missing, cannot be read, or is not YAML.
     public static func read(path: String) throws(BotConfigError) -> (BotConfig, [Problem]) {
+        let (file, problems) = try readFile(path: path)
+        return (file.bot, problems)
+    }
+
+    /// The whole file in `path` (rules, account and venue) and every problem found in it.
+    public static func readFile(path: String) throws(BotConfigError) -> (ConfigFile, [Problem]) {
         guard FileManager.default.fileExists(atPath: path) else {
             throw BotConfigError(kind: .missing, description: "\(path): no such file; create one with `nmrperp bot init --out \(path)`")
         }
-        return try parse(yaml: text(path), file: path)
+        return try parseFile(yaml: text(path), file: path)
     }
 
     /// A configuration file's text: a regular file of at most ``InputLimits/maxConfigBytes``,
@@ -153,6 +160,13 @@ public enum BotConfigFile {
     /// every key left out or wrong) and every problem found; throws only for text that is not
     /// YAML (``BotConfigError/Kind/notYAML``).
     public static func parse(yaml: String, file: String) throws(BotConfigError) -> (BotConfig, [Problem]) {
+        let (parsed, problems) = try parseFile(yaml: yaml, file: file)
+        return (parsed.bot, problems)
+    }
+
+    /// Parses the whole file: the bot's rules and the `account:` and `venue:` sections
+    /// (``ConfigFile``), with every problem found in either.
+    public static func parseFile(yaml: String, file: String) throws(BotConfigError) -> (ConfigFile, [Problem]) {
         let root: Node?
         do { root = try Yams.compose(yaml: yaml) } catch let error as YamlError {
             throw BotConfigError(kind: .notYAML, description: file + ":" + describe(error))
@@ -162,12 +176,23 @@ public enum BotConfigFile {
         var config = BotConfig()
         var problems: [Problem] = []
         var lines: [String: Int] = [:]
-        guard let root else { return (config, config.problems().map { problem($0, lines) }) }
+        var trading: [(path: String, raw: String, line: Int?)] = []
+        func result() -> (ConfigFile, [Problem]) {
+            let (settings, tradingProblems) = TradingKey.settings(trading)
+            var sources: [String: String] = [:]
+            for (key, line) in lines { sources[key] = "\(file) line \(line)" }
+            for value in trading { sources[value.path] = value.line.map { "\(file) line \($0)" } ?? file }
+            return (ConfigFile(bot: config, trading: settings, sources: sources), problems + tradingProblems)
+        }
+        guard let root else {
+            problems = config.problems().map { problem($0, lines) }
+            return result()
+        }
         guard let top = root.mapping else {
-            let found = [
+            problems = [
                 Problem(key: "(file)", message: "must be a mapping of keys such as `risk:`, not \(kind(of: root))", line: root.mark?.line)
             ]
-            return (config, found)
+            return result()
         }
         let settings = Setting.all
         let groups = Setting.groups
@@ -176,7 +201,37 @@ public enum BotConfigFile {
                 problems.append(Problem(key: "(file)", message: "keys must be plain names", line: keyNode.mark?.line))
                 continue
             }
-            if groups.contains(key) {
+            if TradingKey.groups.contains(key) {
+                guard let members = value.mapping else {
+                    if !isNull(value) {
+                        let names = TradingKey.all.filter { $0.group == key }.map(\.name).joined(separator: ", ")
+                        let message = "must be a group of keys indented below it (\(names)), not \(kind(of: value))"
+                        problems.append(Problem(key: key, message: message, line: value.mark?.line ?? keyNode.mark?.line))
+                    }
+                    continue
+                }
+                for (memberNode, memberValue) in members {
+                    guard let member = memberNode.scalar?.string else {
+                        problems.append(Problem(key: key, message: "keys must be plain names", line: memberNode.mark?.line))
+                        continue
+                    }
+                    let path = "\(key).\(member)"
+                    let line = memberValue.mark?.line ?? memberNode.mark?.line
+                    guard TradingKey.all.contains(where: { $0.path == path }) else {
+                        problems.append(Problem(key: path, message: unknown(member, group: key), line: memberNode.mark?.line))
+                        continue
+                    }
+                    guard let scalar = memberValue.scalar, !isNull(memberValue) else {
+                        let message =
+                            memberValue.scalar != nil
+                            ? "has no value; write one, or remove the line to keep the default"
+                            : "must be a single value, not \(kind(of: memberValue))"
+                        problems.append(Problem(key: path, message: message, line: line))
+                        continue
+                    }
+                    trading.append((path, scalar.string.trimmingCharacters(in: .whitespaces), line))
+                }
+            } else if groups.contains(key) {
                 guard let members = value.mapping else {
                     if !isNull(value) {
                         let names = settings.filter { $0.group == key }.map(\.key).joined(separator: ", ")
@@ -210,7 +265,7 @@ public enum BotConfigFile {
             }
         }
         problems += config.problems().map { problem($0, lines) }
-        return (config, problems)
+        return result()
     }
 
     // MARK: The default file
@@ -240,6 +295,7 @@ public enum BotConfigFile {
             lines += setting.comment.map { indent + "# " + $0 }
             lines.append(indent + setting.key + ": " + setting.text(defaults))
         }
+        lines += TradingKey.yaml(TradingSettings())
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -324,9 +380,10 @@ public enum BotConfigFile {
 
     /// "unknown key" with the closest valid key when one is near, or where the key belongs.
     private static func unknown(_ key: String, group: String?) -> String {
-        let settings = Setting.all
+        let settings: [(group: String?, key: String, path: String)] =
+            Setting.all.map { ($0.group, $0.key, $0.path) } + TradingKey.all.map { ($0.group, $0.name, $0.path) }
         let normalized = normalize(key)
-        let here = settings.filter { $0.group == group }.map(\.key) + (group == nil ? Setting.groups : [])
+        let here = settings.filter { $0.group == group }.map(\.key) + (group == nil ? Setting.groups + TradingKey.groups : [])
         let elsewhere = settings.filter { $0.group != group }.map(\.path)
         // The right name in the wrong group.
         if let path = elsewhere.first(where: { normalize(String($0.split(separator: ".").last ?? "")) == normalized }) {
