@@ -247,8 +247,12 @@ public struct PaperSettings: Sendable {
         case .fixed(let rate): slippage = rate.description
         case .volumeShare(let impact, let cap): slippage = "volume:\(impact):\(cap)"
         }
+        var maintenance = venue.maintenanceFraction.description
+        if let schedule = venue.marginSchedule, let preset = MarketPreset.all.first(where: { $0.margin == schedule }) {
+            maintenance = "market:" + preset.name
+        }
         return
-            "margin=\(venue.marginMode == .cross ? "cross" : "isolated") maintenance=\(venue.maintenanceFraction) taker=\(venue.takerFee) maker=\(venue.makerFee) lot=\(venue.lotSize) slippage=\(slippage)"
+            "margin=\(venue.marginMode == .cross ? "cross" : "isolated") maintenance=\(maintenance) taker=\(venue.takerFee) maker=\(venue.makerFee) lot=\(venue.lotSize) slippage=\(slippage)"
     }
 
     /// The venue settings back from ``text(_:)``, or `nil` when the text is not in that form.
@@ -260,6 +264,16 @@ public struct PaperSettings: Sendable {
             fields[parts[0]] = parts[1]
         }
         var venue = VenueConfig()
+        // `market:NAME`: the market preset's schedule (issue 15), else one fraction.
+        if let text = fields["maintenance"], text.hasPrefix("market:") {
+            guard let preset = MarketPreset.named(String(text.dropFirst("market:".count))) else { return nil }
+            venue.marginSchedule = preset.margin
+            if case .fractions(_, let rate) = preset.margin {
+                fields["maintenance"] = rate.description
+            } else {
+                fields["maintenance"] = "0.05"
+            }
+        }
         guard let margin = fields["margin"].flatMap(MarginMode.init(rawValue:)), let maintenance = fields["maintenance"].flatMap(Rate.init),
             let taker = fields["taker"].flatMap(Rate.init), let maker = fields["maker"].flatMap(Rate.init),
             let lot = fields["lot"].flatMap(Quantity.init), let slippage = fields["slippage"]

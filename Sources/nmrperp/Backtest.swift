@@ -36,6 +36,9 @@ enum StrategyName: String, CaseIterable, ExpressibleByArgument {
         }
     }
 
+    /// Whether `--leverage` sizes its positions (nmr-bot's risk section does instead).
+    var readsLeverage: Bool { self == .smaCross || self == .holdShort }
+
     /// The `--list-strategies` text.
     static var listing: String {
         let rows = allCases.map { strategy -> [String] in
@@ -111,15 +114,10 @@ struct BacktestCommand: AsyncParsableCommand {
         help:
             "sma-cross and hold-short: notional as a multiple of the balance (default 3); with hold-short --quantity --margin isolated, the posted margin is notional / leverage."
     ) var leverage: String?
-    @Option(help: "Starting capital (USDC).") var capital: String = "1000000"
-    @Option(help: "Taker fee rate.") var feeTaker: String = "0.0005"
-    @Option(help: "Maker fee rate.") var feeMaker: String = "0.0002"
-    @Option(help: "Slippage of taker fills in basis points.") var slippageBps: String = "0"
-    @Option(help: "isolated or cross.") var margin: String = "cross"
-    @Option(help: "Maintenance margin fraction.") var maintenanceFraction: String = "0.01"
-    @Option(help: ArgumentHelp(Parse.liquidationRuleHelp)) var liquidationRule: String?
-    @Option(help: "sma-cross fast period (bars).") var fast: Int = 50
-    @Option(help: "sma-cross slow period (bars).") var slow: Int = 200
+    @OptionGroup(title: "Account and venue (each overrides the same key of --config's account: and venue: sections)")
+    var trading: TradingOptions
+    @Option(name: .customLong("fast"), help: "sma-cross fast period (bars, default 50).") var fastPeriod: Int?
+    @Option(name: .customLong("slow"), help: "sma-cross slow period (bars, default 200).") var slowPeriod: Int?
     @Option(help: "hold-short: NMR to short (default: leverage × capital of notional).") var quantity: String?
     @Option(help: "hold-short --quantity --margin isolated: USDC posted as the short's margin (default: notional / --leverage).")
     var collateral: String?
@@ -156,16 +154,20 @@ struct BacktestCommand: AsyncParsableCommand {
     var listStrategies = false
     @Flag(help: "Print JSON.") var json = false
 
-    func venueConfig() throws -> VenueConfig {
-        try Parse.venue(
-            margin: margin, maintenanceFraction: maintenanceFraction, feeTaker: feeTaker, feeMaker: feeMaker, slippageBps: slippageBps,
-            liquidationRule: liquidationRule)
-    }
+    var fast: Int { fastPeriod ?? 50 }
+    var slow: Int { slowPeriod ?? 200 }
+
+    /// The configuration: `--config` (the defaults without it) with the account and venue flags
+    /// over it (issue 15: one configuration for backtest, paper and live).
+    func configuration() throws -> ConfigFile { try trading.configuration(config) }
 
     /// Refuses the sizing flags `strategy` does not read (issue 10: a flag is never silently ignored).
     func checkSizingFlags(_ config: VenueConfig) throws {
         func refuse(_ flag: String, _ why: String) throws {
             throw CLIError("\(flag) \(why)" + (why.contains("leave it out") ? "" : "; leave it out"))
+        }
+        if strategy != .smaCross, let flag = [("--fast", fastPeriod != nil), ("--slow", slowPeriod != nil)].first(where: { $0.1 })?.0 {
+            try refuse(flag, "is sma-cross's moving-average period; \(strategy.rawValue) does not read it")
         }
         switch strategy {
         case .smaCross:
@@ -200,8 +202,9 @@ struct BacktestCommand: AsyncParsableCommand {
             print(StrategyName.listing)
             return
         }
-        var config = try venueConfig()
-        let capital = try Parse.capital(self.capital, currency: "USDC")
+        let file = try configuration()
+        var config = file.trading.venueConfig
+        let capital = file.trading.capital
         let leverage: Rate = try Parse.leverage(self.leverage ?? "3")
         if let problem = SMACross.problem(fast: fast, slow: slow) { throw CLIError(problem) }
         if let threads, threads < 1 { throw CLIError("--threads must be at least 1 (got \(threads))") }
@@ -220,8 +223,8 @@ struct BacktestCommand: AsyncParsableCommand {
         {
             throw CLIError("\(flag) belongs to --sweep; one run writes --trades, --report and --equity")
         }
-        if strategy != .nmrBot, self.config != nil || signals != nil || journal != nil || (walkForward && sweep == nil) {
-            throw CLIError("--config, --signals, --journal and --walk-forward (without --sweep) belong to --strategy nmr-bot")
+        if strategy != .nmrBot, signals != nil || journal != nil || (walkForward && sweep == nil) {
+            throw CLIError("--signals, --journal and --walk-forward (without --sweep) belong to --strategy nmr-bot")
         }
         // Every output is checked before the work; all are written at the end, or none.
         let outputs = try OutputFiles(
@@ -254,7 +257,7 @@ struct BacktestCommand: AsyncParsableCommand {
         var specNotes: [String] = []
         let result: BacktestResult
         if strategy == .nmrBot {
-            let botConfig = try self.config.map { try BotConfigFile.load(path: $0) } ?? BotConfig()
+            let botConfig = file.bot
             specNotes = botConfig.beyondSpec().map { "beyond the spec's risk limits: \($0)" }
             guard let interval = series.barInterval else { throw CLIError("\(data): at least two bars are needed") }
             let kernel = TradingKernel(
@@ -281,8 +284,8 @@ struct BacktestCommand: AsyncParsableCommand {
             default:
                 let notes = [
                     "strategy \(strategy.rawValue)" + (strategy == .smaCross ? " (\(fast)/\(slow))" : "")
-                        + ", leverage \(leverage), capital \(capital)",
-                    "\(config.marginMode.rawValue) margin, maintenance \(config.maintenanceFraction), taker \(config.takerFee), maker \(config.makerFee)",
+                        + (strategy.readsLeverage ? ", leverage \(leverage)" : ""),
+                    file.trading.summary,
                     BacktestCommand.liquidationNote(result),
                     "data \(data)" + (funding.map { ", funding \($0)" } ?? ", no funding file"),
                 ]
@@ -294,6 +297,7 @@ struct BacktestCommand: AsyncParsableCommand {
         if json {
             var members: [(String, JSONValue)] = [
                 ("bars", .int(result.bars)), ("trades", .int(result.trades.count)), ("liquidations", .int(result.liquidations)),
+                ("initial_capital", .exact(capital)), ("market", .string(file.trading.market.name)),
                 ("final_equity", .exact(result.finalEquity)), ("total_return", metrics.totalReturn.map { .double($0) } ?? .null),
                 ("max_drawdown", metrics.maxDrawdown.map { .double($0) } ?? .null), ("sharpe", metrics.sharpe.map { .double($0) } ?? .null),
                 ("fees_paid", .exact(result.feesPaid)), ("funding_paid", .exact(result.fundingPaid)),

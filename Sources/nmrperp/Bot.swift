@@ -43,42 +43,70 @@ struct BotCheck: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
         abstract: "Validate a bot config and print the rules it gives (every problem listed at once).",
-        discussion: "Example: nmrperp bot check --config bot.yaml")
+        discussion: """
+            The file holds the bot's rules and the account and venue it trades (account: and venue:), \
+            shared by backtest, paper and the dashboard. --show prints every effective value with where \
+            it came from: the file and line, a flag, the market preset (binance-usdm or lighter) or the \
+            default; the account and venue flags override the file as they do in backtest and paper.
 
-    @Option(help: "The YAML config file (make one with `nmrperp bot init`).") var config: String
+            Examples:
+              nmrperp bot check --config bot.yaml
+              nmrperp bot check --config bot.yaml --show --capital 5000
+              nmrperp bot check --show --market lighter
+            """)
+
+    @Option(help: "The YAML config file (make one with `nmrperp bot init`); --show without it shows the defaults.") var config: String?
+    @Flag(help: "Print the effective configuration, every value with its source.") var show = false
+    @OptionGroup(title: "Account and venue (with --show: override the file as in backtest and paper)") var trading: TradingOptions
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
-        let (settings, problems) = try BotConfigFile.read(path: config)
+        guard config != nil || show else {
+            throw CLIError("Missing expected argument '--config <config>' (or add --show to see the defaults)")
+        }
+        if !show, let flag = trading.given.first?.flag {
+            throw CLIError("\(flag) overrides the file for --show; add --show to see the effective configuration")
+        }
+        var (file, problems) = try config.map { try BotConfigFile.readFile(path: $0) } ?? (ConfigFile(), [])
+        let name = config ?? "(defaults)"
+        if problems.isEmpty { try trading.apply(to: &file) }
+        let settings = file.bot
         let rows = BotConfigFile.rows(settings)
         let changed = rows.filter { $0.value != $0.defaultValue }.map(\.key)
         let beyond = settings.beyondSpec()
         if json {
-            var members: [(String, JSONValue)] = [("config", .string(config)), ("valid", .bool(problems.isEmpty))]
+            var members: [(String, JSONValue)] = [("config", config.map { .string($0) } ?? .null), ("valid", .bool(problems.isEmpty))]
             if problems.isEmpty {
                 members += [
-                    ("settings", BotConfigFile.json(settings)), ("changed", .array(changed.map { .string($0) })),
+                    ("settings", file.json), ("changed", .array(changed.map { .string($0) })),
                     ("beyond_spec", .array(beyond.map { .string($0) })),
                 ]
+                if show { members.append(("sources", .object(file.rows.map { ($0.key, .string($0.source)) }))) }
             } else {
                 members.append(("problems", .array(problems.map(\.json))))
             }
             emit(json: .object(members))
         }
-        if !problems.isEmpty { throw BotConfigFile.error(path: config, problems, shown: nil) }
+        if !problems.isEmpty { throw BotConfigFile.error(path: name, problems, shown: nil) }
         if json { return }
-        let summary =
-            changed.isEmpty
-            ? "all \(rows.count) settings at their defaults"
-            : "\(changed.count) of \(rows.count) settings differ from the defaults"
-        print("\(config): valid; \(summary)\n")
-        let width = rows.map(\.value.count).max() ?? 0
-        print(
-            TextTable.pairs(
-                rows.map { row in
-                    let value = row.value.padding(toLength: width, withPad: " ", startingAt: 0)
-                    return (row.key, row.value == row.defaultValue ? row.value : "\(value)  (default \(row.defaultValue))")
-                }))
+        if show {
+            print("\(name): the effective configuration (\(file.trading.market.label))\n")
+            print(TextTable.grid(["key", "value", "from"], file.rows.map { [$0.key, $0.value, $0.source] }, leftAligned: 3))
+        } else {
+            let summary =
+                changed.isEmpty
+                ? "all \(rows.count) rules at their defaults"
+                : "\(changed.count) of \(rows.count) rules differ from the defaults"
+            print("\(name): valid; \(summary); trades \(file.trading.market.label) (`--show` lists every value and its source)\n")
+            let width = rows.map(\.value.count).max() ?? 0
+            print(
+                TextTable.pairs(
+                    rows.map { row in
+                        let value = row.value.padding(toLength: width, withPad: " ", startingAt: 0)
+                        return (row.key, row.value == row.defaultValue ? row.value : "\(value)  (default \(row.defaultValue))")
+                    }))
+            print("\naccount and venue: " + file.trading.summary)
+        }
         if !beyond.isEmpty {
             print("\nbeyond the spec's risk limits (allowed; backtest reports and paper sessions say so too):")
             for line in beyond { print("  - " + line) }

@@ -181,35 +181,62 @@ struct PaperRunCommand: AsyncParsableCommand {
     var config: String?
     @Option(help: "Session name: the file $NMRPERP_HOME/paper/NAME.sqlite.") var name = "default"
     @Option(help: "Binance USD-M symbol.") var symbol = "NMRUSDT"
-    @Option(help: "Bar interval: 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h.") var interval = "1m"
-    @Option(help: "Starting paper capital (USDT).") var capital = "10000"
-    @Option(help: "Taker fee rate.") var feeTaker = "0.0005"
-    @Option(help: "Maker fee rate.") var feeMaker = "0.0002"
-    @Option(help: "Slippage of taker fills in basis points.") var slippageBps = "0"
-    @Option(help: "isolated or cross.") var margin = "cross"
-    @Option(help: "Maintenance margin fraction (Binance NMRUSDT's first bracket is 0.05 or below; 0.05 is the cautious figure).")
-    var maintenanceFraction = "0.05"
-    @Option(
-        help:
-            "Order size step in NMR. A new session takes the venue's own (Binance NMRUSDT: 0.1) from its exchange information; this overrides it."
+    @Option(name: .customLong("interval"), help: "Bar interval: 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h (default 1m; a replay's bars set it).")
+    var intervalText: String?
+    @OptionGroup(
+        title:
+            "Account and venue (each overrides the same key of --config's account: and venue: sections; a new session takes the tick, lot and minimum notional from Binance's exchange information unless given)"
     )
-    var lot: String?
+    var trading: TradingOptions
     @Option(help: "History fetched before the first live bar of a new session, to warm the signals up (e.g. 24h, 2d).")
     var warmup = "24h"
     @OptionGroup var signalOptions: SignalOptions
     @Option(help: "Stop after this many polls (scripts and tests; default: until Ctrl-C).") var maxPolls: Int?
     @Flag(help: "Print one JSON object per poll instead of the status line.") var json = false
+    @Option(
+        help:
+            "Run the same runtime on recorded bars (CSV, Binance or Lighter JSON) instead of Binance's: no network, for demos and tests. The session is named replay unless --name says otherwise."
+    )
+    var replay: String?
+    @Option(name: .customLong("funding"), help: "--replay: funding history settled on the replayed position (CSV or JSON).")
+    var replayFunding: String?
+    @Option(help: "--replay: pace as a multiple of real time (60: a minute of bars a second); default as fast as it computes.")
+    var speed: String?
+    @OptionGroup(title: "--replay: the span of the recording to replay") var timeRange: HistoryRangeOptions
+    @Flag(help: "--replay: replace a session of the same name.") var force = false
+
+    var interval: String { intervalText ?? "1m" }
 
     func run() async throws {
+        if replay == nil,
+            let flag = [
+                ("--funding", replayFunding != nil), ("--speed", speed != nil), ("--force", force), ("--from", timeRange.from != nil),
+                ("--to", timeRange.to != nil),
+            ].first(where: { $0.1 })?.0
+        {
+            throw CLIError("\(flag) belongs to --replay FILE (paper on recorded bars); live paper trading reads Binance's bars and funding")
+        }
         let interval = try Parse.span(self.interval, "--interval")
         guard BinanceSpotClient.intervalName(interval) != nil, interval <= .hours(4) else {
             throw CLIError("--interval must be one of 1m, 3m, 5m, 15m, 30m, 1h, 2h, 4h (got \(self.interval))")
         }
-        let capital = try Parse.capital(self.capital, currency: "USDT")
-        var venue = try Parse.venue(
-            margin: margin, maintenanceFraction: maintenanceFraction, feeTaker: feeTaker, feeMaker: feeMaker, slippageBps: slippageBps)
-        let lotOverride: Quantity? = try lot.map { try Parse.positive($0, "--lot", "an NMR size step", example: "0.1") }
-        venue.lotSize = lotOverride ?? Quantity("0.1")!
+        let file = try trading.configuration(config)
+        if trading.liquidationRule != nil {
+            throw CLIError("--liquidation-rule is not used by paper trading: its venue does not simulate liquidation (backtests do)")
+        }
+        guard file.trading.market.name == MarketPreset.binanceNMRUSDT.name else {
+            throw CLIError(
+                "paper trades Binance USD-M bars; venue.market \(file.trading.market.name) (from \(file.sources["venue.market"] ?? "--market")) is for backtests: use binance-usdm"
+            )
+        }
+        let capital = file.trading.capital
+        var venue = file.trading.venueConfig
+        // The market's own rules come from its exchange information; a lot size or minimum given
+        // in the file or a flag overrides them.
+        let lotOverride: Quantity? = file.sources["venue.lot_size"] != nil ? file.trading.lotSize : nil
+        let minNotionalOverride: Notional? = file.sources["venue.min_notional"] != nil ? file.trading.minNotional : nil
+        let explicitVenue = !trading.given.isEmpty || file.sources.keys.contains { $0.hasPrefix("account.") || $0.hasPrefix("venue.") }
+        venue.lotSize = lotOverride ?? MarketPreset.binanceNMRUSDT.lotSize
         let warmup = try InputFiles.warmup(Parse.span(self.warmup, "--warmup"))
         if let maxPolls, maxPolls < 1 { throw CLIError("--max-polls must be at least 1 (got \(maxPolls))") }
 
@@ -219,8 +246,14 @@ struct PaperRunCommand: AsyncParsableCommand {
         var bot = BotConfig()
         var botText = BotConfigFile.defaultYAML()
         if let config {
-            bot = try BotConfigFile.load(path: config)
+            bot = file.bot
             botText = try String(contentsOfFile: config, encoding: .utf8)
+        }
+        if let replay {
+            try await runReplay(
+                replay, configuration: file, bot: bot, botText: botText, interval: intervalText == nil ? nil : interval, warmup: warmup,
+                sources: sources)
+            return
         }
         let path = try PaperFiles.path(name: name)
         try Environment.requireNetwork("paper trading")
@@ -230,8 +263,8 @@ struct PaperRunCommand: AsyncParsableCommand {
         defer { sessionLock.release() }
         guard PaperFiles.isLegacy(path: path) else {
             try await runOnExecutionLayer(
-                path: path, bot: bot, botText: botText, venue: venue, lotOverride: lotOverride, capital: capital, interval: interval,
-                warmup: warmup, sources: sources)
+                path: path, bot: bot, botText: botText, venue: venue, lotOverride: lotOverride, minNotionalOverride: minNotionalOverride,
+                explicitVenue: explicitVenue, capital: capital, interval: interval, warmup: warmup, sources: sources)
             return
         }
         // A session started before paper trading moved onto the execution layer goes on with
@@ -329,8 +362,9 @@ extension PaperRunCommand {
     /// their client ids, the stop and target resting on the venue, reconciliation and the
     /// store are the live code's own.
     func runOnExecutionLayer(
-        path: String, bot given: BotConfig, botText givenText: String, venue: VenueConfig, lotOverride: Quantity?, capital: Notional,
-        interval: TimeSpan, warmup: TimeSpan, sources: [any SignalSource]
+        path: String, bot given: BotConfig, botText givenText: String, venue: VenueConfig, lotOverride: Quantity?,
+        minNotionalOverride: Notional?, explicitVenue: Bool, capital: Notional, interval: TimeSpan, warmup: TimeSpan,
+        sources: [any SignalSource]
     ) async throws {
         let symbol = self.symbol.uppercased()
         let store = try LiveStore(path: path)
@@ -360,10 +394,17 @@ extension PaperRunCommand {
             }
             try check("symbol", info.symbol, symbol)
             try check("interval", info.interval.description, interval.description)
-            try check("capital", stored.capital.description, capital.description)
-            var givenVenue = venue
-            givenVenue.lotSize = lotOverride ?? stored.venue.lotSize
-            try check("venue settings", PaperSettings.text(stored.venue), PaperSettings.text(givenVenue))
+            // Account and venue values given now (a flag, or the file's account: and venue:) must be
+            // the session's own; without any, the session goes on with what it stored.
+            if explicitVenue {
+                try check("capital", stored.capital.description, capital.description)
+                var givenVenue = venue
+                givenVenue.lotSize = lotOverride ?? stored.venue.lotSize
+                try check("venue settings", PaperSettings.text(stored.venue), PaperSettings.text(givenVenue))
+                if let minNotionalOverride {
+                    try check("minimum notional", stored.rules.minNotional.description, minNotionalOverride.description)
+                }
+            }
             venueSettings = stored
         } else {
             var rules: MarketRules
@@ -371,6 +412,7 @@ extension PaperRunCommand {
                 throw CLIError("paper \(name): cannot read \(symbol)'s trading rules from Binance USD-M: \(error); try again")
             }
             if let lotOverride { rules.lotSize = lotOverride }
+            if let minNotionalOverride { rules.minNotional = minNotionalOverride }
             venueSettings = PaperVenueSettings(capital: capital, rules: rules, venue: venue)
         }
         var settings = LiveSettings(name: name, venueName: venueSettings.text, bot: bot, botText: botText, sizeFraction: .one)
@@ -411,7 +453,9 @@ extension PaperRunCommand {
         let line = StatusLine(json: json)
         let maxPolls = self.maxPolls
         let capital = venueSettings.capital
-        let maintenance = venueSettings.venue.maintenanceFraction
+        let schedule =
+            venueSettings.venue.marginSchedule
+            ?? .fractions(initial: venueSettings.venue.maintenanceFraction, maintenance: venueSettings.venue.maintenanceFraction)
         let task = Task { [trader] in
             var trader = trader
             var polls = 0
@@ -421,7 +465,7 @@ extension PaperRunCommand {
                 guard var status = try await trader.poll() else { break }
                 polls += 1
                 status.premium = try? await client.premiumIndex(symbol: symbol)
-                line.show(status, capital: capital, maintenance: maintenance)
+                line.show(status, capital: capital, schedule: schedule, beyondSpec: !beyond.isEmpty)
                 if maxPolls.map({ polls >= $0 }) ?? false { break }
                 try await clock.sleep(until: trader.nextPollTime(after: clock.now()))
             }
@@ -476,10 +520,11 @@ final class StatusLine: @unchecked Sendable {
     }
 
     /// A paper session on the execution layer.
-    func show(_ status: LiveStatus, capital: Notional, maintenance: Rate? = nil) {
+    func show(_ status: LiveStatus, capital: Notional, schedule: MarginSchedule? = nil, beyondSpec: Bool = false) {
         lock.withLock {
             if json {
-                let line = PaperReport.json(status, capital: capital, maintenance: maintenance).serialized(pretty: false) + "\n"
+                let line =
+                    PaperReport.json(status, capital: capital, schedule: schedule, beyondSpec: beyondSpec).serialized(pretty: false) + "\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
                 return
             }
@@ -489,7 +534,7 @@ final class StatusLine: @unchecked Sendable {
                 text += "  " + PaperReport.describe(row) + "\n"
             }
             let columns = terminal ? terminalColumns() : nil
-            text += fitted(PaperReport.line(status, capital: capital, maintenance: maintenance), columns: columns)
+            text += fitted(PaperReport.line(status, capital: capital, schedule: schedule, beyondSpec: beyondSpec), columns: columns)
             text += terminal ? "" : "\n"
             FileHandle.standardError.write(Data(text.utf8))
             drawn = true
@@ -573,11 +618,12 @@ enum PaperReport {
         return text
     }
 
-    static func line(_ status: LiveStatus, capital: Notional, maintenance: Rate? = nil) -> String {
+    static func line(_ status: LiveStatus, capital: Notional, schedule: MarginSchedule? = nil, beyondSpec: Bool = false) -> String {
         let time = String(status.now.iso8601.prefix(16)).replacingOccurrences(of: "T", with: " ")
         let price = status.lastBar.map { "\($0.close)" } ?? "—"
         var parts = ["\(time) UTC", "last \(price)", position(status)]
-        parts += StatusFigures(status, maintenance: maintenance).parts
+        parts += StatusFigures(status, schedule: schedule).parts
+        if beyondSpec { parts.append("beyond spec") }
         if let equity = status.equity {
             let change = equity.doubleValue / capital.doubleValue - 1
             parts.append("equity \(equity.money) (\(change >= 0 ? "+" : "")\(percent(change)))")
@@ -611,9 +657,11 @@ enum PaperReport {
         return status.live ? "live" : "catching up"
     }
 
-    static func json(_ status: LiveStatus, capital: Notional, maintenance: Rate? = nil) -> JSONValue {
+    static func json(_ status: LiveStatus, capital: Notional, schedule: MarginSchedule? = nil, beyondSpec: Bool = false) -> JSONValue {
         .object(
-            jsonMembers(status, capital: capital) + StatusFigures(status, maintenance: maintenance).json + [("feed", .string(feed(status)))]
+            jsonMembers(status, capital: capital) + StatusFigures(status, schedule: schedule).json + [
+                ("feed", .string(feed(status))), ("beyond_spec", .bool(beyondSpec)),
+            ]
         )
     }
 

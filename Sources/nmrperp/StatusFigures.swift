@@ -12,7 +12,7 @@ import PerpModel
 /// trading that shows what matters"): unrealised P&L at the mark (the last close without one),
 /// the notional and leverage in use, the margin the venue holds, the liquidation price of the
 /// whole wallet backing the position (cross margin, spec §3 with the venue's maintenance
-/// fraction), and the next funding payment at the current rate (positive rate: longs pay).
+/// schedule: Binance's brackets or a flat fraction), and the next funding payment at the current rate (positive rate: longs pay).
 struct StatusFigures {
     var unrealised: Notional?
     var notional: Notional?
@@ -22,7 +22,7 @@ struct StatusFigures {
     /// Paid (negative) or received (positive) at the next settlement.
     var nextFunding: Notional?
 
-    init(_ status: LiveStatus, maintenance: Rate?) {
+    init(_ status: LiveStatus, schedule: MarginSchedule?) {
         let price = status.premium?.mark ?? status.lastBar?.close
         let size = status.position.magnitude
         if let balance = status.balance { marginUsed = balance.wallet - balance.available }
@@ -32,10 +32,9 @@ struct StatusFigures {
         if let entry = status.averageEntry {
             let change = price.times(size) - entry.times(size)
             unrealised = long ? change : -change
-            if let maintenance, let wallet = status.balance?.wallet,
+            if let schedule, let wallet = status.balance?.wallet,
                 let result = try? Liquidation.price(
-                    side: long ? .long : .short, entry: entry, quantity: size, collateral: wallet,
-                    schedule: .fractions(initial: maintenance, maintenance: maintenance))
+                    side: long ? .long : .short, entry: entry, quantity: size, collateral: wallet, schedule: schedule)
             {
                 liquidation = result.price
             }

@@ -321,7 +321,7 @@ enum TextTable {
             cells.enumerated().map { index, cell in
                 let pad = String(repeating: " ", count: max(0, widths[index] - cell.count))
                 return index < leftAligned ? cell + pad : pad + cell
-            }.joined(separator: "  ")
+            }.joined(separator: "  ").trimmingSuffix(while: \.isWhitespace)
         }
         let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
         return ([line(header), rule] + rows.map(line)).joined(separator: "\n")
@@ -363,4 +363,13 @@ struct Interrupts {
     }
 
     func remove() { for source in sources { source.cancel() } }
+}
+
+extension String {
+    /// The text without the trailing characters that match `predicate` (a table's padding).
+    func trimmingSuffix(while predicate: (Character) -> Bool) -> String {
+        var text = self
+        while let last = text.last, predicate(last) { text.removeLast() }
+        return text
+    }
 }

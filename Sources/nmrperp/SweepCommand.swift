@@ -16,7 +16,7 @@ extension BacktestCommand {
         var points: [[(key: String, value: String)]] = []
         var targets: [SweepTarget] = []
         var skipped = 0
-        let base = strategy == .nmrBot ? try self.config.map { try BotConfigFile.load(path: $0) } ?? BotConfig() : BotConfig()
+        let base = strategy == .nmrBot ? try configuration().bot : BotConfig()
         func bars(_ text: String, _ key: String) throws -> Int {
             guard let value = Int(text), value > 0 else {
                 throw CLIError("--sweep \(key) values are positive bar counts (got \"\(InputLimits.excerpt(text))\")")

@@ -12,7 +12,7 @@ extension BacktestCommand {
     /// The bot configuration with the command line's `--train`, `--test`, `--horizon`, `--l2` and
     /// `--min-conviction` applied; every problem is listed at once.
     func walkForwardConfig() throws -> BotConfig {
-        var botConfig = try self.config.map { try BotConfigFile.load(path: $0) } ?? BotConfig()
+        var botConfig = try configuration().bot
         var problems: [String] = []
         func span(_ text: String?, _ option: String, _ path: WritableKeyPath<BotConfig, TimeSpan>) {
             guard let text else { return }
@@ -80,12 +80,13 @@ extension BacktestCommand {
                 }
                 return lines
             }
-            let notes = [
-                setup, span,
-                "rules: the blended signals of the config; models: logistic regression on the signal scores (signal model) or on lagged returns and volatility (price model). Every variant trades the same bars under the same risk rules and sizing; the model only picks direction and conviction.",
-                "capital \(capital), \(venue.marginMode.rawValue) margin, taker \(venue.takerFee), maker \(venue.makerFee); data \(data)"
-                    + (funding.map { ", funding \($0)" } ?? ", no funding file"),
-            ]
+            let notes =
+                [
+                    setup, span,
+                    "rules: the blended signals of the config; models: logistic regression on the signal scores (signal model) or on lagged returns and volatility (price model). Every variant trades the same bars under the same risk rules and sizing; the model only picks direction and conviction.",
+                    (try? configuration().trading.summary) ?? "capital \(capital)",
+                    "data \(data)" + (funding.map { ", funding \($0)" } ?? ", no funding file"),
+                ] + botConfig.beyondSpec().map { "beyond the spec's risk limits: \($0)" }
             let variants = zip(outcome.variants, metrics).map { ComparisonReport.Variant(name: $0.name, result: $0.result, metrics: $1) }
             return ComparisonReport.render(
                 title: "NMRPerp walk-forward: rules vs learned model vs price-only model", variants: variants, notes: notes,
