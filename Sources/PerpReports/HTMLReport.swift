@@ -374,7 +374,8 @@ public enum HTMLReport {
         svg.area(drawdownSeries, baseline: 0, in: bottom, className: "drawdown")
         svg.line(drawdownSeries, in: bottom, className: "drawdown-line")
 
-        // Hover over both panels: the values at the last bar of each column.
+        // Hover over the equity panel (its tooltip gives the drawdown too): the values at the last
+        // bar of each column.
         let closeAt = prices?.indices(at: curve.times)
         let describe = { (index: Int) -> String in
             var text = shortTime(curve.times[index]) + " · equity " + Notional(raw: curve.equity[index]).money
@@ -388,7 +389,6 @@ public enum HTMLReport {
             return text
         }
         svg.hover(top, times: curve.times, columns: hoverColumns, describe: describe)
-        svg.hover(bottom, times: curve.times, columns: hoverColumns, describe: describe)
 
         var keys = [LegendKey(swatch: .line(className: "equity"), label: "equity")]
         if !holdTimes.isEmpty {
