@@ -84,6 +84,12 @@ public struct TradingKernel: Sendable {
     }
     /// `model != nil`, kept apart: reading the optional existential on every bar copies it.
     private var hasModel = false
+    /// Opt-in (reports): when `true`, every bar on which the kernel scores the signals (good
+    /// data, no circuit-breaker trip on the bar, no position open; halted or quiet bars included) appends its open time and the blended score
+    /// (or the model's `2p − 1`) to ``scoreRecord``. Off by default: the backtester pays nothing.
+    public var recordsScores = false
+    /// The scores recorded while ``recordsScores`` was on, in bar order.
+    public private(set) var scoreRecord = ScoreRecord()
 
     private var signals: SignalEngine
     private let blend: BlendWeights
@@ -368,7 +374,9 @@ public struct TradingKernel: Sendable {
         if let reversion {
             // Most flat bars blend far from the threshold: find that out without the z-score's
             // square root and division (the rules alone; the model reads every score).
-            if !hasModel, blend.staysInside(config.entryThreshold, scores, reversion: reversion) { return }
+            // Recording scores needs the exact blend, so it skips the shortcut (which only ever
+            // returns where the blend below would, its guard on the threshold).
+            if !hasModel, !recordsScores, blend.staysInside(config.entryThreshold, scores, reversion: reversion) { return }
             signals.finishReversion(&scores, reversion)
         }
         let blended: Double
@@ -382,6 +390,10 @@ public struct TradingKernel: Sendable {
             guard abs(blended) >= config.model.minConviction, blended != 0 else { return }
         } else {
             blended = blend.blend(scores)
+        }
+        if recordsScores {
+            scoreRecord.times.append(time.milliseconds)
+            scoreRecord.scores.append(blended)
         }
         let agreeing = BlendWeights.agreeing(scores, with: blended)
         if probabilityUp == nil {
@@ -526,3 +538,12 @@ public struct TradingKernel: Sendable {
 
 func formatPercent(_ fraction: Double) -> String { formatDouble((fraction * 100 * 100).rounded() / 100, significant: 6) + " %" }
 func formatSigned(_ value: Double) -> String { (value >= 0 ? "+" : "") + formatDouble((value * 1000).rounded() / 1000, significant: 6) }
+
+/// The blended entry score of the bars on which the kernel weighed an entry (see
+/// ``TradingKernel/recordsScores``): bar open times (epoch ms) and scores in −1…1.
+public struct ScoreRecord: Sendable, Hashable {
+    public var times: [Int64] = []
+    public var scores: [Double] = []
+
+    public init() {}
+}

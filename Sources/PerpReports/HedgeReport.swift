@@ -3,7 +3,8 @@ import PerpSimulation
 
 /// The self-contained HTML page of `nmrperp hedge backtest --report`: the figures of a
 /// ``HedgeSimulationResult``, a chart of the hedged against the unhedged value, a chart of the
-/// collateral equity with the liquidations and re-hedges marked, and the list of liquidations.
+/// collateral equity with the liquidations and re-hedges marked, the price against the short's
+/// liquidation price with every event marked, and the list of liquidations.
 ///
 /// Built on the same page shell, stylesheet and SVG machinery as ``HTMLReport``: inline CSS and
 /// SVG, no scripts or outside resources, long series downsampled per pixel column, all text
@@ -58,6 +59,7 @@ public enum HedgeReport {
                     values: values.collateralEquity.map { Double($0) / scale })
             ],
             baseline: nil, markers: markers, title: "Collateral equity (USD)", label: "Collateral equity with liquidations and re-hedges")
+        html += "<h2>Price and the short's liquidation price</h2>\n" + liquidationChart(result)
         html += "<h2>Liquidations</h2>\n" + liquidationsTable(result.liquidationEvents)
         html += ReportPage.foot
         return html
@@ -171,10 +173,60 @@ public enum HedgeReport {
         }
     }
 
+    /// Rebalances marked at most on the liquidation chart (a dashed line each); more are only
+    /// counted in its legend.
+    public static let maximumRebalanceMarkers = 400
+
+    /// The NMR price (`unhedged value ÷ stake`, the bar's close) against the short's liquidation
+    /// price after the last event (open, rebalance, re-hedge, liquidation) up to each bar; no
+    /// liquidation price while flat. Rebalances, re-hedges and liquidations are marked.
+    private static func liquidationChart(_ result: HedgeSimulationResult) -> String {
+        let values = result.values
+        let stake = result.config.stake.doubleValue
+        guard stake > 0 else {
+            var svg = SVGWriter()
+            svg.open(width: svgWidth, height: Int(plotTop + 320) + 52, label: "Price and liquidation price")
+            svg.message("No stake, no price to chart.", in: frame(height: 320, t0: 0, t1: 1, v0: 0, v1: 1))
+            svg.close()
+            return svg.text
+        }
+        let scale = Double(Notional.scale)
+        let price = values.unhedged.map { Double($0) / scale / stake }
+        var liquidation = [Double](repeating: .nan, count: values.count)
+        let events = result.events.sorted { $0.time < $1.time }
+        var next = 0
+        var current: Price?
+        for index in 0..<values.count {
+            while next < events.count, events[next].time.milliseconds <= values.times[index] {
+                current = events[next].liquidationPrice
+                next += 1
+            }
+            if let current { liquidation[index] = current.doubleValue }
+        }
+        var marks = markers(result.events)
+        let rebalances = result.events.filter { $0.kind == .rebalance }
+        var rebalanceNote: String?
+        if rebalances.count <= maximumRebalanceMarkers {
+            marks += rebalances.map {
+                Marker(time: $0.time.milliseconds, className: "rebalance", label: "rebalanced at $" + $0.price.formatted(places: 4))
+            }
+        } else if !rebalances.isEmpty {
+            rebalanceNote = "\(rebalances.count) rebalances (too many to mark)"
+        }
+        return chart(
+            times: values.times,
+            lines: [
+                Line(label: "NMR price (close)", className: "nmr-price", values: price),
+                Line(label: "the short's liquidation price", className: "liquidation-price", values: liquidation),
+            ],
+            baseline: nil, markers: marks, title: "Price (USD)", label: "Price and the short's liquidation price",
+            extraKeys: rebalanceNote.map { [$0] } ?? [])
+    }
+
     /// A chart of `lines` over `times` (the last line drawn on top), with a dashed `baseline`,
     /// the `markers`, and a legend below the time axis.
     private static func chart(
-        times: [Int64], lines: [Line], baseline: Double?, markers: [Marker], title: String, label: String
+        times: [Int64], lines: [Line], baseline: Double?, markers: [Marker], title: String, label: String, extraKeys: [String] = []
     ) -> String {
         let height = 320.0
         var svg = SVGWriter()
@@ -185,9 +237,14 @@ public enum HedgeReport {
             svg.close()
             return svg.text
         }
-        let series = lines.map { line in
-            Series(times: Array(times.prefix(line.values.count)), values: Array(line.values.prefix(times.count)))
-                .downsampled(from: t0, to: t1, columns: columns)
+        // Non-finite values (no liquidation price while flat) are left out of a line.
+        let series = lines.map { line -> Series in
+            var kept = Series(times: [], values: [])
+            for index in 0..<min(times.count, line.values.count) where line.values[index].isFinite {
+                kept.times.append(times[index])
+                kept.values.append(line.values[index])
+            }
+            return kept.downsampled(from: t0, to: t1, columns: columns)
         }
         var low = baseline ?? Double.infinity
         var high = baseline ?? -Double.infinity
@@ -218,6 +275,8 @@ public enum HedgeReport {
         var keys = lines.reversed().map { (className: $0.className, label: $0.label) }
         if markers.contains(where: { $0.className == "liquidation" }) { keys.append(("liquidation", "liquidation")) }
         if markers.contains(where: { $0.className == "rehedge" }) { keys.append(("rehedge", "re-hedge")) }
+        if markers.contains(where: { $0.className == "rebalance" }) { keys.append(("rebalance", "rebalance")) }
+        for key in extraKeys { keys.append(("rebalance", key)) }
         var x = plot.left
         let y = plot.bottom + 40
         svg.text += "<g class=\"legend\">"
@@ -243,6 +302,9 @@ public enum HedgeReport {
         svg .collateral { fill: none; stroke: #2ca02c; stroke-width: 1.3; }
         svg .liquidation { stroke: #d62728; stroke-dasharray: 3 3; }
         svg .rehedge { stroke: #7f7f7f; stroke-dasharray: 3 3; }
+        svg .rebalance { stroke: #bcbd22; stroke-dasharray: 2 4; }
+        svg .nmr-price { fill: none; stroke: #555; stroke-width: 1.2; }
+        svg .liquidation-price { fill: none; stroke: #d62728; stroke-width: 1.3; }
 
         """
 }

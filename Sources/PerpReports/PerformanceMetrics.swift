@@ -88,6 +88,17 @@ public struct PerformanceMetrics: Sendable, Hashable {
     public var maxDrawdownTroughTime: Timestamp?
     public var maxDrawdownPeakEquity: Notional?
     public var maxDrawdownTroughEquity: Notional?
+    /// The longest time spent below a previous high (``DrawdownPeriod``); `nil` when the equity
+    /// never fell below a high.
+    public var longestDrawdown: DrawdownPeriod?
+    /// Calmar ratio: `annualizedReturn / maxDrawdown` (CAGR over the largest fall); `nil` when
+    /// either is undefined or the drawdown is 0.
+    public var calmar: Double?
+    /// The UTC day with the highest and the lowest return of its last equity over the previous
+    /// day's last equity (the initial capital before the first day); `nil` without a day whose
+    /// previous equity is positive.
+    public var bestDay: DayReturn?
+    public var worstDay: DayReturn?
 
     public var bars: Int
     public var barsInMarket: Int
@@ -114,6 +125,23 @@ public struct PerformanceMetrics: Sendable, Hashable {
     public var profitFactor: Double?
     /// Closed trades by exit reason: count, wins and net PnL (``ExitReasonSummary``).
     public var exitsByReason: [ExitReasonSummary] = []
+    /// Expectancy: `netTradePnL / trades`, the mean net PnL per closed trade (rounded to the
+    /// ledger's unit, ties to even); `nil` without closed trades.
+    public var expectancy: Notional?
+    /// `grossProfit / wins`, the mean net PnL of a winning trade; `nil` without one.
+    public var averageWin: Notional?
+    /// `grossLoss / losses`, the mean net PnL of a losing trade (< 0); `nil` without one.
+    public var averageLoss: Notional?
+    /// Largest and smallest net PnL of a closed trade; `nil` without closed trades.
+    public var bestTrade: Notional?
+    public var worstTrade: Notional?
+    /// Mean of `exitTime − entryTime` over closed trades (milliseconds, rounded toward zero); `nil`
+    /// without closed trades.
+    public var averageHoldingTime: TimeSpan?
+    /// Closed long trades: count, wins, net PnL.
+    public var longTrades = SideSummary()
+    /// Closed short trades: count, wins, net PnL.
+    public var shortTrades = SideSummary()
 
     public var fills: Int
     public var feesPaid: Notional
@@ -214,6 +242,12 @@ public struct PerformanceMetrics: Sendable, Hashable {
             }
         }
 
+        metrics.longestDrawdown = DrawdownPeriod.longest(curve, initial: initial)
+        if let annual = metrics.annualizedReturn, let drawdown = metrics.maxDrawdown, drawdown > 0 {
+            metrics.calmar = annual / drawdown
+        }
+        (metrics.bestDay, metrics.worstDay) = DayReturn.extremes(curve, initial: initial)
+
         if result.bars > 0 { metrics.exposure = Double(result.barsInMarket) / Double(result.bars) }
 
         // Trades.
@@ -234,6 +268,7 @@ public struct PerformanceMetrics: Sendable, Hashable {
             }
         }
         if metrics.trades > 0 { metrics.winRate = Double(metrics.wins) / Double(metrics.trades) }
+        metrics.addTradeStatistics(result.trades)
         metrics.exitsByReason = ExitReasonSummary.table(result.trades)
         if metrics.grossLoss.isNegative {
             metrics.profitFactor = Double(metrics.grossProfit.raw) / Double(-metrics.grossLoss.raw)
@@ -380,7 +415,7 @@ extension PerformanceMetrics {
         func ratio(_ value: Double?) -> JSONValue { value.map { JSONValue.double($0) } ?? .null }
         func money(_ value: Notional?) -> JSONValue { value.map { JSONValue.exact($0) } ?? .null }
         func time(_ value: Timestamp?) -> JSONValue { value.map { JSONValue.string($0.iso8601) } ?? .null }
-        return .object([
+        var members: [(String, JSONValue)] = [
             ("total_return", ratio(totalReturn)),
             ("annualized_return", ratio(annualizedReturn)),
             ("annualized_return_note", annualizedReturnNote.map { JSONValue.string($0) } ?? .null),
@@ -409,6 +444,23 @@ extension PerformanceMetrics {
             ("net_trade_pnl", money(netTradePnL)),
             ("profit_factor", ratio(profitFactor)),
             ("exits_by_reason", ExitReasonSummary.json(exitsByReason)),
+        ]
+        members += [
+            ("expectancy", money(expectancy)),
+            ("average_win", money(averageWin)),
+            ("average_loss", money(averageLoss)),
+            ("best_trade", money(bestTrade)),
+            ("worst_trade", money(worstTrade)),
+            ("average_holding_seconds", averageHoldingTime.map { JSONValue.double(Double($0.milliseconds) / 1000) } ?? .null),
+            ("long_trades", longTrades.json),
+            ("short_trades", shortTrades.json),
+            ("cagr", ratio(annualizedReturn)),
+            ("calmar", ratio(calmar)),
+            ("best_day", bestDay?.json ?? .null),
+            ("worst_day", worstDay?.json ?? .null),
+            ("longest_drawdown", longestDrawdown?.json ?? .null),
+        ]
+        members += [
             ("fills", .int(fills)),
             ("fees_paid", money(feesPaid)),
             ("funding_paid", money(fundingPaid)),
@@ -420,6 +472,7 @@ extension PerformanceMetrics {
             ("start_time", time(startTime)),
             ("end_time", time(endTime)),
             ("span_days", span.map { JSONValue.double($0.days) } ?? .null),
-        ])
+        ]
+        return .object(members)
     }
 }

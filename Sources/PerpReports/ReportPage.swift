@@ -1,5 +1,6 @@
 /// The page shell every report shares: the document head with the inline stylesheet, and the
-/// end of the document. No scripts, fonts, images or links to anything outside the file.
+/// end of the document. No scripts, fonts, images or links to anything outside the file; chart
+/// values show on hover through SVG `<title>`s, the browser's own tooltips.
 enum ReportPage {
     /// Everything up to and including `<body>`: the escaped `title` and the stylesheet, followed
     /// by `extraStyle` (rules of one report's own charts; empty adds nothing).
@@ -106,6 +107,26 @@ enum ReportPage {
         svg .funding { fill: none; stroke: #9467bd; stroke-width: 1.5; }
         svg .dd-peak { fill: #1f77b4; }
         svg .dd-trough { fill: #d62728; }
+        svg .hold { fill: none; stroke: #ff7f0e; stroke-width: 1.1; stroke-dasharray: 5 3; }
+        svg .overlay0 { fill: none; stroke: #1f77b4; stroke-width: 1.2; }
+        svg .overlay1 { fill: none; stroke: #ff7f0e; stroke-width: 1.2; }
+        svg .overlay2 { fill: none; stroke: #9467bd; stroke-width: 1.2; }
+        svg .overlay3 { fill: none; stroke: #8c564b; stroke-width: 1.2; }
+        svg .mk-long { fill: #2ca02c; stroke: #fff; stroke-width: 0.8; }
+        svg .mk-short { fill: #d62728; stroke: #fff; stroke-width: 0.8; }
+        svg .mk-exit { fill: none; stroke: #222; stroke-width: 1.8; }
+        svg .score { fill: none; stroke: #17becf; stroke-width: 1; }
+        svg .threshold { stroke: #d62728; stroke-dasharray: 4 3; }
+        svg .quiet rect, svg rect.quiet { fill: #7f7f7f; fill-opacity: 0.12; }
+        svg .halt rect, svg rect.halt { fill: #d62728; fill-opacity: 0.18; }
+        svg .exposure { fill: none; stroke: #8c564b; stroke-width: 1.1; }
+        svg .exposure-area, svg rect.exposure-area { fill: #8c564b; fill-opacity: 0.2; stroke: none; }
+        svg rect.drawdown { stroke: none; }
+        svg .fold { stroke: #444; stroke-dasharray: 4 4; }
+        svg .marker-label { fill: #444; font-size: 11px; }
+        svg .hover rect { fill: #000; fill-opacity: 0; }
+        svg .hover rect:hover { fill-opacity: 0.07; }
+        table.monthly td { min-width: 56px; }
 
         """
 }

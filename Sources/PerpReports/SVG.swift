@@ -312,3 +312,102 @@ struct SVGWriter {
         text += " class=\"empty\">\(escapeHTML(message))</text>\n"
     }
 }
+
+/// One entry of a chart's legend: a sample of a line (by its CSS class), of a filled area, or
+/// of a marker (a `<use>` of a symbol in the chart's `<defs>`), and its label.
+struct LegendKey {
+    enum Swatch {
+        case line(className: String)
+        case area(className: String)
+        case marker(id: String)
+    }
+
+    var swatch: Swatch
+    var label: String
+}
+
+extension SVGWriter {
+    /// A legend row starting at (`x`, `y`): each key's swatch, then its escaped label.
+    mutating func legend(_ keys: [LegendKey], x start: Double, y: Double) {
+        let c = SVGWriter.coordinate
+        var x = start
+        text += "<g class=\"legend\">"
+        for key in keys {
+            switch key.swatch {
+            case .line(let className):
+                text += "<line class=\"\(className)\" x1=\"\(c(x))\" x2=\"\(c(x + 22))\" y1=\"\(c(y - 4))\" y2=\"\(c(y - 4))\"/>"
+            case .area(let className):
+                text += "<rect class=\"\(className)\" x=\"\(c(x))\" y=\"\(c(y - 10))\" width=\"22\" height=\"10\"/>"
+            case .marker(let id):
+                text += "<use href=\"#\(id)\" x=\"\(c(x + 11))\" y=\"\(c(y - 4))\"/>"
+            }
+            text += "<text x=\"\(c(x + 28))\" y=\"\(c(y))\">\(escapeHTML(key.label))</text>"
+            x += 48 + Double(key.label.count) * 6.5
+        }
+        text += "</g>\n"
+    }
+
+    /// Invisible columns over `frame`, one per `frame.width / columns` pixels that holds at least
+    /// one of `times`, each with a `<title>` (the browser's own tooltip, no script) that
+    /// `describe` writes for the last index of `times` in the column. `times` ascending.
+    mutating func hover(_ frame: PlotFrame, times: [Int64], columns: Int, describe: (Int) -> String) {
+        guard !times.isEmpty, columns > 0 else { return }
+        let c = SVGWriter.coordinate
+        let width = frame.width / Double(columns)
+        text += "<g class=\"hover\">"
+        var index = 0
+        while index < times.count {
+            let column = min(max(Int((frame.x(times[index]) - frame.left) / width), 0), columns - 1)
+            var last = index
+            while last + 1 < times.count,
+                min(max(Int((frame.x(times[last + 1]) - frame.left) / width), 0), columns - 1) == column
+            {
+                last += 1
+            }
+            text += "<rect x=\"\(c(frame.left + Double(column) * width))\" y=\"\(c(frame.top))\" width=\"\(c(width))\""
+            text += " height=\"\(c(frame.height))\"><title>\(escapeHTML(describe(last)))</title></rect>"
+            index = last + 1
+        }
+        text += "</g>\n"
+    }
+
+    /// A dashed vertical line at `time` across `frame` with a `<title>`, labelled at the top
+    /// when `label` is not empty.
+    mutating func verticalMarker(at time: Int64, in frame: PlotFrame, className: String, label: String, title: String) {
+        guard frame.contains(time: time) else { return }
+        let c = SVGWriter.coordinate
+        let x = c(frame.x(time))
+        text += "<line class=\"\(className)\" x1=\"\(x)\" x2=\"\(x)\" y1=\"\(c(frame.top))\" y2=\"\(c(frame.bottom))\">"
+        text += "<title>\(escapeHTML(title))</title></line>"
+        if !label.isEmpty {
+            text += "<text class=\"marker-label\" x=\"\(c(frame.x(time) + 3))\" y=\"\(c(frame.top + 12))\">\(escapeHTML(label))</text>"
+        }
+        text += "\n"
+    }
+}
+
+/// `HH:MM` or `YYYY-MM-DD HH:MM` of a time, for tooltips.
+func shortTime(_ milliseconds: Int64) -> String {
+    String(Timestamp(milliseconds: milliseconds).iso8601.prefix(16)).replacingOccurrencesOfT()
+}
+
+extension String {
+    fileprivate func replacingOccurrencesOfT() -> String { String(self.map { $0 == "T" ? " " : $0 }) }
+}
+
+extension SVGWriter {
+    /// Like ``line(_:in:className:)`` but a new polyline starts wherever two consecutive points
+    /// are more than `maximumGap` milliseconds apart, so missing stretches stay empty.
+    mutating func brokenLine(_ series: Series, in frame: PlotFrame, className: String, maximumGap: Int64) {
+        guard series.count > 0 else { return }
+        var start = 0
+        for index in 1...series.count {
+            if index == series.count || series.times[index] - series.times[index - 1] > maximumGap {
+                line(
+                    Series(times: Array(series.times[start..<index]), values: Array(series.values[start..<index])), in: frame,
+                    className: className)
+                start = index
+            }
+        }
+    }
+}

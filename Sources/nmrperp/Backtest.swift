@@ -255,19 +255,39 @@ struct BacktestCommand: AsyncParsableCommand {
         var botJournal: [JournalEntry] = []
         var journalRun: String?
         var specNotes: [String] = []
+        var overlays = HTMLReport.Overlays()
         let result: BacktestResult
         if strategy == .nmrBot {
             let botConfig = file.bot
             specNotes = botConfig.beyondSpec().map { "beyond the spec's risk limits: \($0)" }
             guard let interval = series.barInterval else { throw CLIError("\(data): at least two bars are needed") }
-            let kernel = TradingKernel(
+            var kernel = TradingKernel(
                 config: botConfig, inputs: try BacktestCommand.signalInputs(signals), barInterval: interval,
                 lotSize: config.lotSize.isPositive && config.lotSize > Quantity(raw: 1) ? config.lotSize : Quantity("0.01")!)
+            // The report's score panel: recorded only when a report is written.
+            kernel.recordsScores = report != nil
             var tester = Backtester(strategy: BotStrategy(kernel: kernel, fundingRates: rates), config: config, initialCapital: capital)
             result = tester.run(series, funding: rates, mark: markSeries)
             botJournal = tester.strategy.journal
+            if report != nil {
+                let record = tester.strategy.kernel.scoreRecord
+                // A trip halts entries for the cooldown from the bar's close it was journalled at.
+                let halts = botJournal.filter { $0.event == .circuitBreaker }.map { entry in
+                    HTMLReport.Interval(
+                        start: entry.time.milliseconds, end: entry.time.saturatingAdding(botConfig.risk.circuitCooldown).milliseconds)
+                }
+                overlays.score = HTMLReport.ScorePanel(
+                    times: record.times, scores: record.scores, threshold: botConfig.entryThreshold, halts: halts,
+                    quietHours: (botConfig.risk.quietStartHour, botConfig.risk.quietEndHour))
+            }
             journalRun = try JournalRuns.record(botJournal, source: data)
         } else {
+            if strategy == .smaCross, report != nil {
+                overlays.priceLines = [
+                    HTMLReport.PriceLine(name: "SMA \(fast) (fast)", values: HTMLReport.simpleMovingAverage(series.closes, period: fast)),
+                    HTMLReport.PriceLine(name: "SMA \(slow) (slow)", values: HTMLReport.simpleMovingAverage(series.closes, period: slow)),
+                ]
+            }
             result = BacktestCommand.execute(
                 strategy, series: series, funding: rates, mark: markSeries, config: config, capital: capital,
                 leverage: leverage, fast: fast, slow: slow, quantity: quantity, collateral: collateral)
@@ -291,7 +311,7 @@ struct BacktestCommand: AsyncParsableCommand {
                 ]
                 return HTMLReport.render(
                     title: "NMRPerp backtest: \(strategy.rawValue)", result: result, metrics: metrics,
-                    prices: (series.openTimes, series.closes), notes: specNotes + notes + coverageNotes)
+                    prices: (series.openTimes, series.closes), notes: specNotes + notes + coverageNotes, overlays: overlays)
             }
         }
         if json {

@@ -90,7 +90,8 @@ extension BacktestCommand {
             let variants = zip(outcome.variants, metrics).map { ComparisonReport.Variant(name: $0.name, result: $0.result, metrics: $1) }
             return ComparisonReport.render(
                 title: "NMRPerp walk-forward: rules vs learned model vs price-only model", variants: variants, notes: notes,
-                tables: [foldTable(outcome)])
+                tables: [foldTable(outcome)],
+                boundaries: plan.folds.map { ComparisonReport.Boundary(label: "fold \($0.index + 1)", time: $0.testFrom.milliseconds) })
         }
         if json {
             emit(json: walkForwardJSON(outcome, metrics: metrics, config: botConfig, openTimes: series.openTimes))

@@ -29,15 +29,18 @@ struct HedgeReportTests {
         HedgeReport.render(result: result(), dataPath: "nmr <1d>.csv", fundingPath: nil, notes: notes)
     }
 
-    @Test("a complete document with two charts, the figures and the liquidations")
+    @Test("a complete document with three charts, the figures and the liquidations")
     func structure() {
         let result = Self.result()
         #expect(result.liquidations >= 1, "the fixture liquidates")
         let html = Self.render()
         #expect(html.hasPrefix("<!DOCTYPE html>\n<html"))
         #expect(html.hasSuffix("</html>\n"))
-        #expect(html.ranges(of: "<svg ").count == 2, "value chart and collateral equity chart")
-        #expect(html.ranges(of: "</svg>").count == 2)
+        #expect(html.ranges(of: "<svg ").count == 3, "value, collateral equity, price and liquidation price")
+        #expect(html.ranges(of: "</svg>").count == 3)
+        #expect(html.contains("class=\"nmr-price\""))
+        #expect(html.contains("class=\"liquidation-price\""), "the short's liquidation price over time")
+        #expect(html.contains(">the short&#39;s liquidation price</text>"), "in the legend")
         #expect(html.ranges(of: "<table").count == html.ranges(of: "</table>").count)
         #expect(html.contains("class=\"hedged\""))
         #expect(html.contains("class=\"unhedged\""))
