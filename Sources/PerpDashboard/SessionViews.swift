@@ -69,7 +69,9 @@ extension SessionCatalog {
                 ("history_problem", view.replayProblem.map { .string($0) } ?? .null),
             ]
             if key.kind == .paper, let session {
-                fields.append(("record_days", .double(session.record.liveDays(interval: view.info.interval), significant: 6)))
+                // A replay of recorded bars (`paper --replay`, `replay=yes`) is no paper record.
+                let days = Self.isReplay(view.info.venue) ? 0 : session.record.liveDays(interval: view.info.interval)
+                fields.append(("record_days", .double(days, significant: 6)))
             }
         case .hedge(let view):
             let status = view.status?.json
@@ -311,9 +313,18 @@ extension SessionCatalog {
                     "paper_record",
                     key.kind == .paper
                         ? .object([
-                            ("live_days", .double(session.record.liveDays(interval: view.info.interval), significant: 6)),
+                            (
+                                "live_days",
+                                .double(
+                                    Self.isReplay(view.info.venue) ? 0 : session.record.liveDays(interval: view.info.interval),
+                                    significant: 6)
+                            ),
                             ("required_days", .int(PaperRecord.requiredDays)),
-                            ("complete", .bool(session.record.isComplete(interval: view.info.interval))),
+                            (
+                                "complete",
+                                .bool(!Self.isReplay(view.info.venue) && session.record.isComplete(interval: view.info.interval))
+                            ),
+                            ("replay", .bool(Self.isReplay(view.info.venue))),
                             ("max_drawdown", .double(session.record.maxDrawdown, significant: 6)),
                             ("bad_data", .int(session.record.badData)), ("stale_episodes", .int(session.record.staleEpisodes)),
                         ]) : .null
@@ -443,4 +454,10 @@ extension SessionCatalog {
             ("pool", .bool(view.config.settings.crossMargin)),
         ])
     }
+}
+
+extension SessionCatalog {
+    /// Whether a paper session replays recorded bars (`paper --replay` stores `replay=yes` in its
+    /// venue): its days never count toward the paper record (spec §4).
+    static func isReplay(_ venue: String) -> Bool { venue.split(separator: " ").contains("replay=yes") }
 }

@@ -152,8 +152,19 @@ enum PaperFiles {
             return (record.liveDays(interval: replayed.session.interval), record.isComplete(interval: replayed.session.interval))
         }
         let replayed = try openReplayed(name: name)
+        if isReplay(replayed.info) {
+            throw CLIError(
+                "paper session \"\(name)\" replays recorded bars (paper --replay); spec §4's record needs \(PaperRecord.requiredDays) days of live bars: name a paper session that trades Binance's"
+            )
+        }
         let record = replayed.session.record
         return (record.liveDays(interval: replayed.info.interval), record.isComplete(interval: replayed.info.interval))
+    }
+
+    /// Whether a session replays recorded bars (`paper --replay`, its venue says `replay=yes`):
+    /// such a session's days never count toward the paper record.
+    static func isReplay(_ info: LiveSessionInfo) -> Bool {
+        info.venue.split(separator: " ").contains("replay=yes")
     }
 
     /// Opens the session file for a reader (`status`, `journal`), with the same checks.
@@ -229,7 +240,7 @@ struct PaperRunCommand: AsyncParsableCommand {
                 "paper trades Binance USD-M bars; venue.market \(file.trading.market.name) (from \(file.sources["venue.market"] ?? "--market")) is for backtests: use binance-usdm"
             )
         }
-        let capital = file.trading.capital
+        var capital = file.trading.capital
         var venue = file.trading.venueConfig
         // The market's own rules come from its exchange information; a lot size or minimum given
         // in the file or a flag overrides them.
@@ -271,6 +282,11 @@ struct PaperRunCommand: AsyncParsableCommand {
         // the engine that wrote it, so its 30-day record stays whole (decision 0013).
         let store = try PaperStore(path: path)
         if let info = try store.info() {
+            // No account or venue value given: the session goes on with the ones it stored.
+            if !explicitVenue, let stored = PaperSettings.venue(fromText: info.venueText) {
+                venue = stored
+                capital = info.capital
+            }
             let (stored, _) = try BotConfigFile.parse(yaml: info.configText, file: path + " (stored configuration)")
             if config != nil, stored != bot {
                 throw CLIError(
@@ -783,8 +799,10 @@ extension PaperStatusCommand {
         let engine = session.engine
         let status = LiveStatus(session: session, now: record.lastBar ?? info.created, interval: info.interval, sizeFraction: .one)
         let equity = status.equity ?? capital
-        let days = record.liveDays(interval: info.interval)
-        let complete = record.isComplete(interval: info.interval)
+        // A replay's bars were recorded, not live: its days are no paper record (spec §4).
+        let isReplay = PaperFiles.isReplay(info)
+        let days = isReplay ? 0 : record.liveDays(interval: info.interval)
+        let complete = !isReplay && record.isComplete(interval: info.interval)
         let sharpe = PerformanceMetrics.sharpe(equities: record.dailyEquity.map(\.equity.raw), periodsPerYear: 365)
         let change = equity.doubleValue / capital.doubleValue - 1
         let fees = engine.orders.reduce(Notional.zero) { (try? $0.adding($1.fee, "fees")) ?? $0 }
@@ -801,7 +819,7 @@ extension PaperStatusCommand {
             ]
             fields += [
                 ("live_days", .double(days)), ("required_days", .int(Int64(PaperRecord.requiredDays))),
-                ("record_complete", .bool(complete)), ("bad_data", .int(Int64(record.badData))),
+                ("record_complete", .bool(complete)), ("replay", .bool(isReplay)), ("bad_data", .int(Int64(record.badData))),
                 ("stale_episodes", .int(Int64(record.staleEpisodes))),
                 ("last_bar", record.lastBar.map { .string($0.iso8601) } ?? .null), ("position", .exact(engine.position)),
                 ("running", .bool(running != nil)), ("process", running.map { .string($0) } ?? .null),
@@ -811,10 +829,16 @@ extension PaperStatusCommand {
         }
         let sign = change >= 0 ? "+" : ""
         let verdict =
-            complete ? "complete; live trading may start at 10 % of the intended size (spec §4)" : "live trading stays locked"
+            isReplay
+            ? "a replay of recorded bars (paper --replay): not a paper record, live trading stays locked"
+            : complete ? "complete; live trading may start at 10 % of the intended size (spec §4)" : "live trading stays locked"
         var rows: [(String, String)] = [
             ("session", "\(info.name) (\(store.path))"), ("process", running ?? "not running"),
-            ("market", "\(info.symbol) \(info.interval) bars, simulated venue (the execution layer's, as live)"),
+            (
+                "market",
+                "\(info.symbol) \(info.interval) bars, simulated venue (the execution layer's, as live)"
+                    + (isReplay ? "; recorded bars replayed" : "")
+            ),
             ("started", info.created.iso8601), ("last bar", record.lastBar?.iso8601 ?? "none yet"), ("capital", "\(capital)"),
         ]
         rows += [

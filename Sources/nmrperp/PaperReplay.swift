@@ -58,7 +58,9 @@ extension PaperRunCommand {
             minNotional: trading.minNotional)
         let venueSettings = PaperVenueSettings(capital: trading.capital, rules: rules, venue: trading.venueConfig)
         let clock = ReplayClock(start: start, speed: speed)
-        var settings = LiveSettings(name: name, venueName: venueSettings.text, bot: bot, botText: botText, sizeFraction: .one)
+        // `replay=yes` marks the session: its days are no paper record for the live gate.
+        var settings = LiveSettings(
+            name: name, venueName: venueSettings.text + " replay=yes", bot: bot, botText: botText, sizeFraction: .one)
         settings.symbol = rules.symbol
         settings.interval = barInterval
         settings.warmup = warmup

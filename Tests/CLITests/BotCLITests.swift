@@ -126,7 +126,7 @@ import Testing
 
         let table = try CLI.run(["bot", "check", "--config", path])
         #expect(table.status == 0)
-        #expect(table.stdout.contains("4 of 36 settings differ"))
+        #expect(table.stdout.contains("4 of 36 rules differ"))
         #expect(table.stdout.contains("(default 0.025)"))
     }
 

@@ -83,7 +83,12 @@ import Testing
         #expect(lines.count >= 400, "\(lines.count) polls")
         let status = try CLI.run(["paper", "status", "--name", "replay", "--json"], environment: environment)
         #expect(status.status == 0, "\(status.stderr)")
-        #expect(try status.json()["engine"] as? String == "execution")
+        let statusJSON = try status.json()
+        #expect(statusJSON["engine"] as? String == "execution")
+        // Recorded bars are no paper record: the live gate stays locked however long the replay.
+        #expect(statusJSON["replay"] as? Bool == true)
+        #expect(statusJSON["record_complete"] as? Bool == false)
+        #expect(statusJSON["live_days"] as? Double == 0)
 
         let again = try CLI.run(["paper", "--replay", data], environment: environment)
         #expect(again.status != 0)
