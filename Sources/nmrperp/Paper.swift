@@ -26,8 +26,14 @@ struct PaperCommand: AsyncParsableCommand {
             before now (the first day of warm-up, the time the tool was down) only feed the \
             signals: no entry is made on them, and they do not count toward the 30 days.
 
+            `--replay FILE` runs the same runtime on recorded bars with no network, for demos and \
+            tests: its clock jumps to each poll, or moves at `--speed N` times real time. A replay \
+            is an ordinary session for `status`, `journal` and the dashboard, but never a paper \
+            record: its bars were not live.
+
             Examples:
               nmrperp bot init --out bot.yaml && nmrperp paper --config bot.yaml
+              nmrperp paper --replay nmr_1h.csv --to 2025-02-01
               nmrperp paper status
               nmrperp paper journal --out paper.jsonl
             """,

@@ -123,7 +123,7 @@ import Testing
             let value = arguments[index + 1]
             let path = value.hasPrefix("/") ? value : folder + "/" + value
             switch flag {
-            case "--data", "--mark", "--funding":
+            case "--data", "--mark", "--funding", "--replay":
                 guard !FileManager.default.fileExists(atPath: path) else { continue }
                 if let shared = CLI.shared((value as NSString).lastPathComponent) {
                     try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: shared)
