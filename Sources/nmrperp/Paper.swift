@@ -542,7 +542,7 @@ final class StatusLine: @unchecked Sendable {
     }
 
     /// A paper session on the execution layer.
-    func show(_ status: LiveStatus, capital: Notional, schedule: MarginSchedule? = nil, beyondSpec: Bool = false) {
+    func show(_ status: LiveStatus, capital: Notional, schedule: MarginSchedule? = nil, beyondSpec: Bool = false, replay: Bool = false) {
         lock.withLock {
             if json {
                 let line =
@@ -556,7 +556,8 @@ final class StatusLine: @unchecked Sendable {
                 text += "  " + PaperReport.describe(row) + "\n"
             }
             let columns = terminal ? terminalColumns() : nil
-            text += fitted(PaperReport.line(status, capital: capital, schedule: schedule, beyondSpec: beyondSpec), columns: columns)
+            text += fitted(
+                PaperReport.line(status, capital: capital, schedule: schedule, beyondSpec: beyondSpec, replay: replay), columns: columns)
             text += terminal ? "" : "\n"
             FileHandle.standardError.write(Data(text.utf8))
             drawn = true
@@ -640,7 +641,11 @@ enum PaperReport {
         return text
     }
 
-    static func line(_ status: LiveStatus, capital: Notional, schedule: MarginSchedule? = nil, beyondSpec: Bool = false) -> String {
+    /// `replay`: a `paper --replay` session, whose days are no paper record (the line says so
+    /// instead of counting them).
+    static func line(
+        _ status: LiveStatus, capital: Notional, schedule: MarginSchedule? = nil, beyondSpec: Bool = false, replay: Bool = false
+    ) -> String {
         let time = String(status.now.iso8601.prefix(16)).replacingOccurrences(of: "T", with: " ")
         let price = status.lastBar.map { "\($0.close)" } ?? "—"
         var parts = ["\(time) UTC", "last \(price)", position(status)]
@@ -654,7 +659,9 @@ enum PaperReport {
         if case .halted(let why) = status.gate { parts.append("HALTED: \(why)") }
         parts += [
             status.riskState.name, feed(status),
-            "record \(formatFixed(status.record.liveDays(interval: status.interval), 1))/\(PaperRecord.requiredDays) d",
+            replay
+                ? "replay (no paper record)"
+                : "record \(formatFixed(status.record.liveDays(interval: status.interval), 1))/\(PaperRecord.requiredDays) d",
             "entries \(status.entries)",
         ]
         if let premium = status.premium {

@@ -67,8 +67,10 @@ extension PaperRunCommand {
         settings.isolated = venueSettings.venue.marginMode == .isolated
         // Replay time moves in jumps: the periodic work runs once an hour of it, not every few
         // seconds of it, as the synthetic sessions do.
-        settings.reconcileEvery = .hours(1)
-        settings.heartbeatEvery = .hours(1)
+        // (at least a bar: daily bars would otherwise poll 24 times a bar).
+        let hourOrBar = TimeSpan(milliseconds: max(TimeSpan.hours(1).milliseconds, barInterval.milliseconds))
+        settings.reconcileEvery = hourOrBar
+        settings.heartbeatEvery = hourOrBar
         let store = try LiveStore(path: path)
         var logger = Logger(label: "nmrperp.paper.\(name)") { label in StreamLogHandler.standardError(label: label) }
         logger.logLevel = Environment.values["NMRPERP_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .error
@@ -85,6 +87,11 @@ extension PaperRunCommand {
         printError(
             "paper \(name): replaying \(bars.count) bars of \(file) (\(first.openTime.iso8601) → \(last.openTime.iso8601)) \(pace); session in \(path)"
         )
+        if bot.risk.staleAfter <= barInterval {
+            printError(
+                "paper \(name): note: risk.stale_after (\(bot.risk.staleAfter)) is not longer than the bars (\(barInterval)): the bot will call every bar stale and make no entry; set risk.stale_after above \(barInterval) in the configuration"
+            )
+        }
         let beyond = bot.beyondSpec()
         if !beyond.isEmpty { printError("paper \(name): beyond the spec's risk limits: " + beyond.joined(separator: "; ")) }
         let line = StatusLine(json: json)
@@ -102,7 +109,7 @@ extension PaperRunCommand {
                 guard let status = try await trader.poll() else { break }
                 polls += 1
                 lastStatus = status
-                line.show(status, capital: capital, schedule: schedule, beyondSpec: !beyond.isEmpty)
+                line.show(status, capital: capital, schedule: schedule, beyondSpec: !beyond.isEmpty, replay: true)
                 if clock.now() >= end { break }
                 try await clock.sleep(until: trader.nextPollTime(after: clock.now()))
             }
