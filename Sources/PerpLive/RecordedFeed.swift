@@ -19,7 +19,14 @@ public struct RecordedFeed: PaperFeed {
     }
 
     public func bars(from: Timestamp, limit: Int) async throws -> [BinanceUSDMClient.KlineRow] {
-        let now = clock.now()
+        Self.closedRows(bars, from: from, limit: limit, interval: interval, now: clock.now())
+    }
+
+    /// The rows of `bars` (sorted by open time) opening at or after `from` that have closed by
+    /// `now`, at most `limit`: what a venue publishes. Shared with the synthetic sessions' feed.
+    static func closedRows(
+        _ bars: [Candle], from: Timestamp, limit: Int, interval: TimeSpan, now: Timestamp
+    ) -> [BinanceUSDMClient.KlineRow] {
         var low = 0
         var high = bars.count
         while low < high {

@@ -132,20 +132,7 @@ struct SyntheticFeed: PaperFeed {
     let clock: SyntheticClock
 
     func bars(from: Timestamp, limit: Int) async throws -> [BinanceUSDMClient.KlineRow] {
-        let now = clock.now()
-        var low = 0
-        var high = bars.count
-        while low < high {
-            let middle = (low + high) / 2
-            if bars[middle].openTime < from { low = middle + 1 } else { high = middle }
-        }
-        var rows: [BinanceUSDMClient.KlineRow] = []
-        var index = low
-        while index < bars.count, rows.count < limit, bars[index].openTime + TimeSpan.minutes(1) <= now {
-            rows.append(.bar(bars[index]))
-            index += 1
-        }
-        return rows
+        RecordedFeed.closedRows(bars, from: from, limit: limit, interval: .minutes(1), now: clock.now())
     }
 
     func funding(from: Timestamp, to: Timestamp) async throws -> [(rate: FundingRate, mark: Price?)] {
