@@ -113,6 +113,10 @@ public struct TradingKernel: Sendable {
     private var entryTime: Timestamp?
     private var pendingEntry:
         (side: Side, stop: Price, target: Price, leverage: Rate, signals: JournalSignals, reason: String, decided: Timestamp)?
+    /// The side of a position the kernel decided to close (time exit, circuit breaker, kill
+    /// switch): its closing fills are journalled as `exit` rows with their P&L, as a stop's or a
+    /// target's are, so a journal's trades, wins and net P&L count every close.
+    private var closingSide: Side?
     /// ``BotConfig/problems()`` of `config`: a kernel made with a configuration that has any
     /// (built in code, not loaded through a checked file) observes bars but opens nothing, and
     /// says so once in the journal, so no setting the checks refuse reaches the sizing.
@@ -160,6 +164,7 @@ public struct TradingKernel: Sendable {
             ]
             // Close whatever the venue holds, even an entry whose fill the kernel has not seen yet.
             commands.append(.close(reason: .killSwitch))
+            closingSide = side ?? closingSide
             clearPosition()
             pendingEntry = nil
             return commands
@@ -218,6 +223,17 @@ public struct TradingKernel: Sendable {
                             reasonText: .text(pending.reason), signalValues: pending.signals, fee: fill.fee,
                             note: "stop \(pending.stop), target \(pending.target) fixed at entry")))
                 pendingEntry = nil
+                closingSide = nil
+                continue
+            }
+            if side == nil, let closing = closingSide, fill.side != closing,
+                fill.reason == .timeExit || fill.reason == .circuitBreaker || fill.reason == .killSwitch
+            {
+                commands.append(
+                    .journal(
+                        JournalEntry(
+                            time: fill.time, event: .exit, side: closing, price: fill.price, quantity: fill.quantity,
+                            reason: "closed: \(fill.reason.rawValue)", fee: fill.fee, pnl: fill.realizedPnL)))
                 continue
             }
             guard let held = side, fill.side != held else { continue }
@@ -532,6 +548,7 @@ public struct TradingKernel: Sendable {
 
     /// After asking to close, the position is treated as gone (the fill confirms it).
     private mutating func pendingExit(_ event: JournalEvent) {
+        closingSide = side ?? closingSide
         clearPosition()
     }
 }
