@@ -158,6 +158,22 @@ public enum ComparisonReport {
             svg.line(drawdowns[index], in: bottom, className: "variant")
             svg.text += "</g>\n"
         }
+        // Hover: each variant's equity at the time under the pointer (its last bar at or before it).
+        let hoverTimes = first.result.equity.times
+        svg.hover(frame, times: hoverTimes, columns: HTMLReport.hoverColumns) { index in
+            let time = hoverTimes[index]
+            return curves.reduce(shortTime(time)) { text, variant in
+                let times = variant.result.equity.times
+                var low = 0
+                var high = times.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if times[middle] <= time { low = middle + 1 } else { high = middle }
+                }
+                guard low > 0 else { return text }
+                return text + " · " + variant.name + " " + Numerics.fixed(Double(variant.result.equity.equity[low - 1]) / scale, places: 2)
+            }
+        }
         // Legend: each variant in its colour, then the fold lines.
         var x = frame.left
         let y = bottom.bottom + 44

@@ -60,6 +60,17 @@ public enum HedgeReport {
             ],
             baseline: nil, markers: markers, title: "Collateral equity (USD)", label: "Collateral equity with liquidations and re-hedges")
         html += "<h2>Price and the short's liquidation price</h2>\n" + liquidationChart(result)
+        if fundingPath != nil {
+            html += "<h2>Funding</h2>\n"
+            html += chart(
+                times: values.times,
+                lines: [
+                    Line(
+                        label: "funding paid by the short so far (below zero: received)", className: "funding-paid",
+                        values: values.fundingPaid.map { Double($0) / scale })
+                ],
+                baseline: 0, markers: markers, title: "Funding paid (USD)", label: "Funding paid by the short, cumulative")
+        }
         html += "<h2>Liquidations</h2>\n" + liquidationsTable(result.liquidationEvents)
         html += ReportPage.foot
         return html
@@ -270,6 +281,13 @@ public enum HedgeReport {
             svg.text += "<title>\(escapeHTML(Timestamp(milliseconds: marker.time).iso8601 + ": " + marker.label))</title></line>\n"
         }
         for (line, points) in zip(lines, series) { svg.line(points, in: plot, className: line.className) }
+        // Hover: the bar's time and every line's value there (not the downsampled points).
+        svg.hover(plot, times: times, columns: HTMLReport.hoverColumns) { index in
+            lines.reduce(shortTime(times[index])) { text, line in
+                guard index < line.values.count, line.values[index].isFinite else { return text }
+                return text + " · " + line.label + " " + formatDouble(line.values[index], significant: 8)
+            }
+        }
 
         // Legend: the lines, in reading order from the top one, then the kinds of marker shown.
         var keys = lines.reversed().map { (className: $0.className, label: $0.label) }
@@ -305,6 +323,7 @@ public enum HedgeReport {
         svg .rebalance { stroke: #bcbd22; stroke-dasharray: 2 4; }
         svg .nmr-price { fill: none; stroke: #555; stroke-width: 1.2; }
         svg .liquidation-price { fill: none; stroke: #d62728; stroke-width: 1.3; }
+        svg .funding-paid { fill: none; stroke: #9467bd; stroke-width: 1.3; }
 
         """
 }

@@ -311,6 +311,8 @@ public struct HedgeValueSeries: Hashable, Sendable {
     public var unhedged: [Int64] = []
     /// Collateral plus the short's unrealised PnL.
     public var collateralEquity: [Int64] = []
+    /// Funding paid by the short so far (negative: received), after the bar's settlements.
+    public var fundingPaid: [Int64] = []
 
     public init() {}
 
@@ -321,6 +323,7 @@ public struct HedgeValueSeries: Hashable, Sendable {
         hedged.reserveCapacity(count)
         unhedged.reserveCapacity(count)
         collateralEquity.reserveCapacity(count)
+        fundingPaid.reserveCapacity(count)
     }
 }
 
@@ -606,6 +609,7 @@ extension HedgeSimulation {
                 values.hedged.append(hedged)
                 values.unhedged.append(stakeValue)
                 values.collateralEquity.append(equity)
+                values.fundingPaid.append(fundingPaid)
             }
         }
 

@@ -54,6 +54,33 @@ struct HedgeReportTests {
         #expect(!html.contains("<script"))
     }
 
+    @Test("with a funding history, the funding paid is charted; without one, no empty chart")
+    func fundingChart() {
+        let plain = Self.render()
+        #expect(!plain.contains("class=\"funding-paid\""))
+        var series = CandleSeries()
+        for index in 0..<30 {
+            series.appendRaw(
+                openTime: F.start + Int64(index) * F.day, open: 1_000_000_000, high: 1_010_000_000, low: 990_000_000,
+                close: 1_000_000_000, volume: 100_000_000_000)
+        }
+        // A positive rate: longs pay, so the short receives 100 × 10 × 0.0001 = 0.1 a day.
+        let funding = (0..<30).map {
+            FundingRate(time: Timestamp(milliseconds: F.start + Int64($0) * F.day + F.day / 2), rate: Rate("0.0001")!, interval: .hours(24))
+        }
+        let config = HedgeSimulation.Config(stake: Quantity(100), collateralMultiple: Rate("2")!, rebalance: .days(7))
+        let result = HedgeSimulation.run(series, funding: funding, config: config)
+        #expect(result.values.fundingPaid.count == result.values.count)
+        #expect(result.values.fundingPaid.last.map { Notional(raw: $0) } == result.fundingPaid)
+        // Settled at the first bar open at or after each time: the 30th (day 29½) has none.
+        #expect(result.fundingPaid == Notional("-2.9")!, "received 0.1 a day, 29 times")
+        let html = HedgeReport.render(result: result, dataPath: "nmr.csv", fundingPath: "funding.csv", notes: [])
+        #expect(html.contains("<h2>Funding</h2>"))
+        #expect(html.contains("class=\"funding-paid\""))
+        #expect(html.contains(">funding paid by the short so far (below zero: received)</text>"), "in the legend")
+        #expect(html.ranges(of: "<svg ").count == 4)
+    }
+
     @Test("text is escaped")
     func escaping() {
         let html = Self.render(notes: ["use <b>more</b> collateral & \"hedge\""])
