@@ -91,7 +91,7 @@ def test_mode(args):
         errors = console_errors(driver)
         if errors:
             fail("console errors: " + " | ".join(errors))
-        names = ["equity", "realised", "unrealised", "fees", "funding", "max_drawdown", "state"]
+        names = ["equity", "realized_pnl", "unrealized_pnl", "fees", "funding_paid", "max_drawdown", "state"]
         driver.save_screenshot(os.path.join(args.screenshots, "dashboard-loaded.png"))
         svg = driver.execute_script("return document.querySelectorAll('main svg polyline').length")
         axes = driver.execute_script("return Array.from(document.querySelectorAll('main svg text')).map(t=>t.textContent)")

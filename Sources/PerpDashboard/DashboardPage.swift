@@ -99,19 +99,19 @@ enum DashboardPage {
           if(s&&s.readable===false)view.push(el('p',{class:'problem','data-field':'problem'},'Unreadable: '+s.problem));
           if(eq&&eq.problem)view.push(el('p',{class:'problem'},eq.problem));
           if(s&&s.kind!=='hedge'&&eq){
-            view.push(el('div',{class:'cards'},card('Equity',num(eq.equity??eq.realised),'equity'),card('Realised P&L',num(eq.realised),'realised'),card('Unrealised P&L',num(eq.unrealised),'unrealised'),card('Fees',num(eq.fees),'fees'),card('Funding',num(eq.funding),'funding'),card('Max drawdown',num(eq.max_drawdown),'max_drawdown')));
+            view.push(el('div',{class:'cards'},card('Equity',num(eq.equity??eq.realized_pnl),'equity'),card('Realized P&L',num(eq.realized_pnl),'realized_pnl'),card('Unrealized P&L',num(eq.unrealized_pnl),'unrealized_pnl'),card('Fees',num(eq.fees),'fees'),card('Funding paid',num(eq.funding_paid),'funding_paid'),card('Max drawdown',num(eq.max_drawdown),'max_drawdown')));
             const cols=eq.columns||[];const pts=eq.points||[];
-            const yi=cols.indexOf(s.kind==='backtest'?'realised':'equity'),di=cols.indexOf('drawdown');
+            const yi=cols.indexOf(s.kind==='backtest'?'realized_pnl':'equity'),di=cols.indexOf('drawdown');
             view.push(el('section',{},el('h3',{},s.kind==='backtest'?'Realised P&L (USDT)':'Equity (USDT)',el('span',{class:'muted'},' · '+(eq.count||0)+' bars, '+pts.length+' drawn')),chart(pts.map(p=>[p[0],Number(p[yi])]),'USDT','#3f6fd8')));
             if(di>=0)view.push(el('section',{},el('h3',{},'Drawdown from peak (USDT)'),chart(pts.map(p=>[p[0],Number(p[di])]),'USDT','#c62828')));
           }
           if(hedge&&hedge.status){
             const h=hedge.status;
-            view.push(el('section',{},el('h3',{},'Stake hedge'),el('div',{class:'cards'},card('Staked (NMR)',num(h.stake_nmr),'stake'),card('Short (NMR)',num(h.short_nmr),'short'),card('Collateral (USDC)',num(h.collateral_usd),'collateral'),card('Required k·q·P',num(h.required_collateral_usd),'required'),card('Price',num(h.price,4),'price'),card('Warn at',num(h.warning_price,4),'warning'),card('Liquidation',num(h.liquidation_price,4),'liquidation'),card('Next rebalance',when(h.next_rebalance),'next_rebalance'),card('Funding paid',num(h.funding_paid_usd),'funding_paid'))));
-            if(eq&&eq.points){const c=eq.columns;view.push(el('section',{},el('h3',{},'Collateral vs required (USDC)'),chart(eq.points.map(p=>[p[0],Number(p[c.indexOf('collateral')])]),'USDC','#2e7d32',eq.points.map(p=>[p[0],Number(p[c.indexOf('required')])]))))}
+            view.push(el('section',{},el('h3',{},'Stake hedge'),el('div',{class:'cards'},card('Staked (NMR)',num(h.stake),'stake'),card('Short (NMR)',num(h.short),'short'),card('Collateral (USDC)',num(h.collateral),'collateral'),card('Required k·q·P',num(h.required_collateral),'required_collateral'),card('Price',num(h.price,4),'price'),card('Warn at',num(h.warning_price,4),'warning'),card('Liquidation',num(h.liquidation_price,4),'liquidation'),card('Next rebalance',when(h.next_rebalance),'next_rebalance'),card('Funding paid',num(h.funding_paid),'funding_paid'))));
+            if(eq&&eq.points){const c=eq.columns;view.push(el('section',{},el('h3',{},'Collateral vs required (USDC)'),chart(eq.points.map(p=>[p[0],Number(p[c.indexOf('collateral')])]),'USDC','#2e7d32',eq.points.map(p=>[p[0],Number(p[c.indexOf('required_collateral')])]))))}
           }
-          if(pos){const rows=(pos.positions||[]).map(p=>el('tr',{},el('td',{},p.side),el('td',{},num(p.size)),el('td',{},num(p.entry,4)),el('td',{},num(p.mark,4)),el('td',{},num(p.unrealised)),el('td',{},num(p.liquidation,4)),el('td',{},pct(p.distance_to_liquidation)),el('td',{},p.margin_mode),el('td',{},num(p.margin))));
-            view.push(el('section',{},el('h3',{},'Open positions'),rows.length?el('table',{},el('tr',{},...['side','size','entry','mark','unrealised','liquidation','distance','margin mode','margin'].map(h=>el('th',{},h))),...rows):el('p',{class:'muted'},'Flat.')));}
+          if(pos){const rows=(pos.positions||[]).map(p=>el('tr',{},el('td',{},p.side),el('td',{},num(p.quantity)),el('td',{},num(p.entry_price,4)),el('td',{},num(p.mark,4)),el('td',{},num(p.unrealized_pnl)),el('td',{},num(p.liquidation_price,4)),el('td',{},pct(p.distance_to_liquidation)),el('td',{},p.margin_mode),el('td',{},num(p.margin))));
+            view.push(el('section',{},el('h3',{},'Open positions'),rows.length?el('table',{},el('tr',{},...['side','quantity','entry','mark','unrealized P&L','liquidation','distance','margin mode','margin'].map(h=>el('th',{},h))),...rows):el('p',{class:'muted'},'Flat.')));}
           if(risk&&!risk.problem){
             const items=[];
             items.push(el('p',{},'State: ',el('b',{'data-field':'state'},risk.state||'—'),risk.circuit_breaker?el('span',{class:'badge warn'},' circuit breaker: no entries until '+when(risk.circuit_breaker.until)+' ('+left(risk.circuit_breaker.seconds_left)+' left)'):null,risk.gate?' · orders: '+risk.gate:null,risk.gate_reason?' ('+risk.gate_reason+')':null));
@@ -127,8 +127,8 @@ enum DashboardPage {
             if(!readOnly&&s&&s.can_stop)items.push(el('button',{class:'kill',onclick:()=>kill(id)},'Stop and flatten'));
             view.push(el('section',{},el('h3',{},'Risk'),...items));
           }
-          if(fund&&!fund.problem&&(fund.rate!==undefined||fund.funding_so_far!==undefined)){
-            view.push(el('section',{},el('h3',{},'Funding'),el('div',{class:'cards'},card('Rate',fund.rate!=null?pct(fund.rate):'—','rate'),card('Annualised',pct(fund.annualised_rate),'annualised'),card('Next settlement',fund.next_settlement?when(fund.next_settlement)+' ('+left(fund.seconds_to_next)+')':'—','next_settlement'),card('Next payment',num(fund.next_payment),'next_payment'),card('Funding so far',num(fund.funding_so_far),'funding_so_far'))));
+          if(fund&&!fund.problem&&(fund.funding_rate!==undefined||fund.funding_paid!==undefined)){
+            view.push(el('section',{},el('h3',{},'Funding'),el('div',{class:'cards'},card('Rate',fund.funding_rate!=null?pct(fund.funding_rate):'—','funding_rate'),card('Annualised',pct(fund.funding_apr),'funding_apr'),card('Next settlement',fund.next_settlement?when(fund.next_settlement)+' ('+left(fund.seconds_to_next)+')':'—','next_settlement'),card('Next funding paid',num(fund.next_funding_paid),'next_funding_paid'),card('Funding paid',num(fund.funding_paid),'funding_paid'))));
           }
           const fl=el('div',{class:'filters'},el('button',{class:filter?'':'on',onclick:()=>{filter=null;loadSession()}},'all'),...groups.map(([n,e])=>el('button',{class:filter===e?'on':'',onclick:()=>{filter=e;loadSession()}},n)));
           const jr=(journal.rows||[]).map(r=>el('tr',{'data-seq':r.seq},el('td',{},when(r.time)),el('td',{},r.kind?r.event+' · '+r.kind:r.event),el('td',{},r.side||''),el('td',{},r.price!=null?num(r.price,4):''),el('td',{},r.reason||''),el('td',{class:'muted'},r.signals?Object.entries(r.signals).map(([k,v])=>k+' '+Number(v).toFixed(3)).join(', '):'')));

@@ -45,7 +45,7 @@ extension SessionCatalog {
             let trades = entries.filter { $0.pnl != nil }.count
             fields += [
                 ("readable", .bool(true)), ("problem", .null), ("state", .string("finished")),
-                ("updated", entries.last.map { Self.time($0.time) } ?? .null), ("realised_pnl", .exact(pnl)), ("trades", .int(trades)),
+                ("updated", entries.last.map { Self.time($0.time) } ?? .null), ("realized_pnl", .exact(pnl)), ("trades", .int(trades)),
                 ("journal_rows", .int(entries.count)),
             ]
             return .object(fields)
@@ -79,8 +79,8 @@ extension SessionCatalog {
                 ("venue", .string(view.info.venue)), ("symbol", .string(view.info.symbol)),
                 ("state", status?["state"] ?? .string(view.replay.session.halted != nil ? "halted" : "unknown")),
                 ("updated", view.status.map { Self.time($0.time) } ?? .null),
-                ("stake", status?["stake_nmr"] ?? .null), ("short", status?["short_nmr"] ?? .null),
-                ("collateral", status?["collateral_usd"] ?? .null), ("required", status?["required_collateral_usd"] ?? .null),
+                ("stake", status?["stake"] ?? .null), ("short", status?["short"] ?? .null),
+                ("collateral", status?["collateral"] ?? .null), ("required_collateral", status?["required_collateral"] ?? .null),
             ]
         case .legacyPaper, .none:
             fields.append(("state", .string("unreadable")))
@@ -117,23 +117,23 @@ extension SessionCatalog {
                 return .array([
                     .int(point.time.milliseconds), .exact(point.equity), .exact(point.realised), .exact(point.fees),
                     .exact(point.unrealised),
-                    .exact(point.funding), .exact(Notional(raw: drawdowns[index])), .exact(point.price),
+                    .exact(Notional(raw: 0 &- point.funding.raw)), .exact(Notional(raw: drawdowns[index])), .exact(point.price),
                 ])
             }
             let last = points.last
             let columns: JSONValue = .array(
-                ["time_ms", "equity", "realised", "fees", "unrealised", "funding", "drawdown", "price"].map { .string($0) })
+                ["time_ms", "equity", "realized_pnl", "fees", "unrealized_pnl", "funding_paid", "drawdown", "price"].map { .string($0) })
             func lastValue(_ value: (EquityPoint) -> Notional) -> JSONValue { last.map { .exact(value($0)) } ?? .null }
             var fields: [(String, JSONValue)] = [
                 ("id", .string(key.description)), ("columns", columns), ("units", .string("USDT; price in USDT per NMR")),
                 ("count", .int(points.count)), ("points", .array(rows)),
             ]
-            fields.append(("start_equity", points.first.map { .exact($0.equity) } ?? .null))
+            fields.append(("initial_equity", points.first.map { .exact($0.equity) } ?? .null))
             fields.append(("equity", lastValue(\.equity)))
-            fields.append(("realised", lastValue(\.realised)))
+            fields.append(("realized_pnl", lastValue(\.realised)))
             fields.append(("fees", lastValue(\.fees)))
-            fields.append(("unrealised", lastValue(\.unrealised)))
-            fields.append(("funding", lastValue(\.funding)))
+            fields.append(("unrealized_pnl", lastValue(\.unrealised)))
+            fields.append(("funding_paid", last.map { .exact(Notional(raw: 0 &- $0.funding.raw)) } ?? .null))
             fields.append(("max_drawdown", .exact(Notional(raw: maxDrawdown))))
             fields.append(("problem", view.replayProblem.map { .string($0) } ?? .null))
             return .object(fields)
@@ -149,7 +149,7 @@ extension SessionCatalog {
             }
             return .object([
                 ("id", .string(key.description)),
-                ("columns", .array(["time_ms", "stake", "short", "collateral", "required", "price"].map { .string($0) })),
+                ("columns", .array(["time_ms", "stake", "short", "collateral", "required_collateral", "price"].map { .string($0) })),
                 ("units", .string("NMR; USDC; price in USDC per NMR")), ("count", .int(points.count)), ("points", .array(rows)),
             ])
         case .legacyPaper, .none:
@@ -171,8 +171,8 @@ extension SessionCatalog {
             rows.append(.array([.int(entry.time.milliseconds), .exact(total), .exact(Notional(raw: total.raw &- peak.raw))]))
         }
         return .object([
-            ("id", .string(key.description)), ("columns", .array(["time_ms", "realised", "drawdown"].map { .string($0) })),
-            ("units", .string("USDT")), ("count", .int(rows.count)), ("points", .array(rows)), ("realised", .exact(total)),
+            ("id", .string(key.description)), ("columns", .array(["time_ms", "realized_pnl", "drawdown"].map { .string($0) })),
+            ("units", .string("USDT")), ("count", .int(rows.count)), ("points", .array(rows)), ("realized_pnl", .exact(total)),
             ("max_drawdown", .exact(maxDrawdown)),
         ])
     }
@@ -204,8 +204,9 @@ extension SessionCatalog {
                 rows.append(
                     .object([
                         ("symbol", .string(view.info.symbol)), ("side", .string(engine.position.isNegative ? "short" : "long")),
-                        ("size", .exact(engine.position.magnitude)), ("entry", Self.opt(engine.averageEntry)), ("mark", .exact(mark)),
-                        ("unrealised", .exact(unrealised)), ("liquidation", Self.opt(venue?.liquidationPrice)),
+                        ("quantity", .exact(engine.position.magnitude)), ("entry_price", Self.opt(engine.averageEntry)),
+                        ("mark", .exact(mark)),
+                        ("unrealized_pnl", .exact(unrealised)), ("liquidation_price", Self.opt(venue?.liquidationPrice)),
                         ("distance_to_liquidation", distance),
                         ("margin_mode", .string(venue?.isolatedMargin != nil ? "isolated" : "cross")),
                         ("margin", Self.opt(venue?.isolatedMargin)), ("leverage", venue?.leverage.map { .int($0) } ?? .null),
@@ -231,11 +232,11 @@ extension SessionCatalog {
                     "positions",
                     .array([
                         .object([
-                            ("symbol", .string(view.info.symbol)), ("side", .string("short")), ("size", status?["short_nmr"] ?? .null),
-                            ("mark", status?["price"] ?? .null), ("liquidation", status?["liquidation_price"] ?? .null),
+                            ("symbol", .string(view.info.symbol)), ("side", .string("short")), ("quantity", status?["short"] ?? .null),
+                            ("mark", status?["price"] ?? .null), ("liquidation_price", status?["liquidation_price"] ?? .null),
                             ("distance_to_liquidation", status?["liquidation_distance"] ?? .null),
                             ("margin_mode", .string(view.config.settings.crossMargin ? "cross" : "isolated")),
-                            ("margin", status?["collateral_usd"] ?? .null),
+                            ("margin", status?["collateral"] ?? .null),
                         ])
                     ])
                 ),
@@ -357,7 +358,7 @@ extension SessionCatalog {
             let session = replay.session
             var fields: [(String, JSONValue)] = [("id", .string(key.description))]
             let paid = replay.points.last?.funding
-            fields.append(("funding_so_far", Self.opt(paid)))
+            fields.append(("funding_paid", paid.map { .exact(Notional(raw: 0 &- $0.raw)) } ?? .null))
             if let rate = replay.lastFunding {
                 let interval = rate.interval.milliseconds > 0 ? rate.interval : .hours(8)
                 var next = rate.time + interval
@@ -370,34 +371,38 @@ extension SessionCatalog {
                 var payment: JSONValue = .null
                 if let mark = session.lastBar?.close {
                     // A long pays a positive rate, a short receives it (Binance USD-M "funding
-                    // fee = position value × funding rate"); negative: paid.
-                    let value = -(session.engine.position.doubleValue * mark.doubleValue * rate.rate.doubleValue)
+                    // fee = position value × funding rate"); positive: paid, as `funding_paid`.
+                    let value = session.engine.position.doubleValue * mark.doubleValue * rate.rate.doubleValue
                     payment = .double(value, significant: 8)
                 }
                 fields += [
-                    ("rate", .exact(rate.rate)), ("rate_time", Self.time(rate.time)), ("interval", .string(interval.description)),
-                    ("annualised_rate", .double(rate.rate.doubleValue * perYear, significant: 6)),
+                    ("funding_rate", .exact(rate.rate)), ("funding_rate_time", Self.time(rate.time)),
+                    ("interval", .string(interval.description)),
+                    ("funding_apr", .double(rate.rate.doubleValue * perYear, significant: 6)),
                     ("next_settlement", Self.time(next)), ("seconds_to_next", .int(max(0, (next - now).milliseconds / 1000))),
-                    ("next_payment", payment),
-                    ("next_payment_meaning", .string("what the position receives (+) or pays (−) at the next settlement at this rate")),
+                    ("next_funding_paid", payment),
+                    (
+                        "next_funding_paid_meaning",
+                        .string("what the position pays (+) or receives (−) at the next settlement at this rate")
+                    ),
                 ]
             } else {
-                fields.append(("rate", .null))
+                fields.append(("funding_rate", .null))
             }
             if let first = replay.points.first, let last = replay.points.last, let paid, last.time > first.time {
                 let averageNotional =
                     replay.points.reduce(0.0) { $0 + abs($1.equity.doubleValue - $1.unrealised.doubleValue) } / Double(replay.points.count)
                 let years = Double((last.time - first.time).milliseconds) / (365.0 * 86_400_000)
                 if averageNotional > 0 && years > 0 {
-                    fields.append(("funding_annualised_on_equity", .double(paid.doubleValue / averageNotional / years, significant: 6)))
+                    fields.append(("funding_apr_on_equity", .double(-paid.doubleValue / averageNotional / years, significant: 6)))
                 }
             }
             return .object(fields)
         case .hedge(let view):
             let status = view.status?.json
             return .object([
-                ("id", .string(key.description)), ("funding_so_far", status?["funding_paid_usd"] ?? .null),
-                ("annualised_rate", status?["funding_apr"] ?? .null),
+                ("id", .string(key.description)), ("funding_paid", status?["funding_paid"] ?? .null),
+                ("funding_apr", status?["funding_apr"] ?? .null),
                 ("meaning", .string("funding the short has paid (+) or received (−) on the venue, and that over its notional a year")),
             ])
         case .legacyPaper, .none:
@@ -431,7 +436,7 @@ extension SessionCatalog {
             let rows = try store.journalPage(limit: limit, before: before, events: events)
             return .object([
                 ("id", .string(key.description)),
-                ("rows", .array(rows.map { Self.row(seq: $0.seq, line: (try? JSONParser.parse($0.line)) ?? .string($0.line)) })),
+                ("rows", .array(rows.map { Self.row(seq: $0.seq, line: JournalEntry.currentVocabulary($0.line)) })),
             ])
         } catch {
             return .object([("id", .string(key.description)), ("rows", .array([])), ("problem", .string("\(error)"))])

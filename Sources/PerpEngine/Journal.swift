@@ -132,8 +132,8 @@ public struct JournalEntry: Sendable, Hashable {
             ("time", .string(time.iso8601)), ("event", .string(event.rawValue)), ("side", side.map { .string($0.rawValue) } ?? .null),
             ("price", price.map { .exact($0) } ?? .null), ("quantity", quantity.map { .exact($0) } ?? .null),
             ("leverage", leverage.map { .exact($0) } ?? .null), ("reason", .string(reason)),
-            ("signals", .object(signals.map { ($0.0, .double($0.1)) })), ("fee", fee.map { .exact($0) } ?? .null),
-            ("funding", funding.map { .exact($0) } ?? .null), ("pnl", pnl.map { .exact($0) } ?? .null), ("note", .string(note)),
+            ("signals", .object(signals.map { ($0.0, .double($0.1)) })), ("fees", fee.map { .exact($0) } ?? .null),
+            ("funding_paid", funding.map { .exact($0) } ?? .null), ("pnl", pnl.map { .exact($0) } ?? .null), ("note", .string(note)),
         ])
     }
 }
@@ -202,5 +202,26 @@ struct PackedScores: Sendable {
         if !sentiment.isNaN { named.append(("sentiment", sentiment)) }
         if !probabilityUp.isNaN { named.append(("model_p_up", probabilityUp)) }
         return named
+    }
+}
+
+extension JournalEntry {
+    /// A stored journal line in today's JSON vocabulary (README, "JSON vocabulary"). Sessions
+    /// written before the vocabulary stored `fee` and `funding`; their lines are exported with
+    /// `fees` and `funding_paid` (same values, same sign: positive is paid), so one reader
+    /// reads every session. A line that is not a JSON object is returned unchanged.
+    public static func currentVocabulary(_ line: String) -> JSONValue {
+        guard let parsed = try? JSONParser.parse(line) else { return .string(line) }
+        guard case .object(let members) = parsed else { return parsed }
+        let renamed: [String: String] = ["fee": "fees", "funding": "funding_paid"]
+        return .object(members.map { (renamed[$0.0] ?? $0.0, $0.1) })
+    }
+
+    /// ``currentVocabulary(_:)`` as one line of text (JSON Lines), unchanged when it was already current.
+    public static func currentLine(_ line: String) -> String {
+        guard line.contains("\"fee\"") || line.contains("\"funding\"") else { return line }
+        let value = currentVocabulary(line)
+        if case .string = value { return line }
+        return value.serialized(pretty: false)
     }
 }

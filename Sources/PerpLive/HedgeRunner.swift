@@ -172,10 +172,10 @@ public struct HedgeStatus: Sendable {
         }
         return .object([
             ("name", .string(name)), ("venue", .string(venue)), ("symbol", .string(symbol)), ("state", .string(state)),
-            ("updated", .string(updated.iso8601)), ("stake_nmr", opt(stake)), ("short_nmr", .exact(short)), ("price", opt(price)),
-            ("collateral_usd", .exact(collateral)), ("required_collateral_usd", opt(required)),
+            ("updated", .string(updated.iso8601)), ("stake", opt(stake)), ("short", .exact(short)), ("price", opt(price)),
+            ("collateral", .exact(collateral)), ("required_collateral", opt(required)),
             ("collateral_multiple", .exact(collateralMultiple)), ("liquidation_price", opt(liquidationPrice)),
-            ("liquidation_distance", distance), ("warning_price", opt(warningPrice)), ("funding_paid_usd", opt(fundingPaid)),
+            ("liquidation_distance", distance), ("warning_price", opt(warningPrice)), ("funding_paid", opt(fundingPaid)),
             ("funding_apr", fundingAPR.map { .double($0, significant: 6) } ?? .null),
             ("last_rebalance", lastRebalance.map { .string($0.iso8601) } ?? .null),
             ("next_rebalance", nextRebalance.map { .string($0.iso8601) } ?? .null), ("rebalances", .int(rebalances)),

@@ -136,7 +136,7 @@ public struct LiveStatus: Sendable {
                         ])
                     })
             ),
-            ("unresolved_orders", .int(unresolved)), ("last_bar", lastBar.map { .string($0.openTime.iso8601) } ?? .null),
+            ("unresolved_orders", .int(unresolved)), ("last_bar_time", lastBar.map { .string($0.openTime.iso8601) } ?? .null),
             ("last_close", lastBar.map { .exact($0.close) } ?? .null), ("problem", problem.map { .string($0) } ?? .null),
             ("skipped_paper_gate", .bool(skippedPaperGate)), ("size_fraction", .exact(sizeFraction)),
             ("trades_recorded", .int(tradesRecorded)), ("orders", .int(ordersSent)), ("live", .bool(live)),

@@ -135,9 +135,9 @@ public struct FundingCoverage: Hashable, Sendable {
     public func json(source: String?) -> JSONValue {
         .object([
             ("status", .string(status.rawValue)), ("file", source.map { .string($0) } ?? .null),
-            ("price_from", .string(priceFrom.iso8601)), ("price_to", .string(priceTo.iso8601)),
-            ("settlements", .int(settlements)), ("covered_from", coveredFrom.map { .string($0.iso8601) } ?? .null),
-            ("covered_to", coveredTo.map { .string($0.iso8601) } ?? .null),
+            ("price_start", .string(priceFrom.iso8601)), ("price_end", .string(priceTo.iso8601)),
+            ("settlements", .int(settlements)), ("covered_start", coveredFrom.map { .string($0.iso8601) } ?? .null),
+            ("covered_end", coveredTo.map { .string($0.iso8601) } ?? .null),
             ("missing_start_hours", .double(missingAtStart.hours)), ("missing_end_hours", .double(missingAtEnd.hours)),
             ("holes", .int(holes)), ("hole_hours", .double(holeTime.hours)),
         ])

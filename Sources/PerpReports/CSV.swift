@@ -6,7 +6,7 @@ import PerpSimulation
 /// still open at the end has empty `exit_time`, `exit_price` and `exit_reason`.
 public enum TradeCSV {
     public static let header = [
-        "side", "entry_time", "entry_price", "quantity", "exit_time", "exit_price", "exit_reason", "gross_pnl", "fees", "funding",
+        "side", "entry_time", "entry_price", "quantity", "exit_time", "exit_price", "exit_reason", "gross_pnl", "fees", "funding_paid",
         "net_pnl",
     ]
 
@@ -34,10 +34,10 @@ public enum TradeCSV {
     }
 }
 
-/// Every fill as CSV: `time,bar,side,quantity,price,fee,realized_pnl,reason`, where `side` is
+/// Every fill as CSV: `time,bar,side,quantity,price,fees,realized_pnl,reason`, where `side` is
 /// `buy` or `sell`. Same conventions as ``TradeCSV``.
 public enum FillCSV {
-    public static let header = ["time", "bar", "side", "quantity", "price", "fee", "realized_pnl", "reason"]
+    public static let header = ["time", "bar", "side", "quantity", "price", "fees", "realized_pnl", "reason"]
 
     public static func render(_ fills: [FillRecord]) -> String {
         var text = header.joined(separator: ",") + "\n"
@@ -119,7 +119,7 @@ public enum ReportJSON {
             ("exit_reason", trade.exitReason.map { .string($0.rawValue) } ?? .null),
             ("gross_pnl", .exact(trade.grossPnL)),
             ("fees", .exact(trade.fees)),
-            ("funding", .exact(trade.funding)),
+            ("funding_paid", .exact(trade.funding)),
             ("net_pnl", .exact(trade.netPnL)),
         ])
     }
@@ -131,7 +131,7 @@ public enum ReportJSON {
             ("side", .string(fill.side == .long ? "buy" : "sell")),
             ("quantity", .exact(fill.quantity)),
             ("price", .exact(fill.price)),
-            ("fee", .exact(fill.fee)),
+            ("fees", .exact(fill.fee)),
             ("realized_pnl", .exact(fill.realizedPnL)),
             ("reason", .string(fill.reason.rawValue)),
         ])
@@ -140,14 +140,14 @@ public enum ReportJSON {
     public static func funding(_ record: FundingRecord) -> JSONValue {
         .object([
             ("time", .string(record.time.iso8601)),
-            ("rate", .exact(record.rate)),
+            ("funding_rate", .exact(record.rate)),
             ("mark", .exact(record.mark)),
             ("position", .exact(record.position)),
-            ("payment", .exact(record.payment)),
+            ("funding_paid", .exact(record.payment)),
         ])
     }
 
-    /// `{"metrics": …, "trades": […]}`, plus `"fills"` and `"funding"` when asked for.
+    /// `{"metrics": …, "trades": […]}`, plus `"fills"` and `"funding_payments"` when asked for.
     public static func report(
         metrics: PerformanceMetrics, result: BacktestResult, includeFills: Bool = false, includeFunding: Bool = false
     ) -> JSONValue {
@@ -156,7 +156,7 @@ public enum ReportJSON {
             ("trades", .array(result.trades.map(trade))),
         ]
         if includeFills { members.append(("fills", .array(result.fills.map(fill)))) }
-        if includeFunding { members.append(("funding", .array(result.funding.map(funding)))) }
+        if includeFunding { members.append(("funding_payments", .array(result.funding.map(funding)))) }
         return .object(members)
     }
 }

@@ -416,7 +416,7 @@ extension PerformanceMetrics {
         func money(_ value: Notional?) -> JSONValue { value.map { JSONValue.exact($0) } ?? .null }
         func time(_ value: Timestamp?) -> JSONValue { value.map { JSONValue.string($0.iso8601) } ?? .null }
         var members: [(String, JSONValue)] = [
-            ("total_return", ratio(totalReturn)),
+            ("return", ratio(totalReturn)),
             ("annualized_return", ratio(annualizedReturn)),
             ("annualized_return_note", annualizedReturnNote.map { JSONValue.string($0) } ?? .null),
             ("sharpe", ratio(sharpe)),
@@ -462,15 +462,15 @@ extension PerformanceMetrics {
         ]
         members += [
             ("fills", .int(fills)),
-            ("fees_paid", money(feesPaid)),
+            ("fees", money(feesPaid)),
             ("funding_paid", money(fundingPaid)),
             ("funding_settlements", .int(fundingSettlements)),
             ("liquidations", .int(liquidations)),
             ("insurance_fund_draws", money(insuranceFundDraws)),
             ("initial_capital", money(initialCapital)),
             ("final_equity", money(finalEquity)),
-            ("start_time", time(startTime)),
-            ("end_time", time(endTime)),
+            ("start", time(startTime)),
+            ("end", time(endTime)),
             ("span_days", span.map { JSONValue.double($0.days) } ?? .null),
         ]
         return .object(members)

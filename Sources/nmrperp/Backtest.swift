@@ -318,9 +318,9 @@ struct BacktestCommand: AsyncParsableCommand {
             var members: [(String, JSONValue)] = [
                 ("bars", .int(result.bars)), ("trades", .int(result.trades.count)), ("liquidations", .int(result.liquidations)),
                 ("initial_capital", .exact(capital)), ("market", .string(file.trading.market.name)),
-                ("final_equity", .exact(result.finalEquity)), ("total_return", metrics.totalReturn.map { .double($0) } ?? .null),
+                ("final_equity", .exact(result.finalEquity)), ("return", metrics.totalReturn.map { .double($0) } ?? .null),
                 ("max_drawdown", metrics.maxDrawdown.map { .double($0) } ?? .null), ("sharpe", metrics.sharpe.map { .double($0) } ?? .null),
-                ("fees_paid", .exact(result.feesPaid)), ("funding_paid", .exact(result.fundingPaid)),
+                ("fees", .exact(result.feesPaid)), ("funding_paid", .exact(result.fundingPaid)),
                 ("liquidation_rule", .string(result.liquidationRule.name)), ("margin_forfeited", .exact(result.marginForfeited)),
                 ("insurance_fund_draws", .exact(result.insuranceFundDraws)),
                 (
@@ -369,8 +369,10 @@ struct BacktestCommand: AsyncParsableCommand {
             let summary = JournalEvent.allCases.compactMap { event in counts[event].map { "\(event.rawValue) \($0)" } }.joined(
                 separator: ", ")
             print("journal: \(botJournal.count) rows (\(summary))" + (journal.map { " → \($0)" } ?? ""))
-            if let journalRun {
+            if let journalRun, !botJournal.isEmpty {
                 print("journal in SQLite: \(JournalRuns.path) run \"\(journalRun)\" (`nmrperp bot journal --run \"\(journalRun)\"`)")
+            } else if journalRun != nil {
+                print("journal: nothing happened, so no run was stored in \(JournalRuns.path)")
             }
         }
         for note in specNotes + coverageNotes { print("note: \(note)") }

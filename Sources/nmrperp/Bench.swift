@@ -55,7 +55,7 @@ struct BenchG: AsyncParsableCommand {
                     ("g_seconds", .double(gSeconds, significant: 4)),
                     ("quantile_seconds", .double(seconds(quantileTime), significant: 4)), ("g", .double(result!.g, significant: 17)),
                     ("windows", .int(result!.windows)), ("full_windows", .int(result!.fullWindows)),
-                    ("worst_window_start_ms", .int(result!.worstWindowStart.milliseconds)),
+                    ("worst_window_start", .string(result!.worstWindowStart.iso8601)),
                 ]))
             return
         }

@@ -92,7 +92,7 @@ struct BenchBacktest: AsyncParsableCommand {
                 json: .object([
                     ("strategy", .string(strategy)), ("journal_rows", .int(journalRows)),
                     ("bars", .int(result.bars)), ("trades", .int(result.trades.count)), ("liquidations", .int(result.liquidations)),
-                    ("final_equity", .exact(result.finalEquity)), ("fees_paid", .exact(result.feesPaid)),
+                    ("final_equity", .exact(result.finalEquity)), ("fees", .exact(result.feesPaid)),
                     ("funding_paid", .exact(result.fundingPaid)),
                     ("funding_events", .int(result.funding.count)), ("seconds", .double(seconds(best), significant: 4)),
                     ("bars_per_second", .double(barsPerSecond.rounded(), significant: 10)),

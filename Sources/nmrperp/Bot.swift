@@ -30,11 +30,14 @@ struct BotInit: AsyncParsableCommand {
 
     @Option(help: "Where to write the file.") var out: String = "bot.yaml"
     @Flag(help: "Overwrite the file if it exists.") var force = false
+    @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         let outputs = try OutputFiles([("--out", out)], force: force)
         try outputs.write { _ in BotConfigFile.defaultYAML() }
-        print("wrote the default bot configuration to \(out); check it with: nmrperp bot check --config \(out)")
+        announce(
+            "wrote the default bot configuration to \(out); check it with: nmrperp bot check --config \(out)", json: json,
+            [("file", .string(out))])
     }
 }
 
@@ -135,8 +138,9 @@ struct BotJournal: AsyncParsableCommand {
         discussion: """
             Every `nmrperp backtest --strategy nmr-bot` stores its journal (entries, exits, stops, time exits, \
             circuit-breaker trips, risk denials, funding, with signals, prices, sizes, fees and P&L) as a run. \
-            The list numbers the runs (#1 is the oldest) and shows each one's trades, win rate, net P&L of \
-            its closed trades, fees and funding; --run and --delete take the number or the full name. \
+            The list numbers the runs (#1 is the oldest) and shows each one's trades, win rate (closes \
+            with a realized profit), realized P&L of its closes, fees, funding paid and net P&L (realized \
+            less fees and funding); --run and --delete take the number or the full name. \
             Paper sessions keep theirs in their own file: `nmrperp paper journal`.
 
             Examples:
@@ -149,7 +153,7 @@ struct BotJournal: AsyncParsableCommand {
     @Option(help: "Delete this run (its number or full name); repeat for several.") var delete: [String] = []
     @Option(help: "Write the export here instead of standard output.") var out: String?
     @Flag(help: "Replace output files that already exist.") var force = false
-    @Flag(help: "Print the list as JSON.") var json = false
+    @Flag(help: "Print JSON: the list, a run's rows, or what was deleted.") var json = false
 
     func run() async throws {
         if run != nil && !delete.isEmpty { throw CLIError("give either --run (export) or --delete, not both") }
@@ -163,15 +167,25 @@ struct BotJournal: AsyncParsableCommand {
         let summaries = try store.runSummaries()
         if !delete.isEmpty {
             let names = try delete.map { try Self.resolve($0, in: summaries) }
+            var deleted: [JSONValue] = []
             for name in Set(names).sorted() {
                 let rows = try store.deleteRun(name)
-                print("deleted \"\(name)\" (\(rows) rows)")
+                if json {
+                    deleted.append(.object([("name", .string(name)), ("journal_rows", .int(rows))]))
+                } else {
+                    print("deleted \"\(name)\" (\(rows) rows)")
+                }
             }
+            if json { emit(json: .object([("journal", .string(JournalRuns.path)), ("deleted", .array(deleted))])) }
             return
         }
         guard let run else {
             if json {
-                emit(json: .array(summaries.enumerated().map { Self.json($1, number: $0 + 1) }))
+                emit(
+                    json: .object([
+                        ("journal", .string(JournalRuns.path)),
+                        ("runs", .array(summaries.enumerated().map { Self.json($1, number: $0 + 1) })),
+                    ]))
             } else if summaries.isEmpty {
                 print("no runs in \(JournalRuns.path)")
             } else {
@@ -180,8 +194,8 @@ struct BotJournal: AsyncParsableCommand {
             return
         }
         let name = try Self.resolve(run, in: summaries)
-        let text = JournalJSONL.render(try store.entries(run: name))
-        if outputs.isEmpty { print(text, terminator: "") } else { try outputs.write { _ in text } }
+        let lines = try store.entries(run: name).map { $0.json.serialized(pretty: false) }
+        try exportJournalLines(name: name, lines: lines, out: outputs.isEmpty ? nil : out, force: force, json: json)
     }
 
     /// A run by its number in the list (`3`, `#3`) or its full name.
@@ -205,20 +219,29 @@ struct BotJournal: AsyncParsableCommand {
         let rows = summaries.enumerated().map { index, run -> [String] in
             let name = shortName(run.name)
             return [
-                "#\(index + 1)", name.count > 44 ? String(name.prefix(43)) + "…" : name, String(run.closes),
+                "#\(index + 1)", name.count > 30 ? String(name.prefix(29)) + "…" : name, String(run.closes),
                 run.closes > 0 ? percent(Double(run.wins) / Double(run.closes), places: 1) : "n/a", run.netPnL.money, run.fees.money,
-                run.funding.money,
+                run.funding.money, Self.net(run)?.money ?? "overflow",
             ]
         }
-        return TextTable.grid(["#", "run", "trades", "win rate", "net P&L", "fees", "funding"], rows, leftAligned: 2)
+        return TextTable.grid(["#", "run", "trades", "win rate", "realized", "fees", "funding", "net P&L"], rows, leftAligned: 2)
+    }
+
+    /// A run's net P&L: its closes' realized P&L less every fee and the funding paid (`nil`
+    /// past what the ledger holds, which only a damaged file reaches).
+    static func net(_ run: JournalStore.RunSummary) -> Notional? {
+        let afterFees = run.netPnL.raw.subtractingReportingOverflow(run.fees.raw)
+        let net = afterFees.partialValue.subtractingReportingOverflow(run.funding.raw)
+        return afterFees.overflow || net.overflow ? nil : Notional(raw: net.partialValue)
     }
 
     static func json(_ run: JournalStore.RunSummary, number: Int) -> JSONValue {
         .object([
-            ("number", .int(number)), ("name", .string(run.name)), ("rows", .int(run.rows)),
+            ("number", .int(number)), ("name", .string(run.name)), ("journal_rows", .int(run.rows)),
             ("start", run.first.map { .string($0.iso8601) } ?? .null), ("end", run.last.map { .string($0.iso8601) } ?? .null),
             ("entries", .int(run.entries)), ("trades", .int(run.closes)), ("wins", .int(run.wins)),
-            ("net_pnl", .exact(run.netPnL)), ("fees", .exact(run.fees)), ("funding", .exact(run.funding)),
+            ("realized_pnl", .exact(run.netPnL)), ("fees", .exact(run.fees)), ("funding_paid", .exact(run.funding)),
+            ("net_pnl", Self.net(run).map { .exact($0) } ?? .null),
         ])
     }
 }

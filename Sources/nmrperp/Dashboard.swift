@@ -36,6 +36,7 @@ struct DashboardCommand: AsyncParsableCommand {
     @Flag(help: "Hide the kill switch and refuse every state-changing request.") var readOnly = false
     @Flag(help: "Allow --host to be an address other computers can reach (every request then needs the printed token).")
     var allowRemote = false
+    @Flag(help: "Print JSON lines (its address when it listens, then when it stops) instead of text.") var json = false
 
     func run() async throws {
         guard let port = Int(port), (0...65_535).contains(port) else {
@@ -64,6 +65,7 @@ struct DashboardCommand: AsyncParsableCommand {
         let readOnly = self.readOnly
         let exposed = !local.contains(host.lowercased())
         let token = dashboard.token
+        let json = self.json
         do {
             // Ctrl-C or SIGTERM: it stops accepting, closes the pages' streams and exits 0.
             try await dashboard.run { bound in
@@ -72,9 +74,18 @@ struct DashboardCommand: AsyncParsableCommand {
                     line =
                         "dashboard: http://\(shownHost):\(bound)/?token=\(token) over \(Environment.home)\(readOnly ? " (read-only)" : ""); WARNING: listening on \(host), reachable from your network"
                 }
+                if json {
+                    let url = "http://\(shownHost):\(bound)/" + (exposed ? "?token=\(token)" : "")
+                    let members: [(String, JSONValue)] = [
+                        ("state", .string("listening")), ("url", .string(url)), ("host", .string(host)), ("port", .int(bound)),
+                        ("home", .string(Environment.home)), ("read_only", .bool(readOnly)), ("exposed", .bool(exposed)),
+                    ]
+                    line = JSONValue.object(members).serialized(pretty: false)
+                }
                 FileHandle.standardOutput.write(Data((line + "\n").utf8))
             }
-            FileHandle.standardOutput.write(Data("dashboard: stopped\n".utf8))
+            let stopped = json ? JSONValue.object([("state", .string("stopped"))]).serialized(pretty: false) : "dashboard: stopped"
+            FileHandle.standardOutput.write(Data((stopped + "\n").utf8))
         } catch {
             let text = "\(error)"
             if text.contains("Address already in use") || text.contains("errno: 98") {

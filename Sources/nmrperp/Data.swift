@@ -40,6 +40,7 @@ struct DataFetch: AsyncParsableCommand {
     @Option(help: "--market usdm: the mark-price bars' CSV (default: beside --out, NAME.mark.csv).") var markOut: String?
     @Option(help: "--market usdm: the funding CSV (default: beside --out, NAME.funding.csv).") var fundingOut: String?
     @Flag(help: "Replace output files that already exist.") var force = false
+    @Flag(help: "Print JSON: what was written, its span and gaps.") var json = false
 
     /// What an interrupted download tells its user: the pages already fetched are kept.
     static let resumeHint = "run the same command again to resume: the pages fetched so far are kept in $NMRPERP_HOME/market.sqlite"
@@ -123,6 +124,21 @@ struct DataFetch: AsyncParsableCommand {
             }
         }
         let gaps = series.gaps()
+        if json {
+            func time(_ value: Int64?) -> JSONValue { value.map { .string(Timestamp(milliseconds: $0).iso8601) } ?? .null }
+            var members: [(String, JSONValue)] = [
+                ("market", .string(usdm ? "usdm" : "spot")), ("symbol", .string(symbol)), ("interval", .string(interval.description)),
+                ("file", .string(out)), ("bars", .int(series.count)), ("start", time(series.openTimes.first)),
+                ("end", time(series.openTimes.last)), ("gap_count", .int(gaps.count)),
+            ]
+            if let mark, let markPath { members += [("mark_file", .string(markPath)), ("mark_bars", .int(mark.count))] }
+            if let funding, let fundingPath {
+                members += [("funding_file", .string(fundingPath)), ("funding_settlements", .int(funding.count))]
+            }
+            members.append(("offline", .bool(offline)))
+            emit(json: .object(members))
+            return
+        }
         print("wrote \(series.count) bars to \(out)" + (gaps.isEmpty ? "" : " (\(gaps.count) gaps in Binance's data, not bridged)"))
         if let mark, let markPath { print("wrote \(mark.count) mark-price bars to \(markPath)") }
         if let funding, let fundingPath { print("wrote \(funding.count) funding settlements to \(fundingPath)") }
@@ -166,7 +182,7 @@ struct DataCheck: AsyncParsableCommand {
             let last = Timestamp(milliseconds: series.openTimes[series.count - 1])
             summary = [
                 ("bars", .int(series.count), "\(series.count), every \(series.barInterval?.description ?? "?")"),
-                ("first", .string(first.iso8601), ""), ("last", .string(last.iso8601), ""),
+                ("start", .string(first.iso8601), ""), ("end", .string(last.iso8601), ""),
                 ("span", .null, "\(first.iso8601) to \(last.iso8601)"),
                 ("bar_interval", series.barInterval.map { .string($0.description) } ?? .null, ""),
                 ("gap_count", .int(gaps.count), ""),
@@ -201,7 +217,7 @@ struct DataCheck: AsyncParsableCommand {
             let high = rates.map(\.rate).max() ?? .zero
             summary = [
                 ("settlements", .int(rates.count), "\(rates.count), every \(intervals.joined(separator: " then "))"),
-                ("first", .string(firstRate.time.iso8601), ""), ("last", .string(lastRate.time.iso8601), ""),
+                ("start", .string(firstRate.time.iso8601), ""), ("end", .string(lastRate.time.iso8601), ""),
                 ("span", .null, "\(firstRate.time.iso8601) to \(lastRate.time.iso8601)"),
                 ("intervals", .array(intervals.map { .string($0) }), ""),
                 ("rate_min", .exact(low), ""), ("rate_max", .exact(high), ""),

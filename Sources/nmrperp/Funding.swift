@@ -54,7 +54,7 @@ struct FundingStatsCommand: AsyncParsableCommand {
                     ("std_bps_per_day", stats.stdBpsPerDay.map { .double($0) } ?? .null), ("apr", .double(stats.apr)),
                     ("apy", .double(stats.apy)),
                     ("settlements", .int(stats.settlements)), ("partial_days", .int(stats.partialDays)),
-                    ("first", .string(stats.first.iso8601)), ("last", .string(stats.last.iso8601)),
+                    ("start", .string(stats.first.iso8601)), ("end", .string(stats.last.iso8601)),
                     ("intervals", .array(intervals.map { .string($0.description) })),
                     (
                         "daily",
@@ -116,6 +116,7 @@ struct FundingFetch: AsyncParsableCommand {
     @Option(help: "How many days back from now.") var days: Int = 30
     @Option(help: "CSV file to write.") var out: String
     @Flag(help: "Replace output files that already exist.") var force = false
+    @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         guard (1...36_525).contains(days) else { throw CLIError("--days must be between 1 and 36525 (100 years) (got \(days))") }
@@ -141,7 +142,13 @@ struct FundingFetch: AsyncParsableCommand {
             csv += "\(rate.time.milliseconds),\(rate.time.iso8601),\(rate.rate),\(formatDouble(rate.interval.hours))\n"
         }
         try outputs.write { _ in csv }
-        print("wrote \(rates.count) funding rates to \(out)")
+        announce(
+            "wrote \(rates.count) funding rates to \(out)", json: json,
+            [
+                ("venue", .string(lowered == "lighter" ? "lighter" : "binance-usdm")), ("file", .string(out)),
+                ("settlements", .int(rates.count)), ("start", rates.first.map { .string($0.time.iso8601) } ?? .null),
+                ("end", rates.last.map { .string($0.time.iso8601) } ?? .null),
+            ])
     }
 }
 
@@ -155,12 +162,20 @@ struct FundingUnitsCommand: AsyncParsableCommand {
             them. Exits with status 3 when they disagree by such a factor.
             """)
     @Option(help: "Lighter market id (NMR is 74).") var market: Int = 74
+    @Flag(help: "Print JSON (exit status 3 still says a units error).") var json = false
 
     func run() async throws {
         try Environment.requireNetwork("funding units")
         let client = LighterClient(baseURL: VenueEndpoints.fromEnvironment().lighter)
         let (verdict, line) = try await client.checkFundingUnits(marketID: market, now: Environment.now)
-        print(line)
+        let members: [(String, JSONValue)]
+        switch verdict {
+        case .consistent(let ratio): members = [("verdict", .string("consistent")), ("ratio", .double(ratio, significant: 6))]
+        case .factor(let factor, let ratio):
+            members = [("verdict", .string("units_error")), ("factor", .double(factor)), ("ratio", .double(ratio, significant: 6))]
+        case .inconclusive: members = [("verdict", .string("inconclusive"))]
+        }
+        announce(line, json: json, [("market", .int(market))] + members)
         if case .factor = verdict { throw ExitCode(3) }
     }
 }

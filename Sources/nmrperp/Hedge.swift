@@ -194,9 +194,9 @@ struct HedgePlan: AsyncParsableCommand {
 
         if json {
             var members: [(String, JSONValue)] = [
-                ("stake_nmr", .exact(plan.stake)), ("price", .exact(plan.price)), ("g", .exact(plan.g)), ("alpha", .exact(plan.alpha)),
+                ("stake", .exact(plan.stake)), ("price", .exact(plan.price)), ("g", .exact(plan.g)), ("alpha", .exact(plan.alpha)),
                 ("margin_fraction", .exact(plan.maintenanceFraction)), ("collateral_multiple", .exact(plan.collateralMultiple)),
-                ("notional_usd", .exact(plan.notional)), ("collateral_usd", .exact(plan.collateral)),
+                ("notional", .exact(plan.notional)), ("collateral", .exact(plan.collateral)),
                 ("liquidation_price", .exact(plan.liquidationPrice)), ("survives_up_to", .exact(plan.survivesUpTo)),
                 ("g_source", .string(gSource)), ("stake_source", .string(stakeSource)), ("price_source", .string(priceSource)),
                 ("margin_source", .string(marginSource)),
@@ -364,8 +364,8 @@ struct HedgeWorstCase: AsyncParsableCommand {
                     ("quantiles_over", .string("full windows")),
                     ("bars", .int(result.bars)), ("bar_interval", .string(result.barInterval.description)),
                     ("window", .string(result.window.description)), ("step", .string(result.step.description)),
-                    ("first_bar", .string(Timestamp(milliseconds: series.openTimes[0]).iso8601)),
-                    ("last_bar", .string(Timestamp(milliseconds: series.openTimes[series.count - 1]).iso8601)),
+                    ("start", .string(Timestamp(milliseconds: series.openTimes[0]).iso8601)),
+                    ("end", .string(Timestamp(milliseconds: series.openTimes[series.count - 1]).iso8601)),
                     ("gap_count", .int(gaps.count)), ("gaps", .array(gaps.map(gapJSON))), ("notes", .array(notes.map { .string($0) })),
                 ]))
             return
@@ -514,9 +514,9 @@ struct HedgeRebalance: AsyncParsableCommand {
         if json {
             emit(
                 json: .object([
-                    ("new_short_nmr", .exact(plan.newShort)), ("trade", .string(tradeSide)), ("trade_nmr", .exact(tradeSize)),
-                    ("target_collateral_usd", .exact(plan.targetCollateral)), ("transfer", .string(transferKind)),
-                    ("transfer_usd", .exact(transferAmount)),
+                    ("new_short", .exact(plan.newShort)), ("side", .string(tradeSide)), ("quantity", .exact(tradeSize)),
+                    ("target_collateral", .exact(plan.targetCollateral)), ("transfer_kind", .string(transferKind)),
+                    ("transfer", .exact(transferKind == "withdraw" ? Notional(raw: 0 &- transferAmount.raw) : transferAmount)),
                     ("liquidation_price", .exact(plan.liquidationPrice)), ("warning_price", .exact(plan.warningPrice)),
                 ]))
             return

@@ -155,18 +155,18 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
         var members: [(String, JSONValue)] = [
             ("liquidations", .int(result.liquidations)), ("rebalances", .int(result.rebalances)),
             ("collateral_deposited", .exact(result.collateralDeposited)), ("collateral_withdrawn", .exact(result.collateralWithdrawn)),
-            ("funding_paid", .exact(result.fundingPaid)), ("hedged_start_usd", .exact(result.hedgedStart)),
-            ("hedged_end_usd", .exact(result.hedgedEnd)),
-            ("unhedged_start_usd", .exact(result.unhedgedStart)), ("unhedged_end_usd", .exact(result.unhedgedEnd)),
+            ("funding_paid", .exact(result.fundingPaid)), ("initial_hedged_value", .exact(result.hedgedStart)),
+            ("final_hedged_value", .exact(result.hedgedEnd)),
+            ("initial_unhedged_value", .exact(result.unhedgedStart)), ("final_unhedged_value", .exact(result.unhedgedEnd)),
             ("hedged_max_drawdown", .double(result.hedgedMaxDrawdown)), ("unhedged_max_drawdown", .double(result.unhedgedMaxDrawdown)),
-            ("stake_nmr", .exact(config.stake)), ("collateral_multiple", .exact(config.collateralMultiple)),
+            ("stake", .exact(config.stake)), ("collateral_multiple", .exact(config.collateralMultiple)),
             ("rebalance", .string(config.rebalance.description)),
-            ("margin_fraction", .exact(config.maintenanceFraction)), ("fee", .exact(config.takerFee)), ("bars", .int(result.bars)),
-            ("first_bar", result.firstBar.map { .string($0.iso8601) } ?? .null),
-            ("last_bar", result.lastBar.map { .string($0.iso8601) } ?? .null),
+            ("margin_fraction", .exact(config.maintenanceFraction)), ("taker_fee", .exact(config.takerFee)), ("bars", .int(result.bars)),
+            ("start", result.firstBar.map { .string($0.iso8601) } ?? .null),
+            ("end", result.lastBar.map { .string($0.iso8601) } ?? .null),
             ("initial_price", .exact(result.initialPrice)), ("final_price", .exact(result.finalPrice)),
             ("initial_collateral", .exact(result.initialCollateral)),
-            ("funding_settlements", .int(result.fundingSettlements)), ("fees_paid", .exact(result.feesPaid)),
+            ("funding_settlements", .int(result.fundingSettlements)), ("fees", .exact(result.feesPaid)),
             ("shortfall", .exact(result.shortfall)),
             ("liquidation_rule", .string(config.liquidationRule.name)), ("margin_forfeited", .exact(result.forfeited)),
             ("max_collateral_drawdown", .double(result.maxCollateralDrawdown)),
@@ -184,7 +184,7 @@ struct HedgeBacktestCommand: AsyncParsableCommand {
             ("kind", .string(event.kind.rawValue)), ("time", .string(event.time.iso8601)), ("price", .exact(event.price)),
             ("short_before", .exact(event.shortBefore)), ("short_after", .exact(event.shortAfter)),
             ("realized_pnl", .exact(event.realizedPnL)),
-            ("fee", .exact(event.fee)), ("transfer", .exact(event.transfer)), ("collateral_after", .exact(event.collateralAfter)),
+            ("fees", .exact(event.fee)), ("transfer", .exact(event.transfer)), ("collateral_after", .exact(event.collateralAfter)),
             ("shortfall", .exact(event.shortfall)), ("liquidation_price", event.liquidationPrice.map { .exact($0) } ?? .null),
         ])
     }
@@ -280,7 +280,7 @@ struct HedgeSurvivalCommand: AsyncParsableCommand {
             ("max_liquidation_proximity", .double(cell.maxLiquidationProximity)), ("collateral_deposited", .exact(cell.deposited)),
             ("collateral_withdrawn", .exact(cell.withdrawn)), ("funding_paid", .exact(cell.fundingPaid)),
             ("shortfall", .exact(cell.shortfall)),
-            ("stake_nmr", .exact(stake)), ("margin_fraction", .exact(margin)), ("liquidation_rule", .string(rule.name)),
+            ("stake", .exact(stake)), ("margin_fraction", .exact(margin)), ("liquidation_rule", .string(rule.name)),
         ])
     }
 }

@@ -441,15 +441,15 @@ enum HedgeRunReport {
         return [
             ("state", text("state") + (json["dry_run"] == .bool(true) ? " (dry run)" : "")),
             ("venue", "\(text("venue")) \(text("symbol"))"),
-            ("stake vs short", "\(text("stake_nmr")) NMR staked, \(text("short_nmr")) NMR short"),
+            ("stake vs short", "\(text("stake")) NMR staked, \(text("short")) NMR short"),
             ("price", text("price")),
             (
                 "collateral vs required",
-                "\(text("collateral_usd")) USDC on the position, k·q·P = \(text("required_collateral_usd")) (k = \(text("collateral_multiple")))"
+                "\(text("collateral")) USDC on the position, k·q·P = \(text("required_collateral")) (k = \(text("collateral_multiple")))"
             ),
             ("liquidation", "\(text("liquidation_price")) (\(distance))"),
             ("warning at", text("warning_price")),
-            ("funding paid", json["funding_paid_usd"] == .null ? "not reported by this venue" : "\(text("funding_paid_usd")) USDC, \(apr)"),
+            ("funding paid", json["funding_paid"] == .null ? "not reported by this venue" : "\(text("funding_paid")) USDC, \(apr)"),
             ("last rebalance", text("last_rebalance")),
             ("next rebalance", text("next_rebalance") + " (or sooner on drift)"),
             ("rebalances", text("rebalances")),
@@ -503,8 +503,9 @@ struct HedgeJournalCommand: AsyncParsableCommand {
     @Option(help: "Session name.") var name = "default"
     @Option(help: "Write the journal to this file (JSON lines) instead of standard output.") var out: String?
     @Flag(help: "Replace output files that already exist.") var force = false
+    @Flag(help: "Print one JSON object (the rows, or the file written) instead of JSON Lines.") var json = false
 
-    func run() async throws { try SessionFiles.hedge.exportJournal(name: name, out: out, force: force) }
+    func run() async throws { try SessionFiles.hedge.exportJournal(name: name, out: out, force: force, json: json) }
 }
 
 struct HedgeStopCommand: AsyncParsableCommand {
@@ -522,6 +523,7 @@ struct HedgeStopCommand: AsyncParsableCommand {
     @Option(help: "Why (journalled).") var reason = "operator stop"
     @Flag(help: "The venue's testnet (for a hedge that is not running).") var testnet = false
     @Option(help: "Longest wait for a running hedge to carry it out (e.g. 30s).") var wait = "30s"
+    @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         let wait = try Parse.span(self.wait, "--wait")
@@ -532,11 +534,15 @@ struct HedgeStopCommand: AsyncParsableCommand {
         let clock = SystemPaperClock()
         let request = try store.requestStop(flatten: close, reason: InputLimits.excerpt(reason), at: clock.now())
         if try await SessionFiles.hedge.awaitStop(request, store: store, name: name, wait: wait, waitText: self.wait) {
-            print("hedge \(name): stopped by the running process\(close ? " (short bought back)" : "")")
+            announce(
+                "hedge \(name): stopped by the running process\(close ? " (short bought back)" : "")", json: json,
+                [("name", .string(name)), ("state", .string("stopped")), ("close", .bool(close)), ("by", .string("running process"))])
             return
         }
         guard close else {
-            print("hedge \(name): stop recorded (no process is running); `hedge run --name \(name)` starts it again")
+            announce(
+                "hedge \(name): stop recorded (no process is running); `hedge run --name \(name)` starts it again", json: json,
+                [("name", .string(name)), ("state", .string("stopped")), ("close", .bool(false)), ("by", .string("this command"))])
             return
         }
         let logger = LiveLogging.logger(name: "hedge-\(name)")
@@ -561,7 +567,12 @@ struct HedgeStopCommand: AsyncParsableCommand {
                 "hedge \(name): the stop could not be carried out: \(error). It stays stored; the next `hedge run` carries it out first")
         }
         let short = runner.session.last?.position.magnitude ?? .zero
-        print("hedge \(name): stopped\(short.isZero ? ", short bought back" : ", \(short) NMR still short (see `hedge status`)")")
+        announce(
+            "hedge \(name): stopped\(short.isZero ? ", short bought back" : ", \(short) NMR still short (see `hedge status`)")", json: json,
+            [
+                ("name", .string(name)), ("state", .string("stopped")), ("close", .bool(true)), ("by", .string("this command")),
+                ("short", .exact(short)),
+            ])
     }
 }
 
@@ -625,19 +636,19 @@ struct PoolStatusCommand: AsyncParsableCommand {
         }
         if json {
             var members: [(String, JSONValue)] = [
-                ("account", .int(account)), ("status", .int(pool.status)), ("nav_usd", .exact(pool.nav)),
+                ("account", .int(account)), ("status", .int(pool.status)), ("nav", .exact(pool.nav)),
                 ("total_shares", .int(pool.totalShares)),
                 ("operator_shares", .int(pool.operatorShares)), ("operator_fraction", .exact(audit.operatorFraction)),
                 ("operator_fee_raw", .string(pool.operatorFeeText)), ("min_operator_share_raw", .string(pool.minOperatorShareText)),
                 ("share_price", audit.sharePrice.map { .exact($0) } ?? .null),
                 ("venue_share_price", pool.lastSharePrice.map { .exact($0.price) } ?? .null),
-                ("sum_of_claims_usd", .exact(audit.sumOfClaims)), ("dust_usd", .exact(audit.dust)),
+                ("sum_of_claims", .exact(audit.sumOfClaims)), ("dust", .exact(audit.dust)),
                 (
                     "holders",
                     .array(
                         audit.holders.map {
                             .object([
-                                ("name", .string($0.name)), ("shares", .int($0.shares)), ("claim_usd", .exact($0.claim)),
+                                ("name", .string($0.name)), ("shares", .int($0.shares)), ("claim", .exact($0.claim)),
                                 ("fraction", .exact($0.fraction)),
                             ])
                         })
@@ -646,8 +657,8 @@ struct PoolStatusCommand: AsyncParsableCommand {
             ]
             if let market74 {
                 members.append(("price", .exact(market74.price)))
-                members.append(("short_nmr", .exact(market74.short)))
-                members.append(("target_short_nmr", market74.target.map { .exact($0) } ?? .null))
+                members.append(("short", .exact(market74.short)))
+                members.append(("target_short", market74.target.map { .exact($0) } ?? .null))
             }
             emit(json: .object(members))
         } else {
@@ -722,6 +733,7 @@ struct PoolCreateCommand: AsyncParsableCommand {
     @Option(help: "Lighter market id of NMR (for the venue's details).") var market = 74
     @Flag(help: "Print the transaction's fields and send nothing.") var dryRun = false
     @Flag(help: "Lighter's testnet.") var testnet = false
+    @Flag(help: "Print JSON.") var json = false
 
     static func share(_ text: String, _ option: String, allowZero: Bool) throws -> Rate {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
@@ -755,7 +767,12 @@ struct PoolCreateCommand: AsyncParsableCommand {
         let minimumRaw = Int64(FixedMath.divide(Int128(minimum.raw) * 10_000, Int128(Rate.scale), .down))
         let fields = "OperatorFee \(feeRaw) (of 1,000,000), InitialTotalShares \(shares), MinOperatorShareRate \(minimumRaw) (of 10,000)"
         if dryRun {
-            print("pool create (dry run): would sign CreatePublicPool with \(fields); nothing sent")
+            announce(
+                "pool create (dry run): would sign CreatePublicPool with \(fields); nothing sent", json: json,
+                [
+                    ("dry_run", .bool(true)), ("operator_fee_raw", .int(feeRaw)), ("initial_total_shares", .int(shares)),
+                    ("min_operator_share_raw", .int(minimumRaw)),
+                ])
             return
         }
         try Environment.requireNetwork("pool create")
@@ -765,9 +782,13 @@ struct PoolCreateCommand: AsyncParsableCommand {
         guard let trader = made.venue as? LighterTrader else { throw CLIError("pools are Lighter's") }
         switch await trader.createPublicPool(operatorFee: feeRaw, initialTotalShares: shares, minOperatorShareRate: minimumRaw) {
         case .accepted(let hash):
-            print(
-                "pool creation accepted by Lighter (tx \(hash)): \(fields). The pool's account index appears under your L1 address (accountsByL1Address) once the sequencer has run it; then `nmrperp pool status --account INDEX`."
-            )
+            announce(
+                "pool creation accepted by Lighter (tx \(hash)): \(fields). The pool's account index appears under your L1 address (accountsByL1Address) once the sequencer has run it; then `nmrperp pool status --account INDEX`.",
+                json: json,
+                [
+                    ("dry_run", .bool(false)), ("tx_hash", .string(hash)), ("operator_fee_raw", .int(feeRaw)),
+                    ("initial_total_shares", .int(shares)), ("min_operator_share_raw", .int(minimumRaw)),
+                ])
         case .notWhitelisted:
             throw CLIError(
                 "Lighter does not let account \(trader.accountIndex) create public pools (accountLimits.can_create_public_pool is false): creating pools is whitelisted by Lighter; ask them to enable it. Nothing was signed."

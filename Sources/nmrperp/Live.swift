@@ -78,14 +78,9 @@ struct SessionFiles {
     }
 
     /// `journal --name NAME [--out FILE]`: the session's journal as JSON lines.
-    func exportJournal(name: String, out: String?, force: Bool) throws {
-        let outputs = try OutputFiles([("--out", out)], force: force)
-        let text = try openExisting(name: name).journal().map { $0.line + "\n" }.joined()
-        if outputs.isEmpty {
-            FileHandle.standardOutput.write(Data(text.utf8))
-        } else {
-            try outputs.write { _ in text }
-        }
+    func exportJournal(name: String, out: String?, force: Bool, json: Bool) throws {
+        _ = try OutputFiles([("--out", out)], force: force)
+        try exportJournalLines(name: name, lines: try openExisting(name: name).journal().map(\.line), out: out, force: force, json: json)
     }
 
     /// Waits up to `wait` for the running process to carry out stop request `request`; true when
@@ -314,12 +309,12 @@ struct LiveStatusCommand: AsyncParsableCommand {
                     .array(
                         runs.map {
                             .object([
-                                ("pid", .int($0.pid)), ("started", .string($0.started.iso8601)),
+                                ("pid", .int($0.pid)), ("launch_time", .string($0.started.iso8601)),
                                 ("ended", $0.ended.map { .string($0.iso8601) } ?? .null), ("status", .string($0.status)),
                             ])
                         })
                 ),
-                ("journal", .array(journal.map { (try? JSONParser.parse($0.line)) ?? .string($0.line) })),
+                ("journal", .array(journal.map { JournalEntry.currentVocabulary($0.line) })),
             ])
             print(object.serialized(pretty: true))
             return
@@ -367,8 +362,9 @@ struct LiveJournalCommand: AsyncParsableCommand {
     @Option(help: "Session name.") var name = "default"
     @Option(help: "Write the journal to this file (JSON lines) instead of standard output.") var out: String?
     @Flag(help: "Replace output files that already exist.") var force = false
+    @Flag(help: "Print one JSON object (the rows, or the file written) instead of JSON Lines.") var json = false
 
-    func run() async throws { try SessionFiles.live.exportJournal(name: name, out: out, force: force) }
+    func run() async throws { try SessionFiles.live.exportJournal(name: name, out: out, force: force, json: json) }
 }
 
 struct LiveStopCommand: AsyncParsableCommand {
@@ -387,6 +383,7 @@ struct LiveStopCommand: AsyncParsableCommand {
     @Option(help: "Why (journalled).") var reason = "operator stop"
     @Flag(help: "Binance's futures testnet (for a session that is not running).") var testnet = false
     @Option(help: "Longest wait for a running session to carry it out (e.g. 30s).") var wait = "30s"
+    @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         let wait = try Parse.span(self.wait, "--wait")
@@ -395,7 +392,9 @@ struct LiveStopCommand: AsyncParsableCommand {
         let clock = SystemPaperClock()
         let request = try store.requestStop(flatten: flatten, reason: InputLimits.excerpt(reason), at: clock.now())
         if try await SessionFiles.live.awaitStop(request, store: store, name: name, wait: wait, waitText: self.wait) {
-            print("live \(name): stopped by the running process\(flatten ? " (position closed)" : ""); trading halted")
+            announce(
+                "live \(name): stopped by the running process\(flatten ? " (position closed)" : ""); trading halted", json: json,
+                [("name", .string(name)), ("state", .string("halted")), ("flatten", .bool(flatten)), ("by", .string("running process"))])
             return
         }
         // Not running: carry it out here, with the stored settings.
@@ -428,7 +427,9 @@ struct LiveStopCommand: AsyncParsableCommand {
             throw CLIError(
                 "live \(name): the stop could not be carried out: \(error). It stays stored; the next `live run` carries it out first")
         }
-        print("live \(name): stopped\(flatten ? " (position closed)" : ""); trading halted until `live run` starts it again")
+        announce(
+            "live \(name): stopped\(flatten ? " (position closed)" : ""); trading halted until `live run` starts it again", json: json,
+            [("name", .string(name)), ("state", .string("halted")), ("flatten", .bool(flatten)), ("by", .string("this command"))])
     }
 }
 

@@ -621,12 +621,13 @@ enum PaperReport {
         let json = (try? JSONParser.parse(row.line)) ?? .null
         var parts = [String(row.time.iso8601.prefix(16)).replacingOccurrences(of: "T", with: " "), row.event]
         if let kind = json["kind"]?.stringValue { parts.append(kind) }
-        for key in ["side", "quantity", "price", "pnl", "funding", "client_id"] {
+        for key in ["side", "quantity", "price", "pnl", "funding_paid", "funding", "client_id"] {
             guard let value = json[key], value != .null else { continue }
             let text = value.stringValue ?? value.numericText ?? value.serialized(pretty: false)
             switch key {
             case "price": parts.append("@ \(text)")
             case "pnl", "funding": parts.append("\(key) \(text)")
+            case "funding_paid": parts.append("funding \(text)")
             default: parts.append(text)
             }
         }
@@ -696,13 +697,13 @@ enum PaperReport {
 
     static func jsonMembers(_ status: LiveStatus, capital: Notional) -> [(String, JSONValue)] {
         ([
-            ("time", .string(status.now.iso8601)), ("last_bar", status.lastBar.map { .string($0.openTime.iso8601) } ?? .null),
+            ("time", .string(status.now.iso8601)), ("last_bar_time", status.lastBar.map { .string($0.openTime.iso8601) } ?? .null),
             ("close", status.lastBar.map { .exact($0.close) } ?? .null), ("position", .exact(status.position)),
             ("entry_price", status.averageEntry.map { .exact($0) } ?? .null), ("equity", status.equity.map { .exact($0) } ?? .null),
             ("capital", .exact(capital)), ("state", .string(status.riskState.name)), ("live", .bool(status.live)),
             ("record_days", .double(status.record.liveDays(interval: status.interval))), ("entries", .int(Int64(status.entries))),
             ("open_orders", .int(Int64(status.openOrders.count))), ("new_bars", .int(Int64(status.newBars))),
-            ("journal", .array(status.newJournal.map { (try? JSONParser.parse($0.line)) ?? .string($0.line) })),
+            ("journal", .array(status.newJournal.map { JournalEntry.currentVocabulary($0.line) })),
             ("problem", status.problem.map { .string($0) } ?? .null),
             ("mark", status.premium.map { .exact($0.mark) } ?? .null),
             ("funding_rate", status.premium?.fundingRate.map { .exact($0) } ?? .null),
@@ -720,7 +721,7 @@ enum PaperReport {
 
     static func json(_ status: PaperStatus) -> JSONValue {
         .object([
-            ("time", .string(status.now.iso8601)), ("last_bar", status.lastBar.map { .string($0.openTime.iso8601) } ?? .null),
+            ("time", .string(status.now.iso8601)), ("last_bar_time", status.lastBar.map { .string($0.openTime.iso8601) } ?? .null),
             ("close", status.lastBar.map { .exact($0.close) } ?? .null), ("position", .exact(status.account.position)),
             ("entry_price", status.account.entryPrice.map { .exact($0) } ?? .null), ("equity", .exact(status.account.equity)),
             ("state", .string(status.riskState.name)), ("live", .bool(status.live)),
@@ -759,20 +760,20 @@ struct PaperStatusCommand: AsyncParsableCommand {
         if json {
             var fields: [(String, JSONValue)] = [
                 ("name", .string(info.name)), ("file", .string(store.path)), ("symbol", .string(info.symbol)),
-                ("interval", .string(info.interval.description)), ("started", .string(info.created.iso8601)),
+                ("interval", .string(info.interval.description)), ("start", .string(info.created.iso8601)),
                 ("engine", .string("backtester")), ("capital", .exact(info.capital)), ("equity", .exact(account.equity)),
                 ("return", .double(change)),
             ]
             fields += [
                 ("max_drawdown", .double(record.maxDrawdown)), ("sharpe", sharpe.map { .double($0) } ?? .null),
-                ("entries", .int(Int64(entries))), ("fees", .exact(account.feesPaid)), ("funding", .exact(account.fundingPaid)),
+                ("entries", .int(Int64(entries))), ("fees", .exact(account.feesPaid)), ("funding_paid", .exact(account.fundingPaid)),
                 ("liquidations", .int(Int64(account.liquidations))),
             ]
             fields += [
                 ("live_days", .double(days)), ("required_days", .int(Int64(PaperRecord.requiredDays))),
                 ("record_complete", .bool(complete)), ("bad_data", .int(Int64(record.badData))),
                 ("stale_episodes", .int(Int64(record.staleEpisodes))),
-                ("last_bar", record.lastBar.map { .string($0.iso8601) } ?? .null), ("position", .exact(account.position)),
+                ("last_bar_time", record.lastBar.map { .string($0.iso8601) } ?? .null), ("position", .exact(account.position)),
                 ("running", .bool(running != nil)), ("process", running.map { .string($0) } ?? .null),
             ]
             emit(json: .object(fields))
@@ -822,7 +823,7 @@ extension PaperStatusCommand {
         if json {
             var fields: [(String, JSONValue)] = [
                 ("name", .string(info.name)), ("file", .string(store.path)), ("symbol", .string(info.symbol)),
-                ("interval", .string(info.interval.description)), ("started", .string(info.created.iso8601)),
+                ("interval", .string(info.interval.description)), ("start", .string(info.created.iso8601)),
                 ("engine", .string("execution")), ("capital", .exact(capital)), ("equity", .exact(equity)), ("return", .double(change)),
             ]
             fields += [
@@ -834,7 +835,7 @@ extension PaperStatusCommand {
                 ("live_days", .double(days)), ("required_days", .int(Int64(PaperRecord.requiredDays))),
                 ("record_complete", .bool(complete)), ("replay", .bool(isReplay)), ("bad_data", .int(Int64(record.badData))),
                 ("stale_episodes", .int(Int64(record.staleEpisodes))),
-                ("last_bar", record.lastBar.map { .string($0.iso8601) } ?? .null), ("position", .exact(engine.position)),
+                ("last_bar_time", record.lastBar.map { .string($0.iso8601) } ?? .null), ("position", .exact(engine.position)),
                 ("running", .bool(running != nil)), ("process", running.map { .string($0) } ?? .null),
             ]
             emit(json: .object(fields))
@@ -877,16 +878,16 @@ struct PaperJournalCommand: AsyncParsableCommand {
     @Option(help: "Session name.") var name = "default"
     @Option(help: "Write here instead of standard output.") var out: String?
     @Flag(help: "Replace output files that already exist.") var force = false
+    @Flag(help: "Print one JSON object (the rows, or the file written) instead of JSON Lines.") var json = false
 
     func run() async throws {
         guard PaperFiles.isLegacy(path: try PaperFiles.path(name: name)) else {
             let replayed = try PaperFiles.openReplayed(name: name)
-            let text = try replayed.store.journal().map { $0.line + "\n" }.joined()
-            if let out { try writeAtomically(text, to: out, force: force) } else { print(text, terminator: "") }
+            try exportJournalLines(name: name, lines: try replayed.store.journal().map(\.line), out: out, force: force, json: json)
             return
         }
         let (store, _, replayed) = try PaperFiles.openVerified(name: name)
-        let text = JournalJSONL.render(try store.journal() + replayed.unstoredRows)
-        if let out { try writeAtomically(text, to: out, force: force) } else { print(text, terminator: "") }
+        let lines = (try store.journal() + replayed.unstoredRows).map { $0.json.serialized(pretty: false) }
+        try exportJournalLines(name: name, lines: lines, out: out, force: force, json: json)
     }
 }

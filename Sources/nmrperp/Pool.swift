@@ -140,11 +140,11 @@ struct PoolSimulate: AsyncParsableCommand {
     static func json(_ result: PoolSimulationResult, config: PoolSimulationConfig, notes: [String]) -> JSONValue {
         let depositorCount = result.holders.filter { !$0.isOperator }.count
         return .object([
-            ("seed", .string(String(config.seed))), ("bars", .int(result.bars)), ("first_bar", .string(result.firstTime.iso8601)),
-            ("last_bar", .string(result.lastTime.iso8601)), ("collateral_multiple", .exact(config.collateralMultiple)),
+            ("seed", .string(String(config.seed))), ("bars", .int(result.bars)), ("start", .string(result.firstTime.iso8601)),
+            ("end", .string(result.lastTime.iso8601)), ("collateral_multiple", .exact(config.collateralMultiple)),
             ("margin_fraction", .exact(config.maintenanceFraction)), ("rebalance_period", .string(config.rebalanceEvery.description)),
-            ("fee", .exact(config.feeRate)), ("min_operator_share", .exact(config.minimumOperatorShare)),
-            ("final_price", .exact(result.finalPrice)), ("final_short_nmr", .exact(result.finalShort)),
+            ("operator_fee", .exact(config.feeRate)), ("min_operator_share", .exact(config.minimumOperatorShare)),
+            ("final_price", .exact(result.finalPrice)), ("final_short", .exact(result.finalShort)),
             ("final_nav", .exact(result.finalNAV)),
             ("total_shares", .exact(result.totalShares)), ("depositors", .int(depositorCount)),
             ("events", .int(result.depositEvents + result.withdrawalEvents + result.refusedEvents)),
@@ -154,7 +154,8 @@ struct PoolSimulate: AsyncParsableCommand {
             ("rebalances", .int(result.rebalances)),
             ("liquidations", .int(result.liquidations)), ("insurance_shortfall", .exact(result.insuranceShortfall)),
             ("liquidation_rule", .string(result.liquidationRule.name)), ("margin_forfeited", .exact(result.marginForfeited)),
-            ("funding_received", .exact(result.fundingReceived)), ("funding_settlements", .int(result.fundingSettlements)),
+            ("funding_paid", .exact(Notional(raw: 0 &- result.fundingReceived.raw))),
+            ("funding_settlements", .int(result.fundingSettlements)),
             ("operator_fees", .exact(result.operatorFeesEarned)), ("max_invariant_error", .exact(result.maxInvariantError)),
             ("invariant_checks", .int(result.invariantChecks)), ("invariant_violations", .int(result.violations.count)),
             (
@@ -176,7 +177,7 @@ struct PoolSimulate: AsyncParsableCommand {
                             ("deposited", .exact(holder.deposited)),
                             ("withdrawn", .exact(holder.withdrawn)), ("final_shares", .exact(holder.finalShares)),
                             ("final_claim", .exact(holder.finalClaim)),
-                            ("fees_paid", .exact(holder.feesPaid)), ("pnl", .exact(holder.pnl)),
+                            ("operator_fees", .exact(holder.feesPaid)), ("pnl", .exact(holder.pnl)),
                         ])
                     })
             ),
@@ -187,7 +188,7 @@ struct PoolSimulate: AsyncParsableCommand {
                         .object([
                             ("time", .string(event.time.iso8601)), ("kind", .string(event.kind.rawValue)),
                             ("depositor", event.depositor.map { .string($0.value) } ?? .null), ("amount", .exact(event.amount)),
-                            ("shares", .exact(event.shares)), ("fee", .exact(event.fee)), ("price", .exact(event.price)),
+                            ("shares", .exact(event.shares)), ("operator_fees", .exact(event.fee)), ("price", .exact(event.price)),
                             ("nav_after", .exact(event.navAfter)), ("note", event.note.isEmpty ? .null : .string(event.note)),
                         ])
                     })

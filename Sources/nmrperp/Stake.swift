@@ -74,8 +74,8 @@ struct StakeCommand: AsyncParsableCommand {
         if json {
             emit(
                 json: .object([
-                    ("models", .array(stakes.map { .object([("model", .string($0.0.value)), ("stake_nmr", .exact($0.1))]) })),
-                    ("total_nmr", .exact(total)),
+                    ("models", .array(stakes.map { .object([("model", .string($0.0.value)), ("stake", .exact($0.1))]) })),
+                    ("total_stake", .exact(total)),
                 ]))
             return
         }

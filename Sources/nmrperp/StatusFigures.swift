@@ -62,7 +62,7 @@ struct StatusFigures {
             ("unrealized_pnl", unrealised.map { .exact($0) } ?? .null), ("notional", notional.map { .exact($0) } ?? .null),
             ("leverage", leverage.map { .double($0, significant: 6) } ?? .null), ("margin_used", marginUsed.map { .exact($0) } ?? .null),
             ("liquidation_price", liquidation.map { .exact($0) } ?? .null),
-            ("next_funding_payment", nextFunding.map { .exact($0) } ?? .null),
+            ("next_funding_paid", nextFunding.map { .exact(Notional(raw: 0 &- $0.raw)) } ?? .null),
         ]
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PerpEngine
 import PerpHedge
 import PerpMarketData
 import PerpModel
@@ -344,6 +345,30 @@ func formatFixed(_ value: Double, _ places: Int) -> String {
 
 /// Runs async work from a synchronous context is not needed: commands are async.
 func emit(json: JSONValue) { print(json.serialized(pretty: true)) }
+
+/// What an action did: the sentence a person reads or, with `--json`, one object of `members`
+/// with that sentence as `message` (README, "JSON vocabulary").
+func announce(_ message: String, json: Bool, _ members: [(String, JSONValue)]) {
+    if json { emit(json: .object(members + [("message", .string(message))])) } else { print(message) }
+}
+
+/// A session's journal: JSON Lines on standard output or in `out`; with `--json`, one object
+/// instead, `{"name", "rows": [...]}`, or after writing `out`, `{"name", "file", "journal_rows"}`.
+/// Stored lines are exported in today's vocabulary (``JournalEntry/currentLine(_:)``).
+func exportJournalLines(name: String, lines stored: [String], out: String?, force: Bool, json: Bool) throws {
+    let lines = stored.map { JournalEntry.currentLine($0) }
+    let text = lines.map { $0 + "\n" }.joined()
+    if let out {
+        try writeAtomically(text, to: out, force: force)
+        if json {
+            emit(json: .object([("name", .string(name)), ("file", .string(out)), ("journal_rows", .int(lines.count))]))
+        }
+    } else if json {
+        emit(json: .object([("name", .string(name)), ("rows", .array(lines.map { JournalEntry.currentVocabulary($0) }))]))
+    } else {
+        print(text, terminator: "")
+    }
+}
 
 /// Ctrl-C and SIGTERM for a long-running command: they cancel its task (which stops at its
 /// next await and says where it stopped) instead of killing the process mid-write.

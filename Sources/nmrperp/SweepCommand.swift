@@ -296,9 +296,9 @@ enum SweepReport {
     static func csv(keys: [String], points: [[(key: String, value: String)]], metrics: [PerformanceMetrics], order: [Int]) -> String {
         let header =
             ["rank"] + keys + [
-                "final_equity", "total_return", "annualized_return", "sharpe", "sortino", "calmar", "max_drawdown", "trades",
+                "final_equity", "return", "annualized_return", "sharpe", "sortino", "calmar", "max_drawdown", "trades",
                 "liquidations",
-                "fees_paid", "funding_paid",
+                "fees", "funding_paid",
             ]
         var text = header.joined(separator: ",") + "\n"
         func number(_ value: Double?) -> String { value.map { "\($0)" } ?? "" }
@@ -321,10 +321,10 @@ enum SweepReport {
         func number(_ value: Double?) -> JSONValue { value.map { .double($0) } ?? .null }
         return .object([
             ("rank", .int(rank)), ("parameters", .object(point.map { ($0.key, .string($0.value)) })),
-            ("final_equity", .exact(m.finalEquity)), ("total_return", number(m.totalReturn)),
+            ("final_equity", .exact(m.finalEquity)), ("return", number(m.totalReturn)),
             ("annualized_return", number(m.annualizedReturn)), ("sharpe", number(m.sharpe)), ("sortino", number(m.sortino)),
             ("calmar", number(RankObjective.calmar(m))), ("max_drawdown", number(m.maxDrawdown)), ("trades", .int(m.trades)),
-            ("liquidations", .int(m.liquidations)), ("fees_paid", .exact(m.feesPaid)), ("funding_paid", .exact(m.fundingPaid)),
+            ("liquidations", .int(m.liquidations)), ("fees", .exact(m.feesPaid)), ("funding_paid", .exact(m.fundingPaid)),
         ])
     }
 

@@ -170,9 +170,9 @@ extension BacktestCommand {
         let plan = outcome.plan
         let folds: [JSONValue] = plan.folds.map { fold in
             .object([
-                ("fold", .int(fold.index + 1)), ("test_from", .string(fold.testFrom.iso8601)), ("test_to", .string(fold.testTo.iso8601)),
+                ("fold", .int(fold.index + 1)), ("test_start", .string(fold.testFrom.iso8601)), ("test_end", .string(fold.testTo.iso8601)),
                 ("partial", .bool(fold.partial)), ("test_bars", .int(fold.testEnd - fold.testStart)),
-                ("train_from", .string(Timestamp(milliseconds: openTimes[fold.trainStart]).iso8601)),
+                ("train_start", .string(Timestamp(milliseconds: openTimes[fold.trainStart]).iso8601)),
                 ("train_rows", .int(fold.trainEnd - fold.trainStart)),
             ])
         }

@@ -44,7 +44,7 @@ import Testing
         let coverage = json["funding_coverage"] as? [String: Any] ?? [:]
         #expect(coverage["status"] as? String == "partial")
         #expect(coverage["settlements"] as? Int == 3)
-        #expect(coverage["covered_to"] as? String == "2024-01-02T00:00:00Z")
+        #expect(coverage["covered_end"] as? String == "2024-01-02T00:00:00Z")
         #expect(coverage["missing_end_hours"] as? Double == 47)
         let report = FileManager.default.temporaryDirectory.appendingPathComponent("nmrperp-\(UUID().uuidString).html").path
         let written = try Self.run(["--funding", file, "--report", report], json: false)

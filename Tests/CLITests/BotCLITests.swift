@@ -193,7 +193,7 @@ import Testing
         }
         let listed = try CLI.run(["bot", "journal", "--json"], environment: env)
         #expect(listed.status == 0, "\(listed.stderr)")
-        let list = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
+        let list = (try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any])?["runs"] as? [[String: Any]] ?? []
         let run = try #require(list.first?["name"] as? String)
         #expect(run.hasPrefix("backtest ") && run.hasSuffix(URL(fileURLWithPath: data).lastPathComponent))
         let exported = try CLI.run(["bot", "journal", "--run", run], environment: env)
@@ -255,8 +255,8 @@ import Testing
             let closing: Set<String> = ["exit", "stop", "target", "time_exit", "circuit_breaker", "liquidation"]
             let closes = rows.filter { closing.contains($0["event"] as? String ?? "") && $0["pnl"] is Double }
             let list =
-                try JSONSerialization.jsonObject(with: Data(try CLI.run(["bot", "journal", "--json"], environment: env).stdout.utf8))
-                as? [[String: Any]] ?? []
+                (try JSONSerialization.jsonObject(with: Data(try CLI.run(["bot", "journal", "--json"], environment: env).stdout.utf8))
+                as? [String: Any])?["runs"] as? [[String: Any]] ?? []
             #expect(list.count == 2)
             let first = try #require(list.first)
             #expect(first["number"] as? Int == 1)
@@ -264,8 +264,11 @@ import Testing
             #expect(closes.count > 0, "the run should trade, or this compares nothing")
             #expect(first["wins"] as? Int == closes.filter { ($0["pnl"] as? Double ?? 0) > 0 }.count)
             let pnl = closes.reduce(0.0) { $0 + ($1["pnl"] as? Double ?? 0) }
-            #expect(abs((first["net_pnl"] as? Double ?? 0) - pnl) < 1e-6)
-            let fees = rows.reduce(0.0) { $0 + ($1["fee"] as? Double ?? 0) }
+            #expect(abs((first["realized_pnl"] as? Double ?? 0) - pnl) < 1e-6)
+            let funding = rows.reduce(0.0) { $0 + ($1["funding_paid"] as? Double ?? 0) }
+            let allFees = rows.reduce(0.0) { $0 + ($1["fees"] as? Double ?? 0) }
+            #expect(abs((first["net_pnl"] as? Double ?? 0) - (pnl - allFees - funding)) < 1e-6)
+            let fees = rows.reduce(0.0) { $0 + ($1["fees"] as? Double ?? 0) }
             #expect(abs((first["fees"] as? Double ?? 0) - fees) < 1e-6)
             let table = try CLI.run(["bot", "journal"], environment: env)
             #expect(table.stdout.contains("#2  "), "\(table.stdout)")
@@ -275,8 +278,8 @@ import Testing
             #expect(deleted.status == 0, "\(deleted.stderr)")
             #expect(deleted.stdout.contains("deleted \"\(first["name"] as? String ?? "")\""))
             let after =
-                try JSONSerialization.jsonObject(with: Data(try CLI.run(["bot", "journal", "--json"], environment: env).stdout.utf8))
-                as? [[String: Any]] ?? []
+                (try JSONSerialization.jsonObject(with: Data(try CLI.run(["bot", "journal", "--json"], environment: env).stdout.utf8))
+                as? [String: Any])?["runs"] as? [[String: Any]] ?? []
             #expect(after.count == 1)
             #expect(after.first?["name"] as? String == list.last?["name"] as? String)
             BoundsCLITests.expectOneLine(try CLI.run(["bot", "journal", "--run", "#2"], environment: env), "(#1 to #1)")

@@ -78,8 +78,8 @@ import Testing
             #expect(flagged["initial_capital"] as? Double == 5000)
             // The file's taker fee (twice Binance's) against the flag that restores Binance's, on the
             // same 2,500: about twice the fees.
-            let binanceFees = try run(["--config", path, "--fee-taker", "0.0005"])["fees_paid"] as? Double ?? 0
-            let filedFees = filed["fees_paid"] as? Double ?? 0
+            let binanceFees = try run(["--config", path, "--fee-taker", "0.0005"])["fees"] as? Double ?? 0
+            let filedFees = filed["fees"] as? Double ?? 0
             #expect(binanceFees > 0)
             #expect(filedFees > 1.5 * binanceFees, "\(filedFees) vs \(binanceFees)")
         }

@@ -8,14 +8,14 @@ import Testing
         ])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try result.json()
-        #expect(json["stake_nmr"] as? Double == 10)
+        #expect(json["stake"] as? Double == 10)
         #expect(json["price"] as? Double == 8)
         #expect(json["g"] as? Double == 3.06)
         #expect(json["alpha"] as? Double == 1.1)
         #expect(json["margin_fraction"] as? Double == 0.2)
         #expect(json["collateral_multiple"] as? Double == 2.7332)
-        #expect(json["notional_usd"] as? Double == 80)
-        #expect(json["collateral_usd"] as? Double == 218.656)
+        #expect(json["notional"] as? Double == 80)
+        #expect(json["collateral"] as? Double == 218.656)
         #expect(json["liquidation_price"] as? Double == 24.888)
     }
 

@@ -92,7 +92,7 @@ import Testing
         #expect(status.status == 0, "\(status.stderr)")
         let json = try status.json()
         #expect(json["dry_run"] as? Bool == true)
-        #expect(json["stake_nmr"] as? Double == 10)
+        #expect(json["stake"] as? Double == 10)
         #expect(json["state"] as? String == "rebalancing")
     }
 
@@ -242,10 +242,10 @@ import Testing
         #expect((json["problems"] as? [String])?.isEmpty == true, "\(json)")
         #expect(json["operator_fraction"] as? Double == 0.12)
         #expect(json["share_price"] as? Double == 0.00123456)
-        let claims = json["sum_of_claims_usd"] as? Double ?? 0
+        let claims = json["sum_of_claims"] as? Double ?? 0
         #expect(claims <= 12345.678901 && claims > 12345.6789)
         // NAV / (k·P) = 12345.678901 / (2.7332 × 8.4603) = 533.897… → 533.89 NMR (down to the lot).
-        #expect(json["target_short_nmr"] as? Double == 533.89)
+        #expect(json["target_short"] as? Double == 533.89)
         // The operator below its minimum: a failed check, exit 3, said in one sentence.
         twin.servePool(
             index: pool, nav: Notional("12345.678901")!, totalShares: 10_000_000, operatorShares: 500_000, minimum: 1000,

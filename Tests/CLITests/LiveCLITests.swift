@@ -26,7 +26,7 @@ import Testing
             environment: env)
         #expect(result.status == 0, "\(result.stderr)")
         let json = try result.json()
-        #expect(json["stake_nmr"] as? Double == 20)
+        #expect(json["stake"] as? Double == 20)
         #expect(json["price"] as? Double == 8.4603)
         #expect(json["margin_fraction"] as? Double == 0.2)
         #expect(lighter.requests.first?.query["market_id"] == "74")

@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import Testing
 
 #if canImport(Glibc)
     import Glibc
@@ -11,11 +12,15 @@ struct CLIResult {
     var stdout: String
     var stderr: String
 
-    /// The JSON object printed on standard output.
+    /// The JSON object printed on standard output. Every key is checked against the README's
+    /// JSON vocabulary, so each test that reads a command's JSON (with the venues' twins too)
+    /// keeps it in one language.
     func json() throws -> [String: Any] {
         guard let object = try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any] else {
             throw CLIRunError("stdout is not a JSON object: \(stdout)")
         }
+        let found = JSONVocabulary.violations(object, path: "")
+        #expect(found.isEmpty, "keys outside the README's JSON vocabulary: \(found)")
         return object
     }
 }

@@ -56,7 +56,7 @@ import Testing
                 "--rank-by", objective, "--out", out,
             ])
             #expect(result.status == 0, "\(result.stderr)")
-            let column = objective == "return" ? "total_return" : objective
+            let column = objective
             let values = try Self.rows(out).map { Double($0[column] ?? "") }
             let defined = values.prefix { $0 != nil }.map { $0! }
             #expect(defined == defined.sorted(by: >), "\(objective): \(values)")

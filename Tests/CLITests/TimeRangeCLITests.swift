@@ -35,9 +35,9 @@ import Testing
         let a = try ranged.json()
         let b = try direct.json()
         #expect(a["bars"] as? Int == 240)
-        #expect(a["first_bar"] as? String == "2025-01-05T00:00:00Z")
-        #expect(a["last_bar"] as? String == "2025-01-14T23:00:00Z")
-        for key in ["g", "bars", "first_bar", "last_bar", "worst_window_start", "windows"] {
+        #expect(a["start"] as? String == "2025-01-05T00:00:00Z")
+        #expect(a["end"] as? String == "2025-01-14T23:00:00Z")
+        for key in ["g", "bars", "start", "end", "worst_window_start", "windows"] {
             #expect("\(a[key] ?? "nil")" == "\(b[key] ?? "nil")", "\(key)")
         }
     }
@@ -58,7 +58,7 @@ import Testing
             #expect(a["bars"] as? Int == 240)
             #expect((a["trades"] as? Int ?? 0) > 0, "the range should trade, or this compares nothing")
             #expect((a["funding_paid"] as? Double ?? 0) != 0, "funding inside the range should settle")
-            for key in ["bars", "trades", "final_equity", "fees_paid", "funding_paid", "max_drawdown"] {
+            for key in ["bars", "trades", "final_equity", "fees", "funding_paid", "max_drawdown"] {
                 #expect("\(a[key] ?? "nil")" == "\(b[key] ?? "nil")", "\(key)")
             }
         }
@@ -72,7 +72,7 @@ import Testing
         let result = try CLI.run(["funding", "stats", "--data", file, "--from", "2025-01-06", "--json"])
         #expect(result.status == 0, "\(result.stderr)")
         let json = try result.json()
-        #expect(json["first"] as? String == "2025-01-06T00:00:00Z")
+        #expect(json["start"] as? String == "2025-01-06T00:00:00Z")
         #expect(json["settlements"] as? Int == 15)
         #expect(abs((json["mean_bps_per_day"] as? Double ?? 0) - 9) < 1e-9)
         let both = try CLI.run(["funding", "stats", "--data", file, "--from", "2025-01-06", "--days", "3"])

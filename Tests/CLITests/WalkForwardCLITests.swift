@@ -40,7 +40,7 @@ import Testing
         let variants = json["variants"] as? [[String: Any]] ?? []
         #expect(variants.compactMap { $0["name"] as? String } == ["rules", "signal model", "price model"])
         for variant in variants {
-            #expect(variant["total_return"] is Double, "\(variant)")
+            #expect(variant["return"] is Double, "\(variant)")
             #expect(variant["max_drawdown"] is Double)
             #expect((variant["fold_returns"] as? [Any])?.count == 4)
             #expect(variant["bars"] as? Int == 40 * 24)

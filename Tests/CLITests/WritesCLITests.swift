@@ -409,7 +409,7 @@ final class Collected<Value>: @unchecked Sendable {
         let rows = counts.withLock { $0 }
         #expect(rows.count == 2 && rows.allSatisfy { $0 > 0 }, "\(rows) \(problems.withLock { $0 })")
         let listed = try CLI.run(["bot", "journal", "--json"], environment: env)
-        let list = try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]] ?? []
+        let list = (try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [String: Any])?["runs"] as? [[String: Any]] ?? []
         let runs = list.compactMap { $0["name"] as? String }
         #expect(runs.count == 2 && Set(runs).count == 2, "\(runs)")
         for run in runs {

@@ -152,7 +152,7 @@ struct DashboardAPITests {
         let equity = try #require(try await rig.json("/api/sessions/paper/main/equity") as? [String: Any])
         #expect(equity["count"] as? Int == session.bars)
         #expect(Notional((equity["equity"] as? NSNumber)?.stringValue ?? "") == session.equity(at: close), "\(equity["equity"] ?? "nil")")
-        #expect(Notional((equity["realised"] as? NSNumber)?.stringValue ?? "") == session.engine.realizedPnL)
+        #expect(Notional((equity["realized_pnl"] as? NSNumber)?.stringValue ?? "") == session.engine.realizedPnL)
         #expect(Notional((equity["fees"] as? NSNumber)?.stringValue ?? "") == session.engine.fees)
         let points = try #require(equity["points"] as? [[Any]])
         #expect(points.count <= 2 * 4 * 250 && !points.isEmpty)
@@ -203,12 +203,12 @@ struct DashboardAPITests {
         let detail = try #require(try await rig.json("/api/sessions/hedge/stake/hedge") as? [String: Any])
         let status = try #require(detail["status"] as? [String: Any])
         let price = try #require((status["price"] as? NSNumber)?.doubleValue)
-        let collateral = try #require((status["collateral_usd"] as? NSNumber)?.doubleValue)
+        let collateral = try #require((status["collateral"] as? NSNumber)?.doubleValue)
         // k·q·P = 2.7332 × 10 × P, rounded up to the micro-dollar.
         #expect(abs(collateral - 27.332 * price) < 0.01, "collateral \(collateral) at \(price)")
         #expect(status["warning_price"] is NSNumber)
         let equity = try #require(try await rig.json("/api/sessions/hedge/stake/equity") as? [String: Any])
-        #expect((equity["columns"] as? [String])?.contains("required") == true)
+        #expect((equity["columns"] as? [String])?.contains("required_collateral") == true)
         #expect((equity["count"] as? Int ?? 0) >= 1)
         let risk = try #require(try await rig.json("/api/sessions/hedge/stake/risk") as? [String: Any])
         #expect(risk["warning_price"] is NSNumber)
@@ -219,7 +219,7 @@ struct DashboardAPITests {
         defer { rig.shutdown() }
         let list = try #require(try await rig.json("/api/sessions") as? [[String: Any]])
         let backtest = try #require(list.first { $0["kind"] as? String == "backtest" })
-        #expect((backtest["realised_pnl"] as? NSNumber)?.doubleValue == 3.95)
+        #expect((backtest["realized_pnl"] as? NSNumber)?.doubleValue == 3.95)
         let id = try #require(backtest["name"] as? String)
         let encoded = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? id
         let journal = try #require(try await rig.json("/api/sessions/backtest/\(encoded)/journal") as? [String: Any])

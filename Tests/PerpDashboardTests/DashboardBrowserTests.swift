@@ -125,7 +125,7 @@ struct DashboardBrowserTests {
         let close = try #require(session.lastBar?.close)
         let fields = try #require(loaded["fields"] as? [String: Any])
         #expect(abs((Self.number(fields["equity"]) ?? .nan) - session.equity(at: close).doubleValue) < 0.006, "\(fields)")
-        #expect(abs((Self.number(fields["realised"]) ?? .nan) - session.engine.realizedPnL.doubleValue) < 0.006, "\(fields)")
+        #expect(abs((Self.number(fields["realized_pnl"]) ?? .nan) - session.engine.realizedPnL.doubleValue) < 0.006, "\(fields)")
         #expect(abs((Self.number(fields["fees"]) ?? .nan) - session.engine.fees.doubleValue) < 0.006, "\(fields)")
         #expect(fields["state"] as? String == session.kernel.state.name)
         // New bars until the session journals something new; the page shows it without reload.

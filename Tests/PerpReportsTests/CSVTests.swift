@@ -22,7 +22,7 @@ struct CSVTests {
         #expect(lines.count == 4, "header, two rows, and the final newline")
         #expect(
             lines[0]
-                == "side,entry_time,entry_price,quantity,exit_time,exit_price,exit_reason,gross_pnl,fees,funding,net_pnl")
+                == "side,entry_time,entry_price,quantity,exit_time,exit_price,exit_reason,gross_pnl,fees,funding_paid,net_pnl")
         // net = 0.03019 − 0.00000001 − (−0.5) = 0.53018999
         #expect(
             lines[1]
@@ -42,7 +42,7 @@ struct CSVTests {
         let text = FillCSV.render([fill])
         #expect(
             text
-                == "time,bar,side,quantity,price,fee,realized_pnl,reason\n"
+                == "time,bar,side,quantity,price,fees,realized_pnl,reason\n"
                 + "2024-01-01T00:00:00Z,7,sell,0.5,20.12345678,0.00503086,-1.25,liquidation\n")
     }
 

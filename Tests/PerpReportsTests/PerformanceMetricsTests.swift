@@ -258,17 +258,17 @@ struct PerformanceMetricsTests {
         }
         let keys = members.map(\.0)
         #expect(
-            Array(keys.prefix(5)) == ["total_return", "annualized_return", "annualized_return_note", "sharpe", "sortino"])
+            Array(keys.prefix(5)) == ["return", "annualized_return", "annualized_return_note", "sharpe", "sortino"])
         for key in [
-            "max_drawdown", "exposure", "trades", "win_rate", "fees_paid", "funding_paid", "liquidations", "final_equity",
+            "max_drawdown", "exposure", "trades", "win_rate", "fees", "funding_paid", "liquidations", "final_equity",
             "insurance_fund_draws", "max_drawdown_peak_time",
         ] {
             #expect(keys.contains(key), "missing \(key)")
         }
         #expect(Set(keys).count == keys.count)
-        #expect(value["total_return"] == .number("-0.1"))
+        #expect(value["return"] == .number("-0.1"))
         #expect(value["max_drawdown"] == .number("0.25"))
-        #expect(value["fees_paid"] == .number("0.12345678"))
+        #expect(value["fees"] == .number("0.12345678"))
         #expect(value["funding_paid"] == .number("-3.5"))
         #expect(value["final_equity"] == .number("900"))
         #expect(value["trades"] == .number("1"))
