@@ -78,6 +78,12 @@ import Testing
             #expect(again.stdout.contains("answered from the cache"))
             #expect(server.requests.count == requests)
             #expect(try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n") == bars)
+            // --json says what was written, in the README's vocabulary.
+            let described = try CLI.run(arguments + ["--force", "--json"], environment: offline)
+            let json = try described.json()
+            #expect(json["bars"] as? Int == 48 && json["mark_bars"] as? Int == 48 && json["funding_settlements"] as? Int == 6, "\(json)")
+            #expect(json["start"] as? String == "2025-01-01T00:00:00Z" && json["end"] as? String == "2025-01-02T23:00:00Z", "\(json)")
+            #expect(json["file"] as? String == out && json["offline"] as? Bool == true, "\(json)")
             // A span the cache lacks is refused offline, saying what is missing.
             let beyond = try CLI.run(
                 [

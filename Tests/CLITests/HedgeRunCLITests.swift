@@ -110,6 +110,12 @@ import Testing
         let disagree = try session.run(["funding", "units"])
         #expect(disagree.status == 3)
         #expect(disagree.stdout.contains("FUNDING UNITS DISAGREE by a factor of about 100"), "\(disagree.stdout)")
+        // --json: the verdict as fields, the same exit status.
+        let described = try session.run(["funding", "units", "--json"])
+        #expect(described.status == 3)
+        let verdict = try described.json()
+        #expect(verdict["verdict"] as? String == "units_error" && verdict["factor"] as? Double == 100, "\(verdict)")
+        #expect((verdict["message"] as? String)?.contains("FUNDING UNITS DISAGREE") == true)
         let dryRun = try session.run([
             "hedge", "run", "--model", "model_a", "--collateral-multiple", Self.k, "--dry-run", "--account", String(twin.accountIndex),
             "--max-polls", "1", "--poll", "5s",
