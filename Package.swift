@@ -49,6 +49,8 @@ let package = Package(
         .target(name: "PerpSimulation", dependencies: ["PerpModel", "PerpMechanics", "PerpHedge"], swiftSettings: strict),
         .target(name: "PerpReports", dependencies: ["PerpModel", "PerpSimulation"], swiftSettings: strict),
         .target(name: "PerpEngine", dependencies: ["PerpModel", "PerpMechanics", "PerpSimulation"], swiftSettings: strict),
+        // NMR's own data (issue 16): sentiment scoring, on-chain flows, the network's totals.
+        .target(name: "PerpSignals", dependencies: ["PerpModel"], swiftSettings: strict),
         // The execution layer's pure core: order state machine, intents, reconciliation.
         .target(name: "PerpExecution", dependencies: ["PerpModel", "PerpEngine", "PerpSimulation", "PerpHedge"], swiftSettings: strict),
         // The bot's configuration file (YAML), read the same way by paper, live and the dashboard.
@@ -62,7 +64,7 @@ let package = Package(
         .target(
             name: "PerpVenues",
             dependencies: [
-                "PerpModel", "PerpMarketData", "PerpStore", "PerpExecution", "CLighterSigner",
+                "PerpModel", "PerpMarketData", "PerpStore", "PerpExecution", "PerpSignals", "CLighterSigner",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -81,7 +83,7 @@ let package = Package(
             name: "PerpLive",
             dependencies: [
                 "PerpModel", "PerpEngine", "PerpSimulation", "PerpVenues", "PerpStore", "PerpMarketData", "PerpExecution",
-                "PerpConfig", .product(name: "Logging", package: "swift-log"),
+                "PerpConfig", "PerpSignals", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
         // The local dashboard (issue 14): a Hummingbird app over the sessions' SQLite files.
@@ -100,7 +102,7 @@ let package = Package(
             name: "nmrperp",
             dependencies: [
                 "PerpModel", "PerpMechanics", "PerpHedge", "PerpMarketData", "PerpVenues", "PerpStore", "PerpSimulation",
-                "PerpReports", "PerpEngine", "PerpLive", "PerpExecution", "PerpConfig", "PerpDashboard", "PerpShippedData",
+                "PerpReports", "PerpEngine", "PerpLive", "PerpExecution", "PerpConfig", "PerpDashboard", "PerpShippedData", "PerpSignals",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
@@ -114,6 +116,7 @@ let package = Package(
         .testTarget(
             name: "PerpHedgeTests", dependencies: ["PerpHedge", "PerpMarketData"], swiftSettings: strict),
         .testTarget(name: "PerpMarketDataTests", dependencies: ["PerpMarketData"], swiftSettings: strict),
+        .testTarget(name: "PerpSignalsTests", dependencies: ["PerpSignals"], swiftSettings: strict),
         .testTarget(name: "PerpStoreTests", dependencies: ["PerpStore"], swiftSettings: strict),
         .testTarget(
             name: "PerpVenuesTests", dependencies: ["PerpVenues", "PerpStore", "PerpExecution", "TestSupport"],

@@ -3,7 +3,7 @@
 # random ids, no unseeded randomness, no Foundation. Prints offending lines and fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pure=(Sources/PerpModel Sources/PerpMechanics Sources/PerpHedge Sources/PerpSimulation Sources/PerpReports Sources/PerpEngine Sources/PerpExecution)
+pure=(Sources/PerpModel Sources/PerpMechanics Sources/PerpHedge Sources/PerpSimulation Sources/PerpReports Sources/PerpEngine Sources/PerpExecution Sources/PerpSignals)
 pattern='Date\(\)|UUID\(\)|\.random\(|SystemRandomNumberGenerator|ContinuousClock|SuspendingClock|import Foundation|DispatchTime'
 if grep -rnE "$pattern" "${pure[@]}"; then
   echo "check-pure: the lines above read a clock, make random ids or import Foundation in a pure module" >&2

@@ -73,3 +73,79 @@ public struct NumeraiClient: Sendable {
         return stake
     }
 }
+
+/// The whole tournament's stake, from the public leaderboard (issue 16, "Numerai network").
+extension NumeraiClient {
+    /// numerapi `get_leaderboard` (numerapi.py), asking only for what the collector uses.
+    /// `v2Leaderboard` is ordered by rank, not stake, and lists unstaked models too.
+    static let leaderboardQuery = """
+        query($limit: Int!, $offset: Int!) {
+          v2Leaderboard(limit: $limit, offset: $offset) {
+            username
+            nmrStaked
+          }
+        }
+        """
+
+    /// One leaderboard entry: a model and its stake (zero when unstaked).
+    public struct LeaderboardEntry: Sendable, Equatable {
+        public var model: String
+        public var stake: Quantity
+    }
+
+    /// One page of the classic tournament's leaderboard.
+    public func leaderboard(limit: Int, offset: Int) async throws -> [LeaderboardEntry] {
+        let body = JSONValue.object([
+            ("query", .string(NumeraiClient.leaderboardQuery)),
+            ("variables", .object([("limit", .int(limit)), ("offset", .int(offset))])),
+        ])
+        let json = try await http.requestJSON(
+            method: "POST", url: baseURL, headers: ["Content-Type": "application/json", "Accept": "application/json"],
+            body: Array(body.serialized(pretty: false).utf8))
+        return try NumeraiClient.parseLeaderboard(json)
+    }
+
+    /// Every page of the leaderboard (`pageSize` models a page, at most `maxPages` pages).
+    /// `progress(models)` after each page.
+    public func leaderboard(pageSize: Int = 500, maxPages: Int = 200, progress: (Int) -> Void = { _ in }) async throws -> [LeaderboardEntry]
+    {
+        var entries: [LeaderboardEntry] = []
+        let size = min(max(pageSize, 1), 1000)
+        for page in 0..<max(1, maxPages) {
+            let batch = try await leaderboard(limit: size, offset: page * size)
+            entries += batch
+            progress(entries.count)
+            if batch.count < size { return entries }
+        }
+        throw VenueError(
+            kind: .notRetryable, endpoint: "numerai v2Leaderboard",
+            message: "the leaderboard did not end after \(maxPages) pages of \(size) models; not summing a partial list")
+    }
+
+    /// Reads `data.v2Leaderboard[]`: `nmrStaked` a decimal string or number, `null` for no stake.
+    public static func parseLeaderboard(_ json: JSONValue) throws -> [LeaderboardEntry] {
+        let endpoint = "numerai v2Leaderboard"
+        if let errors = json["errors"]?.arrayValue, !errors.isEmpty {
+            let message = errors.first?["message"]?.stringValue ?? "unknown error"
+            throw VenueError(
+                kind: .retryable(retryAfterSeconds: nil), endpoint: endpoint,
+                message: "Numerai says: \(SafeText.excerpt(Array(message.utf8), limit: 200))")
+        }
+        guard let rows = json["data"]?["v2Leaderboard"]?.arrayValue else {
+            throw VenueError(
+                kind: .retryable(retryAfterSeconds: nil), endpoint: endpoint, message: "the answer has no data.v2Leaderboard list")
+        }
+        return try rows.map { row in
+            let model = row["username"]?.stringValue ?? "?"
+            guard let value = row["nmrStaked"], value != .null else { return LeaderboardEntry(model: model, stake: .zero) }
+            guard let text = value.numericText, let stake = Quantity(text), !stake.isNegative else {
+                throw VenueError(
+                    kind: .notRetryable, endpoint: endpoint,
+                    message:
+                        "model \(SafeText.excerpt(Array(model.utf8), limit: 40)): nmrStaked \(SafeText.excerpt(Array((value.numericText ?? "?").utf8), limit: 40)) is not a number of NMR"
+                )
+            }
+            return LeaderboardEntry(model: model, stake: stake)
+        }
+    }
+}

@@ -16,7 +16,8 @@ struct NMRPerp: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            HedgeCommand.self, FundingCommand.self, CalcCommand.self, DataCommand.self, StakeCommand.self, MarketCommand.self,
+            HedgeCommand.self, FundingCommand.self, CalcCommand.self, DataCommand.self, StakeCommand.self, SignalsCommand.self,
+            MarketCommand.self,
             BacktestCommand.self, BotCommand.self, PaperCommand.self, LiveCommand.self,
             PoolCommand.self, DashboardCommand.self, BenchCommand.self,
         ])

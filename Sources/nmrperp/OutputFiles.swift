@@ -1,4 +1,5 @@
 import Foundation
+import PerpMarketData
 
 #if canImport(Glibc)
     import Glibc
@@ -223,17 +224,9 @@ struct OutputFiles {
     /// Writes `text` to a new temporary file beside the destination, synced; returns its path.
     static func stage(_ text: String, for destination: Destination) throws(IOFailure) -> String {
         let folder = folder(of: destination.target)
-        // At most 100 bytes of the name, so that a long file name still leaves room for the suffix.
-        var base = destination.target.split(separator: "/").last.map(String.init) ?? "output"
-        while base.utf8.count > 100 { base.removeLast() }
-        var descriptor: Int32 = -1
-        var temporary = ""
-        for attempt in 0..<100 {
-            temporary = "\(folder)/.\(base).nmrperp-\(getpid())-\(attempt).tmp"
-            descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            if descriptor >= 0 || errno != EEXIST { break }
+        guard let (descriptor, temporary) = DurableWrite.temporaryFile(beside: destination.target, folder: folder) else {
+            throw .failed("creating a temporary file in \(folder)")
         }
-        guard descriptor >= 0 else { throw .failed("creating a temporary file in \(folder)") }
         do throws(IOFailure) {
             defer { close(descriptor) }
             if case .replace(let mode, let owner, let group) = destination.kind {
@@ -264,39 +257,18 @@ struct OutputFiles {
     }
 
     static func writeAll(_ text: String, to descriptor: Int32) throws(IOFailure) {
-        var failure: IOFailure?
-        var copy = text
-        copy.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let count = posixWrite(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    failure = .failed("writing")
-                    return
-                }
-                offset += count
-            }
+        if let code = DurableWrite.all(text, to: descriptor) {
+            errno = code
+            throw .failed("writing")
         }
-        if let failure { throw failure }
     }
 
     /// Makes the renames durable (best effort: not every file system syncs a folder).
-    static func syncFolder(_ folder: String) {
-        let descriptor = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { return }
-        _ = fsync(descriptor)
-        close(descriptor)
-    }
+    static func syncFolder(_ folder: String) { DurableWrite.syncFolder(folder) }
 }
 
 /// Writes one output file through ``OutputFiles``: a temporary file renamed into place, or
 /// written through a device or pipe; never half a file.
 func writeAtomically(_ text: String, to path: String, flag: String = "--out", force: Bool) throws {
     try OutputFiles([(flag, path)], force: force).write { _ in text }
-}
-
-/// The system's `write(2)` (the name is taken inside ``OutputFiles``).
-private func posixWrite(_ descriptor: Int32, _ bytes: UnsafePointer<UInt8>, _ count: Int) -> Int {
-    write(descriptor, bytes, count)
 }
