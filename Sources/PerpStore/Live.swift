@@ -261,6 +261,34 @@ public final class LiveStore: Sendable, SQLiteBacked {
         }
     }
 
+    /// Adds a note written by hand (`nmrperp journal note`; issue 16, "the seeds log their state
+    /// of mind with every trade") as a journal row of its own, event `note`:
+    /// `{"time", "event": "note", "client_id", "text"}`. The journal is the session's output, never
+    /// replayed, so a note may be added from another process while the session runs (SQLite
+    /// serialises the two writers); every reader of the journal (exports, status, the
+    /// dashboard) shows it in its place.
+    @discardableResult
+    public func appendNote(time: Timestamp, text: String, clientID: String?) throws(StoreError) -> LiveJournalRow {
+        let line = JSONValue.object([
+            ("time", .string(time.iso8601)), ("event", .string("note")), ("client_id", clientID.map { .string($0) } ?? .null),
+            ("text", .string(text)),
+        ]).serialized(pretty: false)
+        return try write("storing a note") { db in
+            try db.execute(
+                sql: "INSERT INTO live_journal (time_ms, event, line) VALUES (?, ?, ?)", arguments: [time.milliseconds, "note", line])
+            return LiveJournalRow(seq: db.lastInsertedRowID, time: time, event: "note", line: line)
+        }
+    }
+
+    /// Whether the journal names the order `clientID` (a note's `--trade`).
+    public func journalMentions(clientID: String) throws(StoreError) -> Bool {
+        let needle = JSONValue.object([("client_id", .string(clientID))]).serialized(pretty: false).dropFirst().dropLast()
+        return try read("looking up an order in the journal") { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM live_journal WHERE instr(line, ?) > 0)", arguments: [String(needle)])
+                ?? false
+        }
+    }
+
     /// Journal rows newest first: at most `limit`, older than `before` when given, and only of
     /// `events` when given (the dashboard's filter).
     public func journalPage(limit: Int, before: Int64? = nil, events: [String]? = nil) throws(StoreError) -> [LiveJournalRow] {

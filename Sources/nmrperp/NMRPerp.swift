@@ -18,7 +18,7 @@ struct NMRPerp: AsyncParsableCommand {
         subcommands: [
             HedgeCommand.self, FundingCommand.self, CalcCommand.self, DataCommand.self, StakeCommand.self, SignalsCommand.self,
             MarketCommand.self,
-            BacktestCommand.self, BotCommand.self, PaperCommand.self, LiveCommand.self,
+            BacktestCommand.self, BotCommand.self, PaperCommand.self, LiveCommand.self, JournalCommand.self,
             PoolCommand.self, DashboardCommand.self, BenchCommand.self,
         ])
 
