@@ -77,6 +77,13 @@ public struct EthereumFlowCollector: SignalCollector {
 
     public func collect(_ request: CollectRequest) async throws -> CollectResult {
         let head = try await client.blockNumber()
+        // Ethereum mainnet has some 24 million blocks; a node claiming a billion is not one to
+        // scan (the scan would never end).
+        guard head < 1_000_000_000 else {
+            throw VenueError(
+                kind: .notRetryable, endpoint: "ethereum eth_blockNumber",
+                message: "the node says the chain has \(head) blocks; that is not Ethereum mainnet (check --eth-rpc)")
+        }
         let latest = head - confirmations
         guard latest > 0 else { return CollectResult(rows: [:], state: request.state, summary: "the chain has no confirmed block yet") }
         var startBlock: Int64
@@ -140,8 +147,9 @@ public struct EthereumFlowCollector: SignalCollector {
     /// The saved scan position; `nil` for a state that is not ours (then the collector starts
     /// afresh, as on a first run).
     static func readState(_ json: JSONValue) -> (Int64, Int64, [TokenTransfer])? {
+        // Times of a real chain: 2015 to 2100.
         guard let next = json["next_block"]?.int64Value, next >= 0, let spanFrom = json["span_from"]?.int64Value,
-            let list = json["pending"]?.arrayValue
+            (1_420_070_400_000...4_102_444_800_000).contains(spanFrom), let list = json["pending"]?.arrayValue
         else { return nil }
         var pending: [TokenTransfer] = []
         for item in list {

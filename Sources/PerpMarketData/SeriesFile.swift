@@ -131,10 +131,23 @@ public enum SeriesFile {
             if row.isEmpty { continue }
             texts.append(row.split(separator: ",", maxSplits: 1).dropFirst().first.map { String($0).trimmedOfSpaces } ?? "")
         }
-        guard texts.count == points.count else {
-            return points.map { ($0.time, format($0.value, places: 9) ?? "0") }
+        var rows: [(time: Int64, value: String)] = []
+        rows.reserveCapacity(points.count)
+        for (index, point) in points.enumerated() {
+            // A value written another way (`1e3`, ` 5`) is rewritten as a plain decimal of the same
+            // number; one that has none is refused, never changed.
+            let text = index < texts.count && texts.count == points.count ? texts[index] : ""
+            if isPlainValue(text) {
+                rows.append((point.time, text))
+            } else if let plain = format(point.value, places: 9), Double(plain) == point.value {
+                rows.append((point.time, plain))
+            } else {
+                throw Failure(
+                    "\(path): the value \(point.value) at \(Timestamp(milliseconds: point.time).iso8601) has no plain decimal form to write back; the file is left as it is"
+                )
+            }
         }
-        return zip(points, texts).map { point, text in (point.time, isPlainValue(text) ? text : format(point.value, places: 9) ?? "0") }
+        return rows
     }
 
     /// The exclusive lock every writer of `path` holds while it writes: `flock` on `.NAME.lock`
@@ -255,10 +268,11 @@ public enum SeriesFile {
     /// `value` written with at most `places` decimals, trailing zeros dropped (`0.1250` → `0.125`);
     /// `nil` for a value that is not finite.
     public static func format(_ value: Double, places: Int = 6) -> String? {
-        guard value.isFinite, abs(value) < 1e15 else { return nil }
         let places = min(max(places, 0), 9)
         var scale = 1.0
         for _ in 0..<places { scale *= 10 }
+        // Scaled, the value must fit a UInt64 (1.8·10¹⁹): 10⁹ at nine places, 10¹³ at six.
+        guard value.isFinite, abs(value) * scale < 9e18 else { return nil }
         let scaled = (value * scale).rounded(.toNearestOrEven)
         let negative = scaled < 0
         let magnitude = UInt64(abs(scaled))

@@ -171,6 +171,17 @@ struct SignalCollectionTests {
         #expect(try Self.rows(collection.path(of: "transfer_volume")).count == 3)
     }
 
+    @Test func aNodeClaimingAnEndlessChainIsRefusedNotScanned() async throws {
+        let twin = try SignalSourcesTwin()
+        defer { twin.stop() }
+        twin.setHead(2_000_000_000)
+        let folder = try Self.folder()
+        let collection = SignalCollection(folder: folder, collectors: [Self.ethereum(twin)])
+        let outcome = await collection.run(collection.collectors[0], now: Timestamp(milliseconds: twin.time(ofBlock: 0)))
+        #expect(outcome.failure?.contains("not Ethereum mainnet") == true, "\(outcome)")
+        #expect(twin.rpcMethods == ["eth_blockNumber"])
+    }
+
     @Test func aStateFileThatIsNotOursStartsAfresh() async throws {
         let twin = try SignalSourcesTwin()
         defer { twin.stop() }
@@ -178,7 +189,10 @@ struct SignalCollectionTests {
         let folder = try Self.folder()
         let collection = SignalCollection(folder: folder, collectors: [Self.ethereum(twin)])
         try FileManager.default.createDirectory(atPath: folder + "/.collect", withIntermediateDirectories: true)
-        for garbage in ["{", #"{"next_block":"x"}"#, #"{"next_block":5,"span_from":0,"pending":[{"time":"?"}]}"#, "\u{0}\u{1}"] {
+        for garbage in [
+            "{", #"{"next_block":"x"}"#, #"{"next_block":5,"span_from":1735689600000,"pending":[{"time":"?"}]}"#, "\u{0}\u{1}",
+            #"{"next_block":5,"span_from":-9223372036854775808,"pending":[]}"#,
+        ] {
             try Data(garbage.utf8).write(to: URL(fileURLWithPath: collection.statePath(of: "ethereum")))
             let outcome = await collection.run(collection.collectors[0], now: Timestamp(milliseconds: twin.time(ofBlock: 1012)))
             #expect(outcome.failure == nil, "\(garbage): \(outcome.failure ?? "")")

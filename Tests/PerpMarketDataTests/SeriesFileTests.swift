@@ -89,8 +89,22 @@ struct SeriesFileTests {
         #expect(SeriesFile.format(value) == expected)
     }
 
-    @Test func nonFiniteValuesHaveNoText() {
+    @Test func valuesWithoutAPlainFormHaveNoTextAndNeverTrap() {
         #expect(SeriesFile.format(.nan) == nil && SeriesFile.format(.infinity) == nil && SeriesFile.format(1e300) == nil)
+        #expect(SeriesFile.format(1e14, places: 9) == nil && SeriesFile.format(-1e14, places: 9) == nil)
+        #expect(SeriesFile.format(1e9, places: 9) == "1000000000")
+    }
+
+    @Test func aMergeRewritesOtherSpellingsOfANumberAndRefusesWhatItCannotWriteBack() throws {
+        let path = try Self.folder() + "/staked.csv"
+        try Data("time_ms,value\n\(Self.t(2)),1e3\n".utf8).write(to: URL(fileURLWithPath: path))
+        try SeriesFile.merge([(Self.t(1), "5")], into: path)
+        #expect(try Self.text(path) == "time_ms,value\n\(Self.t(1)),5\n\(Self.t(2)),1000\n")
+        let tiny = "time_ms,value\n\(Self.t(2)),1e-12\n"
+        try Data(tiny.utf8).write(to: URL(fileURLWithPath: path))
+        let error = try #require(throws: SeriesFile.Failure.self) { try SeriesFile.merge([(Self.t(1), "5")], into: path) }
+        #expect(error.description.contains("no plain decimal form"), "\(error)")
+        #expect(try Self.text(path) == tiny)
     }
 
     @Test func concurrentAppendsAndMergesNeverLoseOrDuplicate() throws {
