@@ -128,23 +128,22 @@ public struct SignalCollection: Sendable {
         return try? JSONParser.parse(bytes)
     }
 
+    /// Saves a collector's state whole or not at all (a synced temporary file renamed into place).
     func writeState(_ state: JSONValue, source: String) throws {
         try FileManager.default.createDirectory(atPath: stateFolder, withIntermediateDirectories: true)
         let path = statePath(of: source)
-        let temporary = path + ".tmp-\(getpid())"
-        let data = Data(state.serialized(pretty: false).utf8)
-        guard FileManager.default.createFile(atPath: temporary, contents: data) else {
-            throw SeriesFile.Failure("\(path): cannot write the collector's state")
+        func failure(_ what: String) -> SeriesFile.Failure {
+            SeriesFile.Failure("\(path): \(what) the collector's state: \(String(cString: strerror(errno)))")
         }
-        let descriptor = open(temporary, O_RDONLY | O_CLOEXEC)
-        if descriptor >= 0 {
-            _ = fsync(descriptor)
-            close(descriptor)
-        }
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw SeriesFile.Failure("\(path): cannot save the collector's state: \(String(cString: strerror(errno)))")
-        }
+        guard let (descriptor, temporary) = DurableWrite.temporaryFile(beside: path, folder: stateFolder) else { throw failure("creating") }
+        defer { unlink(temporary) }
+        let written = DurableWrite.all(state.serialized(pretty: false), to: descriptor)
+        let synced = written == nil && fsync(descriptor) == 0
+        close(descriptor)
+        if let written { errno = written }
+        guard synced else { throw failure("writing") }
+        guard rename(temporary, path) == 0 else { throw failure("saving") }
+        DurableWrite.syncFolder(stateFolder)
     }
 }
 

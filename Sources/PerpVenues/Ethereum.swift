@@ -207,6 +207,14 @@ public struct EthereumClient: Sendable {
         return seconds * 1000
     }
 
+    /// `text` as an address the logs are compared with (`0x` and 40 lower-case hex digits), `nil`
+    /// when it is not one.
+    public static func address(_ text: String) -> String? {
+        let lowered = text.lowercased()
+        guard lowered.hasPrefix("0x"), lowered.utf8.count == 42, isHex(lowered.dropFirst(2)) else { return nil }
+        return lowered
+    }
+
     /// The address in a 32-byte topic: 24 zero digits, then 40 hex digits.
     static func address(topic: String) -> String? {
         let text = topic.lowercased()

@@ -55,7 +55,10 @@ struct SignalSourceOptions: ParsableArguments {
         for source in sources {
             let name = source.lowercased()
             guard known.contains(name) else {
-                let hint = known.min { editDistance($0, name) < editDistance($1, name) }.map { " (did you mean \($0)?)" } ?? ""
+                let typed = String(name.prefix(64))
+                let hint =
+                    known.min { TextDistance.levenshtein($0, typed) < TextDistance.levenshtein($1, typed) }.map { " (did you mean \($0)?)" }
+                    ?? ""
                 throw CLIError("--source must be numerai, forum or ethereum (got \"\(Parse.clipped(source))\")\(hint)")
             }
             if !chosen.contains(name) { chosen.append(name) }
@@ -122,13 +125,10 @@ struct SignalSourceOptions: ParsableArguments {
     }
 
     static func address(_ text: String, _ flag: String) throws -> String {
-        let lowered = text.lowercased()
-        guard lowered.hasPrefix("0x"), lowered.utf8.count == 42,
-            lowered.utf8.dropFirst(2).allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
-        else {
+        guard let address = EthereumClient.address(text) else {
             throw CLIError("\(flag): \"\(Parse.clipped(text))\" is not an Ethereum address (0x and 40 hex digits)")
         }
-        return lowered
+        return address
     }
 
     /// The folder, created when missing (its parent must exist), then checked with every file.
@@ -149,21 +149,8 @@ struct SignalSourceOptions: ParsableArguments {
     }
 }
 
-/// Levenshtein distance, for did-you-mean hints.
-private func editDistance(_ a: String, _ b: String) -> Int {
-    let a = Array(a.prefix(64))
-    let b = Array(b.prefix(64))
-    var previous = Array(0...b.count)
-    for (i, x) in a.enumerated() {
-        var current = [i + 1]
-        for (j, y) in b.enumerated() { current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1))) }
-        previous = current
-    }
-    return previous[b.count]
-}
-
 /// One source's outcome, as a line or JSON.
-private func report(_ outcome: CollectOutcome, collection: SignalCollection, at time: Timestamp) -> String {
+private func report(_ outcome: CollectOutcome, at time: Timestamp) -> String {
     if let failure = outcome.failure { return "\(time.iso8601) \(outcome.source): failed: \(failure)" }
     let files = outcome.written.sorted { $0.key < $1.key }.map { "\($0.value) row\($0.value == 1 ? "" : "s") to \($0.key).csv" }
     return "\(time.iso8601) \(outcome.source): wrote \(files.joined(separator: ", ")) (\(outcome.summary))"
@@ -217,7 +204,7 @@ struct SignalsCollect: AsyncParsableCommand {
             for collector in collectors {
                 let outcome = await collection.run(collector, now: Environment.now)
                 outcomes.append(outcome)
-                if !json { print(report(outcome, collection: collection, at: Environment.now)) }
+                if !json { print(report(outcome, at: Environment.now)) }
             }
             if json { emit(json: signalsJSON(outcomes, folder: collection.folder)) }
             if outcomes.contains(where: { $0.failure != nil }) {
@@ -241,7 +228,7 @@ struct SignalsCollect: AsyncParsableCommand {
                     let line =
                         json
                         ? signalsJSON([outcome], folder: collection.folder).serialized(pretty: false)
-                        : report(outcome, collection: collection, at: now)
+                        : report(outcome, at: now)
                     FileHandle.standardOutput.write(Data((line + "\n").utf8))
                     if Task.isCancelled { break }
                 }
@@ -293,7 +280,7 @@ struct SignalsBackfill: AsyncParsableCommand {
             }
             progress.finish()
             outcomes.append(outcome)
-            if !json { print(report(outcome, collection: collection, at: now)) }
+            if !json { print(report(outcome, at: now)) }
         }
         if json { emit(json: signalsJSON(outcomes, folder: collection.folder)) }
         if outcomes.contains(where: { $0.failure != nil }) {
