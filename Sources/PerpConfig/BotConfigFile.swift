@@ -272,15 +272,20 @@ public enum BotConfigFile {
 
     /// A commented configuration holding every default; loading it gives exactly `BotConfig()`
     /// (what `nmrperp bot init` writes).
-    public static func defaultYAML() -> String {
-        let defaults = BotConfig()
-        var lines = [
-            "# nmrperp trading bot configuration (spec §4; rules from seeds 000 and 001, corrected).",
-            "# Every key is optional: a key left out keeps the default shown here. Fractions are",
-            "# decimals (0.025 = 2.5 %), lengths of time are a whole number and a unit (15m, 6h, 7d),",
-            "# hours of the day are whole numbers in UTC. Check a file with:",
-            "#   nmrperp bot check --config bot.yaml",
-        ]
+    public static func defaultYAML() -> String { yaml(ConfigFile(bot: BotConfig(), trading: TradingSettings())) }
+
+    /// `file` as a commented configuration (the layout and comments of ``defaultYAML()``):
+    /// loading it gives `file` back.
+    public static func yaml(_ file: ConfigFile, heading: [String] = []) -> String {
+        let defaults = file.bot
+        var lines =
+            heading.map { "# " + $0 } + [
+                "# nmrperp trading bot configuration (spec §4; rules from seeds 000 and 001, corrected).",
+                "# Every key is optional: a key left out keeps the default shown here. Fractions are",
+                "# decimals (0.025 = 2.5 %), lengths of time are a whole number and a unit (15m, 6h, 7d),",
+                "# hours of the day are whole numbers in UTC. Check a file with:",
+                "#   nmrperp bot check --config bot.yaml",
+            ]
         var group: String?? = .none
         for setting in Setting.all {
             if group != .some(setting.group) {
@@ -295,7 +300,7 @@ public enum BotConfigFile {
             lines += setting.comment.map { indent + "# " + $0 }
             lines.append(indent + setting.key + ": " + setting.text(defaults))
         }
-        lines += TradingKey.yaml(TradingSettings())
+        lines += TradingKey.yaml(file.trading)
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -420,6 +425,8 @@ private struct Setting {
         case double(WritableKeyPath<BotConfig, Double>)
         case span(WritableKeyPath<BotConfig, TimeSpan>)
         case int(WritableKeyPath<BotConfig, Int>)
+        /// A list of words: a YAML list (`[round_close, news]`, or one per line) or one word.
+        case words(WritableKeyPath<BotConfig, [String]>)
     }
 
     var group: String?
@@ -436,6 +443,7 @@ private struct Setting {
         case .double(let path): return "\(config[keyPath: path])"
         case .span(let path): return config[keyPath: path].description
         case .int(let path): return String(config[keyPath: path])
+        case .words(let path): return "[" + config[keyPath: path].joined(separator: ", ") + "]"
         }
     }
 
@@ -445,6 +453,7 @@ private struct Setting {
         case .double(let path): return .double(config[keyPath: path])
         case .span(let path): return .string(config[keyPath: path].description)
         case .int(let path): return .int(config[keyPath: path])
+        case .words(let path): return .array(config[keyPath: path].map { .string($0) })
         }
     }
 
@@ -453,8 +462,8 @@ private struct Setting {
     var range: String? {
         switch kind {
         case .rate: return key.hasSuffix("leverage") ? "from 1 to \(CarryLimit.leverage)" : "a fraction from 0 to 1"
-        case .int: return key == "min_agreeing_signals" ? "from 1 to 6" : "an hour from 0 to 24"
-        case .double, .span: return nil
+        case .int: return key == "min_agreeing_signals" ? "from 1 to 7" : "an hour from 0 to 24"
+        case .double, .span, .words: return nil
         }
     }
 
@@ -466,6 +475,26 @@ private struct Setting {
         case .rate, .double: expected = "a number such as \(example)"
         case .span: expected = "a length of time such as \(example) (a whole number and s, m, h, d or w)"
         case .int: expected = "a whole number such as \(example)"
+        case .words(let path):
+            // A list of words, a single word, or an empty list (`[]`) for none.
+            if node.mapping != nil { return "must be a list of kinds such as [round_close, news], not a group of keys" }
+            if let items = node.sequence {
+                var words: [String] = []
+                for item in items {
+                    guard let scalar = item.scalar else {
+                        return "must be a list of kinds such as [round_close, news]; an item is not a word"
+                    }
+                    words.append(scalar.string.trimmingCharacters(in: .whitespaces))
+                }
+                config[keyPath: path] = words
+                return nil
+            }
+            if BotConfigFile.isNull(node) {
+                return "has no value; write a list such as [round_close, news], [] for none, or remove the line to keep the default"
+            }
+            config[keyPath: path] = (node.scalar?.string ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty }
+            return nil
         }
         guard let scalar = node.scalar else {
             return "must be \(expected), not \(node.mapping != nil ? "a group of keys" : "a list")"
@@ -507,11 +536,12 @@ private struct Setting {
                 return "must be \(expected) \(got)"
             }
             config[keyPath: path] = value
+        case .words: break  // handled above
         }
         return nil
     }
 
-    static let groups = ["weights", "signals", "risk", "model"]
+    static let groups = ["weights", "signals", "risk", "calendar", "model"]
 
     static let groupComments: [String: [String]] = [
         "weights": [
@@ -527,6 +557,13 @@ private struct Setting {
             "Risk rules (spec §4, from seed 001), all enforced before any order is sent. A trade's exit",
             "plan (stop and target) is fixed at entry and never widened.",
         ],
+        "calendar": [
+            "Blackout windows around dated events (seed 001: \"NMR-specific news events ... calendar",
+            "your awareness\"): no new entries from blackout_before ahead of an event of a listed kind to",
+            "blackout_after past it, journalled as refusals like quiet hours. Events come from",
+            "calendar.csv in the --signals folder: Numerai's rounds (`signals collect`: round_open,",
+            "staking_close, round_close, scoring_start, round_resolve) and your own (`signals event`).",
+        ],
         "model": [
             "The learned model (spec §4), used only by `nmrperp backtest --strategy nmr-bot --walk-forward`:",
             "a logistic regression scores direction and conviction; the risk rules above still size and",
@@ -539,7 +576,7 @@ private struct Setting {
             Setting(
                 group: nil, key: "min_agreeing_signals", kind: .int(\.minAgreeingSignals),
                 comment: [
-                    "A trade needs at least this many signals (of 6) pointing the same way as the blended",
+                    "A trade needs at least this many signals (of 7) pointing the same way as the blended",
                     "score. Seed 000: \"only enter when multiple NMR-specific signals align\".",
                 ]),
             Setting(
@@ -550,7 +587,7 @@ private struct Setting {
                 comment: ["Price action: momentum and mean reversion, plus the funding-rate anomaly."]),
             Setting(
                 group: "weights", key: "network", kind: .double(\.weights.network),
-                comment: ["Numerai network data: staked NMR and tournament activity."]),
+                comment: ["NMR's network: staked NMR, tournament activity and on-chain exchange flows."]),
             Setting(
                 group: "weights", key: "sentiment", kind: .double(\.weights.sentiment),
                 comment: ["Social sentiment, read from a time series file."]),
@@ -584,6 +621,14 @@ private struct Setting {
                 group: "signals", key: "activity_change", kind: .double(\.signals.activityChange),
                 comment: ["Tournament activity: a relative change of this size over activity_window scores +1 or -1."]),
             Setting(group: "signals", key: "activity_window", kind: .span(\.signals.activityWindow), comment: []),
+            Setting(
+                group: "signals", key: "exchange_flow_full_scale", kind: .double(\.signals.exchangeFlowFullScale),
+                comment: [
+                    "Exchange flow (exchange_netflow.csv from `signals collect --exchange`): this many NMR",
+                    "moved onto exchange addresses over exchange_flow_window scores -1 (readied for sale),",
+                    "as much moved off them +1. A judgement to test with `bot review`, not a finding.",
+                ]),
+            Setting(group: "signals", key: "exchange_flow_window", kind: .span(\.signals.exchangeFlowWindow), comment: []),
             Setting(
                 group: "risk", key: "max_leverage", kind: .rate(\.risk.maxLeverage),
                 comment: [
@@ -651,6 +696,11 @@ private struct Setting {
             Setting(
                 group: "risk", key: "stale_after", kind: .span(\.risk.staleAfter),
                 comment: ["No new entries while the price feed has been silent this long (docs reliability.md)."]),
+            Setting(
+                group: "calendar", key: "blackout_kinds", kind: .words(\.calendar.blackoutKinds),
+                comment: ["The event kinds to stay out around, as a list; [] for none."]),
+            Setting(group: "calendar", key: "blackout_before", kind: .span(\.calendar.blackoutBefore), comment: []),
+            Setting(group: "calendar", key: "blackout_after", kind: .span(\.calendar.blackoutAfter), comment: []),
             Setting(
                 group: "model", key: "horizon", kind: .span(\.model.horizon),
                 comment: ["A bar is labelled up when the close this much later is higher (default: the 6 h time exit)."]),

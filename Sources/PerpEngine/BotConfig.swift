@@ -30,6 +30,11 @@ public struct BotConfig: Sendable, Equatable {
         /// Tournament activity: a relative change of this size over `activityWindow` scores ±1.
         public var activityChange = 0.10
         public var activityWindow = TimeSpan.days(7)
+        /// Exchange flow (on-chain, `exchange_netflow.csv`): a net flow of this many NMR onto the
+        /// exchange addresses over `exchangeFlowWindow` scores −1 (NMR readied for sale), as
+        /// much off them +1. A judgement, not a finding: the review measures it.
+        public var exchangeFlowFullScale = 20_000.0
+        public var exchangeFlowWindow = TimeSpan.hours(24)
         public init() {}
     }
 
@@ -91,8 +96,21 @@ public struct BotConfig: Sendable, Equatable {
         public init() {}
     }
 
+    /// Blackout windows around calendar events (issue 16; seed 001: "NMR-specific news events
+    /// … calendar your awareness"): no entries from `blackoutBefore` ahead of an event of one of
+    /// `blackoutKinds` to `blackoutAfter` past it, journalled as refusals like quiet hours. Open
+    /// positions keep their exits.
+    public struct Calendar: Sendable, Equatable {
+        /// The event kinds to stay out around (``CalendarEvent/kind``); empty: none.
+        public var blackoutKinds = ["news"]
+        public var blackoutBefore = TimeSpan.hours(1)
+        public var blackoutAfter = TimeSpan.hours(1)
+        public init() {}
+    }
+
     public var weights = Weights()
     public var signals = Signals()
+    public var calendar = Calendar()
     public var risk = Risk()
     public var model = Model()
     /// A trade needs at least this many signals agreeing with the blended direction.
@@ -164,8 +182,8 @@ public struct BotConfig: Sendable, Equatable {
             found.append("\(name) must be from 0 to \(formatDouble(Self.largestSetting)) (got \(value))")
         }
         if w.price + w.network + w.sentiment <= 0 { found.append("the weights must not all be zero") }
-        if minAgreeingSignals < 1 || minAgreeingSignals > 6 {
-            found.append("min_agreeing_signals must be between 1 and 6 (got \(minAgreeingSignals))")
+        if minAgreeingSignals < 1 || minAgreeingSignals > 7 {
+            found.append("min_agreeing_signals must be between 1 and 7 (got \(minAgreeingSignals))")
         }
         if !(entryThreshold > 0 && entryThreshold <= 1) { found.append("entry_threshold must be in (0, 1] (got \(entryThreshold))") }
         let s = signals
@@ -178,6 +196,10 @@ public struct BotConfig: Sendable, Equatable {
         fraction(s.fundingAnomalyPer8h, "signals.funding_anomaly_per_8h")
         if !(s.stakeDrop > 0 && s.stakeDrop < 1) { found.append("signals.stake_drop must be between 0 and 1 (got \(s.stakeDrop))") }
         scale(s.activityChange, "signals.activity_change")
+        length(s.exchangeFlowWindow, "signals.exchange_flow_window")
+        if !(s.exchangeFlowFullScale >= 1 && s.exchangeFlowFullScale <= 1e12) {
+            found.append("signals.exchange_flow_full_scale must be from 1 to 1000000000000 NMR (got \(s.exchangeFlowFullScale))")
+        }
         let r = risk
         for (name, value) in [("risk.max_leverage", r.maxLeverage), ("risk.high_volatility_leverage", r.highVolatilityLeverage)]
         where !(value >= Rate.one && value <= CarryLimit.leverage) {
@@ -206,6 +228,16 @@ public struct BotConfig: Sendable, Equatable {
         where !(0...24).contains(hour) {
             found.append("\(name) must be an hour from 0 to 24 (got \(hour))")
         }
+        for kind in calendar.blackoutKinds where !CalendarEvent.isValidKind(kind) {
+            found.append(
+                "calendar.blackout_kinds: \"\(kind.prefix(60))\" is not a kind (a lowercase word of letters, digits and _, such as round_close or news)"
+            )
+        }
+        if calendar.blackoutKinds.count > 64 {
+            found.append("calendar.blackout_kinds lists \(calendar.blackoutKinds.count) kinds; at most 64")
+        }
+        length(calendar.blackoutBefore, "calendar.blackout_before")
+        length(calendar.blackoutAfter, "calendar.blackout_after")
         let m = model
         length(m.horizon, "model.horizon")
         length(m.trainWindow, "model.train_window")

@@ -9,7 +9,7 @@ public enum FeatureSet: String, Sendable, Hashable, CaseIterable {
 
     public var names: [String] {
         switch self {
-        case .signals: return ["momentum", "mean_reversion", "funding", "staked", "activity", "sentiment"]
+        case .signals: return ["momentum", "mean_reversion", "funding", "staked", "activity", "exchange_flow", "sentiment"]
         case .price: return ["return_1", "return_4", "return_16", "return_64", "volatility_16"]
         }
     }
@@ -58,7 +58,7 @@ public enum Features {
 
     /// One row of the signal features, in ``FeatureSet/signals`` order.
     public static func row(_ scores: SignalScores) -> [Double?] {
-        [scores.momentum, scores.meanReversion, scores.funding, scores.staked, scores.activity, scores.sentiment]
+        [scores.momentum, scores.meanReversion, scores.funding, scores.staked, scores.activity, scores.exchangeFlow, scores.sentiment]
     }
 
     /// The signal features of every bar.

@@ -21,6 +21,9 @@ public enum JournalEvent: String, Sendable, Hashable, CaseIterable {
     /// Paper and live: the venue's bars resumed after a gap; the reason names the missing
     /// open times (reliability.md "Market data": gaps are reported, not bridged).
     case missingBars = "missing_bars"
+    /// A note of one's own on a backtest run (`nmrperp journal note --run`): its text is the
+    /// row's `reason`. Never written by the kernel.
+    case note
 }
 
 /// One journal row.
@@ -174,11 +177,11 @@ struct JournalSignals: Sendable {
     }
 }
 
-/// A decision's six scores and the model's probability in seven plain `Double`s, NaN for
-/// none (56 bytes where optionals take 112). Scores are never NaN (`clamp` maps anything not
+/// A decision's seven scores and the model's probability in eight plain `Double`s, NaN for
+/// none (64 bytes where optionals take 128). Scores are never NaN (`clamp` maps anything not
 /// finite to 0, the kernel refuses a non-finite probability).
 struct PackedScores: Sendable {
-    private var momentum, meanReversion, funding, staked, activity, sentiment, probabilityUp: Double
+    private var momentum, meanReversion, funding, staked, activity, exchangeFlow, sentiment, probabilityUp: Double
 
     init(_ scores: SignalScores, probabilityUp: Double?) {
         momentum = scores.momentum ?? .nan
@@ -186,6 +189,7 @@ struct PackedScores: Sendable {
         funding = scores.funding ?? .nan
         staked = scores.staked ?? .nan
         activity = scores.activity ?? .nan
+        exchangeFlow = scores.exchangeFlow ?? .nan
         sentiment = scores.sentiment ?? .nan
         self.probabilityUp = probabilityUp ?? .nan
     }
@@ -193,12 +197,13 @@ struct PackedScores: Sendable {
     /// ``SignalScores/named``, then `model_p_up` when the model decided.
     var named: [(String, Double)] {
         var named: [(String, Double)] = []
-        named.reserveCapacity(7)
+        named.reserveCapacity(8)
         if !momentum.isNaN { named.append(("momentum", momentum)) }
         if !meanReversion.isNaN { named.append(("mean_reversion", meanReversion)) }
         if !funding.isNaN { named.append(("funding", funding)) }
         if !staked.isNaN { named.append(("staked", staked)) }
         if !activity.isNaN { named.append(("activity", activity)) }
+        if !exchangeFlow.isNaN { named.append(("exchange_flow", exchangeFlow)) }
         if !sentiment.isNaN { named.append(("sentiment", sentiment)) }
         if !probabilityUp.isNaN { named.append(("model_p_up", probabilityUp)) }
         return named

@@ -51,6 +51,9 @@ public enum KernelEvent: Sendable {
     /// A value of an external series published at `at` (paper trading: a stake read from
     /// Numerai, a new line in a signals file).
     case signal(ExternalSignal, value: Double, at: Timestamp)
+    /// An event for the calendar, learnt at `at` (paper and live: a new row of the signals
+    /// folder's `calendar.csv`); its blackout window applies from then on.
+    case calendar(CalendarEvent, at: Timestamp)
     /// Venue trouble the shell rode out (``JournalEvent/badResponse``,
     /// ``JournalEvent/missingBars``): journalled, changes nothing the kernel decides.
     case venueTrouble(JournalEvent, reason: String, at: Timestamp)
@@ -100,6 +103,8 @@ public struct TradingKernel: Sendable {
     private let circuitLimit: Double
     /// The most frequent refusal's reason, written once.
     private let quietHoursReason: String
+    /// No entries in these (``BotConfig/Calendar``).
+    private var blackouts: BlackoutWindows
     /// Bounds on high ÷ reference and low ÷ reference well inside the circuit limit (by 1e-9
     /// relative, far beyond the rounding of the exact test): a bar inside them cannot trip it.
     private let circuitUpperFactor: Double
@@ -135,6 +140,7 @@ public struct TradingKernel: Sendable {
             meanReversionWindow: config.signals.meanReversionWindow, momentumWindow: config.signals.momentumWindow)
         circuitLimit = config.risk.circuitMove.doubleValue
         quietHoursReason = "quiet hours \(config.risk.quietStartHour):00–\(config.risk.quietEndHour):00 UTC"
+        blackouts = BlackoutWindows(events: inputs.calendar, config: config.calendar)
         circuitUpperFactor = (1 + circuitLimit) * (1 - 1e-9)
         circuitLowerFactor = (1 - circuitLimit) * (1 + 1e-9)
     }
@@ -190,6 +196,9 @@ public struct TradingKernel: Sendable {
                 return [.journal(JournalEntry(time: time, event: .badData, reason: "\(signal.rawValue) value \(value) is not a number"))]
             }
             signals.observe(signal, value: value, at: time.milliseconds)
+            return []
+        case .calendar(let event, _):
+            blackouts.add(event)
             return []
         }
     }
@@ -444,6 +453,9 @@ public struct TradingKernel: Sendable {
         if stale { return deny(.text("stale feed")) }
         let hour = Int((decisionTime.milliseconds % 86_400_000 + 86_400_000) % 86_400_000 / 3_600_000)
         if inQuietHours(hour) { return deny(.text(quietHoursReason)) }
+        if !blackouts.isEmpty, let window = blackouts.window(containing: decisionTime.milliseconds) {
+            return deny(.text(Self.blackoutReason(window)))
+        }
         let equity = equityAtClose()
         guard equity.isPositive else { return deny(.text("no equity")) }
 
@@ -521,6 +533,13 @@ public struct TradingKernel: Sendable {
             highVolatility: highVolatility, annualVolatility: annualVolatility,
             leverage: highVolatility ? config.risk.highVolatilityLeverage : config.risk.maxLeverage,
             exposure: highVolatility ? config.risk.highVolatilityExposure : config.risk.maxExposure)
+    }
+
+    /// The refusal's words for an entry wanted in a blackout window.
+    static func blackoutReason(_ window: BlackoutWindows.Window) -> String {
+        let note = window.event.note.isEmpty ? "" : " (\(window.event.note.prefix(80)))"
+        return "blackout: \(window.event.kind) at \(window.event.time.iso8601)\(note), no entries "
+            + "\(Timestamp(milliseconds: window.start).iso8601)–\(Timestamp(milliseconds: window.end).iso8601)"
     }
 
     /// Whether `time` falls in the configured quiet hours (UTC), when no entry is opened.

@@ -63,6 +63,9 @@ public enum ExternalSignal: String, Sendable, CaseIterable {
     case staked
     case activity
     case sentiment
+    /// NMR onto the exchange addresses minus NMR off them, per period (`signals collect
+    /// --exchange`, `exchange_netflow.csv`): each row is the period's flow, not a running total.
+    case exchangeNetflow = "exchange_netflow"
 }
 
 /// The external inputs of the network and sentiment signals.
@@ -73,11 +76,25 @@ public struct SignalInputs: Sendable, Equatable {
     public var activity: SignalSeries?
     /// Social sentiment already scored in −1…1.
     public var sentiment: SignalSeries?
+    /// NMR's net flow onto exchange addresses per period (each value the period's own flow).
+    public var exchangeNetflow: SignalSeries?
+    /// Dated events (Numerai's rounds, the user's own), for the blackout windows.
+    public var calendar: [CalendarEvent]
 
-    public init(staked: SignalSeries? = nil, activity: SignalSeries? = nil, sentiment: SignalSeries? = nil) {
+    public init(
+        staked: SignalSeries? = nil, activity: SignalSeries? = nil, sentiment: SignalSeries? = nil,
+        exchangeNetflow: SignalSeries? = nil, calendar: [CalendarEvent] = []
+    ) {
         self.staked = staked
         self.activity = activity
         self.sentiment = sentiment
+        self.exchangeNetflow = exchangeNetflow
+        self.calendar = calendar
+    }
+
+    /// Whether no series and no event is present.
+    public var isEmpty: Bool {
+        staked == nil && activity == nil && sentiment == nil && exchangeNetflow == nil && calendar.isEmpty
     }
 }
 
@@ -90,6 +107,8 @@ public struct SignalScores: Sendable, Equatable {
     public var staked: Double?
     public var activity: Double?
     public var sentiment: Double?
+    /// On-chain: NMR moving onto exchanges (selling pressure) scores down, off them up.
+    public var exchangeFlow: Double?
 
     public init() {}
 
@@ -97,18 +116,19 @@ public struct SignalScores: Sendable, Equatable {
     public var named: [(String, Double)] {
         // One allocation: this runs for every journalled decision.
         var named: [(String, Double)] = []
-        named.reserveCapacity(6)
+        named.reserveCapacity(7)
         if let momentum { named.append(("momentum", momentum)) }
         if let meanReversion { named.append(("mean_reversion", meanReversion)) }
         if let funding { named.append(("funding", funding)) }
         if let staked { named.append(("staked", staked)) }
         if let activity { named.append(("activity", activity)) }
+        if let exchangeFlow { named.append(("exchange_flow", exchangeFlow)) }
         if let sentiment { named.append(("sentiment", sentiment)) }
         return named
     }
 
     /// The weighted blend of the group means (price: momentum, mean reversion, funding;
-    /// network: staked, activity; sentiment), renormalised over the groups that have data.
+    /// network: staked, activity, exchange flow; sentiment), renormalised over the groups that have data.
     public func blended(_ weights: BotConfig.Weights) -> Double { BlendWeights(weights).blend(self) }
 
     /// How many individual signals point the same way as `direction` (with at least 0.1 of
@@ -117,19 +137,19 @@ public struct SignalScores: Sendable, Equatable {
 }
 
 /// The blend's weights folded, for every count of signals with data in each group (price 0–3,
-/// network 0–2, sentiment 0–1), into one factor per group: `weight ÷ count ÷ (sum of the
+/// network 0–3, sentiment 0–1), into one factor per group: `weight ÷ count ÷ (sum of the
 /// weights of the groups with data)`. The bar loop multiplies each group's sum by its factor
 /// and adds, where ``SignalScores/blended(_:)`` reads as means, weights and a division.
 struct BlendWeights: Sendable {
     let weights: BotConfig.Weights
-    /// Entry `priceCount × 6 + networkCount × 2 + sentimentCount`: the three factors.
+    /// Entry `priceCount × 8 + networkCount × 2 + sentimentCount`: the three factors.
     private let factors: [SIMD4<Double>]
 
     init(_ weights: BotConfig.Weights) {
         self.weights = weights
         var factors: [SIMD4<Double>] = []
         for priceCount in 0...3 {
-            for networkCount in 0...2 {
+            for networkCount in 0...3 {
                 for sentimentCount in 0...1 {
                     let price = priceCount > 0 && weights.price > 0 ? weights.price : 0
                     let network = networkCount > 0 && weights.network > 0 ? weights.network : 0
@@ -177,8 +197,12 @@ struct BlendWeights: Sendable {
             networkSum += activity
             networkCount += 1
         }
+        if let exchangeFlow = scores.exchangeFlow {
+            networkSum += exchangeFlow
+            networkCount += 1
+        }
         let sentiment = scores.sentiment ?? 0
-        let factor = factors[priceCount * 6 + networkCount * 2 + (scores.sentiment == nil ? 0 : 1)]
+        let factor = factors[priceCount * 8 + networkCount * 2 + (scores.sentiment == nil ? 0 : 1)]
         return priceSum * factor[0] + (networkSum * factor[1] + sentiment * factor[2])
     }
 
@@ -231,8 +255,8 @@ struct BlendWeights: Sendable {
     @inline(__always)
     func priceFactor(_ scores: SignalScores) -> Double {
         let priceCount = (scores.momentum == nil ? 0 : 1) + (scores.meanReversion == nil ? 0 : 1) + (scores.funding == nil ? 0 : 1)
-        let networkCount = (scores.staked == nil ? 0 : 1) + (scores.activity == nil ? 0 : 1)
-        return factors[priceCount * 6 + networkCount * 2 + (scores.sentiment == nil ? 0 : 1)][0]
+        let networkCount = (scores.staked == nil ? 0 : 1) + (scores.activity == nil ? 0 : 1) + (scores.exchangeFlow == nil ? 0 : 1)
+        return factors[priceCount * 8 + networkCount * 2 + (scores.sentiment == nil ? 0 : 1)][0]
     }
 
     /// ``SignalScores/agreeing(with:)``, here so the bar loop inlines it beside the blend.
@@ -244,6 +268,7 @@ struct BlendWeights: Sendable {
         if let value = scores.funding, value * direction > 0, abs(value) >= 0.1 { count += 1 }
         if let value = scores.staked, value * direction > 0, abs(value) >= 0.1 { count += 1 }
         if let value = scores.activity, value * direction > 0, abs(value) >= 0.1 { count += 1 }
+        if let value = scores.exchangeFlow, value * direction > 0, abs(value) >= 0.1 { count += 1 }
         if let value = scores.sentiment, value * direction > 0, abs(value) >= 0.1 { count += 1 }
         return count
     }
@@ -407,11 +432,22 @@ struct ChangeSignal {
     private var score: Double?
 
     mutating func score(of series: SignalSeries, at time: Int64, window: Int64, fullScale: Double) -> Double? {
+        score(of: series, at: time, window: window) { current, earlier in
+            earlier > 0 ? clamp((current / earlier - 1) / fullScale) : nil
+        }
+    }
+
+    /// The same with the score any function of the two readings (`now`, `then`), `nil` when
+    /// either is missing.
+    @inline(__always)
+    mutating func score(
+        of series: SignalSeries, at time: Int64, window: Int64, _ scoring: (Double, Double) -> Double?
+    ) -> Double? {
         if time >= from && time < until { return score }
         let current = now.value(of: series, at: time)
         let earlier = then.value(of: series, at: time - window)
-        if let current, let earlier, earlier > 0 {
-            score = clamp((current / earlier - 1) / fullScale)
+        if let current, let earlier {
+            score = scoring(current, earlier)
         } else {
             score = nil
         }
@@ -439,12 +475,29 @@ struct SignalEngine {
     private var stakedChange = ChangeSignal()
     private var activityChange = ChangeSignal()
     private var sentimentNow = SeriesCursor()
+    /// The exchange net flow summed from its first period: the flow over a window is the
+    /// difference of two readings, so it is read like the change signals.
+    private var cumulativeNetflow: SignalSeries?
+    private var netflowChange = ChangeSignal()
 
     init(config: BotConfig.Signals, inputs: SignalInputs) {
         self.config = config
         self.inputs = inputs
         inverseMomentumFullScale = 1 / config.momentumFullScale
         inverseReversionZ = 1 / config.meanReversionZ
+        cumulativeNetflow = inputs.exchangeNetflow.map(Self.cumulative)
+    }
+
+    /// A per-period series summed from its start (a non-finite value counts as no flow).
+    static func cumulative(_ series: SignalSeries) -> SignalSeries {
+        var total = 0.0
+        var points: [(time: Int64, value: Double)] = []
+        points.reserveCapacity(series.times.count)
+        for (time, value) in zip(series.times, series.values) {
+            if value.isFinite { total += value }
+            points.append((time, total))
+        }
+        return SignalSeries(points)
     }
 
     /// Records a value of an external series published at `time` (paper trading).
@@ -460,6 +513,14 @@ struct SignalEngine {
         case .sentiment:
             inputs.sentiment = Self.appending(inputs.sentiment, value, time)
             sentimentNow = SeriesCursor()
+        case .exchangeNetflow:
+            // A later period adds to the running total; the same period again replaces its flow.
+            let previous = inputs.exchangeNetflow
+            inputs.exchangeNetflow = Self.appending(previous, value, time)
+            if let updated = inputs.exchangeNetflow, updated != previous {
+                cumulativeNetflow = Self.cumulative(updated)
+            }
+            netflowChange = ChangeSignal()
         }
     }
 
@@ -524,6 +585,14 @@ struct SignalEngine {
         }
         if let sentiment = inputs.sentiment, let value = sentimentNow.value(of: sentiment, at: time) {
             scores.sentiment = clamp(value)
+        }
+        // Exchange flow: NMR onto exchanges over the window (selling pressure) scores down, a
+        // net outflow up, ±1 at `exchangeFlowFullScale` NMR.
+        if let cumulative = cumulativeNetflow {
+            let inverse = 1 / config.exchangeFlowFullScale
+            scores.exchangeFlow = netflowChange.score(
+                of: cumulative, at: time, window: config.exchangeFlowWindow.windowMilliseconds
+            ) { now, then in clamp(-(now - then) * inverse) }
         }
         return (scores, reversion)
     }

@@ -195,3 +195,31 @@ public struct NumeraiNetworkCollector: SignalCollector {
             summary: "\(entries.count) models on the leaderboard, \(staking) staking \(stake) NMR")
     }
 }
+
+/// Numerai's round schedule into `calendar.csv` (issue 16, "Event calendar"): every round's
+/// opening, close of staking and of submissions, start of scoring and resolution (payouts), as
+/// ``CalendarEvent/roundKinds``. The API answers every round, past and scheduled, so a run is a
+/// backfill too; the file keeps each (time, kind) once and the user's own rows untouched.
+public struct NumeraiCalendarCollector: SignalCollector {
+    public let client: NumeraiClient
+    public let tournament: NumeraiTournament
+    public var source: String { "calendar" }
+    public var series: [String] { [] }
+    public var every: TimeSpan { .hours(6) }
+    public var hasHistory: Bool { true }
+
+    public init(client: NumeraiClient, tournament: NumeraiTournament = .classic) {
+        self.client = client
+        self.tournament = tournament
+    }
+
+    public func collect(_ request: CollectRequest) async throws -> CollectResult {
+        request.progress("calendar: reading Numerai's rounds")
+        let rounds = try await client.rounds(tournament: tournament)
+        let from = request.from?.milliseconds ?? Int64.min
+        let events = rounds.flatMap(\.events).filter { $0.time.milliseconds >= from }
+        let numbers = rounds.map(\.number)
+        let span = numbers.min().map { "rounds \($0)–\(numbers.max() ?? $0)" } ?? "no rounds"
+        return CollectResult(rows: [:], events: events, summary: "\(rounds.count) rounds (\(span)), \(events.count) dated moments")
+    }
+}

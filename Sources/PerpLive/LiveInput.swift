@@ -20,6 +20,9 @@ public enum LiveInput: Sendable, Hashable {
     case badData(reason: String, at: Timestamp)
     /// A value of an external series (staked NMR from Numerai, a signals file's new line).
     case signal(ExternalSignal, value: Double, at: Timestamp)
+    /// An event of the signals folder's `calendar.csv`, first seen at `at` (its blackout
+    /// window applies from then on).
+    case calendar(CalendarEvent, at: Timestamp)
     /// The venue answered with something that is not what the endpoint returns; the shell
     /// retried. `reason` names the endpoint and a sanitized excerpt of the body.
     case badResponse(reason: String, at: Timestamp)
@@ -32,7 +35,8 @@ public enum LiveInput: Sendable, Hashable {
         case .bar(let candle, _): return candle.openTime
         case .fundingRate(let rate): return rate.time
         case .execution(let input): return LiveInputCodec.time(of: input)
-        case .feed(_, let at, _), .badData(_, let at), .signal(_, _, let at), .badResponse(_, let at), .missingBars(_, _, let at):
+        case .feed(_, let at, _), .badData(_, let at), .signal(_, _, let at), .calendar(_, let at), .badResponse(_, let at),
+            .missingBars(_, _, let at):
             return at
         }
     }
@@ -77,6 +81,11 @@ public enum LiveInputCodec {
             return (
                 "signal",
                 object([("signal", .string(signal.rawValue)), ("bits", .int(Int64(bitPattern: value.bitPattern))), ("at", ms(at))])
+            )
+        case .calendar(let event, let at):
+            return (
+                "calendar",
+                object([("time", ms(event.time)), ("event_kind", .string(event.kind)), ("note", .string(event.note)), ("at", ms(at))])
             )
         case .badResponse(let reason, let at):
             return ("bad_response", object([("reason", .string(reason)), ("at", ms(at))]))
@@ -243,6 +252,12 @@ public enum LiveInputCodec {
             let value = Double(bitPattern: UInt64(bitPattern: try reader.int(json["bits"], "bits")))
             guard value.isFinite else { throw reader.fail("the signal's value is not a finite number") }
             return .signal(signal, value: value, at: try reader.time(json["at"], "at"))
+        case "calendar":
+            let kind = try reader.string(json["event_kind"], "event_kind")
+            guard CalendarEvent.isValidKind(kind) else { throw reader.fail("event_kind is not a calendar kind") }
+            let event = CalendarEvent(
+                time: try reader.time(json["time"], "time"), kind: kind, note: try reader.string(json["note"], "note"))
+            return .calendar(event, at: try reader.time(json["at"], "at"))
         case "bad_response":
             return .badResponse(reason: try reader.string(json["reason"], "reason"), at: try reader.time(json["at"], "at"))
         case "missing_bars":

@@ -35,6 +35,8 @@ public struct LiveSession: Sendable {
     /// The last funding settlement and the last value of each external series.
     public private(set) var lastFundingTime: Timestamp?
     public private(set) var lastSignalTimes: [ExternalSignal: Timestamp] = [:]
+    /// The calendar events the kernel has been given (each once).
+    public private(set) var knownEvents: Set<CalendarEvent> = []
     /// How deep fills → kernel → commands → fills may chain inside one input (each level is a
     /// fill the kernel answers with a cancel; two is the most a real input needs).
     static let maximumChain = 8
@@ -81,6 +83,10 @@ public struct LiveSession: Sendable {
             } else {
                 lastSignalTimes[signal] = at
                 handleKernel(kernel.handle(.signal(signal, value: value, at: at)), at: at, step: &step, depth: 0)
+            }
+        case .calendar(let event, let at):
+            if knownEvents.insert(event).inserted {
+                handleKernel(kernel.handle(.calendar(event, at: at)), at: at, step: &step, depth: 0)
             }
         case .badResponse(let reason, let at):
             handleKernel(kernel.handle(.venueTrouble(.badResponse, reason: reason, at: at)), at: at, step: &step, depth: 0)

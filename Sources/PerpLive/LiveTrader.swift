@@ -568,6 +568,8 @@ public struct LiveTrader: Sendable {
             do {
                 let observations = try await source.observations(after: session.lastSignalTimes, now: now)
                 try await apply(observations.map { .signal($0.signal, value: $0.value, at: $0.time) })
+                let events = try source.calendar().filter { !session.knownEvents.contains($0) }
+                try await apply(events.map { .calendar($0, at: now) })
             } catch let error as StoreError {
                 throw error
             } catch {

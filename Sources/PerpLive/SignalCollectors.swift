@@ -33,11 +33,16 @@ public struct CollectRequest: Sendable {
 /// What a collector found: rows per series file, its state for the next run, a summary line.
 public struct CollectResult: Sendable {
     public var rows: [String: [(time: Int64, value: String)]]
+    /// Events for the folder's `calendar.csv` (merged: each (time, kind) once).
+    public var events: [CalendarEvent]
     public var state: JSONValue?
     public var summary: String
 
-    public init(rows: [String: [(time: Int64, value: String)]], state: JSONValue? = nil, summary: String) {
+    public init(
+        rows: [String: [(time: Int64, value: String)]], events: [CalendarEvent] = [], state: JSONValue? = nil, summary: String
+    ) {
         self.rows = rows
+        self.events = events
         self.state = state
         self.summary = summary
     }
@@ -115,6 +120,10 @@ public struct SignalCollection: Sendable {
                 let outcome =
                     from == nil ? try SeriesFile.append(rows, to: path(of: series)) : try SeriesFile.merge(rows, into: path(of: series))
                 written[series] = outcome.written
+            }
+            if !result.events.isEmpty {
+                written["calendar"] = try CalendarFile.merge(
+                    result.events, into: (folder as NSString).appendingPathComponent(CalendarFile.name))
             }
             if let state = result.state { try writeState(state, source: collector.source) }
             return CollectOutcome(source: collector.source, written: written, summary: result.summary, failure: nil)

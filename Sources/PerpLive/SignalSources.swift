@@ -12,9 +12,15 @@ public protocol SignalSource: Sendable {
     func observations(after last: [ExternalSignal: Timestamp], now: Timestamp) async throws -> [(
         signal: ExternalSignal, value: Double, time: Timestamp
     )]
+    /// The calendar's events as the source knows them now (the session keeps each once).
+    func calendar() throws -> [CalendarEvent]
 }
 
-/// `DIR/{staked,activity,sentiment}.csv` (time,value), read again at every poll: lines added
+extension SignalSource {
+    public func calendar() throws -> [CalendarEvent] { [] }
+}
+
+/// `DIR/{staked,activity,sentiment,exchange_netflow}.csv` (time,value), read again at every poll: lines added
 /// since the last poll become observations. Missing files are skipped.
 public struct SignalFilesSource: SignalSource {
     public let folder: String
@@ -35,6 +41,13 @@ public struct SignalFilesSource: SignalSource {
             }
         }
         return result
+    }
+
+    /// `DIR/calendar.csv` (``CalendarFile``), when there is one.
+    public func calendar() throws -> [CalendarEvent] {
+        let path = (folder as NSString).appendingPathComponent(CalendarFile.name)
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        return try CalendarFile.parse(MarketDataFiles.readBytes(path), source: path)
     }
 }
 

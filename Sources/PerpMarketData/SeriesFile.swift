@@ -316,7 +316,7 @@ public enum SeriesFile {
     }
 
     /// Writes `text` to a new synced temporary file beside `path`; returns its path.
-    private static func stage(_ text: String, beside path: String) throws(Failure) -> String {
+    static func stage(_ text: String, beside path: String) throws(Failure) -> String {
         let folder = folder(of: path)
         guard let (descriptor, temporary) = DurableWrite.temporaryFile(beside: path, folder: folder) else {
             throw Failure("\(path): creating a temporary file in \(folder): \(String(cString: strerror(errno)))")
@@ -333,7 +333,7 @@ public enum SeriesFile {
     }
 
     /// Makes a link or rename durable.
-    private static func syncFolder(of path: String) { DurableWrite.syncFolder(folder(of: path)) }
+    static func syncFolder(of path: String) { DurableWrite.syncFolder(folder(of: path)) }
 
     private static func appendLocked(_ descriptor: Int32, path: String, rows: [(time: Int64, value: String)]) throws(Failure) -> Appended {
         var info = stat()

@@ -122,19 +122,25 @@ extension NumeraiClient {
             message: "the leaderboard did not end after \(maxPages) pages of \(size) models; not summing a partial list")
     }
 
-    /// Reads `data.v2Leaderboard[]`: `nmrStaked` a decimal string or number, `null` for no stake.
-    public static func parseLeaderboard(_ json: JSONValue) throws -> [LeaderboardEntry] {
-        let endpoint = "numerai v2Leaderboard"
+    /// `data.FIELD` of a GraphQL answer as a list; GraphQL's `errors` (Numerai's message quoted)
+    /// or an answer without the list are retryable venue errors.
+    static func dataList(_ json: JSONValue, field: String, endpoint: String) throws -> [JSONValue] {
         if let errors = json["errors"]?.arrayValue, !errors.isEmpty {
             let message = errors.first?["message"]?.stringValue ?? "unknown error"
             throw VenueError(
                 kind: .retryable(retryAfterSeconds: nil), endpoint: endpoint,
                 message: "Numerai says: \(SafeText.excerpt(Array(message.utf8), limit: 200))")
         }
-        guard let rows = json["data"]?["v2Leaderboard"]?.arrayValue else {
-            throw VenueError(
-                kind: .retryable(retryAfterSeconds: nil), endpoint: endpoint, message: "the answer has no data.v2Leaderboard list")
+        guard let rows = json["data"]?[field]?.arrayValue else {
+            throw VenueError(kind: .retryable(retryAfterSeconds: nil), endpoint: endpoint, message: "the answer has no data.\(field) list")
         }
+        return rows
+    }
+
+    /// Reads `data.v2Leaderboard[]`: `nmrStaked` a decimal string or number, `null` for no stake.
+    public static func parseLeaderboard(_ json: JSONValue) throws -> [LeaderboardEntry] {
+        let endpoint = "numerai v2Leaderboard"
+        let rows = try dataList(json, field: "v2Leaderboard", endpoint: endpoint)
         return try rows.map { row in
             let model = row["username"]?.stringValue ?? "?"
             guard let value = row["nmrStaked"], value != .null else { return LeaderboardEntry(model: model, stake: .zero) }
@@ -146,6 +152,82 @@ extension NumeraiClient {
                 )
             }
             return LeaderboardEntry(model: model, stake: stake)
+        }
+    }
+}
+
+/// Numerai's round schedule (issue 16, "Event calendar"): numerapi `list_rounds` /
+/// `get_competitions` (base_api.py, numerapi.py) ask `rounds(tournament:)` for each round's
+/// `openTime`, `closeStakingTime`, `closeTime`, `scoreTime` and `resolveTime` (ISO 8601 UTC;
+/// a round not yet scheduled that far has `null`). Without `number` the API answers every round.
+extension NumeraiClient {
+    static let roundsQuery = """
+        query($tournament: Int!) {
+          rounds(tournament: $tournament) {
+            number
+            openTime
+            closeStakingTime
+            closeTime
+            scoreTime
+            resolveTime
+          }
+        }
+        """
+
+    /// The times of one round, `nil` where the API has none.
+    public struct RoundTimes: Sendable, Equatable {
+        public var number: Int
+        public var openTime: Timestamp?
+        public var closeStakingTime: Timestamp?
+        public var closeTime: Timestamp?
+        public var scoreTime: Timestamp?
+        public var resolveTime: Timestamp?
+
+        /// The round's moments as calendar events (``CalendarEvent/roundKinds``).
+        public var events: [CalendarEvent] {
+            let moments: [(String, Timestamp?)] = [
+                ("round_open", openTime), ("staking_close", closeStakingTime), ("round_close", closeTime),
+                ("scoring_start", scoreTime), ("round_resolve", resolveTime),
+            ]
+            return moments.compactMap { kind, time in time.map { CalendarEvent(time: $0, kind: kind, note: "round \(number)") } }
+        }
+    }
+
+    /// Every round of `tournament`.
+    public func rounds(tournament: NumeraiTournament = .classic) async throws -> [RoundTimes] {
+        let body = JSONValue.object([
+            ("query", .string(NumeraiClient.roundsQuery)),
+            ("variables", .object([("tournament", .int(Int64(tournament.id)))])),
+        ])
+        let json = try await http.requestJSON(
+            method: "POST", url: baseURL, headers: ["Content-Type": "application/json", "Accept": "application/json"],
+            body: Array(body.serialized(pretty: false).utf8))
+        return try NumeraiClient.parseRounds(json)
+    }
+
+    /// Reads `data.rounds[]`. A round without a number, or a time that is not ISO 8601 UTC, is
+    /// refused (the answer is not what the endpoint returns); a `null` time is left out.
+    public static func parseRounds(_ json: JSONValue) throws -> [RoundTimes] {
+        let endpoint = "numerai rounds"
+        let rows = try dataList(json, field: "rounds", endpoint: endpoint)
+        return try rows.map { row in
+            guard let number = row["number"]?.int64Value, number >= 0, number < 1_000_000 else {
+                throw VenueError(kind: .notRetryable, endpoint: endpoint, message: "a round has no number")
+            }
+            func time(_ field: String) throws -> Timestamp? {
+                guard let value = row[field], value != .null else { return nil }
+                guard let text = value.stringValue, let stamp = Timestamp(parsing: text) else {
+                    throw VenueError(
+                        kind: .notRetryable, endpoint: endpoint,
+                        message:
+                            "round \(number): \(field) is not a UTC time (got \(SafeText.excerpt(Array((value.stringValue ?? "?").utf8), limit: 40)))"
+                    )
+                }
+                return stamp
+            }
+            return RoundTimes(
+                number: Int(number), openTime: try time("openTime"), closeStakingTime: try time("closeStakingTime"),
+                closeTime: try time("closeTime"), scoreTime: try time("scoreTime"), resolveTime: try time("resolveTime"))
         }
     }
 }

@@ -385,7 +385,9 @@ struct BacktestCommand: AsyncParsableCommand {
         guard let folder else { return SignalInputs() }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw CLIError("--signals \(folder) is not a folder (it should hold staked.csv, activity.csv and/or sentiment.csv)")
+            throw CLIError(
+                "--signals \(folder) is not a folder (it should hold staked.csv, activity.csv, sentiment.csv, exchange_netflow.csv and/or calendar.csv)"
+            )
         }
         func load(_ name: String) throws -> SignalSeries? {
             let path = (folder as NSString).appendingPathComponent(name)
@@ -394,11 +396,22 @@ struct BacktestCommand: AsyncParsableCommand {
                 throw CLIError(String(describing: error))
             }
         }
-        let inputs = SignalInputs(staked: try load("staked.csv"), activity: try load("activity.csv"), sentiment: try load("sentiment.csv"))
-        if inputs.staked == nil && inputs.activity == nil && inputs.sentiment == nil {
-            throw CLIError("--signals \(folder) holds none of staked.csv, activity.csv, sentiment.csv")
+        let inputs = SignalInputs(
+            staked: try load("staked.csv"), activity: try load("activity.csv"), sentiment: try load("sentiment.csv"),
+            exchangeNetflow: try load("exchange_netflow.csv"), calendar: try calendar(folder))
+        if inputs.isEmpty {
+            throw CLIError("--signals \(folder) holds none of staked.csv, activity.csv, sentiment.csv, exchange_netflow.csv, calendar.csv")
         }
         return inputs
+    }
+
+    /// The events of `DIR/calendar.csv` (none when it is missing).
+    static func calendar(_ folder: String) throws -> [CalendarEvent] {
+        let path = (folder as NSString).appendingPathComponent(CalendarFile.name)
+        guard FileManager.default.fileExists(atPath: path) else { return [] }
+        do { return try CalendarFile.parse(MarketDataFiles.readBytes(path), source: path) } catch {
+            throw CLIError(String(describing: error))
+        }
     }
 
     /// The annualised return, or why there is none: a run shorter than 30 days is not

@@ -21,18 +21,79 @@ struct SignalsCommand: AsyncParsableCommand {
               large_transfers.csv   transfers of --large NMR or more, hourly
               transfer_volume.csv   NMR moved on chain, hourly
               exchange_netflow.csv  NMR onto --exchange addresses, net, hourly
+              calendar.csv          dated events: Numerai's rounds (calendar), your own
+                                    (`signals event`), for the bot's blackout windows
 
             Every row is stamped when its value became known (a day's sentiment at the day's end), \
             so a backtest never reads the future. Files are appended to under a lock, never with a \
             time twice: stopping and starting again resumes where it stopped.
             """,
-        subcommands: [SignalsCollect.self, SignalsBackfill.self])
+        subcommands: [SignalsCollect.self, SignalsBackfill.self, SignalsEvent.self])
+}
+
+/// `nmrperp signals event`: a dated event of the user's own in the folder's calendar.
+struct SignalsEvent: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "event",
+        abstract: "Add a dated event of your own (news, an unlock, a listing) to the signals folder's calendar.",
+        discussion: """
+            The bot stays out of the market around the event kinds its configuration lists \
+            (calendar.blackout_kinds, default [news]; calendar.blackout_before and _after, 1h each), \
+            journalling each refused entry as it does in quiet hours. Backtests read the calendar \
+            whole; paper and live sessions pick up new events at their next poll. An event at the \
+            same time and of the same kind as one already there is not added twice.
+
+            Examples:
+              nmrperp signals event --time 2025-10-10T20:00:00Z "tariff headlines"
+              nmrperp signals event --time 2025-11-03 --kind unlock --out ./signals
+            """)
+
+    @Option(help: "When: a UTC time such as 2025-10-10T20:00:00Z, or a day.") var time: String
+    @Option(help: "What kind: a lowercase word (news, unlock, listing, round_close, …).") var kind: String = "news"
+    @Option(help: "The signals folder, made when missing (default: $NMRPERP_HOME/signals).") var out: String?
+    @Argument(help: "A note for people (the headline); the bot never reads it.") var note: String = ""
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let stamp = try Parse.timestamp(time, "--time")
+        guard CalendarEvent.isValidKind(kind) else {
+            throw CLIError(
+                "--kind must be a lowercase word of letters, digits and _, starting with a letter, at most \(CalendarEvent.maximumKindLength) characters (got \"\(Parse.clipped(kind))\")"
+            )
+        }
+        let folder = out ?? Environment.home + "/signals"
+        var isFolder: ObjCBool = false
+        // The folder is made when missing (its parent must exist when named by --out).
+        if !FileManager.default.fileExists(atPath: folder) {
+            try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: out == nil)
+        }
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw CLIError("--out \(folder) is not a folder")
+        }
+        let path = (folder as NSString).appendingPathComponent(CalendarFile.name)
+        let event = CalendarEvent(time: stamp, kind: kind, note: CalendarFile.cleanNote(note))
+        let added: Int
+        do { added = try CalendarFile.merge([event], into: path) } catch { throw CLIError(String(describing: error)) }
+        let message =
+            added == 1
+            ? "added \(kind) at \(stamp.iso8601) to \(path)"
+            : "\(path) already has a \(kind) event at \(stamp.iso8601); nothing added"
+        if json {
+            emit(
+                json: .object([
+                    ("file", .string(path)), ("time", .string(stamp.iso8601)), ("kind", .string(kind)), ("note", .string(event.note)),
+                    ("added", .bool(added == 1)), ("message", .string(message)),
+                ]))
+        } else {
+            print(message)
+        }
+    }
 }
 
 /// The sources and where they write, shared by `collect` and `backfill`.
 struct SignalSourceOptions: ParsableArguments {
     @Option(help: "Folder of the series files (default $NMRPERP_HOME/signals; created when its parent exists).") var out: String?
-    @Option(name: .customLong("source"), help: "numerai, forum or ethereum (repeat for several; default: all that can run).")
+    @Option(name: .customLong("source"), help: "numerai, calendar, forum or ethereum (repeat for several; default: all that can run).")
     var sources: [String] = []
     @Option(help: "Ethereum JSON-RPC URL for the on-chain flows (any provider; e.g. your node or an API key URL).") var ethRpc: String?
     @Option(
@@ -50,7 +111,7 @@ struct SignalSourceOptions: ParsableArguments {
     /// for the user about what was left out.
     func collectors(backfill: Bool) throws -> (collectors: [any SignalCollector], notes: [String]) {
         var notes: [String] = []
-        let known = ["numerai", "forum", "ethereum"]
+        let known = ["numerai", "calendar", "forum", "ethereum"]
         var chosen: [String] = []
         for source in sources {
             let name = source.lowercased()
@@ -59,14 +120,15 @@ struct SignalSourceOptions: ParsableArguments {
                 let hint =
                     known.min { TextDistance.levenshtein($0, typed) < TextDistance.levenshtein($1, typed) }.map { " (did you mean \($0)?)" }
                     ?? ""
-                throw CLIError("--source must be numerai, forum or ethereum (got \"\(Parse.clipped(source))\")\(hint)")
+                throw CLIError("--source must be numerai, calendar, forum or ethereum (got \"\(Parse.clipped(source))\")\(hint)")
             }
             if !chosen.contains(name) { chosen.append(name) }
         }
         if chosen.isEmpty {
-            chosen = ["numerai", "forum"] + (ethRpc == nil ? [] : ["ethereum"])
+            chosen = ["numerai", "calendar", "forum"] + (ethRpc == nil ? [] : ["ethereum"])
             if ethRpc == nil {
-                notes.append("note: the on-chain flows need --eth-rpc URL (an Ethereum JSON-RPC endpoint); collecting numerai and forum")
+                notes.append(
+                    "note: the on-chain flows need --eth-rpc URL (an Ethereum JSON-RPC endpoint); collecting numerai, calendar and forum")
             }
         }
         let endpoints = VenueEndpoints.fromEnvironment(Environment.values)
@@ -75,6 +137,8 @@ struct SignalSourceOptions: ParsableArguments {
             switch name {
             case "numerai":
                 result.append(NumeraiNetworkCollector(client: NumeraiClient(baseURL: endpoints.numerai, minimumSpacing: .seconds(1))))
+            case "calendar":
+                result.append(NumeraiCalendarCollector(client: NumeraiClient(baseURL: endpoints.numerai, minimumSpacing: .seconds(1))))
             case "forum":
                 let forum = Environment.values["NMRPERP_FORUM_URL"].flatMap { $0.isEmpty ? nil : URL(string: $0) } ?? ForumClient.numerai
                 result.append(ForumSentimentCollector(client: ForumClient(baseURL: forum)))

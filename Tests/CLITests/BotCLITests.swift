@@ -38,7 +38,8 @@ import Testing
         #expect(text.contains("time_exit_min_profit: 0\n"))
         #expect(risk["circuit_window"] as? String == "15m")
         #expect(risk["quiet_start_hour"] as? Int == 2)
-        #expect((settings["signals"] as? [String: Any])?.count == 9)
+        #expect((settings["signals"] as? [String: Any])?.count == 11)
+        #expect((settings["calendar"] as? [String: Any])?["blackout_kinds"] as? [String] == ["news"])
         #expect((settings["weights"] as? [String: Any])?["price"] as? Double == 0.4)
         #expect(settings["min_agreeing_signals"] as? Int == 2)
 
@@ -126,7 +127,7 @@ import Testing
 
         let table = try CLI.run(["bot", "check", "--config", path])
         #expect(table.status == 0)
-        #expect(table.stdout.contains("4 of 36 rules differ"))
+        #expect(table.stdout.contains("4 of 41 rules differ"))
         #expect(table.stdout.contains("(default 0.025)"))
     }
 

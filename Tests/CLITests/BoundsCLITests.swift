@@ -117,7 +117,7 @@ import Testing
         let lines = result.stderr.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").map(String.init)
         #expect(
             Array(lines.dropFirst()) == [
-                "  - min_agreeing_signals: must be from 1 to 6 (got \"99999999999999999999\") (line 1)",
+                "  - min_agreeing_signals: must be from 1 to 7 (got \"99999999999999999999\") (line 1)",
                 "  - risk.max_leverage: must be from 1 to 1000 (got \"1e308\") (line 3)",
                 "  - risk.stop_loss: must be a fraction from 0 to 1 (got \"1e30\") (line 4)",
                 "  - risk.quiet_start_hour: must be an hour from 0 to 24 (got \"-99999999999999999999\") (line 5)",

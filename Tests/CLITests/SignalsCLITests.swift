@@ -43,7 +43,7 @@ import Testing
             #expect(first.status == 0, "\(first.stderr)")
             let json = try first.json()
             let collected = try #require(json["collected"] as? [[String: Any]])
-            #expect(collected.map { $0["source"] as? String } == ["numerai", "forum", "ethereum"])
+            #expect(collected.map { $0["source"] as? String } == ["numerai", "calendar", "forum", "ethereum"])
             #expect(collected.allSatisfy { $0["ok"] as? Bool == true }, "\(collected)")
             for name in ["staked", "activity", "sentiment", "exchange_netflow", "large_transfers", "transfer_volume"] {
                 #expect(FileManager.default.fileExists(atPath: "\(out)/\(name).csv"), "\(name).csv")

@@ -59,6 +59,8 @@ import Testing
             .signal(.sentiment, value: -0.1, at: time),
             .badResponse(reason: "binance-usdm GET /fapi/v1/klines: <html>", at: time),
             .missingBars(first: time, last: time + .minutes(3), at: time + .minutes(4)),
+            .calendar(CalendarEvent(time: time + .hours(30), kind: "round_close", note: "round 1100, \"main\""), at: time),
+            .signal(.exchangeNetflow, value: -1234.5, at: time),
         ]
     }
 
@@ -72,6 +74,7 @@ import Testing
 
     @Test func damagedRowsAreErrorsNamingTheRow() {
         let rows: [(String, String)] = [
+            ("calendar", #"{"time":1,"event_kind":"Bad Kind","note":"","at":1}"#), ("calendar", #"{"time":1,"note":"","at":1}"#),
             ("bar", ""), ("bar", "{"), ("bar", #"{"candle":[1,2,3],"live":true}"#), ("bar", #"{"candle":[1,2,3,4,5,"x"],"live":true}"#),
             ("submitted", #"{"client_id":"a","outcome":{},"at":1}"#), ("looked_up", #"{"client_id":"a","outcome":{"found":{}},"at":1}"#),
             ("venue", #"{"event":{"fill":{"trade_id":"1"}},"at":1}"#), ("snapshot", #"{"snapshot":{},"at":1}"#),

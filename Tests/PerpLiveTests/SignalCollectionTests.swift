@@ -199,6 +199,31 @@ struct SignalCollectionTests {
         }
         #expect(try Self.rows(collection.path(of: "transfer_volume")).count == 3)
     }
+
+    /// Numerai's round schedule becomes calendar rows (issue 16, "Event calendar"), merged: a
+    /// second run adds nothing, a row written by hand stays.
+    @Test func theRoundScheduleIsMergedIntoTheCalendar() async throws {
+        let twin = try SignalSourcesTwin()
+        defer { twin.stop() }
+        twin.setRounds([(1101, "2025-10-08T12:00:00Z"), (1100, "2025-10-07T12:00:00Z")])
+        let folder = try Self.folder()
+        try "time,kind,note\n2025-10-10T20:00:00Z,news,mine\n".write(toFile: folder + "/calendar.csv", atomically: true, encoding: .utf8)
+        let collector = NumeraiCalendarCollector(
+            client: NumeraiClient(baseURL: URL(string: twin.numeraiURL)!, transport: URLSessionTransport(timeout: 5), minimumSpacing: .zero)
+        )
+        let collection = SignalCollection(folder: folder, collectors: [collector])
+        let first = await collection.run(collector, now: Timestamp(parsing: "2025-10-09T00:00:00Z")!)
+        #expect(first.failure == nil, "\(first.failure ?? "")")
+        #expect(first.written["calendar"] == 6, "open, staking close and close of each round; no score or resolve time yet")
+        let second = await collection.run(collector, now: Timestamp(parsing: "2025-10-09T01:00:00Z")!)
+        #expect(second.written["calendar"] == 0)
+        let events = try CalendarFile.parse(MarketDataFiles.readBytes(folder + "/calendar.csv"), source: "calendar.csv")
+        #expect(events.count == 7 && events.last?.note == "mine")
+        #expect(events.first == CalendarEvent(time: Timestamp(parsing: "2025-10-07T12:00:00Z")!, kind: "round_open", note: "round 1100"))
+        twin.setNumeraiFailing(true)
+        let failing = await collection.run(collector, now: Timestamp(parsing: "2025-10-09T02:00:00Z")!)
+        #expect(failing.failure != nil)
+    }
 }
 
 /// Progress lines a collector reported.

@@ -162,4 +162,32 @@ struct SignalSourceClientsTests {
     func aLeaderboardAnswerThatIsNotOneIsRefused(answer: String) throws {
         #expect(throws: VenueError.self) { try NumeraiClient.parseLeaderboard(try JSONParser.parse(answer)) }
     }
+
+    /// numerapi's `list_rounds` test fixture (tests/test_base_api.py), the fields the calendar reads.
+    @Test func roundsReadTheScheduleAndLeaveUnscheduledTimesOut() throws {
+        let answer = #"""
+            {"data":{"rounds":[{"id":"round-1","tournament":11,"number":123,"target":"main",
+             "closeTime":"2026-03-27T00:00:00Z","closeStakingTime":"2026-03-26T12:00:00Z",
+             "openTime":"2026-03-20T00:00:00Z","scoreTime":"2026-03-29T00:00:00Z","resolveTime":"2026-04-01T00:00:00Z",
+             "resolvedGeneral":false,"resolvedStaking":false,"payoutFactor":"0.8","stakeThreshold":0.1,
+             "dataDatestamp":20260320},{"number":124,"openTime":"2026-03-21T00:00:00Z","closeTime":null}]}}
+            """#
+        let rounds = try NumeraiClient.parseRounds(try JSONParser.parse(answer))
+        #expect(rounds.count == 2)
+        #expect(rounds[0].events.map(\.kind) == CalendarEvent.roundKinds)
+        #expect(
+            rounds[0].events[4]
+                == CalendarEvent(time: Timestamp(parsing: "2026-04-01T00:00:00Z")!, kind: "round_resolve", note: "round 123"))
+        #expect(rounds[1].events.map(\.kind) == ["round_open"])
+    }
+
+    @Test(arguments: [
+        #"{"errors":[{"message":"Current round not open for submissions"}]}"#, #"{"data":{}}"#,
+        #"{"data":{"rounds":[{"openTime":"2026-03-20T00:00:00Z"}]}}"#,
+        #"{"data":{"rounds":[{"number":1,"openTime":"next tuesday"}]}}"#,
+        #"{"data":{"rounds":[{"number":-1}]}}"#,
+    ])
+    func aRoundsAnswerThatIsNotOneIsRefused(answer: String) throws {
+        #expect(throws: VenueError.self) { try NumeraiClient.parseRounds(try JSONParser.parse(answer)) }
+    }
 }

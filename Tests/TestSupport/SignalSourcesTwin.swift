@@ -48,6 +48,8 @@ public final class SignalSourcesTwin: Sendable {
         var maxLogRange: Int64 = 10_000
         var includeBlockTimestamp = true
         var failNumerai = false
+        /// Rounds as `rounds(tournament:)` answers them (JSON objects, newest first).
+        var rounds: [String] = []
         var methods: [String] = []
     }
 
@@ -82,6 +84,17 @@ public final class SignalSourcesTwin: Sendable {
     public func setMaxLogRange(_ blocks: Int64) { withState { $0.maxLogRange = blocks } }
     public func setIncludeBlockTimestamp(_ value: Bool) { withState { $0.includeBlockTimestamp = value } }
     public func setNumeraiFailing(_ value: Bool) { withState { $0.failNumerai = value } }
+    /// Rounds in numerapi `list_rounds` shape (its test fixture's fields), each given as
+    /// (number, open time ISO 8601); the other times follow Numerai's documented schedule.
+    public func setRounds(_ rounds: [(Int, String)]) {
+        withState {
+            $0.rounds = rounds.map { number, open in
+                let day = String(open.prefix(10))
+                return
+                    #"{"number":\#(number),"openTime":"\#(open)","closeTime":"\#(day)T13:00:00Z","closeStakingTime":"\#(day)T13:00:00Z","scoreTime":null,"resolveTime":null,"resolvedGeneral":false,"resolvedStaking":false,"payoutFactor":"0.8"}"#
+            }
+        }
+    }
     /// The JSON-RPC methods called, in order.
     public var rpcMethods: [String] { withState { $0.methods } }
     /// The time of `block` in epoch milliseconds.
@@ -97,6 +110,11 @@ public final class SignalSourcesTwin: Sendable {
     }
 
     static func numerai(_ request: HTTPRequestRecord, state: Box) -> HTTPResponseSpec {
+        if let body = try? JSONParser.parse(request.body), let query = body["query"]?.stringValue, query.contains("rounds(") {
+            let (rounds, failing) = state.mutex.withLock { ($0.rounds, $0.failNumerai) }
+            if failing { return .json(#"{"errors":[{"message":"internal error"}]}"#, status: 500) }
+            return .json(#"{"data":{"rounds":[\#(rounds.joined(separator: ","))]}}"#)
+        }
         guard let body = try? JSONParser.parse(request.body), let query = body["query"]?.stringValue, query.contains("v2Leaderboard"),
             let limit = body["variables"]?["limit"]?.int64Value, let offset = body["variables"]?["offset"]?.int64Value
         else { return .json(#"{"errors":[{"message":"Cannot query field"}],"data":null}"#) }
