@@ -18,7 +18,7 @@ struct BotCommand: AsyncParsableCommand {
 
             Start with `nmrperp bot init`, edit bot.yaml, then `nmrperp bot check --config bot.yaml`.
             """,
-        subcommands: [BotInit.self, BotCheck.self, BotJournal.self])
+        subcommands: [BotInit.self, BotCheck.self, BotJournal.self, BotReview.self])
 }
 
 /// `nmrperp bot init`: writes the commented default configuration.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PerpEngine
 import PerpMarketData
 import PerpModel
 import PerpStore
@@ -14,20 +15,26 @@ struct JournalCommand: AsyncParsableCommand {
 struct JournalNoteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "note",
-        abstract: "Add a note (your reasons, your state of mind) to a paper, live or hedge session's journal.",
+        abstract: "Add a note (your reasons, your state of mind) to a paper, live or hedge session's journal, or a backtest run's.",
         discussion: """
             Examples:
               nmrperp journal note --session paper/main "Skipped the long: Numerai round payout day"
               nmrperp journal note --session live/main --trade np-ab12cd34-7e "Stop felt too tight"
+              nmrperp journal note --run 1 --time 2025-10-10T21:00:00Z "The crash: stood aside"
 
             The note is a journal row of its own (event note, with the time and the order it is \
             about), shown in its place by `paper journal`, `live journal`, `hedge journal`, their \
             exports and the dashboard. It can be added while the session runs. --session is \
             KIND/NAME (paper, live or hedge), or a name alone when only one kind has it; --trade \
-            takes an order's client id as the journal shows it.
+            takes an order's client id as the journal shows it. --run takes a backtest run of \
+            `bot journal` (its number or name) instead, and --time places the note at a moment of \
+            the run (default: now); `bot journal --run N` exports it and `bot review` shows it.
             """)
 
-    @Option(help: "The session: paper/NAME, live/NAME, hedge/NAME, or NAME when only one kind has it.") var session: String
+    @Option(help: "The session: paper/NAME, live/NAME, hedge/NAME, or NAME when only one kind has it.") var session: String?
+    @Option(help: "A backtest run instead: its number in `bot journal` (3 or #3) or its full name.") var run: String?
+    @Option(help: "With --run: the moment the note is about, a UTC time such as 2025-10-10T21:00:00Z (default: now).")
+    var time: String?
     @Option(help: "The client id of the order the note is about (as the journal shows it).") var trade: String?
     @Argument(help: "The note (quote it).") var text: String
     @Flag(help: "Print JSON.") var json = false
@@ -37,6 +44,12 @@ struct JournalNoteCommand: AsyncParsableCommand {
 
     func run() async throws {
         let note = try Self.checked(text)
+        if let run {
+            try noteOnRun(run, note)
+            return
+        }
+        guard let session else { throw CLIError("say where the note goes: --session KIND/NAME, or --run N for a backtest run") }
+        if time != nil { throw CLIError("--time places a note on a backtest run (--run); a session's note is stamped now") }
         let (kind, name, path) = try Self.resolve(session)
         if kind == "paper", PaperFiles.isLegacy(path: path) {
             throw CLIError(
@@ -69,6 +82,22 @@ struct JournalNoteCommand: AsyncParsableCommand {
                 ("session", .string("\(kind)/\(name)")), ("time", .string(row.time.iso8601)),
                 ("client_id", clientID.map { .string($0) } ?? .null), ("text", .string(note)),
             ])
+    }
+
+    /// A note row on a backtest run of `journal.sqlite`.
+    func noteOnRun(_ text: String, _ note: String) throws {
+        if session != nil { throw CLIError("--session and --run each name where the note goes; give one") }
+        if trade != nil { throw CLIError("--trade names a session's order; a backtest run's rows have no client ids") }
+        guard FileManager.default.fileExists(atPath: JournalRuns.path) else {
+            throw CLIError("no journal yet at \(JournalRuns.path): run `nmrperp backtest --strategy nmr-bot --data FILE` first")
+        }
+        let stamp = try time.map { try Parse.timestamp($0, "--time") } ?? Environment.now
+        let store = try JournalStore(path: JournalRuns.path)
+        let name = try BotJournal.resolve(text, in: try store.runSummaries())
+        try store.append([JournalEntry(time: stamp, event: .note, reason: note)], run: name)
+        announce(
+            "noted on run \"\(name)\" at \(stamp.iso8601)", json: json,
+            [("run", .string(name)), ("time", .string(stamp.iso8601)), ("text", .string(note))])
     }
 
     /// The note as stored: trimmed, not empty, at most 2000 characters, no control characters
