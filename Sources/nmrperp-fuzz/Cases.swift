@@ -86,7 +86,7 @@ struct CaseBuilder {
         case "--funding": return .funding
         case "--config": return .config
         case "--signals": return .signalsFolder
-        case "--out", "--report", "--trades", "--journal", "--record": return .output
+        case "--out", "--report", "--trades", "--journal", "--record", "--write-config": return .output
         case "--interval": return .span(valid: ["1m", "5m", "15m", "1h", "4h", "1d"])
         case "--step": return .span(valid: ["bar", "bar", "7d", "1d", "5m", "12h"])
         case "--window", "--rebalance", "--train", "--test", "--horizon", "--warmup", "--stake-every", "--default-interval":
@@ -94,8 +94,9 @@ struct CaseBuilder {
         case "--periods": return .spanList
         case "--multiples": return .decimalList
         case "--sweep": return .sweep
-        case "--from", "--to": return .date
-        case "--model", "--name", "--run", "--symbol", "--stake-model": return .name
+        case "--from", "--to", "--time": return .date
+        case "--since": return .span(valid: ["1d", "7d", "30d", "12h"])
+        case "--model", "--name", "--run", "--symbol", "--stake-model", "--session": return .name
         case "--reps", "--threads", "--max-polls", "--idle": return .smallCount
         case "--signs": return .integer(valid: ["100", "200"])
         case "--seed": return .integer(valid: ["1", "42", "20261202"])
@@ -113,6 +114,7 @@ struct CaseBuilder {
             "--liquidation-rule": ["binance-usdm", "lighter", "conservative", "keep-remainder"],
             "--tournament": ["classic", "signals", "crypto"], "--stake-tournament": ["classic", "signals", "crypto"],
             "--strategy": ["sma-cross", "hold-short", "funding-carry", "nmr-bot"],
+            "--kind": ["news", "round_close", "unlock"],
         ]
         if let values = known[name] { return .enumeration(values) }
         let decimals: [String: [String]] = [
@@ -389,9 +391,19 @@ struct CaseBuilder {
             let folder = "signals\(counter)"
             directories.append(folder)
             let times = DataFiles.fundingTimes(start: start, end: start + Int64(max(rows, 1)) * interval, every: 3_600_000)
-            for file in ["staked.csv", "activity.csv", "sentiment.csv"] where random.chance(0.8) {
+            for file in ["staked.csv", "activity.csv", "sentiment.csv", "exchange_netflow.csv"] where random.chance(0.8) {
                 let text = DataFiles.valueSeries(&random, times: times)
                 files.append((folder + "/" + file, mutate && random.chance(0.5) ? DataFiles.mutateCSV(text, &random) : Array(text.utf8)))
+            }
+            if random.chance(0.6) {
+                // The calendar: events of the kinds the bot's blackouts read, among the bars.
+                let kinds = ["news", "round_close", "round_open", "unlock"]
+                let rows = times.enumerated().filter { $0.offset % 7 == 0 }.map { _, time in
+                    "\(time),\(random.pick(kinds)),note \(random.below(100))"
+                }
+                let text = (["time,kind,note"] + rows).joined(separator: "\n") + "\n"
+                files.append(
+                    (folder + "/calendar.csv", mutate && random.chance(0.5) ? DataFiles.mutateCSV(text, &random) : Array(text.utf8)))
             }
             return folder
         }
