@@ -47,14 +47,9 @@ public struct BlackoutWindows: Sendable, Equatable {
             let mid = (low + high) / 2
             if windows[mid].start <= time { low = mid + 1 } else { high = mid }
         }
-        // Windows `0..<low` start at or before `time`; their ends grow with their starts.
-        var index = low - 1
-        while index >= 0 {
-            if windows[index].end > time { return windows[index] }
-            // Every margin is the same, so an earlier window ends no later.
-            if windows[index].start < windows[low - 1].start { break }
-            index -= 1
-        }
-        return nil
+        // Windows `0..<low` start at or before `time`. Every margin is the same, so none of them
+        // ends later than the last: if it is over, all are.
+        guard low > 0, windows[low - 1].end > time else { return nil }
+        return windows[low - 1]
     }
 }

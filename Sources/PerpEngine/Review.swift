@@ -111,6 +111,17 @@ public enum SignalReview {
         public var windowHits = 0
 
         public var beforeRate: Double? { beforeCount > 0 ? Double(beforeHits) / Double(beforeCount) : nil }
+
+        /// Counts one scored bar, in the window or before it.
+        mutating func count(hit: Bool, inWindow: Bool) {
+            if inWindow {
+                windowCount += 1
+                windowHits += hit ? 1 : 0
+            } else {
+                beforeCount += 1
+                beforeHits += hit ? 1 : 0
+            }
+        }
         public var windowRate: Double? { windowCount > 0 ? Double(windowHits) / Double(windowCount) : nil }
     }
 
@@ -169,16 +180,13 @@ public enum SignalReview {
         /// Plain warnings (a sample too small, a group with no data).
         public var warnings: [String]
         /// The notes of one's own written in the window (`journal note`), oldest first.
-        public var notes: [(time: Timestamp, text: String)]
+        public var notes: [Note]
+    }
 
-        public static func == (lhs: Report, rhs: Report) -> Bool {
-            lhs.windowStart == rhs.windowStart && lhs.windowEnd == rhs.windowEnd && lhs.horizon == rhs.horizon
-                && lhs.signals == rhs.signals && lhs.groups == rhs.groups && lhs.contributions == rhs.contributions
-                && lhs.exits == rhs.exits && lhs.windowTrades == rhs.windowTrades && lhs.earlierTrades == rhs.earlierTrades
-                && lhs.windowPnL == rhs.windowPnL && lhs.suggestion == rhs.suggestion
-                && lhs.independentHorizons == rhs.independentHorizons && lhs.warnings == rhs.warnings
-                && lhs.notes.map(\.time) == rhs.notes.map(\.time) && lhs.notes.map(\.text) == rhs.notes.map(\.text)
-        }
+    /// A note of one's own (`nmrperp journal note`).
+    public struct Note: Sendable, Equatable {
+        public var time: Timestamp
+        public var text: String
     }
 
     /// The review of `rows` over the window `since` long that ends at the last bar's close.
@@ -212,14 +220,7 @@ public enum SignalReview {
             let named = scores[index].named
             for (name, value) in named where abs(value) >= minimumConviction {
                 guard let slot = signals.firstIndex(where: { $0.name == name }) else { continue }
-                let hit = (value > 0) == up
-                if inWindow {
-                    signals[slot].windowCount += 1
-                    signals[slot].windowHits += hit ? 1 : 0
-                } else {
-                    signals[slot].beforeCount += 1
-                    signals[slot].beforeHits += hit ? 1 : 0
-                }
+                signals[slot].count(hit: (value > 0) == up, inWindow: inWindow)
             }
             let values = Dictionary(named, uniquingKeysWith: { _, last in last })
             for (slot, group) in groups.enumerated() {
@@ -227,14 +228,7 @@ public enum SignalReview {
                 guard !present.isEmpty else { continue }
                 let mean = present.reduce(0, +) / Double(present.count)
                 guard abs(mean) >= minimumConviction else { continue }
-                let hit = (mean > 0) == up
-                if inWindow {
-                    groupRates[slot].windowCount += 1
-                    groupRates[slot].windowHits += hit ? 1 : 0
-                } else {
-                    groupRates[slot].beforeCount += 1
-                    groupRates[slot].beforeHits += hit ? 1 : 0
-                }
+                groupRates[slot].count(hit: (mean > 0) == up, inWindow: inWindow)
             }
             if inWindow { judged.append((scores[index], up)) } else { fitting.append((scores[index], up)) }
         }
@@ -296,7 +290,7 @@ public enum SignalReview {
             signals: signals, groups: groupRates, contributions: contributions, exits: exits, windowTrades: windowClosed.count,
             earlierTrades: closed.count - windowClosed.count, windowPnL: windowPnL, suggestion: suggestion,
             independentHorizons: independent, warnings: warnings,
-            notes: rows.filter { $0.event == "note" && $0.time.milliseconds >= windowStart }.map { ($0.time, $0.text) })
+            notes: rows.filter { $0.event == "note" && $0.time.milliseconds >= windowStart }.map { Note(time: $0.time, text: $0.text) })
     }
 
     /// Weights fitted on the groups' accuracy before the window: each group tested on at least

@@ -514,12 +514,15 @@ struct SignalEngine {
             inputs.sentiment = Self.appending(inputs.sentiment, value, time)
             sentimentNow = SeriesCursor()
         case .exchangeNetflow:
-            // A later period adds to the running total; the same period again replaces its flow.
-            let previous = inputs.exchangeNetflow
-            inputs.exchangeNetflow = Self.appending(previous, value, time)
-            if let updated = inputs.exchangeNetflow, updated != previous {
-                cumulativeNetflow = Self.cumulative(updated)
-            }
+            // A later period adds to the running total; the same period again replaces its flow
+            // (the total before it plus the new flow); an earlier one is refused by both series.
+            inputs.exchangeNetflow = Self.appending(inputs.exchangeNetflow, value, time)
+            var cumulative = cumulativeNetflow ?? SignalSeries([])
+            let flow = value.isFinite ? value : 0
+            let totals = cumulative.values
+            let before = cumulative.times.last == time ? (totals.count >= 2 ? totals[totals.count - 2] : 0) : (totals.last ?? 0)
+            cumulative.append(before + flow, at: time)
+            cumulativeNetflow = cumulative
             netflowChange = ChangeSignal()
         }
     }

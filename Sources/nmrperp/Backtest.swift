@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import PerpConfig
 import PerpEngine
+import PerpLive
 import PerpMarketData
 import PerpModel
 import PerpReports
@@ -398,20 +399,17 @@ struct BacktestCommand: AsyncParsableCommand {
         }
         let inputs = SignalInputs(
             staked: try load("staked.csv"), activity: try load("activity.csv"), sentiment: try load("sentiment.csv"),
-            exchangeNetflow: try load("exchange_netflow.csv"), calendar: try calendar(folder))
+            exchangeNetflow: try load("exchange_netflow.csv"),
+            calendar: try Self.calendar(folder))
         if inputs.isEmpty {
             throw CLIError("--signals \(folder) holds none of staked.csv, activity.csv, sentiment.csv, exchange_netflow.csv, calendar.csv")
         }
         return inputs
     }
 
-    /// The events of `DIR/calendar.csv` (none when it is missing).
+    /// The events of `DIR/calendar.csv` as paper and live read them (none when it is missing).
     static func calendar(_ folder: String) throws -> [CalendarEvent] {
-        let path = (folder as NSString).appendingPathComponent(CalendarFile.name)
-        guard FileManager.default.fileExists(atPath: path) else { return [] }
-        do { return try CalendarFile.parse(MarketDataFiles.readBytes(path), source: path) } catch {
-            throw CLIError(String(describing: error))
-        }
+        do { return try SignalFilesSource(folder: folder).calendar() } catch { throw CLIError(String(describing: error)) }
     }
 
     /// The annualised return, or why there is none: a run shorter than 30 days is not

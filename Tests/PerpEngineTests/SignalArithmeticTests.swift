@@ -56,6 +56,41 @@ import Testing
         }
     }
 
+    /// Exchange flows observed one period at a time (paper and live), a period corrected
+    /// once and a stale one refused, score as the same flows given whole (backtests).
+    @Test func observedFlowsScoreAsTheWholeSeries() {
+        let hour: Int64 = 3_600_000
+        let start: Int64 = 1_735_689_600_000
+        var generator = SplitMix64(seed: 21)
+        var points: [(time: Int64, value: Double)] = []
+        var observed = SignalEngine(config: BotConfig.Signals(), inputs: SignalInputs())
+        for index in 1...72 {
+            let time = start + Int64(index) * hour
+            let value = (uniform(&generator) - 0.5) * 8_000
+            points.append((time, value))
+            observed.observe(.exchangeNetflow, value: value, at: time)
+            if index % 10 == 0 {
+                // The same period again replaces its flow; an earlier one changes nothing.
+                let corrected = value / 2
+                points[points.count - 1].value = corrected
+                observed.observe(.exchangeNetflow, value: corrected, at: time)
+                observed.observe(.exchangeNetflow, value: 99_999, at: time - 5 * hour)
+            }
+        }
+        var whole = SignalEngine(config: BotConfig.Signals(), inputs: SignalInputs(exchangeNetflow: SignalSeries(points)))
+        var history = BarHistory(
+            circuitWindow: .minutes(15), volatilityWindow: .hours(24), meanReversionWindow: .hours(24), momentumWindow: .hours(4))
+        var twin = history
+        for index in 0..<(72 * 4) {
+            let time = start + Int64(index) * 900_000
+            history.append(time: time, openRaw: 1e9, closeRaw: 1e9)
+            twin.append(time: time, openRaw: 1e9, closeRaw: 1e9)
+            let a = whole.scores(closeRaw: 1e9, at: time + 900_000, history: &history).exchangeFlow
+            let b = observed.scores(closeRaw: 1e9, at: time + 900_000, history: &twin).exchangeFlow
+            #expect(a.map { ($0 * 1e9).rounded() } == b.map { ($0 * 1e9).rounded() }, "bar \(index)")
+        }
+    }
+
     @Test func cachedChangeSignalReadsLikeTheSeries() {
         var generator = SplitMix64(seed: 11)
         // A daily series with gaps and a few same-day corrections.
