@@ -111,7 +111,7 @@ struct HTMLReportTests {
         #expect(html.contains("No trades."))
     }
 
-    @Test("a year of 1-minute bars renders small and fast, keeping extremes")
+    @Test("a year of 1-minute bars renders small, keeping extremes")
     func large() {
         let count = 500_000
         var curve = EquityCurve()
@@ -136,13 +136,10 @@ struct HTMLReportTests {
             bars: count, initialCapital: Notional(1000), finalEquity: Notional(raw: curve.equity[count - 1]), fills: [],
             trades: trades, funding: [], liquidations: 0, insuranceFundDraws: .zero, feesPaid: .zero, fundingPaid: .zero,
             equity: curve, barsInMarket: 0)
-        let clock = ContinuousClock()
-        let started = clock.now
+        // How fast is `nmrperp bench backtest`'s business (its "HTML report" line), not a test's.
         let metrics = PerformanceMetrics.compute(result)
         let html = HTMLReport.render(title: "year", result: result, metrics: metrics, prices: (times, closes), notes: [])
-        let elapsed = clock.now - started
         #expect(html.utf8.count < 600_000, "\(html.utf8.count) bytes")
-        #expect(elapsed < .seconds(5), "\(elapsed)")
         #expect(html.contains(">5000</text>"), "the spike sets the top of the equity axis")
         #expect(html.contains("The first 200 of 1000 trades"))
         #expect(
