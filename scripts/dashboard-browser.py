@@ -106,7 +106,7 @@ def test_mode(args):
         navigation = driver.execute_script("return performance.timeOrigin")
         started = time.monotonic()
         wait_for(driver, f"const r=document.querySelector('#journal tr[data-seq]');return r&&Number(r.dataset.seq)>{before if before is not None else -1}",
-                 10, "a new journal row")
+                 20, "a new journal row")
         elapsed = time.monotonic() - started
         if driver.execute_script("return performance.timeOrigin") != navigation:
             fail("the page reloaded")

@@ -138,9 +138,10 @@ struct DashboardBrowserTests {
         script.send("new-row")
         let updated = try await script.next()
         #expect(updated["step"] as? String == "updated", "\(updated)")
-        // Without a reload, within a few polls: a bound for a loaded CI machine, not a latency
-        // figure (`nmrperp bench dashboard` measures that).
-        #expect((updated["seconds"] as? Double ?? 99) < 10, "the row arrived after \(updated["seconds"] ?? "?") s")
+        // Without a reload: the bound is for a loaded CI machine (where this test has taken 118 s
+        // against 5 s alone), not a latency figure (`nmrperp bench dashboard` measures that; the
+        // stream's own second is DashboardAPITests').
+        #expect((updated["seconds"] as? Double ?? 99) < 20, "the row arrived after \(updated["seconds"] ?? "?") s")
         // The kill switch: stored by the page, carried out by the session's own process.
         script.send("kill")
         let killed = try await script.next()
