@@ -82,7 +82,8 @@ struct BenchBacktest: AsyncParsableCommand {
         let rssAfter = peakRSS()
         guard let result else { return }
         if let halt = result.halt { throw CLIError("\(data): the benchmark's backtest \(halt)") }
-        let report = Self.timeReport(series: series, funding: rates, reps: min(reps, 3))
+        let reportReps = min(reps, 3)
+        let report = Self.timeReport(series: series, funding: rates, reps: reportReps)
         func seconds(_ duration: Duration) -> Double {
             Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
         }
@@ -127,7 +128,7 @@ struct BenchBacktest: AsyncParsableCommand {
                 ] + comparison + [
                     (
                         "HTML report",
-                        "\(formatFixed(seconds(report.best) * 1000, 1)) ms for metrics and page, \(report.bytes / 1000) kB (sma-cross with its equity curve recorded, best of \(min(reps, 3)))"
+                        "\(formatFixed(seconds(report.best) * 1000, 1)) ms for metrics and page, \(report.bytes / 1000) kB (sma-cross with its equity curve recorded, best of \(reportReps))"
                     ),
                     (
                         "memory",
@@ -141,6 +142,7 @@ extension BenchBacktest {
     /// The time `backtest --report` spends after the run: the metrics and the HTML page of a
     /// sma-cross run over the same bars with its equity curve recorded (the timed runs do not
     /// record it, as the reference does not), the page downsampling every series to its charts.
+    /// `reps` ≥ 1 (`run` checks `--reps`).
     static func timeReport(series: CandleSeries, funding: [FundingRate], reps: Int) -> (best: Duration, bytes: Int) {
         var config = referenceConfig()
         config.recordEquity = true
@@ -149,7 +151,7 @@ extension BenchBacktest {
         let clock = ContinuousClock()
         var best = Duration.seconds(1_000_000)
         var bytes = 0
-        for _ in 0..<max(reps, 1) {
+        for _ in 0..<reps {
             let elapsed = clock.measure {
                 let metrics = PerformanceMetrics.compute(result)
                 bytes =

@@ -136,7 +136,7 @@ struct HTMLReportTests {
             bars: count, initialCapital: Notional(1000), finalEquity: Notional(raw: curve.equity[count - 1]), fills: [],
             trades: trades, funding: [], liquidations: 0, insuranceFundDraws: .zero, feesPaid: .zero, fundingPaid: .zero,
             equity: curve, barsInMarket: 0)
-        // How fast is `nmrperp bench backtest`'s business (its "HTML report" line), not a test's.
+        // How fast it renders is measured by `nmrperp bench backtest` (its "HTML report" line).
         let metrics = PerformanceMetrics.compute(result)
         let html = HTMLReport.render(title: "year", result: result, metrics: metrics, prices: (times, closes), notes: [])
         #expect(html.utf8.count < 600_000, "\(html.utf8.count) bytes")
